@@ -1,0 +1,1 @@
+"""Events: the envelope, the catalogue of event types, and the PostgreSQL event store."""

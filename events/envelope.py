@@ -1,0 +1,125 @@
+"""The envelope around every stored event, and what an append takes and gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from events.catalog import Event
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    user: str | None = None
+    unit: str | None = None
+
+
+class Metadata(msgspec.Struct, frozen=True, kw_only=True):
+    """Who recorded the events and why; shared by every event of one append."""
+
+    actor: Actor = Actor()
+    on_behalf_of: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    request_id: str | None = None
+    backdated: bool = False
+
+
+class Tags(msgspec.Struct, frozen=True, kw_only=True):
+    """Indexed columns written at append and never changed."""
+
+    category: str
+    plan_id: UUID | None = None
+    units: tuple[UUID, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append; its type name and schema version come from the catalogue."""
+
+    data: Event
+    plan_id: UUID | None = None
+    units: Sequence[UUID] = ()
+    event_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamWrite:
+    """The events for one stream and the version the decision saw; no events asserts the version."""
+
+    stream_id: str
+    expected_version: int
+    events: Sequence[NewEvent] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A unique key (such as a document number) held by a stream from this append on."""
+
+    scope: str
+    key: str
+    stream_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyEntry:
+    """Record, with the append, the first answer to an actor's request under its key."""
+
+    actor: str
+    key: str
+    request_hash: bytes
+    answer: bytes = b"{}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRef:
+    event_id: UUID
+    stream_id: str
+    version: int
+    position: int
+    cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    events: list[RecordedRef]
+    cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """The answer recorded under an idempotency key."""
+
+    request_hash: bytes
+    answer: bytes
+    events: list[RecordedRef]
+    cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored. `raw_data` is the stored JSON; `data` is decoded when asked for."""
+
+    event_id: UUID
+    stream_id: str
+    version: int
+    position: int
+    cursor: str
+    type: str
+    schema_version: int
+    raw_data: bytes
+    metadata: Metadata
+    tags: Tags
+    recorded_at: datetime
+    prev_hash: bytes | None
+    hash: bytes
+    data: Event | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    events: list[RecordedEvent]
+    next: str | None

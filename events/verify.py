@@ -1,0 +1,121 @@
+"""Recompute every stream's hash chain and report the first broken link.
+
+The triggers refuse UPDATE, DELETE and TRUNCATE, but a superuser can disable them: the chain is
+the evidence. A rehashed chain or a deleted tail needs seals anchored outside the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from events.codec import canonical, chain_hash, envelope_jcs, tags_json, utc_text
+
+
+@dataclass(frozen=True)
+class Break:
+    stream_id: str
+    version: int
+    position: int | None
+    reason: str
+
+    def describe(self) -> str:
+        at = f"position {self.position}" if self.position is not None else "stream head"
+        return f"{self.stream_id} version {self.version} ({at}): {self.reason}"
+
+
+@dataclass
+class VerifyReport:
+    streams: int = 0
+    events: int = 0
+    breaks: list[Break] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+    @property
+    def first_break(self) -> Break | None:
+        return min(self.breaks, key=lambda b: (b.position is None, b.position or 0), default=None)
+
+
+def recompute(row: asyncpg.Record | dict[str, Any]) -> bytes:
+    """The JCS envelope of a stored row, from its stored columns."""
+    return envelope_jcs(
+        stream_id=row["stream_id"],
+        version=row["version"],
+        event_id=str(row["event_id"]),
+        type_name=row["type"],
+        schema_version=row["schema_version"],
+        data=canonical(msgspec.json.decode(row["data"])),
+        metadata=canonical(msgspec.json.decode(row["metadata"])),
+        tags=tags_json(
+            row["category"],
+            str(row["plan_id"]) if row["plan_id"] is not None else None,
+            [str(unit) for unit in row["units"]],
+        ),
+        recorded_at=utc_text(row["recorded_at"]),
+    )
+
+
+async def verify(
+    pool: asyncpg.Pool[Any], *, streams: list[str] | None = None, max_breaks: int = 100
+) -> VerifyReport:
+    report = VerifyReport()
+    where = "WHERE stream_id = ANY($1::text[])" if streams is not None else ""
+    args: list[Any] = [streams] if streams is not None else []
+    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read"):
+        heads = {
+            row["stream_id"]: (row["version"], row["hash"])
+            for row in await connection.fetch(
+                f"SELECT stream_id, version, hash FROM streams {where}", *args
+            )
+        }
+        current: str | None = None
+        previous_hash: bytes | None = None
+        previous_version = 0
+
+        def close_stream() -> None:
+            if current is None:
+                return
+            head_version, head_hash = heads.pop(current, (0, None))
+            if head_version != previous_version or head_hash != previous_hash:
+                report.breaks.append(
+                    Break(current, previous_version, None,
+                          f"stream head says version {head_version}, the chain ends at "
+                          f"{previous_version} (a deleted tail or an edited head)")
+                )
+
+        async for row in connection.cursor(
+            "SELECT event_id, stream_id, version, position, type, schema_version, data, metadata,"
+            " category, plan_id, units, recorded_at, prev_hash, hash"
+            f" FROM events {where} ORDER BY stream_id, version",
+            *args,
+            prefetch=2000,
+        ):
+            if row["stream_id"] != current:
+                close_stream()
+                current = row["stream_id"]
+                previous_hash, previous_version = None, 0
+                report.streams += 1
+            report.events += 1
+            reason = None
+            if row["version"] != previous_version + 1:
+                reason = f"version follows {previous_version}"
+            elif row["prev_hash"] != previous_hash:
+                reason = "prev_hash is not the hash of the event before"
+            elif chain_hash(row["prev_hash"], recompute(row)) != row["hash"]:
+                reason = "hash does not match the stored envelope (the row was altered)"
+            if reason is not None and len(report.breaks) < max_breaks:
+                report.breaks.append(Break(row["stream_id"], row["version"], row["position"],
+                                           reason))
+            previous_hash, previous_version = row["hash"], row["version"]
+        close_stream()
+        for stream_id, (version, _) in heads.items():
+            if version > 0:
+                report.breaks.append(Break(stream_id, version, None,
+                                           "stream head has no events (deleted)"))
+    return report
