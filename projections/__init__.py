@@ -1,0 +1,1 @@
+"""Read models: pure apply(view, event) functions, the projector daemon and queries (issue 7)."""

@@ -1,0 +1,1 @@
+"""Services: the domain deciders, the HTTP API, authentication and the `campaign` CLI."""

@@ -1,0 +1,61 @@
+"""The litestar application: lifecycle of the pool and store, middleware, routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from events.store import EventStore, create_pool
+from services.api.health import live, ready
+from services.api.problems import EXCEPTION_HANDLERS
+from services.api.request_context import request_context_middleware
+from services.config import Settings
+
+
+def create_app(settings: Settings, *, pool: asyncpg.Pool[Any] | None = None) -> Litestar:
+    """The API. With `pool` given (tests), the app uses it and leaves closing it to the caller."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own_pool = pool is None
+        app.state.pool = pool or await create_pool(
+            settings.require_database(),
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+        )
+        app.state.store = EventStore(app.state.pool)
+        try:
+            yield
+        finally:
+            await app.state.store.close()
+            if own_pool:
+                await app.state.pool.close()
+
+    prometheus = PrometheusConfig(
+        app_name="campaign-ledger",
+        prefix="campaign_http",
+        group_path=True,
+        exclude_unhandled_paths=True,
+        exclude=["^/metrics$"],
+    )
+    return Litestar(
+        route_handlers=[live, ready, PrometheusController],
+        lifespan=[lifespan],
+        middleware=[request_context_middleware, prometheus.middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+        openapi_config=OpenAPIConfig(
+            title="Campaign Ledger",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+    )

@@ -1,0 +1,36 @@
+"""Liveness (the process answers) and readiness (this role can serve: its database answers)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from litestar import Request, Response, get
+
+from services.api.problems import Problem, problem_response
+
+
+@get("/health/live", opt={"exclude_from_auth": True}, sync_to_thread=False)
+def live() -> dict[str, str]:
+    return {"status": "live"}
+
+
+@get("/health/ready", opt={"exclude_from_auth": True})
+async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
+    pool: asyncpg.Pool[Any] | None = getattr(request.app.state, "pool", None)
+    checks: dict[str, str] = {}
+    try:
+        if pool is None:
+            raise RuntimeError("no database pool")
+        await asyncio.wait_for(pool.fetchval("SELECT 1"), timeout=2.0)
+        checks["database"] = "ok"
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError,
+            RuntimeError) as error:
+        checks["database"] = f"failing: {type(error).__name__}"
+        return problem_response(
+            request,
+            Problem(503, "not-ready", "Not ready", "the database does not answer",
+                    role="api", checks=checks),
+        )
+    return Response({"status": "ready", "role": "api", "checks": checks})

@@ -1,0 +1,141 @@
+"""RFC 9457 problem details: one stable `type` per cause, for every error the API answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+from events import errors as store_errors
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "/problems/"
+
+
+class Problem(Exception):
+    """An error the API answers with a problem document."""
+
+    def __init__(
+        self, status: int, code: str, title: str, detail: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + problem.code,
+        "title": problem.title,
+        "status": problem.status,
+    }
+    if problem.detail:
+        body["detail"] = problem.detail
+    body["instance"] = request.url.path
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    body.update(problem.extra)
+    return Response(body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _from_store_error(error: store_errors.StoreError) -> Problem:
+    match error:
+        case store_errors.VersionConflict():
+            return Problem(409, error.code, "The stream has moved on", str(error),
+                           stream_id=error.stream_id, expected_version=error.expected,
+                           actual_version=error.actual)
+        case store_errors.ReservationTaken():
+            return Problem(409, error.code, "Already taken", str(error), scope=error.scope,
+                           key=error.key)
+        case store_errors.Conflict():
+            return Problem(409, error.code, "Conflicting concurrent request", str(error))
+        case store_errors.CursorFromAnotherEpoch():
+            return Problem(410, error.code, "Cursor from before a restore", str(error),
+                           restart_from=None, current_epoch=error.current_epoch)
+        case store_errors.InvalidCursor():
+            return Problem(400, error.code, "Invalid cursor", str(error))
+        case store_errors.ClockSkew():
+            return Problem(503, error.code, "Clock out of step with the database", str(error))
+        case _:
+            return Problem(500, "internal-error", "Internal error")
+
+
+_HTTP_CODES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("body-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    429: ("too-many-requests", "Too many requests"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def handle_problem(request: Request[Any, Any, Any], error: Problem) -> Response[Any]:
+    return problem_response(request, error)
+
+
+def handle_store_error(
+    request: Request[Any, Any, Any], error: store_errors.StoreError
+) -> Response[Any]:
+    problem = _from_store_error(error)
+    if problem.status >= 500:
+        log.error("store error", error=str(error), exc_info=error)
+    return problem_response(request, problem)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    if isinstance(error, ValidationException):
+        return problem_response(
+            request,
+            Problem(400, "invalid-request", "The request is not valid", str(error.detail),
+                    errors=error.extra or []),
+        )
+    if isinstance(error, NotFoundException):
+        return problem_response(request, Problem(404, "not-found", "Not found", error.detail))
+    if isinstance(error, NotAuthorizedException | PermissionDeniedException):
+        code, title = _HTTP_CODES[error.status_code]
+        return problem_response(request, Problem(error.status_code, code, title, error.detail))
+    status = error.status_code
+    code, title = _HTTP_CODES.get(status, (f"http-{status}", "HTTP error"))
+    detail = error.detail
+    if status == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        detail = "the request body exceeds the limit of this endpoint"
+    if status >= 500:
+        log.error("http error", status=status, detail=detail)
+    return problem_response(request, Problem(status, code, title, detail))
+
+
+def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.error("unhandled error", error=repr(error), exc_info=error)
+    return problem_response(
+        request,
+        Problem(500, "internal-error", "Internal error",
+                "the server failed to answer; the request id identifies it in the logs"),
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    Problem: handle_problem,
+    store_errors.StoreError: handle_store_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,103 @@
+"""`campaign`: one command for every role and every operator task."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import structlog
+
+from services.config import ConfigError, Settings, load_settings
+from services.logging import configure_logging
+
+log = structlog.get_logger(__name__)
+
+
+def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.api.app import create_app
+
+    settings.require_database()
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
+                timeout_graceful_shutdown=20, lifespan="on")
+    return 0
+
+
+def _migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from events.migrate import migrate
+
+    report = asyncio.run(migrate(settings.require_database()))
+    print(f"applied {len(report.applied)} migration(s)" + (
+        ": " + ", ".join(report.applied) if report.applied else "; the schema is up to date"))
+    if report.new_epoch:
+        print("transaction ids went back (a logical restore?): a new store epoch was opened; "
+              "consumers' old cursors now answer 410")
+    return 0
+
+
+def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    from events.store import create_pool
+    from events.verify import verify
+
+    async def run() -> int:
+        pool = await create_pool(settings.require_database(), min_size=1, max_size=2)
+        try:
+            report = await verify(pool, streams=args.stream or None)
+        finally:
+            await pool.close()
+        if report.ok:
+            print(f"ok: {report.events} events in {report.streams} streams, every chain intact")
+            return 0
+        first = report.first_break
+        assert first is not None
+        print(f"BROKEN: {first.describe()}")
+        for other in report.breaks:
+            if other is not first:
+                print(f"  also: {other.describe()}")
+        print(f"{len(report.breaks)} broken link(s) in {report.events} events")
+        return 2
+
+    return asyncio.run(run())
+
+
+def _dev(settings: Settings, _: argparse.Namespace) -> int:
+    from services.dev import run_dev
+
+    return run_dev(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="campaign", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the HTTP API").set_defaults(run=_serve)
+    sub.add_parser("migrate", help="apply pending migrations").set_defaults(run=_migrate)
+    verify = sub.add_parser("verify", help="recompute every hash chain; exit 2 on a broken one")
+    verify.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    verify.set_defaults(run=_verify)
+    sub.add_parser(
+        "dev", help="run every role, on embedded PostgreSQL and Redis when no URL is set"
+    ).set_defaults(run=_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        code: int = args.run(settings, args)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Configuration from environment variables, read once at start-up and validated."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    """PostgreSQL DSN. Unset: `campaign dev` starts an embedded server under DATA_DIR."""
+    redis_url: str | None
+    """Redis URL (arq only). Unset: `campaign dev` starts an embedded server under DATA_DIR."""
+    log_format: str
+    """`json` (containers) or `console` (a terminal). Default: console on a TTY, else json."""
+    log_level: str
+    host: str
+    port: int
+    data_dir: Path
+    max_body_bytes: int
+    db_pool_min: int
+    db_pool_max: int
+
+    def require_database(self) -> str:
+        if not self.database_url:
+            raise ConfigError("DATABASE_URL is not set (or run `campaign dev`, which embeds one)")
+        return self.database_url
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    log_format = env.get("LOG_FORMAT") or ("console" if sys.stderr.isatty() else "json")
+    if log_format not in ("json", "console"):
+        raise ConfigError(f"LOG_FORMAT={log_format!r}: use json or console")
+    log_level = (env.get("LOG_LEVEL") or "info").lower()
+    if log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"LOG_LEVEL={log_level!r}: use debug, info, warning or error")
+    pool_min = _int(env, "DB_POOL_MIN", 2, 1, 100)
+    return Settings(
+        database_url=env.get("DATABASE_URL") or None,
+        redis_url=env.get("REDIS_URL") or None,
+        log_format=log_format,
+        log_level=log_level,
+        host=env.get("HTTP_HOST") or "127.0.0.1",
+        port=_int(env, "HTTP_PORT", 8000, 0, 65535),
+        data_dir=Path(env.get("DATA_DIR") or ".data").resolve(),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_048_576, 1024, 100 * 1_048_576),
+        db_pool_min=pool_min,
+        db_pool_max=_int(env, "DB_POOL_MAX", 10, pool_min, 500),
+    )

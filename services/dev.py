@@ -1,0 +1,145 @@
+"""`campaign dev`: every role on one machine, on embedded servers when no URL is configured.
+
+The supervisor starts the servers it needs, migrates, runs each role as a child process, and on
+Ctrl-C (or SIGTERM, or a role dying) stops the roles, then the servers, leaving no process and
+no stale pid, lock or socket file behind. A start after a crash cleans up after the dead run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from events.migrate import migrate
+from services.config import Settings
+from services.embedded import EmbeddedPostgres, EmbeddedRedis, _pid_alive
+
+log = structlog.get_logger(__name__)
+
+ROLES = {"api": ["serve"]}
+"""Role name -> `campaign` arguments; later issues add the projector and the worker."""
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+@dataclass
+class Supervisor:
+    settings: Settings
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def pid_file(self) -> Path:
+        return self.settings.data_dir / "dev.pid"
+
+    def claim(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid = None
+        if pid is not None and pid != os.getpid() and _pid_alive(pid):
+            raise AlreadyRunning(f"campaign dev is already running (pid {pid})")
+        if pid is not None:
+            log.warning("cleaning up after a previous run that did not stop", pid=pid)
+        self.pid_file.write_text(f"{os.getpid()}\n")
+
+    def start_servers(self) -> tuple[str, str]:
+        database_url = self.settings.database_url
+        redis_url = self.settings.redis_url
+        if database_url is None:
+            self.postgres = EmbeddedPostgres(self.settings.data_dir)
+            database_url = self.postgres.start()
+        if redis_url is None:
+            self.redis = EmbeddedRedis(self.settings.data_dir)
+            redis_url = self.redis.start()
+        return database_url, redis_url
+
+    def start_roles(self, database_url: str, redis_url: str) -> None:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            LOG_FORMAT=self.settings.log_format,
+            HTTP_HOST=self.settings.host,
+            HTTP_PORT=str(self.settings.port),
+        )
+        for role, args in ROLES.items():
+            self.children[role] = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", *args], env=env,
+                start_new_session=True,
+            )
+            log.info("role started", role=role, pid=self.children[role].pid)
+
+    def stop(self) -> None:
+        for role, child in self.children.items():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+                log.info("stopping role", role=role, pid=child.pid)
+        deadline = time.monotonic() + 15
+        for child in self.children.values():
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                child.wait(remaining)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        self.pid_file.unlink(missing_ok=True)
+        log.info("campaign dev stopped")
+
+
+async def _wait_for_stop(supervisor: Supervisor) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    while not stop.is_set():
+        for role, child in supervisor.children.items():
+            if child.poll() is not None:
+                log.error("role exited; stopping everything", role=role, code=child.returncode)
+                return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+
+
+def run_dev(settings: Settings) -> int:
+    supervisor = Supervisor(settings)
+    try:
+        supervisor.claim()
+    except AlreadyRunning as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    # Ctrl-C during start-up still stops what was started.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        database_url, redis_url = supervisor.start_servers()
+        report = asyncio.run(migrate(database_url))
+        log.info("database ready", applied=report.applied)
+        supervisor.start_roles(database_url, redis_url)
+        url = f"http://{settings.host}:{settings.port}"
+        print(f"\nCampaign Ledger is starting at {url}  (Ctrl-C stops everything)\n"
+              f"  curl {url}/health/ready\n  curl {url}/schema/openapi.json\n", flush=True)
+        asyncio.run(_wait_for_stop(supervisor))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        supervisor.stop()
+    return 0
