@@ -46,6 +46,19 @@ class IdempotencyKeyInUse(Conflict):
         self.key = key
 
 
+class IdempotencyKeyReused(StoreError):
+    """The actor sent a different request under a key it used before."""
+
+    code = "idempotency-key-reused"
+
+    def __init__(self, actor: str, key: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was first used for a different request; use a new key"
+        )
+        self.actor = actor
+        self.key = key
+
+
 class ClockSkew(StoreError):
     code = "clock-skew"
 

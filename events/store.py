@@ -39,6 +39,7 @@ from events.errors import (
     Conflict,
     CursorFromAnotherEpoch,
     IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     InvalidAppend,
     ReservationTaken,
     VersionConflict,
@@ -150,7 +151,7 @@ class EventStore:
                 rows = await connection.fetch(_APPEND_SQL, *args)
         except asyncpg.PostgresError as error:
             outcome = await self._refusal(error, writes, idempotency)
-            metrics.APPENDS.labels(outcome.code).inc()
+            metrics.APPENDS.labels(getattr(outcome, "code", "error")).inc()
             raise outcome from error
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         metrics.APPENDS.labels("ok").inc()
@@ -303,6 +304,16 @@ class EventStore:
         return error
 
     # -- idempotency -------------------------------------------------------------------------
+
+    async def recall(self, actor: str, key: str, request_hash: bytes) -> StoredAnswer | None:
+        """The first answer to this request under the actor's key, if there was one.
+
+        The same key with a different request is refused: a retry must repeat the request.
+        """
+        answer = await self.find_answer(actor, key)
+        if answer is not None and answer.request_hash != request_hash:
+            raise IdempotencyKeyReused(actor, key)
+        return answer
 
     async def find_answer(self, actor: str, key: str) -> StoredAnswer | None:
         row = await self.pool.fetchrow(

@@ -62,6 +62,8 @@ def _from_store_error(error: store_errors.StoreError) -> Problem:
         case store_errors.ReservationTaken():
             return Problem(409, error.code, "Already taken", str(error), scope=error.scope,
                            key=error.key)
+        case store_errors.IdempotencyKeyReused():
+            return Problem(422, error.code, "Idempotency key reused", str(error))
         case store_errors.Conflict():
             return Problem(409, error.code, "Conflicting concurrent request", str(error))
         case store_errors.CursorFromAnotherEpoch():

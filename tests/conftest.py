@@ -1,0 +1,84 @@
+"""Real PostgreSQL for every integration test: each test run migrates a template database once
+and each test gets a fresh copy of it, dropped afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from events.migrate import migrate
+from events.store import EventStore, create_pool
+from tests.servers import Servers, with_database
+from tests.support import test_catalog
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    found = Servers()
+    yield found
+    found.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_dsn(servers: Servers) -> str:
+    return servers.postgres()
+
+
+@pytest.fixture(scope="session")
+def template_database(admin_dsn: str) -> Iterator[str]:
+    name = f"cl_tpl_{uuid.uuid4().hex[:10]}"
+
+    async def create() -> None:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        await migrate(with_database(admin_dsn, name))
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    yield name
+    asyncio.run(drop())
+
+
+@pytest.fixture
+async def dsn(admin_dsn: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated database of this test's own."""
+    name = f"cl_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    finally:
+        await admin.close()
+    yield with_database(admin_dsn, name)
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool[Any]]:
+    created = await create_pool(dsn, min_size=1, max_size=40)
+    yield created
+    await created.close()
+
+
+@pytest.fixture
+async def store(pool: asyncpg.Pool[Any]) -> AsyncIterator[EventStore]:
+    created = EventStore(pool, catalog=test_catalog)
+    yield created
+    await created.close()
