@@ -44,7 +44,7 @@ class Catalog:
         return add
 
     def upcaster(self, type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
-        """Register a function turning `type_name` data at `from_version` into `from_version + 1`."""
+        """Register a function turning `type_name` data from `from_version` to the next."""
 
         def add(fn: Upcaster) -> Upcaster:
             self._upcasters[(type_name, from_version)] = fn

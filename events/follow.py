@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
-
-import asyncio
 
 from events.envelope import RecordedEvent
 from events.store import EventStore

@@ -231,8 +231,9 @@ class EventStore:
                 )
         if len(ev_id) > MAX_EVENTS_PER_APPEND:
             raise InvalidAppend(f"at most {MAX_EVENTS_PER_APPEND} events in one append")
-        unique_reservations = sorted({(r.scope, r.key): r for r in reservations}.values(),
-                                     key=lambda r: (r.scope, r.key))
+        unique_reservations = sorted(
+            {(r.scope, r.key): r for r in reservations}.values(), key=lambda r: (r.scope, r.key)
+        )
         args = [
             [w.stream_id for w in ordered],
             [w.expected_version for w in ordered],
@@ -325,8 +326,9 @@ class EventStore:
             return None
         epoch = await self.epoch()
         refs = [
-            RecordedRef(event_id, stream_id, version, position,
-                        Cursor(epoch, tx_id, position).encode())
+            RecordedRef(
+                event_id, stream_id, version, position, Cursor(epoch, tx_id, position).encode()
+            )
             for event_id, stream_id, version, position, tx_id in _ref_decoder.decode(row["events"])
         ]
         return StoredAnswer(
@@ -384,9 +386,8 @@ class EventStore:
             return f"${len(params)}"
 
         if start is not None:
-            conditions.append(
-                f"(tx_id, position) > ({param(start.tx_id)}::bigint, {param(start.position)}::bigint)"
-            )
+            tx_id, position = param(start.tx_id), param(start.position)
+            conditions.append(f"(tx_id, position) > ({tx_id}::bigint, {position}::bigint)")
         if types:
             conditions.append(f"type = ANY({param(list(types))}::text[])")
         if categories:
@@ -426,9 +427,7 @@ class EventStore:
             schema_version=row["schema_version"],
             raw_data=raw,
             metadata=_metadata_decoder.decode(row["metadata"]),
-            tags=Tags(
-                category=row["category"], plan_id=row["plan_id"], units=tuple(row["units"])
-            ),
+            tags=Tags(category=row["category"], plan_id=row["plan_id"], units=tuple(row["units"])),
             recorded_at=row["recorded_at"],
             prev_hash=row["prev_hash"],
             hash=row["hash"],

@@ -84,9 +84,13 @@ async def verify(
             head_version, head_hash = heads.pop(current, (0, None))
             if head_version != previous_version or head_hash != previous_hash:
                 report.breaks.append(
-                    Break(current, previous_version, None,
-                          f"stream head says version {head_version}, the chain ends at "
-                          f"{previous_version} (a deleted tail or an edited head)")
+                    Break(
+                        current,
+                        previous_version,
+                        None,
+                        f"stream head says version {head_version}, the chain ends at "
+                        f"{previous_version} (a deleted tail or an edited head)",
+                    )
                 )
 
         async for row in connection.cursor(
@@ -110,12 +114,14 @@ async def verify(
             elif chain_hash(row["prev_hash"], recompute(row)) != row["hash"]:
                 reason = "hash does not match the stored envelope (the row was altered)"
             if reason is not None and len(report.breaks) < max_breaks:
-                report.breaks.append(Break(row["stream_id"], row["version"], row["position"],
-                                           reason))
+                report.breaks.append(
+                    Break(row["stream_id"], row["version"], row["position"], reason)
+                )
             previous_hash, previous_version = row["hash"], row["version"]
         close_stream()
         for stream_id, (version, _) in heads.items():
             if version > 0:
-                report.breaks.append(Break(stream_id, version, None,
-                                           "stream head has no events (deleted)"))
+                report.breaks.append(
+                    Break(stream_id, version, None, "stream head has no events (deleted)")
+                )
     return report

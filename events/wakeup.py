@@ -112,8 +112,13 @@ class WakeUpListener:
             try:
                 assert self._connection is not None
                 await self._connection.fetchval("SELECT 1", timeout=self._ping_seconds)
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError, TimeoutError,
-                    AssertionError) as error:
+            except (
+                asyncpg.PostgresError,
+                OSError,
+                asyncpg.InterfaceError,
+                TimeoutError,
+                AssertionError,
+            ) as error:
                 self.connected = False
                 log.warning("wake-up listener lost its connection; reconnecting", error=str(error))
                 with contextlib.suppress(Exception):

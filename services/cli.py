@@ -21,8 +21,14 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
     settings.require_database()
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                timeout_graceful_shutdown=20, lifespan="on")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=20,
+        lifespan="on",
+    )
     return 0
 
 
@@ -30,11 +36,15 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     from events.migrate import migrate
 
     report = asyncio.run(migrate(settings.require_database()))
-    print(f"applied {len(report.applied)} migration(s)" + (
-        ": " + ", ".join(report.applied) if report.applied else "; the schema is up to date"))
+    print(
+        f"applied {len(report.applied)} migration(s)"
+        + (": " + ", ".join(report.applied) if report.applied else "; the schema is up to date")
+    )
     if report.new_epoch:
-        print("transaction ids went back (a logical restore?): a new store epoch was opened; "
-              "consumers' old cursors now answer 410")
+        print(
+            "transaction ids went back (a logical restore?): a new store epoch was opened; "
+            "consumers' old cursors now answer 410"
+        )
     return 0
 
 
@@ -96,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
     return code
 
 

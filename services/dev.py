@@ -29,6 +29,15 @@ ROLES = {"api": ["serve"]}
 """Role name -> `campaign` arguments; later issues add the projector and the worker."""
 
 
+def _die_with_parent() -> None:
+    """Linux: a role gets SIGTERM if the supervisor is killed, so no orphan keeps the port."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class AlreadyRunning(Exception):
     pass
 
@@ -78,8 +87,10 @@ class Supervisor:
         )
         for role, args in ROLES.items():
             self.children[role] = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", *args], env=env,
+                [sys.executable, "-m", "services.cli", *args],
+                env=env,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             log.info("role started", role=role, pid=self.children[role].pid)
 
@@ -133,8 +144,11 @@ def run_dev(settings: Settings) -> int:
         log.info("database ready", applied=report.applied)
         supervisor.start_roles(database_url, redis_url)
         url = f"http://{settings.host}:{settings.port}"
-        print(f"\nCampaign Ledger is starting at {url}  (Ctrl-C stops everything)\n"
-              f"  curl {url}/health/ready\n  curl {url}/schema/openapi.json\n", flush=True)
+        print(
+            f"\nCampaign Ledger is starting at {url}  (Ctrl-C stops everything)\n"
+            f"  curl {url}/health/ready\n  curl {url}/schema/openapi.json\n",
+            flush=True,
+        )
         asyncio.run(_wait_for_stop(supervisor))
     except KeyboardInterrupt:
         pass

@@ -83,10 +83,8 @@ class EmbeddedPostgres:
     def dsn(self) -> str:
         return f"postgresql://postgres@/postgres?host={self.socket_dir}"
 
-    def _run_as(self) -> dict[str, int | str]:
-        if os.geteuid() != 0:
-            return {}
-        return {"user": _PG_SYSTEM_USER}
+    def _run_as(self) -> str | None:
+        return _PG_SYSTEM_USER if os.geteuid() == 0 else None
 
     def _prepare_root(self) -> None:
         """PostgreSQL refuses to run as root: run it as a system user that owns the data."""
@@ -95,8 +93,11 @@ class EmbeddedPostgres:
         try:
             entry = pwd.getpwnam(_PG_SYSTEM_USER)
         except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", _PG_SYSTEM_USER],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", _PG_SYSTEM_USER],
+                check=True,
+                capture_output=True,
+            )
             entry = pwd.getpwnam(_PG_SYSTEM_USER)
         for leaf in (self.pgdata, _pg_bin(), self.socket_dir):
             _open_traversal(leaf)
@@ -120,15 +121,40 @@ class EmbeddedPostgres:
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising embedded PostgreSQL", pgdata=str(self.pgdata))
             subprocess.run(
-                [str(_pg_bin() / "initdb"), "-D", str(self.pgdata), "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres"],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **self._run_as(),
+                [
+                    str(_pg_bin() / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "-U",
+                    "postgres",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                user=self._run_as(),
             )
         options = f"-h '' -k {self.socket_dir} -c max_connections=200 -c fsync=on"
         subprocess.run(
-            [str(_pg_bin() / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log_file),
-             "-o", options, "-w", "-t", "60", "start"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **self._run_as(),
+            [
+                str(_pg_bin() / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            user=self._run_as(),
         )
         log.info("embedded PostgreSQL started", socket_dir=str(self.socket_dir))
         return self.dsn
@@ -157,9 +183,21 @@ class EmbeddedPostgres:
         if pid is None or not _pid_alive(pid):
             return
         result = subprocess.run(
-            [str(_pg_bin() / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "30",
-             "stop"],
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **self._run_as(),
+            [
+                str(_pg_bin() / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "30",
+                "stop",
+            ],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            user=self._run_as(),
         )
         if result.returncode != 0 and _pid_alive(pid):
             log.warning("pg_ctl stop failed; killing PostgreSQL", pid=pid)
@@ -194,21 +232,27 @@ class EmbeddedRedis:
         self.socket_path.parent.mkdir(parents=True, exist_ok=True)
         self.stop()
         self.socket_path.unlink(missing_ok=True)
-        config = "\n".join([
-            "port 0",
-            f"unixsocket {self.socket_path}",
-            "unixsocketperm 700",
-            "daemonize yes",
-            f"pidfile {self.pid_file}",
-            f"dir {self.directory}",
-            f"logfile {self.directory / 'redis.log'}",
-            "appendonly yes",
-            "maxmemory-policy noeviction",
-        ])
+        config = "\n".join(
+            [
+                "port 0",
+                f"unixsocket {self.socket_path}",
+                "unixsocketperm 700",
+                "daemonize yes",
+                f"pidfile {self.pid_file}",
+                f"dir {self.directory}",
+                f"logfile {self.directory / 'redis.log'}",
+                "appendonly yes",
+                "maxmemory-policy noeviction",
+            ]
+        )
         conf_file = self.directory / "redis.conf"
         conf_file.write_text(config + "\n")
-        subprocess.run([str(_redis_bin()), str(conf_file)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            [str(_redis_bin()), str(conf_file)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 15
         while not self.socket_path.exists():
             if time.monotonic() > deadline:

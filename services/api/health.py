@@ -25,12 +25,23 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
             raise RuntimeError("no database pool")
         await asyncio.wait_for(pool.fetchval("SELECT 1"), timeout=2.0)
         checks["database"] = "ok"
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError,
-            RuntimeError) as error:
-        checks["database"] = f"failing: {type(error).__name__}"
+    except (
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        TimeoutError,
+        RuntimeError,
+    ) as error:
+        checks["database"] = f"failing: {type(error).__name__}: {error}"
         return problem_response(
             request,
-            Problem(503, "not-ready", "Not ready", "the database does not answer",
-                    role="api", checks=checks),
+            Problem(
+                503,
+                "not-ready",
+                "Not ready",
+                "the database does not answer",
+                role="api",
+                checks=checks,
+            ),
         )
     return Response({"status": "ready", "role": "api", "checks": checks})

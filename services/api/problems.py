@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import structlog
@@ -14,6 +15,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.types import ExceptionHandlersMap
 
 from events import errors as store_errors
 
@@ -46,29 +48,49 @@ def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Respo
     if problem.detail:
         body["detail"] = problem.detail
     body["instance"] = request.url.path
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id:
-        body["request_id"] = request_id
+    state = request.scope.setdefault("state", {})
+    if "request_id" not in state:
+        # Unmatched routes (404, 405) are answered before route middleware runs.
+        state["request_id"] = request.headers.get("x-request-id") or uuid.uuid4().hex
+    body["request_id"] = state["request_id"]
     body.update(problem.extra)
-    return Response(body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
+    return Response(
+        body,
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={"X-Request-ID": state["request_id"]},
+    )
 
 
 def _from_store_error(error: store_errors.StoreError) -> Problem:
     match error:
         case store_errors.VersionConflict():
-            return Problem(409, error.code, "The stream has moved on", str(error),
-                           stream_id=error.stream_id, expected_version=error.expected,
-                           actual_version=error.actual)
+            return Problem(
+                409,
+                error.code,
+                "The stream has moved on",
+                str(error),
+                stream_id=error.stream_id,
+                expected_version=error.expected,
+                actual_version=error.actual,
+            )
         case store_errors.ReservationTaken():
-            return Problem(409, error.code, "Already taken", str(error), scope=error.scope,
-                           key=error.key)
+            return Problem(
+                409, error.code, "Already taken", str(error), scope=error.scope, key=error.key
+            )
         case store_errors.IdempotencyKeyReused():
             return Problem(422, error.code, "Idempotency key reused", str(error))
         case store_errors.Conflict():
             return Problem(409, error.code, "Conflicting concurrent request", str(error))
         case store_errors.CursorFromAnotherEpoch():
-            return Problem(410, error.code, "Cursor from before a restore", str(error),
-                           restart_from=None, current_epoch=error.current_epoch)
+            return Problem(
+                410,
+                error.code,
+                "Cursor from before a restore",
+                str(error),
+                restart_from=None,
+                current_epoch=error.current_epoch,
+            )
         case store_errors.InvalidCursor():
             return Problem(400, error.code, "Invalid cursor", str(error))
         case store_errors.ClockSkew():
@@ -108,8 +130,13 @@ def handle_http_exception(request: Request[Any, Any, Any], error: HTTPException)
     if isinstance(error, ValidationException):
         return problem_response(
             request,
-            Problem(400, "invalid-request", "The request is not valid", str(error.detail),
-                    errors=error.extra or []),
+            Problem(
+                400,
+                "invalid-request",
+                "The request is not valid",
+                str(error.detail),
+                errors=error.extra or [],
+            ),
         )
     if isinstance(error, NotFoundException):
         return problem_response(request, Problem(404, "not-found", "Not found", error.detail))
@@ -130,12 +157,16 @@ def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Resp
     log.error("unhandled error", error=repr(error), exc_info=error)
     return problem_response(
         request,
-        Problem(500, "internal-error", "Internal error",
-                "the server failed to answer; the request id identifies it in the logs"),
+        Problem(
+            500,
+            "internal-error",
+            "Internal error",
+            "the server failed to answer; the request id identifies it in the logs",
+        ),
     )
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Problem: handle_problem,
     store_errors.StoreError: handle_store_error,
     HTTPException: handle_http_exception,

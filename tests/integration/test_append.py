@@ -23,8 +23,13 @@ async def test_appended_events_read_back_in_version_order_with_their_envelope(
     plan, unit = uuid.uuid4(), uuid.uuid4()
     metadata = Metadata(actor=Actor(user="user-1", unit=str(unit)), correlation_id="c-1")
     result = await store.append(
-        [StreamWrite(stream, 0, [NewEvent(Noted(text="Đợt 1"), plan_id=plan, units=[unit]),
-                                 noted("Hai là")])],
+        [
+            StreamWrite(
+                stream,
+                0,
+                [NewEvent(Noted(text="Đợt 1"), plan_id=plan, units=[unit]), noted("Hai là")],
+            )
+        ],
         metadata,
     )
     assert [ref.version for ref in result.events] == [1, 2]
@@ -49,8 +54,7 @@ async def test_a_stale_expected_version_is_a_conflict_carrying_the_actual_versio
     await store.append([write(stream, 0, "a", "b")], METADATA)
     with pytest.raises(VersionConflict) as refused:
         await store.append([write(stream, 1, "c")], METADATA)
-    assert (refused.value.stream_id, refused.value.expected, refused.value.actual) == (
-        stream, 1, 2)
+    assert (refused.value.stream_id, refused.value.expected, refused.value.actual) == (stream, 1, 2)
     with pytest.raises(VersionConflict) as ahead:
         await store.append([write(stream, 5, "c")], METADATA)
     assert ahead.value.actual == 2
@@ -118,8 +122,7 @@ async def test_a_stream_only_read_by_the_decision_has_its_version_asserted(
 
 async def test_events_across_streams_keep_the_order_the_command_gave(store: EventStore) -> None:
     later, earlier = "note-zzz" + uuid.uuid4().hex, "note-aaa" + uuid.uuid4().hex
-    result = await store.append([write(later, 0, "first"), write(earlier, 0, "second")],
-                                METADATA)
+    result = await store.append([write(later, 0, "first"), write(earlier, 0, "second")], METADATA)
     assert [ref.stream_id for ref in result.events] == [later, earlier]
 
 
@@ -138,8 +141,9 @@ async def test_malformed_appends_are_refused_before_the_database(store: EventSto
 async def test_a_recorded_at_far_from_the_database_clock_is_refused(
     pool: asyncpg.Pool[Any],
 ) -> None:
-    skewed = EventStore(pool, catalog=test_catalog,
-                        clock=lambda: datetime.now(UTC) - timedelta(days=3))
+    skewed = EventStore(
+        pool, catalog=test_catalog, clock=lambda: datetime.now(UTC) - timedelta(days=3)
+    )
     with pytest.raises(ClockSkew):
         await skewed.append([write(new_stream(), 0, "backdated")], METADATA)
     await skewed.close()

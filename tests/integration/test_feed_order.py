@@ -36,8 +36,9 @@ async def test_a_follower_never_returns_a_later_commit_before_an_earlier_positio
     async with pool.acquire() as connection_a:
         transaction = connection_a.transaction()
         await transaction.start()
-        appended_a = await store.append([write(stream_a, 0, "A")], METADATA,
-                                        connection=connection_a)
+        appended_a = await store.append(
+            [write(stream_a, 0, "A")], METADATA, connection=connection_a
+        )
         appended_b = await store.append([write(stream_b, 0, "B")], METADATA)
         assert appended_b.events[0].position > appended_a.events[0].position
 
@@ -75,8 +76,10 @@ async def test_feed_filters_use_the_tags(store: EventStore) -> None:
     start = await store.head()
     task, note = new_stream("assignment"), new_stream("note")
     await store.append(
-        [StreamWrite(task, 0, [NewEvent(Counted(writer=1, seq=1), plan_id=plan, units=[unit])]),
-         StreamWrite(note, 0, [noted("n", units=[other_unit])])],
+        [
+            StreamWrite(task, 0, [NewEvent(Counted(writer=1, seq=1), plan_id=plan, units=[unit])]),
+            StreamWrite(note, 0, [noted("n", units=[other_unit])]),
+        ],
         METADATA,
     )
 
@@ -93,8 +96,11 @@ async def test_feed_filters_use_the_tags(store: EventStore) -> None:
     assert await streams(units=[uuid.uuid4()]) == []
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     writers=st.integers(min_value=2, max_value=8),
     appends_per_writer=st.integers(min_value=1, max_value=25),
@@ -126,11 +132,13 @@ async def _writers_and_follower(
                 size = rng.randint(1, batch)
                 while True:
                     version = await store.stream_version(stream)
-                    events = [NewEvent(Counted(writer=number, seq=seq * 10 + k))
-                              for k in range(size)]
+                    events = [
+                        NewEvent(Counted(writer=number, seq=seq * 10 + k)) for k in range(size)
+                    ]
                     try:
-                        result = await store.append([StreamWrite(stream, version, events)],
-                                                    METADATA)
+                        result = await store.append(
+                            [StreamWrite(stream, version, events)], METADATA
+                        )
                     except VersionConflict:
                         continue
                     committed.extend(ref.event_id for ref in result.events)

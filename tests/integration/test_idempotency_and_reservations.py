@@ -20,8 +20,9 @@ def request_hash(body: bytes) -> bytes:
     return hashlib.sha256(body).digest()
 
 
-async def handle(store: EventStore, actor: str, key: str, body: bytes, stream: str
-                 ) -> AppendResult | StoredAnswer:
+async def handle(
+    store: EventStore, actor: str, key: str, body: bytes, stream: str
+) -> AppendResult | StoredAnswer:
     """The command path's use of idempotency, reduced to its store calls."""
     digest = request_hash(body)
     while True:
@@ -31,7 +32,8 @@ async def handle(store: EventStore, actor: str, key: str, body: bytes, stream: s
         version = await store.stream_version(stream)
         try:
             return await store.append(
-                [write(stream, version, body.decode())], METADATA,
+                [write(stream, version, body.decode())],
+                METADATA,
                 idempotency=IdempotencyEntry(actor, key, digest, b'{"id": "%s"}' % stream.encode()),
             )
         except Conflict:  # the key or the stream was taken meanwhile: look again, re-decide
@@ -74,9 +76,10 @@ async def test_concurrent_retries_append_once_and_all_get_the_same_answer(
 async def test_a_failed_append_records_no_idempotency_entry(store: EventStore) -> None:
     stream = new_stream()
     await store.append([write(stream, 0, "exists")], METADATA)
-    with pytest.raises(Exception):  # noqa: B017, PT011 - a version conflict
-        await store.append([write(stream, 0, "x")], METADATA,
-                           idempotency=IdempotencyEntry("u", "k", b"h"))
+    with pytest.raises(Exception):  # noqa: B017 - a version conflict
+        await store.append(
+            [write(stream, 0, "x")], METADATA, idempotency=IdempotencyEntry("u", "k", b"h")
+        )
     assert await store.find_answer("u", "k") is None
 
 
@@ -87,8 +90,11 @@ async def test_concurrent_reservations_of_one_key_leave_one_holder(
 
     async def issue(stream: str) -> str:
         try:
-            await store.append([write(stream, 0, "issued")], METADATA,
-                               reservations=[Reservation("party/BTV/KH/2020", "334", stream)])
+            await store.append(
+                [write(stream, 0, "issued")],
+                METADATA,
+                reservations=[Reservation("party/BTV/KH/2020", "334", stream)],
+            )
         except ReservationTaken as taken:
             assert taken.scope == "party/BTV/KH/2020" and taken.key == "334"
             return "taken"
@@ -105,12 +111,20 @@ async def test_concurrent_reservations_of_one_key_leave_one_holder(
 
 async def test_a_taken_reservation_names_its_holder(store: EventStore) -> None:
     first, second = new_stream("plan"), new_stream("plan")
-    await store.append([write(first, 0, "a")], METADATA,
-                       reservations=[Reservation("state/SNV/KH/2022", "107", first)])
+    await store.append(
+        [write(first, 0, "a")],
+        METADATA,
+        reservations=[Reservation("state/SNV/KH/2022", "107", first)],
+    )
     with pytest.raises(ReservationTaken) as taken:
-        await store.append([write(second, 0, "b")], METADATA,
-                           reservations=[Reservation("state/SNV/KH/2022", "108", second),
-                                         Reservation("state/SNV/KH/2022", "107", second)])
+        await store.append(
+            [write(second, 0, "b")],
+            METADATA,
+            reservations=[
+                Reservation("state/SNV/KH/2022", "108", second),
+                Reservation("state/SNV/KH/2022", "107", second),
+            ],
+        )
     assert taken.value.holder == first
     assert taken.value.key == "107"
     assert await store.read_stream(second) == []

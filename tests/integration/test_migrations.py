@@ -35,8 +35,7 @@ async def test_migrating_a_fresh_database_concurrently_applies_each_migration_on
         await admin.close()
 
 
-async def test_an_edited_landed_migration_stops_migrate(pool: asyncpg.Pool[Any], dsn: str
-                                                        ) -> None:
+async def test_an_edited_landed_migration_stops_migrate(pool: asyncpg.Pool[Any], dsn: str) -> None:
     await pool.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
     with pytest.raises(MigrationError, match="edited after it was applied"):
         await migrate(dsn)

@@ -32,8 +32,10 @@ class ReportFiled(Event):
 
 @v2.upcaster("ReportFiled", from_version=1)
 def _metrics_from_counts(data: dict[str, Any]) -> dict[str, Any]:
-    return {"summary": data["summary"],
-            "metrics": {"tasks_done": data["done"], "tasks_total": data["total"]}}
+    return {
+        "summary": data["summary"],
+        "metrics": {"tasks_done": data["done"], "tasks_total": data["total"]},
+    }
 
 
 async def test_an_event_stored_at_version_1_is_read_as_version_2(
@@ -42,15 +44,19 @@ async def test_an_event_stored_at_version_1_is_read_as_version_2(
     stream = new_stream("assignment")
     old_code = EventStore(pool, catalog=v1)
     await old_code.append(
-        [StreamWrite(stream, 0, [NewEvent(ReportFiledV1(summary="hoàn thành", done=60,
-                                                        total=85))])],
+        [
+            StreamWrite(
+                stream, 0, [NewEvent(ReportFiledV1(summary="hoàn thành", done=60, total=85))]
+            )
+        ],
         METADATA,
     )
     new_code = EventStore(pool, catalog=v2)
     [event] = await new_code.read_stream(stream)
     assert event.schema_version == 1  # stored as it was written
-    assert event.data == ReportFiled(summary="hoàn thành",
-                                     metrics={"tasks_done": 60, "tasks_total": 85})
+    assert event.data == ReportFiled(
+        summary="hoàn thành", metrics={"tasks_done": 60, "tasks_total": 85}
+    )
     page = await new_code.read_all(streams=[stream], decode=True)
     assert page.events[0].data == event.data
     await old_code.close()

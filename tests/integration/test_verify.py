@@ -18,8 +18,14 @@ from tests.support import METADATA, new_stream, write
 
 def campaign(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json"}
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def test_verify_passes_on_a_clean_store_and_names_an_altered_event(
@@ -36,13 +42,16 @@ async def test_verify_passes_on_a_clean_store_and_names_an_altered_event(
 
     victim = streams[1]
     position = await pool.fetchval(
-        "SELECT position FROM events WHERE stream_id = $1 AND version = 2", victim)
+        "SELECT position FROM events WHERE stream_id = $1 AND version = 2", victim
+    )
     async with pool.acquire() as connection, connection.transaction():
         # What a superuser can do behind the triggers' back.
         await connection.execute("SET LOCAL session_replication_role = replica")
         await connection.execute(
             "UPDATE events SET data = jsonb_set(data, '{text}', '\"hai (sửa)\"') "
-            "WHERE stream_id = $1 AND version = 2", victim)
+            "WHERE stream_id = $1 AND version = 2",
+            victim,
+        )
 
     broken = campaign(dsn, "verify")
     assert broken.returncode == 2
@@ -63,13 +72,18 @@ async def test_the_hash_is_sha256_of_prev_hash_and_the_jcs_envelope(
         import msgspec
 
         envelope = {
-            "stream_id": row["stream_id"], "version": row["version"],
-            "event_id": str(row["event_id"]), "type": row["type"],
+            "stream_id": row["stream_id"],
+            "version": row["version"],
+            "event_id": str(row["event_id"]),
+            "type": row["type"],
             "schema_version": row["schema_version"],
             "data": msgspec.json.decode(row["data"]),
             "metadata": msgspec.json.decode(row["metadata"]),
-            "tags": {"category": row["category"], "plan_id": row["plan_id"],
-                     "units": [str(u) for u in row["units"]]},
+            "tags": {
+                "category": row["category"],
+                "plan_id": row["plan_id"],
+                "units": [str(u) for u in row["units"]],
+            },
             "recorded_at": row["recorded_at"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
         assert row["prev_hash"] == previous

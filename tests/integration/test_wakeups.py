@@ -60,9 +60,11 @@ async def test_a_listener_that_lost_its_connection_reconnects_and_wakes_follower
     listener = WakeUpListener(dsn, ping_seconds=0.2)
     await listener.start()
     ticket = listener.ticket()
-    await pool.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE application_name = 'campaign-ledger-listener' "
-                       "AND datname = current_database()")
+    await pool.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE application_name = 'campaign-ledger-listener' "
+        "AND datname = current_database()"
+    )
     assert await listener.wait(ticket, 10), "reconnecting wakes followers to catch up"
     ticket = listener.ticket()
     await store.append([write(new_stream(), 0, "after reconnect")], METADATA)
