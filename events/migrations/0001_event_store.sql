@@ -24,14 +24,6 @@ LANGUAGE sql STABLE AS $$
     SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + store_epoch_offset()
 $$;
 
--- The head of each stream: its version and the hash of its last event. The row lock taken on it
--- serialises writers of one stream and lets a decision assert the version of a stream it only read.
-CREATE TABLE streams (
-    stream_id text PRIMARY KEY,
-    version   integer NOT NULL,
-    hash      bytea
-) WITH (fillfactor = 70);
-
 CREATE TABLE events (
     position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tx_id          bigint NOT NULL,
@@ -140,19 +132,19 @@ BEGIN
     END IF;
     SELECT token, tx_offset INTO v_epoch, v_offset FROM store_epochs ORDER BY id DESC LIMIT 1;
 
-    -- Streams arrive sorted by id, so concurrent multi-stream appends lock in one order.
+    -- A transaction-scoped lock per stream (exclusive to write, shared to assert a version read
+    -- by the decision) serialises the writers of one stream without writing anything; streams
+    -- arrive sorted by id so that multi-stream appends take their locks in one order.
     FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
-        IF p_expected[i] = 0 THEN
-            INSERT INTO streams (stream_id, version) VALUES (p_streams[i], 0)
-            ON CONFLICT (stream_id) DO NOTHING;
-        END IF;
         IF p_writes[i] THEN
-            SELECT version, hash INTO v_actual, v_head FROM streams
-            WHERE stream_id = p_streams[i] FOR UPDATE;
+            PERFORM pg_advisory_xact_lock(hashtextextended(p_streams[i], 0));
         ELSE
-            SELECT version, hash INTO v_actual, v_head FROM streams
-            WHERE stream_id = p_streams[i] FOR SHARE;
+            PERFORM pg_advisory_xact_lock_shared(hashtextextended(p_streams[i], 0));
         END IF;
+        v_actual := NULL;
+        v_head := NULL;
+        SELECT version, hash INTO v_actual, v_head FROM events
+        WHERE stream_id = p_streams[i] ORDER BY version DESC LIMIT 1;
         v_actual := coalesce(v_actual, 0);
         IF v_actual <> p_expected[i] THEN
             RAISE EXCEPTION 'stream % is at version %, not %', p_streams[i], v_actual, p_expected[i]
@@ -197,13 +189,6 @@ BEGIN
             v_prevs[j] := v_heads[i];
             v_hashes[j] := sha256(coalesce(v_heads[i], ''::bytea) || p_ev_jcs[j]);
             v_heads[i] := v_hashes[j];
-        END LOOP;
-
-        FOR i IN 1 .. array_length(p_streams, 1) LOOP
-            IF p_writes[i] THEN
-                UPDATE streams SET version = v_versions[i], hash = v_heads[i]
-                WHERE stream_id = p_streams[i];
-            END IF;
         END LOOP;
 
         v_tx := pg_current_xact_id()::text::bigint + v_offset;
