@@ -40,7 +40,7 @@ def utc_text(instant: datetime) -> str:
 
 def envelope_jcs(
     *,
-    stream_id: str,
+    stream_json: bytes,
     version: int,
     event_id: str,
     type_name: str,
@@ -50,7 +50,8 @@ def envelope_jcs(
     tags: bytes,
     recorded_at: str,
 ) -> bytes:
-    """JCS of the envelope from already canonical parts; keys in JCS (sorted) order."""
+    """JCS of the envelope from already canonical parts (the stream id as a JSON string);
+    keys in JCS (sorted) order."""
     return b"".join(
         (
             b'{"data":',
@@ -64,7 +65,7 @@ def envelope_jcs(
             b'","schema_version":',
             str(schema_version).encode(),
             b',"stream_id":',
-            _encoder.encode(stream_id),
+            stream_json,
             b',"tags":',
             tags,
             b',"type":',

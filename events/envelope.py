@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 
 from events.catalog import Event
+from events.cursor import Cursor
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,7 +81,12 @@ class RecordedRef:
     stream_id: str
     version: int
     position: int
-    cursor: str
+    tx_id: int
+    epoch: str
+
+    @property
+    def cursor(self) -> str:
+        return Cursor(self.epoch, self.tx_id, self.position).encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,14 @@ an event that commits late with a lower position.
 
 from __future__ import annotations
 
+import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -20,7 +22,14 @@ import msgspec
 from events import metrics
 from events.catalog import Catalog
 from events.catalog import catalog as domain_catalog
-from events.codec import canonical, envelope_jcs, register_jsonb_codec, tags_json, utc_text
+from events.codec import (
+    canonical,
+    chain_hash,
+    envelope_jcs,
+    register_jsonb_codec,
+    tags_json,
+    utc_text,
+)
 from events.cursor import Cursor
 from events.envelope import (
     AppendResult,
@@ -50,11 +59,88 @@ STREAM_ID = re.compile(r"^[a-z][a-z0-9_]*-[A-Za-z0-9._:-]{1,200}$")
 MAX_EVENTS_PER_APPEND = 10_000
 
 _APPEND_SQL = """
-SELECT out_event_id, out_position, out_tx_id, out_epoch FROM store_append(
+SELECT out_event_id, out_position, out_tx_id, out_epoch, out_hash FROM store_append(
     $1::text[], $2::int[], $3::bool[], $4::int[], $5::int[], $6::uuid[], $7::text[], $8::int[],
     $9::jsonb[], $10::text[], $11::uuid[], $12::text[], $13::bytea[], $14::jsonb,
     $15::timestamptz, $16::text[], $17::text[], $18::text[], $19::text, $20::text, $21::bytea,
     $22::jsonb)
+"""
+
+# A plain append (no reservation, no idempotency entry, no stream only read) whose stream heads
+# the application knows: the chain hashes are computed here, and one statement locks each
+# stream (exclusive, transaction-scoped, in id order), checks its head (version and hash) and
+# inserts. A writer that raced past the lock's snapshot is stopped by UNIQUE (stream_id, version).
+_PLAIN_APPEND_SQL = """
+WITH streams AS MATERIALIZED (
+    SELECT s.stream_id, s.expected, s.head,
+           pg_advisory_xact_lock(hashtextextended(s.stream_id, 0)) AS locked
+    FROM unnest($1::text[], $2::int[], $3::bytea[]) AS s(stream_id, expected, head)
+),
+checked AS MATERIALIZED (
+    SELECT bool_and(
+               CASE WHEN coalesce(h.version, 0) = st.expected AND h.hash IS NOT DISTINCT FROM st.head
+                    THEN true ELSE store_head_moved(st.stream_id, st.expected, h.version) END
+           ) AS ok
+    FROM streams st
+    LEFT JOIN LATERAL (
+        SELECT e.version, e.hash FROM events e
+        WHERE e.stream_id = st.stream_id ORDER BY e.version DESC LIMIT 1
+    ) h ON true
+),
+epoch AS MATERIALIZED (
+    SELECT token, tx_offset,
+           CASE WHEN abs(extract(epoch FROM clock_timestamp() - $14::timestamptz)) <= 5
+                THEN true ELSE store_assert_clock($14::timestamptz) END AS ok
+    FROM store_epochs ORDER BY id DESC LIMIT 1
+),
+inserted AS (
+    INSERT INTO events (tx_id, event_id, stream_id, version, type, schema_version, data,
+                        metadata, category, plan_id, units, recorded_at, prev_hash, hash)
+    SELECT pg_current_xact_id()::text::bigint + epoch.tx_offset, n.id, n.stream_id, n.version,
+           n.type, n.schema, n.data, $15::jsonb, split_part(n.stream_id, '-', 1), n.plan,
+           n.units::uuid[], $14::timestamptz, n.prev, n.hash
+    FROM unnest($4::text[], $5::int[], $6::uuid[], $7::text[], $8::int[], $9::jsonb[],
+                $10::uuid[], $11::text[], $12::bytea[], $13::bytea[])
+         WITH ORDINALITY AS n(stream_id, version, id, type, schema, data, plan, units, prev, hash,
+                              ord),
+         epoch, checked
+    WHERE epoch.ok AND checked.ok
+    ORDER BY n.ord
+    RETURNING event_id, position, tx_id
+)
+SELECT (SELECT token FROM epoch) AS epoch, array_agg(event_id) AS ids,
+       array_agg(position) AS positions, max(tx_id) AS tx_id
+FROM inserted
+"""
+
+# The same for the most common append: one event to one stream, with scalar parameters.
+_PLAIN_ONE_SQL = """
+WITH stream AS MATERIALIZED (
+    SELECT $1::text AS stream_id, pg_advisory_xact_lock(hashtextextended($1::text, 0)) AS locked
+),
+checked AS MATERIALIZED (
+    SELECT CASE WHEN coalesce(h.version, 0) = $2::int AND h.hash IS NOT DISTINCT FROM $3::bytea
+                THEN true ELSE store_head_moved(st.stream_id, $2::int, h.version) END AS ok
+    FROM stream st
+    LEFT JOIN LATERAL (
+        SELECT e.version, e.hash FROM events e
+        WHERE e.stream_id = st.stream_id ORDER BY e.version DESC LIMIT 1
+    ) h ON true
+),
+epoch AS MATERIALIZED (
+    SELECT token, tx_offset,
+           CASE WHEN abs(extract(epoch FROM clock_timestamp() - $10::timestamptz)) <= 5
+                THEN true ELSE store_assert_clock($10::timestamptz) END AS ok
+    FROM store_epochs ORDER BY id DESC LIMIT 1
+)
+INSERT INTO events (tx_id, event_id, stream_id, version, type, schema_version, data, metadata,
+                    category, plan_id, units, recorded_at, prev_hash, hash)
+SELECT pg_current_xact_id()::text::bigint + epoch.tx_offset, $4::uuid, $1::text, $2::int + 1,
+       $5::text, $6::int, $7::jsonb, $11::jsonb, split_part($1::text, '-', 1), $8::uuid,
+       $9::text::uuid[], $10::timestamptz, $3::bytea, $12::bytea
+FROM epoch, checked
+WHERE epoch.ok AND checked.ok
+RETURNING position, tx_id, (SELECT token FROM epoch) AS epoch
 """
 
 _EVENT_COLUMNS = (
@@ -74,20 +160,153 @@ async def _init_connection(connection: asyncpg.Connection[Any]) -> None:
     await register_jsonb_codec(connection)
 
 
+class PoolConnection(asyncpg.Connection):
+    """A pooled connection released without the reset round trip.
+
+    The store keeps no session state on pooled connections: no LISTEN (the listener has its own
+    connection), no session-level advisory lock (appends take transaction-scoped ones), no
+    session SET. asyncpg still rolls back any transaction left open on release.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool[Any]:
     """A pool whose connections speak jsonb as raw bytes and never idle inside a transaction."""
     pool = await asyncpg.create_pool(
         dsn,
+        connection_class=PoolConnection,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
         server_settings={
             "application_name": "campaign-ledger",
             "idle_in_transaction_session_timeout": "30000",
+            # The store's statements are few and fixed; replanning the append for each call
+            # (custom plans) costs more than executing it.
+            "plan_cache_mode": "force_generic_plan",
         },
     )
     assert pool is not None
     return pool
+
+
+def _new_event_id() -> UUID:
+    return UUID(bytes=os.urandom(16), version=4)
+
+
+def _json_text(text: str) -> bytes:
+    return msgspec.json.encode(text)
+
+
+@dataclass
+class _Batch:
+    """One append's rows, in the caller's order, ready for either append statement."""
+
+    ordered: list[StreamWrite]
+    recorded_at: datetime
+    metadata_json: bytes
+    planned: list[tuple[UUID, str, int]] = field(default_factory=list)
+    ev_idx: list[int] = field(default_factory=list)
+    ev_version: list[int] = field(default_factory=list)
+    ev_id: list[UUID] = field(default_factory=list)
+    ev_type: list[str] = field(default_factory=list)
+    ev_schema: list[int] = field(default_factory=list)
+    ev_data: list[bytes] = field(default_factory=list)
+    ev_category: list[str] = field(default_factory=list)
+    ev_plan: list[UUID | None] = field(default_factory=list)
+    ev_units: list[str] = field(default_factory=list)
+    ev_jcs: list[bytes] = field(default_factory=list)
+
+    ev_stream: list[str] = field(default_factory=list)
+    ev_prev: list[bytes | None] = field(default_factory=list)
+    ev_hash: list[bytes] = field(default_factory=list)
+    heads: list[bytes | None] = field(default_factory=list)
+
+    def chain(self, known: Callable[[str, int], bytes | bool | None]) -> bool:
+        """Compute every event's chain hash from the stream heads `known` returns (None for a
+        new stream, False when unknown); False, computing nothing, if any head is unknown."""
+        heads: dict[str, bytes | None] = {}
+        for write in self.ordered:
+            head = known(write.stream_id, write.expected_version)
+            if head is False:
+                return False
+            heads[write.stream_id] = head if isinstance(head, bytes) else None
+        self.heads = [heads[w.stream_id] for w in self.ordered]
+        for stream_id, jcs in zip(self.ev_stream, self.ev_jcs, strict=True):
+            prev = heads[stream_id]
+            digest = chain_hash(prev, jcs)
+            self.ev_prev.append(prev)
+            self.ev_hash.append(digest)
+            heads[stream_id] = digest
+        return True
+
+    def one_arguments(self) -> list[Any]:
+        return [
+            self.ev_stream[0],
+            self.ordered[0].expected_version,
+            self.heads[0],
+            self.ev_id[0],
+            self.ev_type[0],
+            self.ev_schema[0],
+            self.ev_data[0],
+            self.ev_plan[0],
+            self.ev_units[0],
+            self.recorded_at,
+            self.metadata_json,
+            self.ev_hash[0],
+        ]
+
+    def plain_arguments(self) -> list[Any]:
+        return [
+            [w.stream_id for w in self.ordered],
+            [w.expected_version for w in self.ordered],
+            self.heads,
+            self.ev_stream,
+            self.ev_version,
+            self.ev_id,
+            self.ev_type,
+            self.ev_schema,
+            self.ev_data,
+            self.ev_plan,
+            self.ev_units,
+            self.ev_prev,
+            self.ev_hash,
+            self.recorded_at,
+            self.metadata_json,
+        ]
+
+    def full_arguments(
+        self, reservations: Sequence[Reservation], idempotency: IdempotencyEntry | None
+    ) -> list[Any]:
+        unique = sorted(
+            {(r.scope, r.key): r for r in reservations}.values(), key=lambda r: (r.scope, r.key)
+        )
+        return [
+            [w.stream_id for w in self.ordered],
+            [w.expected_version for w in self.ordered],
+            [bool(w.events) for w in self.ordered],
+            self.ev_idx,
+            self.ev_version,
+            self.ev_id,
+            self.ev_type,
+            self.ev_schema,
+            self.ev_data,
+            self.ev_category,
+            self.ev_plan,
+            self.ev_units,
+            self.ev_jcs,
+            self.metadata_json,
+            self.recorded_at,
+            [r.scope for r in unique],
+            [r.key for r in unique],
+            [r.stream_id for r in unique],
+            idempotency.actor if idempotency else None,
+            idempotency.key if idempotency else None,
+            idempotency.request_hash if idempotency else None,
+            idempotency.answer if idempotency else None,
+        ]
 
 
 class EventStore:
@@ -105,6 +324,8 @@ class EventStore:
         self._epoch: str | None = None
         self.wake_channel = wake_channel
         self._wake = WakeUpSender(pool, wake_channel)
+        self._heads: dict[str, tuple[int, bytes]] = {}
+        self._heads_limit = 100_000
 
     async def close(self) -> None:
         await self._wake.close()
@@ -141,35 +362,75 @@ class EventStore:
         With `connection` inside a transaction of the caller's, the append joins it and the
         caller must call `wake_followers()` after committing.
         """
-        args, planned = self._append_arguments(writes, metadata, reservations, idempotency)
+        batch = self._prepare(writes, metadata)
+        plain = (
+            not reservations
+            and idempotency is None
+            and all(w.events for w in writes)
+            and batch.chain(self._known_head)
+        )
         started = time.perf_counter()
+        target: Any = connection if connection is not None else self.pool
         try:
-            if connection is None:
-                async with self.pool.acquire() as acquired:
-                    rows = await acquired.fetch(_APPEND_SQL, *args)
+            if plain and len(batch.ev_id) == 1:
+                row = await target.fetchrow(_PLAIN_ONE_SQL, *batch.one_arguments())
+                assert row is not None
+                outcome = {batch.ev_id[0]: row["position"]}
+                hashes = {batch.ev_id[0]: batch.ev_hash[0]}
+                epoch, tx_id = row["epoch"], row["tx_id"]
+            elif plain:
+                row = await target.fetchrow(_PLAIN_APPEND_SQL, *batch.plain_arguments())
+                assert row is not None
+                outcome = dict(zip(row["ids"], row["positions"], strict=True))
+                hashes = dict(zip(batch.ev_id, batch.ev_hash, strict=True))
+                epoch, tx_id = row["epoch"], row["tx_id"]
             else:
-                rows = await connection.fetch(_APPEND_SQL, *args)
+                rows = await target.fetch(
+                    _APPEND_SQL, *batch.full_arguments(reservations, idempotency)
+                )
+                outcome = {r["out_event_id"]: r["out_position"] for r in rows}
+                hashes = {r["out_event_id"]: r["out_hash"] for r in rows}
+                epoch = rows[0]["out_epoch"] if rows else await self.epoch()
+                tx_id = rows[0]["out_tx_id"] if rows else 0
         except asyncpg.PostgresError as error:
-            outcome = await self._refusal(error, writes, idempotency)
-            metrics.APPENDS.labels(getattr(outcome, "code", "error")).inc()
-            raise outcome from error
+            refusal = await self._refusal(error, writes, idempotency)
+            metrics.APPENDS.labels(getattr(refusal, "code", "error")).inc()
+            if isinstance(refusal, Conflict):
+                for write in writes:
+                    self._heads.pop(write.stream_id, None)
+            raise refusal from error
+        for event_id, stream_id, version in batch.planned:
+            self._remember_head(stream_id, version, hashes[event_id])
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         metrics.APPENDS.labels("ok").inc()
-        metrics.EVENTS_APPENDED.inc(len(rows))
+        metrics.EVENTS_APPENDED.inc(len(outcome))
         if connection is None or not connection.is_in_transaction():
             self.wake_followers()
-        return self._append_result(rows, planned)
+        refs = [
+            RecordedRef(event_id, stream_id, version, outcome[event_id], tx_id, epoch)
+            for event_id, stream_id, version in batch.planned
+        ]
+        refs.sort(key=lambda ref: ref.position)
+        return AppendResult(refs, refs[-1].cursor if refs else None)
 
     def wake_followers(self) -> None:
         self._wake.signal()
 
-    def _append_arguments(
-        self,
-        writes: Sequence[StreamWrite],
-        metadata: Metadata,
-        reservations: Sequence[Reservation],
-        idempotency: IdempotencyEntry | None,
-    ) -> tuple[list[Any], list[tuple[UUID, str, int]]]:
+    def _known_head(self, stream_id: str, version: int) -> bytes | bool | None:
+        """The hash of `stream_id` at `version` if known here (events never change, so any
+        remembered pair stays true); None for a new stream; False when not known."""
+        if version == 0:
+            return None
+        known = self._heads.get(stream_id)
+        return known[1] if known is not None and known[0] == version else False
+
+    def _remember_head(self, stream_id: str, version: int, digest: bytes) -> None:
+        self._heads.pop(stream_id, None)
+        self._heads[stream_id] = (version, digest)
+        if len(self._heads) > self._heads_limit:
+            self._heads.pop(next(iter(self._heads)))
+
+    def _prepare(self, writes: Sequence[StreamWrite], metadata: Metadata) -> _Batch:
         if not writes:
             raise InvalidAppend("an append names at least one stream")
         ordered = sorted(writes, key=lambda w: w.stream_id)
@@ -182,95 +443,58 @@ class EventStore:
             if write.expected_version < 0:
                 raise InvalidAppend(f"expected version of {write.stream_id} is negative")
             index[write.stream_id] = number
+        if sum(len(w.events) for w in writes) > MAX_EVENTS_PER_APPEND:
+            raise InvalidAppend(f"at most {MAX_EVENTS_PER_APPEND} events in one append")
 
         recorded_at = self._clock()
         recorded_text = utc_text(recorded_at)
         metadata_json = canonical(metadata)
-        ev_idx: list[int] = []
-        ev_version: list[int] = []
-        ev_id: list[UUID] = []
-        ev_type: list[str] = []
-        ev_schema: list[int] = []
-        ev_data: list[bytes] = []
-        ev_category: list[str] = []
-        ev_plan: list[UUID | None] = []
-        ev_units: list[str] = []
-        ev_jcs: list[bytes] = []
-        planned: list[tuple[UUID, str, int]] = []
+        batch = _Batch(ordered, recorded_at, metadata_json)
+        tags_cache: dict[tuple[str, UUID | None, tuple[UUID, ...]], tuple[bytes, str]] = {}
         for write in writes:
             category = category_of(write.stream_id)
+            stream_json = _json_text(write.stream_id)
             for offset, new in enumerate(write.events, 1):
                 type_name, schema_version = self.catalog.name_of(new.data)
-                event_id = new.event_id or uuid4()
-                units = sorted({str(unit) for unit in new.units})
-                plan = str(new.plan_id) if new.plan_id is not None else None
+                event_id = new.event_id or _new_event_id()
+                units = tuple(new.units)
+                cached = tags_cache.get((category, new.plan_id, units))
+                if cached is None:
+                    unit_texts = sorted({str(unit) for unit in units})
+                    plan = str(new.plan_id) if new.plan_id is not None else None
+                    cached = (
+                        tags_json(category, plan, unit_texts),
+                        "{" + ",".join(unit_texts) + "}",
+                    )
+                    tags_cache[(category, new.plan_id, units)] = cached
+                tags, units_literal = cached
                 data = canonical(new.data)
                 version = write.expected_version + offset
-                planned.append((event_id, write.stream_id, version))
-                ev_idx.append(index[write.stream_id])
-                ev_version.append(version)
-                ev_id.append(event_id)
-                ev_type.append(type_name)
-                ev_schema.append(schema_version)
-                ev_data.append(data)
-                ev_category.append(category)
-                ev_plan.append(new.plan_id)
-                ev_units.append("{" + ",".join(units) + "}")
-                ev_jcs.append(
+                batch.planned.append((event_id, write.stream_id, version))
+                batch.ev_stream.append(write.stream_id)
+                batch.ev_idx.append(index[write.stream_id])
+                batch.ev_version.append(version)
+                batch.ev_id.append(event_id)
+                batch.ev_type.append(type_name)
+                batch.ev_schema.append(schema_version)
+                batch.ev_data.append(data)
+                batch.ev_category.append(category)
+                batch.ev_plan.append(new.plan_id)
+                batch.ev_units.append(units_literal)
+                batch.ev_jcs.append(
                     envelope_jcs(
-                        stream_id=write.stream_id,
+                        stream_json=stream_json,
                         version=version,
                         event_id=str(event_id),
                         type_name=type_name,
                         schema_version=schema_version,
                         data=data,
                         metadata=metadata_json,
-                        tags=tags_json(category, plan, units),
+                        tags=tags,
                         recorded_at=recorded_text,
                     )
                 )
-        if len(ev_id) > MAX_EVENTS_PER_APPEND:
-            raise InvalidAppend(f"at most {MAX_EVENTS_PER_APPEND} events in one append")
-        unique_reservations = sorted(
-            {(r.scope, r.key): r for r in reservations}.values(), key=lambda r: (r.scope, r.key)
-        )
-        args = [
-            [w.stream_id for w in ordered],
-            [w.expected_version for w in ordered],
-            [bool(w.events) for w in ordered],
-            ev_idx,
-            ev_version,
-            ev_id,
-            ev_type,
-            ev_schema,
-            ev_data,
-            ev_category,
-            ev_plan,
-            ev_units,
-            ev_jcs,
-            metadata_json,
-            recorded_at,
-            [r.scope for r in unique_reservations],
-            [r.key for r in unique_reservations],
-            [r.stream_id for r in unique_reservations],
-            idempotency.actor if idempotency else None,
-            idempotency.key if idempotency else None,
-            idempotency.request_hash if idempotency else None,
-            idempotency.answer if idempotency else None,
-        ]
-        return args, planned
-
-    def _append_result(
-        self, rows: Iterable[asyncpg.Record], planned: list[tuple[UUID, str, int]]
-    ) -> AppendResult:
-        by_id = {row["out_event_id"]: row for row in rows}
-        refs: list[RecordedRef] = []
-        for event_id, stream_id, version in planned:
-            row = by_id[event_id]
-            cursor = Cursor(row["out_epoch"], row["out_tx_id"], row["out_position"]).encode()
-            refs.append(RecordedRef(event_id, stream_id, version, row["out_position"], cursor))
-        refs.sort(key=lambda ref: ref.position)
-        return AppendResult(refs, refs[-1].cursor if refs else None)
+        return batch
 
     async def _refusal(
         self,
@@ -326,9 +550,7 @@ class EventStore:
             return None
         epoch = await self.epoch()
         refs = [
-            RecordedRef(
-                event_id, stream_id, version, position, Cursor(epoch, tx_id, position).encode()
-            )
+            RecordedRef(event_id, stream_id, version, position, tx_id, epoch)
             for event_id, stream_id, version, position, tx_id in _ref_decoder.decode(row["events"])
         ]
         return StoredAnswer(
@@ -359,7 +581,10 @@ class EventStore:
             after_version,
             limit,
         )
-        return [self._recorded(row, epoch, decode) for row in rows]
+        events = [self._recorded(row, epoch, decode) for row in rows]
+        if events:
+            self._remember_head(stream_id, events[-1].version, events[-1].hash)
+        return events
 
     async def read_all(
         self,

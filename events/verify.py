@@ -44,7 +44,7 @@ class VerifyReport:
 def recompute(row: asyncpg.Record | dict[str, Any]) -> bytes:
     """The JCS envelope of a stored row, from its stored columns."""
     return envelope_jcs(
-        stream_id=row["stream_id"],
+        stream_json=msgspec.json.encode(row["stream_id"]),
         version=row["version"],
         event_id=str(row["event_id"]),
         type_name=row["type"],

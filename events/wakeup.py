@@ -21,11 +21,16 @@ log = structlog.get_logger(__name__)
 
 
 class WakeUpSender:
-    def __init__(self, pool: asyncpg.Pool[Any], channel: str) -> None:
+    """At most one NOTIFY in flight and at most one per `min_interval` seconds: a burst of
+    appends costs followers at most that much latency and the writers almost nothing."""
+
+    def __init__(self, pool: asyncpg.Pool[Any], channel: str, min_interval: float = 0.01) -> None:
         self._pool = pool
         self._channel = channel
+        self._min_interval = min_interval
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._last_sent = float("-inf")
 
     def signal(self) -> None:
         if self._task is not None and not self._task.done():
@@ -35,8 +40,11 @@ class WakeUpSender:
         self._task = asyncio.get_running_loop().create_task(self._send())
 
     async def _send(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            await asyncio.sleep(max(0.0, self._last_sent + self._min_interval - loop.time()))
             self._again = False
+            self._last_sent = loop.time()
             try:
                 await self._pool.execute("SELECT pg_notify($1, '')", self._channel)
                 metrics.WAKE_UPS_SENT.inc()

@@ -80,8 +80,45 @@ CREATE TABLE reservations (
     PRIMARY KEY (scope, key)
 );
 
--- One append: every stream with the version the decision was based on, the new events (grouped
--- by stream, in version order), optional reservations and idempotency entry; all or nothing.
+CREATE FUNCTION store_assert_version(p_stream text, p_expected integer, p_actual integer)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_actual <> p_expected THEN
+        RAISE EXCEPTION 'stream % is at version %, not %', p_stream, p_actual, p_expected
+            USING ERRCODE = 'CLV01', DETAIL = json_build_object(
+                'stream', p_stream, 'actual', p_actual, 'expected', p_expected)::text;
+    END IF;
+    RETURN true;
+END $$;
+
+-- The plain append path sends the head hash it chained from and calls this only when the head
+-- it finds differs (a CASE keeps function calls off the path that succeeds).
+CREATE FUNCTION store_head_moved(p_stream text, p_expected integer, p_actual integer)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM store_assert_version(p_stream, p_expected, coalesce(p_actual, 0));
+    RAISE EXCEPTION 'stream % head at version % has another hash than expected',
+        p_stream, p_expected
+        USING ERRCODE = 'CLV01', DETAIL = json_build_object(
+            'stream', p_stream, 'actual', p_expected, 'expected', p_expected)::text;
+END $$;
+
+CREATE FUNCTION store_assert_clock(p_recorded_at timestamptz) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_skew double precision := abs(extract(epoch FROM clock_timestamp() - p_recorded_at));
+BEGIN
+    IF v_skew > 5 THEN
+        RAISE EXCEPTION 'recorded_at % is % s away from the database clock', p_recorded_at, v_skew
+            USING ERRCODE = 'CLT01';
+    END IF;
+    RETURN true;
+END $$;
+
+-- One append in full: every stream with the version the decision was based on (written or only
+-- read), the new events (grouped by stream, in version order), optional reservations and an
+-- idempotency entry; all or nothing. Plain appends whose stream heads the application already
+-- knows take a one-statement path in events/store.py that writes the same rows.
 -- p_jcs holds each event's RFC 8785 envelope as computed by the application; the chain
 -- hash = sha256(prev_hash || jcs) is computed here, where the previous hash is known.
 CREATE FUNCTION store_append(
@@ -107,10 +144,10 @@ CREATE FUNCTION store_append(
     p_idem_key       text,
     p_idem_hash      bytea,
     p_idem_answer    jsonb
-) RETURNS TABLE (out_event_id uuid, out_position bigint, out_tx_id bigint, out_epoch text)
+) RETURNS TABLE (out_event_id uuid, out_position bigint, out_tx_id bigint, out_epoch text,
+                out_hash bytea)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_skew      double precision;
     v_epoch     text;
     v_offset    bigint;
     v_tx        bigint;
@@ -125,11 +162,7 @@ DECLARE
     i           integer;
     j           integer;
 BEGIN
-    v_skew := abs(extract(epoch FROM clock_timestamp() - p_recorded_at));
-    IF v_skew > 5 THEN
-        RAISE EXCEPTION 'recorded_at % is % s away from the database clock', p_recorded_at, v_skew
-            USING ERRCODE = 'CLT01';
-    END IF;
+    PERFORM store_assert_clock(p_recorded_at);
     SELECT token, tx_offset INTO v_epoch, v_offset FROM store_epochs ORDER BY id DESC LIMIT 1;
 
     -- A transaction-scoped lock per stream (exclusive to write, shared to assert a version read
@@ -145,12 +178,7 @@ BEGIN
         v_head := NULL;
         SELECT version, hash INTO v_actual, v_head FROM events
         WHERE stream_id = p_streams[i] ORDER BY version DESC LIMIT 1;
-        v_actual := coalesce(v_actual, 0);
-        IF v_actual <> p_expected[i] THEN
-            RAISE EXCEPTION 'stream % is at version %, not %', p_streams[i], v_actual, p_expected[i]
-                USING ERRCODE = 'CLV01', DETAIL = json_build_object(
-                    'stream', p_streams[i], 'actual', v_actual, 'expected', p_expected[i])::text;
-        END IF;
+        PERFORM store_assert_version(p_streams[i], p_expected[i], coalesce(v_actual, 0));
         v_heads[i] := v_head;
     END LOOP;
 
@@ -201,9 +229,9 @@ BEGIN
             FROM unnest(p_ev_id, p_ev_stream_idx, p_ev_version, p_ev_type, p_ev_schema, p_ev_data,
                         p_ev_category, p_ev_plan, p_ev_units, v_prevs, v_hashes)
                  AS e(id, idx, version, type, schema, data, category, plan, units, prev, hash)
-            RETURNING events.event_id, events.position
+            RETURNING events.event_id, events.position, events.hash
         )
-        SELECT inserted.event_id, inserted.position, v_tx, v_epoch FROM inserted;
+        SELECT inserted.event_id, inserted.position, v_tx, v_epoch, inserted.hash FROM inserted;
     END IF;
 
     IF p_idem_key IS NOT NULL THEN

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import msgspec
 import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
@@ -52,7 +53,7 @@ def test_the_assembled_envelope_is_the_jcs_of_the_whole(
     event_id = str(uuid.uuid4())
     recorded_at = utc_text(datetime(2026, 11, 22, 2, 9, 17, 123456, tzinfo=UTC))
     assembled = envelope_jcs(
-        stream_id=stream,
+        stream_json=msgspec.json.encode(stream),
         version=version,
         event_id=event_id,
         type_name=type_name,
