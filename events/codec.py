@@ -35,7 +35,8 @@ def canonical(value: Any) -> bytes:
 
 
 def utc_text(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 in UTC with microseconds: 2026-11-22T02:09:17.123456Z."""
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def envelope_jcs(
@@ -52,29 +53,23 @@ def envelope_jcs(
 ) -> bytes:
     """JCS of the envelope from already canonical parts (the stream id as a JSON string);
     keys in JCS (sorted) order."""
-    return b"".join(
-        (
-            b'{"data":',
-            data,
-            b',"event_id":"',
-            event_id.encode(),
-            b'","metadata":',
-            metadata,
-            b',"recorded_at":"',
-            recorded_at.encode(),
-            b'","schema_version":',
-            str(schema_version).encode(),
-            b',"stream_id":',
-            stream_json,
-            b',"tags":',
-            tags,
-            b',"type":',
-            _encoder.encode(type_name),
-            b',"version":',
-            str(version).encode(),
-            b"}",
-        )
+    return _ENVELOPE % (
+        data,
+        event_id.encode(),
+        metadata,
+        recorded_at.encode(),
+        schema_version,
+        stream_json,
+        tags,
+        _encoder.encode(type_name),
+        version,
     )
+
+
+_ENVELOPE = (
+    b'{"data":%b,"event_id":"%b","metadata":%b,"recorded_at":"%b","schema_version":%d,'
+    b'"stream_id":%b,"tags":%b,"type":%b,"version":%d}'
+)
 
 
 def tags_json(category: str, plan_id: str | None, units: list[str]) -> bytes:

@@ -5,6 +5,7 @@ from prometheus_client import Counter, Histogram
 APPENDS = Counter(
     "campaign_store_appends_total", "Appends to the event store by outcome", ["outcome"]
 )
+APPENDS_OK = APPENDS.labels("ok")
 EVENTS_APPENDED = Counter("campaign_store_events_appended_total", "Events appended")
 APPEND_SECONDS = Histogram(
     "campaign_store_append_seconds",

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from asyncpg.pgproto.pgproto import UUID as FastUUID
 
 from events import metrics
 from events.catalog import Catalog
@@ -192,8 +193,12 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     return pool
 
 
-def _new_event_id() -> UUID:
-    return UUID(bytes=os.urandom(16), version=4)
+def _new_event_ids(count: int) -> list[UUID]:
+    """Random (version 4) UUIDs, made in bulk: asyncpg's UUID type is a fast uuid.UUID."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes((byte & 0x0F) | 0x40 for byte in raw[6::16])
+    raw[8::16] = bytes((byte & 0x3F) | 0x80 for byte in raw[8::16])
+    return [FastUUID(bytes(raw[i : i + 16])) for i in range(0, 16 * count, 16)]
 
 
 def _json_text(text: str) -> bytes:
@@ -325,6 +330,7 @@ class EventStore:
         self.wake_channel = wake_channel
         self._wake = WakeUpSender(pool, wake_channel)
         self._heads: dict[str, tuple[int, bytes]] = {}
+        self._tags_cache: dict[tuple[str, UUID | None, tuple[UUID, ...]], tuple[bytes, str]] = {}
         self._heads_limit = 100_000
 
     async def close(self) -> None:
@@ -402,7 +408,7 @@ class EventStore:
         for event_id, stream_id, version in batch.planned:
             self._remember_head(stream_id, version, hashes[event_id])
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
-        metrics.APPENDS.labels("ok").inc()
+        metrics.APPENDS_OK.inc()
         metrics.EVENTS_APPENDED.inc(len(outcome))
         if connection is None or not connection.is_in_transaction():
             self.wake_followers()
@@ -450,13 +456,14 @@ class EventStore:
         recorded_text = utc_text(recorded_at)
         metadata_json = canonical(metadata)
         batch = _Batch(ordered, recorded_at, metadata_json)
-        tags_cache: dict[tuple[str, UUID | None, tuple[UUID, ...]], tuple[bytes, str]] = {}
+        tags_cache = self._tags_cache
+        fresh_ids = iter(_new_event_ids(sum(len(w.events) for w in writes)))
         for write in writes:
             category = category_of(write.stream_id)
             stream_json = _json_text(write.stream_id)
             for offset, new in enumerate(write.events, 1):
                 type_name, schema_version = self.catalog.name_of(new.data)
-                event_id = new.event_id or _new_event_id()
+                event_id = new.event_id or next(fresh_ids)
                 units = tuple(new.units)
                 cached = tags_cache.get((category, new.plan_id, units))
                 if cached is None:
@@ -466,6 +473,8 @@ class EventStore:
                         tags_json(category, plan, unit_texts),
                         "{" + ",".join(unit_texts) + "}",
                     )
+                    if len(tags_cache) > 10_000:
+                        tags_cache.clear()
                     tags_cache[(category, new.plan_id, units)] = cached
                 tags, units_literal = cached
                 data = canonical(new.data)
