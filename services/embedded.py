@@ -241,7 +241,10 @@ class EmbeddedRedis:
                 f"pidfile {self.pid_file}",
                 f"dir {self.directory}",
                 f"logfile {self.directory / 'redis.log'}",
-                "appendonly yes",
+                # Redis holds only jobs PostgreSQL can rebuild: nothing to persist, and a
+                # shutdown that never waits on a disk.
+                "appendonly no",
+                'save ""',
                 "maxmemory-policy noeviction",
             ]
         )
