@@ -79,7 +79,8 @@ WITH streams AS MATERIALIZED (
 ),
 checked AS MATERIALIZED (
     SELECT bool_and(
-               CASE WHEN coalesce(h.version, 0) = st.expected AND h.hash IS NOT DISTINCT FROM st.head
+               CASE WHEN coalesce(h.version, 0) = st.expected
+                         AND h.hash IS NOT DISTINCT FROM st.head
                     THEN true ELSE store_head_moved(st.stream_id, st.expected, h.version) END
            ) AS ok
     FROM streams st
