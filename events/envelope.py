@@ -92,7 +92,11 @@ class RecordedRef:
 @dataclass(frozen=True, slots=True)
 class AppendResult:
     events: list[RecordedRef]
-    cursor: str | None
+
+    @property
+    def cursor(self) -> str | None:
+        """The cursor of the last event appended: read models that reached it show the append."""
+        return self.events[-1].cursor if self.events else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from events.envelope import (
     AppendResult,
     IdempotencyEntry,
     Metadata,
+    NewEvent,
     Page,
     RecordedEvent,
     RecordedRef,
@@ -192,6 +193,12 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     )
     assert pool is not None
     return pool
+
+
+def _new_event_id() -> UUID:
+    value = int.from_bytes(os.urandom(16))
+    value = (value & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+    return FastUUID(value.to_bytes(16))
 
 
 def _new_event_ids(count: int) -> list[UUID]:
@@ -369,9 +376,19 @@ class EventStore:
         With `connection` inside a transaction of the caller's, the append joins it and the
         caller must call `wake_followers()` after committing.
         """
-        batch = self._prepare(writes, metadata)
+        one = (
+            self._one_arguments(writes[0], metadata)
+            if len(writes) == 1
+            and len(writes[0].events) == 1
+            and writes[0].expected_version >= 0
+            and not reservations
+            and idempotency is None
+            else None
+        )
+        batch = self._prepare(writes, metadata) if one is None else None
         plain = (
-            not reservations
+            batch is not None
+            and not reservations
             and idempotency is None
             and all(w.events for w in writes)
             and batch.chain(self._known_head)
@@ -379,26 +396,19 @@ class EventStore:
         started = time.perf_counter()
         target: Any = connection if connection is not None else self.pool
         try:
-            if plain and len(batch.ev_id) == 1:
-                row = await target.fetchrow(_PLAIN_ONE_SQL, *batch.one_arguments())
+            if one is not None:
+                arguments, event_id, digest = one
+                row = await target.fetchrow(_PLAIN_ONE_SQL, *arguments)
                 assert row is not None
-                outcome = {batch.ev_id[0]: row["position"]}
-                hashes = {batch.ev_id[0]: batch.ev_hash[0]}
-                epoch, tx_id = row["epoch"], row["tx_id"]
             elif plain:
+                assert batch is not None
                 row = await target.fetchrow(_PLAIN_APPEND_SQL, *batch.plain_arguments())
                 assert row is not None
-                outcome = dict(zip(row["ids"], row["positions"], strict=True))
-                hashes = dict(zip(batch.ev_id, batch.ev_hash, strict=True))
-                epoch, tx_id = row["epoch"], row["tx_id"]
             else:
+                assert batch is not None
                 rows = await target.fetch(
                     _APPEND_SQL, *batch.full_arguments(reservations, idempotency)
                 )
-                outcome = {r["out_event_id"]: r["out_position"] for r in rows}
-                hashes = {r["out_event_id"]: r["out_hash"] for r in rows}
-                epoch = rows[0]["out_epoch"] if rows else await self.epoch()
-                tx_id = rows[0]["out_tx_id"] if rows else 0
         except asyncpg.PostgresError as error:
             refusal = await self._refusal(error, writes, idempotency)
             metrics.APPENDS.labels(getattr(refusal, "code", "error")).inc()
@@ -406,19 +416,36 @@ class EventStore:
                 for write in writes:
                     self._heads.pop(write.stream_id, None)
             raise refusal from error
-        for event_id, stream_id, version in batch.planned:
-            self._remember_head(stream_id, version, hashes[event_id])
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         metrics.APPENDS_OK.inc()
-        metrics.EVENTS_APPENDED.inc(len(outcome))
         if connection is None or not connection.is_in_transaction():
             self.wake_followers()
-        refs = [
-            RecordedRef(event_id, stream_id, version, outcome[event_id], tx_id, epoch)
-            for event_id, stream_id, version in batch.planned
-        ]
+        if one is not None:
+            write = writes[0]
+            version = write.expected_version + 1
+            self._remember_head(write.stream_id, version, digest)
+            metrics.EVENTS_APPENDED.inc()
+            ref = RecordedRef(
+                event_id, write.stream_id, version, row["position"], row["tx_id"], row["epoch"]
+            )
+            return AppendResult([ref])
+        assert batch is not None
+        if plain:
+            outcome = dict(zip(row["ids"], row["positions"], strict=True))
+            hashes = dict(zip(batch.ev_id, batch.ev_hash, strict=True))
+            epoch, tx_id = row["epoch"], row["tx_id"]
+        else:
+            outcome = {r["out_event_id"]: r["out_position"] for r in rows}
+            hashes = {r["out_event_id"]: r["out_hash"] for r in rows}
+            epoch = rows[0]["out_epoch"] if rows else await self.epoch()
+            tx_id = rows[0]["out_tx_id"] if rows else 0
+        metrics.EVENTS_APPENDED.inc(len(outcome))
+        refs = []
+        for event_id, stream_id, version in batch.planned:
+            self._remember_head(stream_id, version, hashes[event_id])
+            refs.append(RecordedRef(event_id, stream_id, version, outcome[event_id], tx_id, epoch))
         refs.sort(key=lambda ref: ref.position)
-        return AppendResult(refs, refs[-1].cursor if refs else None)
+        return AppendResult(refs)
 
     def wake_followers(self) -> None:
         self._wake.signal()
@@ -436,6 +463,62 @@ class EventStore:
         self._heads[stream_id] = (version, digest)
         if len(self._heads) > self._heads_limit:
             self._heads.pop(next(iter(self._heads)))
+
+    def _tags(self, category: str, new: NewEvent) -> tuple[bytes, str]:
+        """The event's tags as canonical JSON and its units as a PostgreSQL array literal."""
+        key = (category, new.plan_id, tuple(new.units))
+        cached = self._tags_cache.get(key)
+        if cached is None:
+            unit_texts = sorted({str(unit) for unit in new.units})
+            plan = str(new.plan_id) if new.plan_id is not None else None
+            cached = (tags_json(category, plan, unit_texts), "{" + ",".join(unit_texts) + "}")
+            if len(self._tags_cache) > 10_000:
+                self._tags_cache.clear()
+            self._tags_cache[key] = cached
+        return cached
+
+    def _one_arguments(
+        self, write: StreamWrite, metadata: Metadata
+    ) -> tuple[list[Any], UUID, bytes] | None:
+        """Arguments of the one-event statement, or None when the stream head is not known."""
+        head = self._known_head(write.stream_id, write.expected_version)
+        if head is False or not STREAM_ID.match(write.stream_id):
+            return None
+        new = write.events[0]
+        type_name, schema_version = self.catalog.name_of(new.data)
+        event_id = new.event_id or _new_event_id()
+        recorded_at = self._clock()
+        metadata_json = canonical(metadata)
+        data = canonical(new.data)
+        tags, units_literal = self._tags(category_of(write.stream_id), new)
+        jcs = envelope_jcs(
+            stream_json=_json_text(write.stream_id),
+            version=write.expected_version + 1,
+            event_id=str(event_id),
+            type_name=type_name,
+            schema_version=schema_version,
+            data=data,
+            metadata=metadata_json,
+            tags=tags,
+            recorded_at=utc_text(recorded_at),
+        )
+        prev = head if isinstance(head, bytes) else None
+        digest = chain_hash(prev, jcs)
+        arguments = [
+            write.stream_id,
+            write.expected_version,
+            prev,
+            event_id,
+            type_name,
+            schema_version,
+            data,
+            new.plan_id,
+            units_literal,
+            recorded_at,
+            metadata_json,
+            digest,
+        ]
+        return arguments, event_id, digest
 
     def _prepare(self, writes: Sequence[StreamWrite], metadata: Metadata) -> _Batch:
         if not writes:
@@ -457,7 +540,6 @@ class EventStore:
         recorded_text = utc_text(recorded_at)
         metadata_json = canonical(metadata)
         batch = _Batch(ordered, recorded_at, metadata_json)
-        tags_cache = self._tags_cache
         fresh_ids = iter(_new_event_ids(sum(len(w.events) for w in writes)))
         for write in writes:
             category = category_of(write.stream_id)
@@ -465,19 +547,7 @@ class EventStore:
             for offset, new in enumerate(write.events, 1):
                 type_name, schema_version = self.catalog.name_of(new.data)
                 event_id = new.event_id or next(fresh_ids)
-                units = tuple(new.units)
-                cached = tags_cache.get((category, new.plan_id, units))
-                if cached is None:
-                    unit_texts = sorted({str(unit) for unit in units})
-                    plan = str(new.plan_id) if new.plan_id is not None else None
-                    cached = (
-                        tags_json(category, plan, unit_texts),
-                        "{" + ",".join(unit_texts) + "}",
-                    )
-                    if len(tags_cache) > 10_000:
-                        tags_cache.clear()
-                    tags_cache[(category, new.plan_id, units)] = cached
-                tags, units_literal = cached
+                tags, units_literal = self._tags(category, new)
                 data = canonical(new.data)
                 version = write.expected_version + offset
                 batch.planned.append((event_id, write.stream_id, version))

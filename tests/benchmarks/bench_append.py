@@ -147,7 +147,7 @@ async def bench(dsn: str, singles: int, batches: int, batch_size: int, concurren
     await run_workers(concurrency, concurrency * 4, raw_single)
     await run_workers(concurrency, concurrency * 4, append_single)
     results: dict[str, list[float]] = {k: [] for k in ("raw1", "app1", "rawB", "appB")}
-    rounds = 2
+    rounds = 3
     for _ in range(rounds):
         results["raw1"].append(singles / await run_workers(concurrency, singles, raw_single))
         results["app1"].append(singles / await run_workers(concurrency, singles, append_single))
