@@ -195,18 +195,41 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     return pool
 
 
+class _RandomBytes:
+    """os.urandom read in blocks: one system call per 256 event ids."""
+
+    def __init__(self, block: int = 4096) -> None:
+        self._block = block
+        self._buffer = b""
+        self._offset = 0
+
+    def take(self, size: int) -> bytes:
+        if self._offset + size > len(self._buffer):
+            self._buffer = os.urandom(max(self._block, size))
+            self._offset = 0
+        chunk = self._buffer[self._offset : self._offset + size]
+        self._offset += size
+        return chunk
+
+    def forget(self) -> None:
+        self._buffer, self._offset = b"", 0
+
+
+_random = _RandomBytes()
+# A forked child must not hand out the ids its parent's buffer still holds.
+os.register_at_fork(after_in_child=_random.forget)
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
+_VERSION_MASK = ~(0xF000 << 64) & ~(0xC000 << 48)
+
+
 def _new_event_id() -> UUID:
-    value = int.from_bytes(os.urandom(16))
-    value = (value & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+    """A random (version 4) UUID as asyncpg's UUID type, a fast subclass of uuid.UUID."""
+    value = (int.from_bytes(_random.take(16)) & _VERSION_MASK) | _VERSION_4
     return FastUUID(value.to_bytes(16))
 
 
 def _new_event_ids(count: int) -> list[UUID]:
-    """Random (version 4) UUIDs, made in bulk: asyncpg's UUID type is a fast uuid.UUID."""
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes((byte & 0x0F) | 0x40 for byte in raw[6::16])
-    raw[8::16] = bytes((byte & 0x3F) | 0x80 for byte in raw[8::16])
-    return [FastUUID(bytes(raw[i : i + 16])) for i in range(0, 16 * count, 16)]
+    return [_new_event_id() for _ in range(count)]
 
 
 def _json_text(text: str) -> bytes:
