@@ -78,18 +78,23 @@ def family(pid: int) -> list[int]:
     return [child.pid for child in psutil.Process(pid).children(recursive=True)]
 
 
+def ctrl_c_leaves_nothing(dev: subprocess.Popen[bytes], data_dir: Path) -> None:
+    """Interrupt a ready `campaign dev` and check that it, its roles and servers are gone."""
+    pids = [dev.pid, *family(dev.pid)]
+    dev.send_signal(signal.SIGINT)
+    assert dev.wait(timeout=60) == 0
+    deadline = time.monotonic() + 20
+    while leftovers(data_dir, pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert leftovers(data_dir, pids) == []
+
+
 def test_dev_serves_on_embedded_servers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "data", free_port()
     dev = start_dev(data_dir, port)
     try:
         wait_ready(port, dev)
-        pids = [dev.pid, *family(dev.pid)]
-        dev.send_signal(signal.SIGINT)
-        assert dev.wait(timeout=60) == 0
-        deadline = time.monotonic() + 20
-        while leftovers(data_dir, pids) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert leftovers(data_dir, pids) == []
+        ctrl_c_leaves_nothing(dev, data_dir)
         assert (data_dir / "postgres" / "PG_VERSION").exists(), "data is kept across runs"
     finally:
         if dev.poll() is None:
@@ -110,13 +115,7 @@ def test_a_start_after_a_killed_run_cleans_up_and_serves(tmp_path: Path) -> None
     again = start_dev(data_dir, port)
     try:
         wait_ready(port, again)
-        pids = [again.pid, *family(again.pid)]
-        again.send_signal(signal.SIGINT)
-        assert again.wait(timeout=60) == 0
-        deadline = time.monotonic() + 20
-        while leftovers(data_dir, pids) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert leftovers(data_dir, pids) == []
+        ctrl_c_leaves_nothing(again, data_dir)
     finally:
         if again.poll() is None:
             again.kill()

@@ -89,3 +89,35 @@ async def test_the_hash_is_sha256_of_prev_hash_and_the_jcs_envelope(
         assert row["prev_hash"] == previous
         assert row["hash"] == chain_hash(previous, rfc8785.dumps(envelope))
         previous = row["hash"]
+
+
+async def test_every_append_path_writes_the_same_verifiable_chain(
+    store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    """One event, a multi-stream batch, a reservation, an idempotency entry, an asserted
+    stream, and a store that does not know the head: each path chains the same way."""
+    from events.envelope import IdempotencyEntry, Reservation, StreamWrite
+
+    first, second, rule = new_stream(), new_stream(), new_stream("plan")
+    await store.append([write(first, 0, "one")], METADATA)
+    await store.append([write(first, 1, "a", "b"), write(second, 0, "c")], METADATA)
+    await store.append(
+        [write(first, 3, "reserved")],
+        METADATA,
+        reservations=[Reservation("test", "k", first)],
+    )
+    await store.append(
+        [write(second, 1, "idempotent")],
+        METADATA,
+        idempotency=IdempotencyEntry("u", "key", b"hash"),
+    )
+    await store.append([write(rule, 0, "rule")], METADATA)
+    await store.append([StreamWrite(rule, 1), write(first, 4, "asserted")], METADATA)
+    cold = EventStore(pool, catalog=store.catalog)  # knows no stream head
+    await cold.append([write(first, 5, "cold")], METADATA)
+    await store.append([write(first, 6, "warm again")], METADATA)
+    await cold.close()
+
+    report = await verify(pool)
+    assert report.ok, [b.describe() for b in report.breaks]
+    assert report.events == 10
