@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -57,6 +57,15 @@ from events.errors import (
 )
 from events.wakeup import WakeUpSender
 
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+if TYPE_CHECKING:
+    DbConnection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+    """A connection of its own or one borrowed from a pool."""
+else:
+    DbConnection = Any
+
 STREAM_ID = re.compile(r"^[a-z][a-z0-9_]*-[A-Za-z0-9._:-]{1,200}$")
 MAX_EVENTS_PER_APPEND = 10_000
 
@@ -64,8 +73,8 @@ _APPEND_SQL = """
 SELECT out_event_id, out_position, out_tx_id, out_epoch, out_hash FROM store_append(
     $1::text[], $2::int[], $3::bool[], $4::int[], $5::int[], $6::uuid[], $7::text[], $8::int[],
     $9::jsonb[], $10::text[], $11::uuid[], $12::text[], $13::bytea[], $14::jsonb,
-    $15::timestamptz, $16::text[], $17::text[], $18::text[], $19::text, $20::text, $21::bytea,
-    $22::jsonb)
+    $15::timestamptz, $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+    $21::text, $22::text, $23::bytea, $24::jsonb)
 """
 
 # A plain append (no reservation, no idempotency entry, no stream only read) whose stream heads
@@ -314,7 +323,10 @@ class _Batch:
         ]
 
     def full_arguments(
-        self, reservations: Sequence[Reservation], idempotency: IdempotencyEntry | None
+        self,
+        reservations: Sequence[Reservation],
+        releases: Sequence[Reservation],
+        idempotency: IdempotencyEntry | None,
     ) -> list[Any]:
         unique = sorted(
             {(r.scope, r.key): r for r in reservations}.values(), key=lambda r: (r.scope, r.key)
@@ -338,6 +350,8 @@ class _Batch:
             [r.scope for r in unique],
             [r.key for r in unique],
             [r.stream_id for r in unique],
+            [r.scope for r in releases],
+            [r.key for r in releases],
             idempotency.actor if idempotency else None,
             idempotency.key if idempotency else None,
             idempotency.request_hash if idempotency else None,
@@ -391,10 +405,14 @@ class EventStore:
         metadata: Metadata,
         *,
         reservations: Sequence[Reservation] = (),
+        releases: Sequence[Reservation] = (),
         idempotency: IdempotencyEntry | None = None,
-        connection: asyncpg.Connection[Any] | None = None,
+        connection: DbConnection | None = None,
     ) -> AppendResult:
         """Append to one or more streams in one transaction, or to none of them.
+
+        `reservations` take unique keys for a stream; `releases` free keys held by a stream of
+        this append.
 
         With `connection` inside a transaction of the caller's, the append joins it and the
         caller must call `wake_followers()` after committing.
@@ -405,6 +423,7 @@ class EventStore:
             and len(writes[0].events) == 1
             and writes[0].expected_version >= 0
             and not reservations
+            and not releases
             and idempotency is None
             else None
         )
@@ -412,6 +431,7 @@ class EventStore:
         plain = (
             batch is not None
             and not reservations
+            and not releases
             and idempotency is None
             and all(w.events for w in writes)
             and batch.chain(self._known_head)
@@ -430,7 +450,7 @@ class EventStore:
             else:
                 assert batch is not None
                 rows = await target.fetch(
-                    _APPEND_SQL, *batch.full_arguments(reservations, idempotency)
+                    _APPEND_SQL, *batch.full_arguments(reservations, releases, idempotency)
                 )
         except asyncpg.PostgresError as error:
             refusal = await self._refusal(error, writes, idempotency)

@@ -140,6 +140,8 @@ CREATE FUNCTION store_append(
     p_res_scope      text[],
     p_res_key        text[],
     p_res_stream     text[],
+    p_rel_scope      text[],
+    p_rel_key        text[],
     p_idem_actor     text,
     p_idem_key       text,
     p_idem_hash      bytea,
@@ -181,6 +183,14 @@ BEGIN
         PERFORM store_assert_version(p_streams[i], p_expected[i], coalesce(v_actual, 0));
         v_heads[i] := v_head;
     END LOOP;
+
+    -- Keys the streams of this append give up (a unit's code under its old parent) are freed
+    -- before new ones are taken, so a rename may take back a code it held.
+    IF coalesce(array_length(p_rel_scope, 1), 0) > 0 THEN
+        DELETE FROM reservations r
+        USING unnest(p_rel_scope, p_rel_key) AS q(scope, key)
+        WHERE r.scope = q.scope AND r.key = q.key AND r.stream_id = ANY (p_streams);
+    END IF;
 
     IF coalesce(array_length(p_res_scope, 1), 0) > 0 THEN
         WITH inserted AS (

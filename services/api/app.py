@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from litestar import Litestar
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+import events.organisation  # noqa: F401 - registers the organisation's events
 from events.store import EventStore, create_pool
+from services.api import units, users
+from services.api.commanding import current_actor
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
 from services.api.request_context import request_context_middleware
 from services.config import Settings
 
 
-def create_app(settings: Settings, *, pool: asyncpg.Pool[Any] | None = None) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    pool: asyncpg.Pool[Any] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Litestar:
     """The API. With `pool` given (tests), the app uses it and leaves closing it to the caller."""
 
     @asynccontextmanager
@@ -31,6 +41,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool[Any] | None = None) -> 
             max_size=settings.db_pool_max,
         )
         app.state.store = EventStore(app.state.pool)
+        app.state.clock = clock
         try:
             yield
         finally:
@@ -46,7 +57,8 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool[Any] | None = None) -> 
         exclude=["^/metrics$"],
     )
     return Litestar(
-        route_handlers=[live, ready, PrometheusController],
+        route_handlers=[live, ready, PrometheusController, *units.ROUTES, *users.ROUTES],
+        dependencies={"actor": Provide(current_actor)},
         lifespan=[lifespan],
         middleware=[request_context_middleware, prometheus.middleware],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -18,6 +18,9 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ExceptionHandlersMap
 
 from events import errors as store_errors
+from services.auth import Forbidden, Unauthenticated
+from services.commands import Busy, StaleVersion
+from services.domain.refusal import Refused
 
 log = structlog.get_logger(__name__)
 
@@ -166,8 +169,71 @@ def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Resp
     )
 
 
+# Refusals answer 422 (a rule of the domain) unless listed here.
+REFUSAL_STATUS = {
+    "unknown-unit": 404,
+    "unknown-user": 404,
+    "unknown-role": 404,
+    "unit-exists": 409,
+    "user-exists": 409,
+    "duplicate-short-code": 409,
+    "role-already-granted": 409,
+}
+
+
+def handle_refused(request: Request[Any, Any, Any], error: Refused) -> Response[Any]:
+    status = REFUSAL_STATUS.get(error.code, 422)
+    extra = {k: v for k, v in error.extra.items() if v is not None}
+    return problem_response(
+        request,
+        Problem(
+            status, error.code, error.code.replace("-", " ").capitalize(), error.detail, **extra
+        ),
+    )
+
+
+def handle_stale(request: Request[Any, Any, Any], error: StaleVersion) -> Response[Any]:
+    return problem_response(
+        request,
+        Problem(
+            409,
+            "stale-version",
+            "The resource has changed",
+            str(error),
+            stream_id=error.stream_id,
+            expected_version=error.expected,
+            actual_version=error.actual,
+        ),
+    )
+
+
+def handle_busy(request: Request[Any, Any, Any], error: Busy) -> Response[Any]:
+    return problem_response(
+        request, Problem(409, "busy", "Too many concurrent changes", str(error))
+    )
+
+
+def handle_unauthenticated(
+    request: Request[Any, Any, Any], error: Unauthenticated
+) -> Response[Any]:
+    response = problem_response(
+        request, Problem(401, "unauthenticated", "Authentication required", str(error))
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="campaign-ledger"'
+    return response
+
+
+def handle_forbidden(request: Request[Any, Any, Any], error: Forbidden) -> Response[Any]:
+    return problem_response(request, Problem(403, "forbidden", "Not allowed", str(error)))
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Problem: handle_problem,
+    Refused: handle_refused,
+    StaleVersion: handle_stale,
+    Busy: handle_busy,
+    Unauthenticated: handle_unauthenticated,
+    Forbidden: handle_forbidden,
     store_errors.StoreError: handle_store_error,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,

@@ -1,0 +1,158 @@
+"""The organisation directory: units and roles as they stand.
+
+Pure `apply` functions fold events into rows; `write` keeps the tables in step inside the
+transaction of the command that appended the events, so answers are readable at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from events.catalog import Event
+from events.organisation import (
+    RoleGranted,
+    RoleRevoked,
+    UnitDissolved,
+    UnitMerged,
+    UnitMoved,
+    UnitRegistered,
+    UnitRenamed,
+    UnitSplit,
+)
+from events.store import DbConnection
+from services.text import fold
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    unit_id: UUID
+    version: int
+    name: str
+    short_code: str
+    kind: str
+    parent_id: UUID | None
+    status: str
+    successor_id: UUID | None
+    registered_at: datetime
+    updated_at: datetime
+
+    @property
+    def search_key(self) -> str:
+        return fold(f"{self.name} {self.short_code}")
+
+
+def apply_unit(row: UnitRow | None, event: Event, version: int, at: datetime) -> UnitRow | None:
+    match event:
+        case UnitRegistered():
+            return UnitRow(
+                event.unit_id,
+                version,
+                event.name,
+                event.short_code,
+                event.kind,
+                event.parent_id,
+                "active",
+                None,
+                at,
+                at,
+            )
+    if row is None:
+        return None
+    match event:
+        case UnitRenamed():
+            return replace(
+                row, version=version, name=event.name, short_code=event.short_code, updated_at=at
+            )
+        case UnitMoved():
+            return replace(row, version=version, parent_id=event.to_parent_id, updated_at=at)
+        case UnitMerged():
+            return replace(
+                row,
+                version=version,
+                status="merged",
+                successor_id=event.successor_id,
+                updated_at=at,
+            )
+        case UnitSplit():
+            return replace(
+                row,
+                version=version,
+                status="split",
+                successor_id=event.default_successor_id,
+                updated_at=at,
+            )
+        case UnitDissolved():
+            return replace(
+                row,
+                version=version,
+                status="dissolved",
+                successor_id=event.successor_id,
+                updated_at=at,
+            )
+    return row
+
+
+_UNIT_COLUMNS = (
+    "unit_id, version, name, short_code, kind, parent_id, status, successor_id, "
+    "registered_at, updated_at"
+)
+
+
+async def write(connection: DbConnection, changes: list[tuple[Event, int]], at: datetime) -> None:
+    """Apply appended events (with their stream versions) to the directory tables."""
+    for event, version in changes:
+        match event:
+            case RoleGranted():
+                await connection.execute(
+                    "INSERT INTO user_roles (role_id, user_id, role, unit_id, granted_at) "
+                    "VALUES ($1, $2, $3, $4, $5)",
+                    event.role_id,
+                    event.user_id,
+                    event.role,
+                    event.unit_id,
+                    at,
+                )
+            case RoleRevoked():
+                await connection.execute(
+                    "UPDATE user_roles SET revoked_at = $2 WHERE role_id = $1", event.role_id, at
+                )
+            case (
+                UnitRegistered()
+                | UnitRenamed()
+                | UnitMoved()
+                | UnitMerged()
+                | UnitSplit()
+                | UnitDissolved()
+            ):
+                await _write_unit(connection, event, version, at)
+
+
+async def _write_unit(connection: DbConnection, event: Any, version: int, at: datetime) -> None:
+    record = await connection.fetchrow(
+        f"SELECT {_UNIT_COLUMNS} FROM unit_directory WHERE unit_id = $1", event.unit_id
+    )
+    row = apply_unit(UnitRow(**dict(record)) if record else None, event, version, at)
+    if row is None:
+        return
+    await connection.execute(
+        f"INSERT INTO unit_directory ({_UNIT_COLUMNS}, search_key) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "ON CONFLICT (unit_id) DO UPDATE SET version = EXCLUDED.version, name = EXCLUDED.name, "
+        "short_code = EXCLUDED.short_code, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id, "
+        "status = EXCLUDED.status, successor_id = EXCLUDED.successor_id, "
+        "search_key = EXCLUDED.search_key, updated_at = EXCLUDED.updated_at",
+        row.unit_id,
+        row.version,
+        row.name,
+        row.short_code,
+        row.kind,
+        row.parent_id,
+        row.status,
+        row.successor_id,
+        row.registered_at,
+        row.updated_at,
+        row.search_key,
+    )

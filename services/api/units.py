@@ -1,0 +1,242 @@
+"""Routes of the organisation tree: /units."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from events.organisation import UnitKind
+from services import units
+from services.api.commanding import run
+from services.api.problems import Problem
+from services.auth import Actor, require_admin
+from services.domain.unit import (
+    DissolveUnit,
+    MergeUnit,
+    MoveUnit,
+    RegisterUnit,
+    RenameUnit,
+    SplitUnit,
+)
+
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Reason = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class RegisterUnitRequest(msgspec.Struct, forbid_unknown_fields=True):
+    name: Text
+    short_code: Code
+    kind: UnitKind = "other"
+    parent_id: UUID | None = None
+    id: UUID | None = None
+
+
+class RenameUnitRequest(msgspec.Struct, forbid_unknown_fields=True):
+    name: Text
+    short_code: Code | None = None
+    reason: Reason | None = None
+
+
+class MoveUnitRequest(msgspec.Struct, forbid_unknown_fields=True):
+    parent_id: UUID
+    reason: Reason | None = None
+
+
+class MergeUnitRequest(msgspec.Struct, forbid_unknown_fields=True):
+    successor_id: UUID
+    reason: Reason | None = None
+
+
+class TaskAllocationRequest(msgspec.Struct, forbid_unknown_fields=True):
+    assignment_id: UUID
+    successor_id: UUID
+
+
+class SplitUnitRequest(msgspec.Struct, forbid_unknown_fields=True):
+    successor_ids: Annotated[list[UUID], msgspec.Meta(min_length=2, max_length=50)]
+    default_successor_id: UUID
+    allocations: Annotated[list[TaskAllocationRequest], msgspec.Meta(max_length=10_000)] = []
+    reason: Reason | None = None
+
+
+class DissolveUnitRequest(msgspec.Struct, forbid_unknown_fields=True):
+    successor_id: UUID | None = None
+    reason: Reason | None = None
+
+
+class UnitView(msgspec.Struct):
+    id: UUID
+    name: str
+    short_code: str
+    kind: str
+    parent_id: UUID | None
+    status: str
+    successor_id: UUID | None
+    version: int
+
+
+class UnitList(msgspec.Struct):
+    items: list[UnitView]
+    next: str | None
+
+
+def _view(row: Any) -> UnitView:
+    return UnitView(
+        row["unit_id"],
+        row["name"],
+        row["short_code"],
+        row["kind"],
+        row["parent_id"],
+        row["status"],
+        row["successor_id"],
+        row["version"],
+    )
+
+
+@post("/units", status_code=201)
+async def register_unit(
+    request: Request[Any, Any, Any], actor: Actor, data: RegisterUnitRequest
+) -> Response[Any]:
+    require_admin(actor)
+    command = RegisterUnit(
+        data.id or uuid.uuid4(), data.name, data.short_code, data.kind, data.parent_id
+    )
+    return await run(request, actor, units.handler(command, request.app.state.pool))
+
+
+@post("/units/import", status_code=201)
+async def import_units(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    """A whole tree in one append: JSON `{"units": [...]}` or CSV with a header row
+    `ref,name,short_code,kind,parent[,id]`; `parent` is a ref of the file or a unit id."""
+    require_admin(actor)
+    body = await request.body()
+    media_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media_type == "text/csv":
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Problem(
+                400, "invalid-import", "Invalid import", "the CSV file is not UTF-8"
+            ) from None
+        rows = units.rows_from_csv(text)
+    elif media_type == "application/json":
+        rows = units.rows_from_json(body)
+    else:
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send application/json or text/csv",
+        )
+    return await run(request, actor, units.import_handler(rows))
+
+
+@post("/units/{unit_id:uuid}/rename")
+async def rename_unit(
+    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: RenameUnitRequest
+) -> Response[Any]:
+    require_admin(actor)
+    command = RenameUnit(unit_id, data.name, data.short_code, data.reason)
+    return await run(request, actor, units.handler(command, request.app.state.pool))
+
+
+@post("/units/{unit_id:uuid}/move")
+async def move_unit(
+    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: MoveUnitRequest
+) -> Response[Any]:
+    require_admin(actor)
+    command = MoveUnit(unit_id, data.parent_id, data.reason)
+    return await run(request, actor, units.handler(command, request.app.state.pool))
+
+
+@post("/units/{unit_id:uuid}/merge")
+async def merge_unit(
+    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: MergeUnitRequest
+) -> Response[Any]:
+    require_admin(actor)
+    command = MergeUnit(unit_id, data.successor_id, data.reason)
+    return await run(request, actor, units.handler(command, request.app.state.pool))
+
+
+@post("/units/{unit_id:uuid}/split")
+async def split_unit(
+    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: SplitUnitRequest
+) -> Response[Any]:
+    require_admin(actor)
+    command = SplitUnit(
+        unit_id,
+        tuple(data.successor_ids),
+        data.default_successor_id,
+        tuple((a.assignment_id, a.successor_id) for a in data.allocations),
+        data.reason,
+    )
+    return await run(request, actor, units.handler(command, request.app.state.pool))
+
+
+@post("/units/{unit_id:uuid}/dissolve")
+async def dissolve_unit(
+    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: DissolveUnitRequest
+) -> Response[Any]:
+    require_admin(actor)
+    command = DissolveUnit(unit_id, data.successor_id, data.reason)
+    return await run(request, actor, units.handler(command, request.app.state.pool))
+
+
+@get("/units/{unit_id:uuid}")
+async def get_unit(request: Request[Any, Any, Any], actor: Actor, unit_id: UUID) -> Response[Any]:
+    row = await units.get(request.app.state.pool, unit_id)
+    if row is None:
+        raise Problem(404, "unknown-unit", "Unknown unit", f"unit {unit_id} does not exist")
+    return Response(_view(row), headers={"ETag": f'"{row["version"]}"'})
+
+
+@get("/units")
+async def list_units(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    q: Annotated[str | None, Parameter(max_length=200)] = None,
+    parent: UUID | None = None,
+    status: Literal["active", "merged", "split", "dissolved"] | None = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    page: Annotated[str | None, Parameter(max_length=1000)] = None,
+) -> UnitList:
+    after = None
+    if page is not None:
+        try:
+            after = base64.urlsafe_b64decode(page + "=" * (-len(page) % 4)).decode()
+            UUID(after.rpartition("\x1f")[2])
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise Problem(
+                400,
+                "invalid-page",
+                "Invalid page token",
+                "pass the `next` token of the previous page",
+            ) from None
+    found = await units.search(
+        request.app.state.pool, q=q, parent=parent, status=status, limit=limit, after=after
+    )
+    token = (
+        base64.urlsafe_b64encode(found.next.encode()).decode().rstrip("=") if found.next else None
+    )
+    return UnitList([_view(row) for row in found.items], token)
+
+
+ROUTES = [
+    register_unit,
+    import_units,
+    rename_unit,
+    move_unit,
+    merge_unit,
+    split_unit,
+    dissolve_unit,
+    get_unit,
+    list_units,
+]

@@ -1,0 +1,123 @@
+"""Bearer tokens (random, stored as sha256, with an expiry and revocation) and the actor they
+stand for: a user with roles per unit."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.domain.user import Grant
+
+TOKEN_PREFIX = "clt_"
+DEFAULT_TOKEN_DAYS = 90
+
+
+class Unauthenticated(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends a command: a user and the grants they hold, or an operator at the CLI."""
+
+    user_id: UUID | None
+    grants: tuple[Grant, ...]
+    label: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return any(g.role == "admin" for g in self.grants)
+
+    @property
+    def acting_unit(self) -> UUID | None:
+        """The unit a chief or officer acts for (their first), None for admins and others."""
+        for grant in self.grants:
+            if grant.role in ("chief", "officer"):
+                return grant.unit_id
+        return None
+
+    @property
+    def idempotency_owner(self) -> str:
+        return str(self.user_id) if self.user_id else self.label
+
+
+OPERATOR = Actor(None, (Grant("admin", None),), label="cli")
+"""The operator at the `campaign` command line: an admin named by the OS, not by a token."""
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def issue_token(
+    connection: asyncpg.Connection[Any] | asyncpg.Pool[Any],
+    user_id: UUID,
+    now: datetime,
+    *,
+    days: int = DEFAULT_TOKEN_DAYS,
+    label: str | None = None,
+) -> tuple[UUID, str, datetime]:
+    token, token_id, expires_at = new_token(), uuid.uuid4(), now + timedelta(days=days)
+    await connection.execute(
+        "INSERT INTO api_tokens (token_id, user_id, token_hash, label, created_at, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        token_id,
+        user_id,
+        hash_token(token),
+        label,
+        now,
+        expires_at,
+    )
+    return token_id, token, expires_at
+
+
+async def authenticate(pool: asyncpg.Pool[Any], authorization: str | None, now: datetime) -> Actor:
+    if not authorization:
+        raise Unauthenticated("send Authorization: Bearer <token>")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise Unauthenticated("the Authorization header is not a bearer token of this service")
+    row = await pool.fetchrow(
+        """SELECT t.user_id, t.expires_at, t.revoked_at, u.erased_at,
+                  coalesce(array_agg(r.role) FILTER (WHERE r.role_id IS NOT NULL), '{}') AS roles,
+                  coalesce(array_agg(r.unit_id) FILTER (WHERE r.role_id IS NOT NULL), '{}')
+                      AS units
+           FROM api_tokens t
+           JOIN users u ON u.user_id = t.user_id
+           LEFT JOIN user_roles r ON r.user_id = t.user_id AND r.revoked_at IS NULL
+           WHERE t.token_hash = $1
+           GROUP BY t.user_id, t.expires_at, t.revoked_at, u.erased_at""",
+        hash_token(token),
+    )
+    if row is None:
+        raise Unauthenticated("unknown token")
+    if row["revoked_at"] is not None:
+        raise Unauthenticated("the token was revoked")
+    if row["expires_at"] <= now:
+        raise Unauthenticated("the token has expired")
+    if row["erased_at"] is not None:
+        raise Unauthenticated("the user was erased")
+    grants = tuple(Grant(role, unit) for role, unit in zip(row["roles"], row["units"], strict=True))
+    return Actor(row["user_id"], grants)
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("only an admin may do this")

@@ -1,0 +1,224 @@
+"""The command path every command takes: load the streams the decision needs, decide (pure),
+append with the versions seen, answer with the events appended.
+
+With `If-Match` the decision is strict: a primary stream that moved answers 409. Without it the
+command is decided again on the latest state, a few times, so a worker's event never makes an
+officer's command fail. An `Idempotency-Key` (per actor) returns the first answer to a retry.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from events.catalog import Event
+from events.envelope import (
+    Actor as EventActor,
+)
+from events.envelope import (
+    IdempotencyEntry,
+    Metadata,
+    NewEvent,
+    RecordedRef,
+    Reservation,
+    StreamWrite,
+)
+from events.errors import IdempotencyKeyInUse, ReservationTaken, VersionConflict
+from events.store import DbConnection, EventStore
+from projections import directory
+from services.auth import Actor
+from services.domain.refusal import Decision, Refused
+
+S = TypeVar("S")
+
+# Which refusal a taken unique key means, by the scope's prefix.
+_TAKEN = {"unit-code": ("duplicate-short-code", "the short code is already used under this parent")}
+
+
+class StaleVersion(Exception):
+    """If-Match named a version the stream has moved past."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"{stream_id} is at version {actual}, not {expected}")
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+class Busy(Exception):
+    """Still conflicting after every retry."""
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    actor: Actor
+    now: datetime
+    request_id: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    idempotency_key: str | None = None
+    request_hash: bytes = b""
+    if_match: int | None = None
+    backdated: bool = False
+
+    def metadata(self) -> Metadata:
+        unit = self.actor.acting_unit
+        return Metadata(
+            actor=EventActor(
+                user=str(self.actor.user_id) if self.actor.user_id else self.actor.label or None,
+                unit=str(unit) if unit else None,
+            ),
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            request_id=self.request_id,
+            backdated=self.backdated,
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: str
+    status: int
+    events: list[RecordedRef]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cursor(self) -> str | None:
+        return self.events[-1].cursor if self.events else None
+
+
+@dataclass
+class Outcome:
+    """What a handler decided: events per stream (in order), unique keys, the id it answers with.
+
+    `primary` is the stream If-Match speaks of; `after` writes rows that are not events (personal
+    data) in the same transaction.
+    """
+
+    answer_id: str
+    primary: str
+    status: int = 200
+    writes: dict[str, list[NewEvent]] = field(default_factory=dict)
+    reservations: list[Reservation] = field(default_factory=list)
+    releases: list[Reservation] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    after: Callable[[DbConnection], Awaitable[None]] | None = None
+
+    def add(self, stream_id: str, decision: Decision, **tags: Any) -> None:
+        """Take a decider's decision for `stream_id`, tagging each event alike."""
+        self.writes.setdefault(stream_id, []).extend(
+            NewEvent(event, **tags) for event in decision.events
+        )
+        self.reservations += [Reservation(k.scope, k.key, stream_id) for k in decision.reserve]
+        self.releases += [Reservation(k.scope, k.key, stream_id) for k in decision.release]
+
+
+class Session:
+    """One attempt at a command: folds the streams it loads and remembers their versions."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.versions: dict[str, int] = {}
+        self._states: dict[str, Any] = {}
+
+    async def load(self, stream_id: str, evolve: Callable[[S, Event], S], initial: S) -> S:
+        if stream_id in self._states:
+            state: S = self._states[stream_id]
+            return state
+        events = await self.store.read_stream(stream_id)
+        state = functools.reduce(evolve, (e.data for e in events if e.data is not None), initial)
+        self.versions[stream_id] = events[-1].version if events else 0
+        self._states[stream_id] = state
+        return state
+
+
+Handler = Callable[[Session], Awaitable[Outcome]]
+
+
+async def execute(
+    store: EventStore, context: CommandContext, handler: Handler, *, attempts: int = 5
+) -> Answer:
+    owner, key = context.actor.idempotency_owner, context.idempotency_key
+    if key is not None:
+        first = await store.recall(owner, key, context.request_hash)
+        if first is not None:
+            return _replayed(first.answer, first.events)
+    for _ in range(attempts):
+        session = Session(store)
+        outcome = await handler(session)
+        seen = session.versions.get(outcome.primary, 0)
+        if context.if_match is not None and seen != context.if_match:
+            raise StaleVersion(outcome.primary, context.if_match, seen)
+        try:
+            result = await _append(store, context, session, outcome)
+        except VersionConflict as conflict:
+            if context.if_match is not None and conflict.stream_id == outcome.primary:
+                raise StaleVersion(outcome.primary, context.if_match, conflict.actual) from None
+            continue
+        except IdempotencyKeyInUse:
+            assert key is not None
+            first = await store.recall(owner, key, context.request_hash)
+            if first is None:
+                continue
+            return _replayed(first.answer, first.events)
+        except ReservationTaken as taken:
+            code, detail = _TAKEN.get(taken.scope.split(":", 1)[0], ("already-taken", str(taken)))
+            raise Refused(code, detail, key=taken.key) from None
+        store.wake_followers()
+        return Answer(outcome.answer_id, outcome.status, result, outcome.extra)
+    raise Busy(f"the command kept conflicting with concurrent ones ({attempts} attempts)")
+
+
+async def _append(
+    store: EventStore, context: CommandContext, session: Session, outcome: Outcome
+) -> list[RecordedRef]:
+    writes = [
+        StreamWrite(stream_id, session.versions.get(stream_id, 0), events)
+        for stream_id, events in outcome.writes.items()
+    ]
+    # Streams the decision read but does not write: their versions are asserted.
+    writes += [
+        StreamWrite(stream_id, version)
+        for stream_id, version in session.versions.items()
+        if stream_id not in outcome.writes
+    ]
+    idempotency = None
+    if context.idempotency_key is not None:
+        answer = msgspec.json.encode(
+            _StoredAnswer(outcome.answer_id, outcome.status, outcome.extra)
+        )
+        idempotency = IdempotencyEntry(
+            context.actor.idempotency_owner, context.idempotency_key, context.request_hash, answer
+        )
+    changes = [
+        (new.data, session.versions.get(stream_id, 0) + offset)
+        for stream_id, events in outcome.writes.items()
+        for offset, new in enumerate(events, 1)
+    ]
+    async with store.pool.acquire() as connection, connection.transaction():
+        result = await store.append(
+            writes,
+            context.metadata(),
+            reservations=outcome.reservations,
+            releases=outcome.releases,
+            idempotency=idempotency,
+            connection=connection,
+        )
+        await directory.write(connection, changes, context.now)
+        if outcome.after is not None:
+            await outcome.after(connection)
+    return result.events
+
+
+class _StoredAnswer(msgspec.Struct):
+    id: str
+    status: int = 200
+    extra: dict[str, Any] = {}
+
+
+def _replayed(raw: bytes, events: list[RecordedRef]) -> Answer:
+    stored = msgspec.json.decode(raw, type=_StoredAnswer)
+    return Answer(stored.id, stored.status, events, stored.extra)

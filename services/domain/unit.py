@@ -1,0 +1,386 @@
+"""Units of the organisation tree: register, rename, move, merge, split, dissolve, import."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+from uuid import UUID
+
+from events.catalog import Event
+from events.organisation import (
+    TaskAllocation,
+    UnitDissolved,
+    UnitKind,
+    UnitMerged,
+    UnitMoved,
+    UnitRegistered,
+    UnitRenamed,
+    UnitSplit,
+)
+from services.domain.refusal import Decision, Key, Refused
+from services.text import normalize_code, normalize_text
+
+Status = Literal["unknown", "active", "merged", "split", "dissolved"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: UUID
+    status: Status = "unknown"
+    name: str = ""
+    short_code: str = ""
+    kind: str = "other"
+    parent_id: UUID | None = None
+    successor_id: UUID | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+def unknown(unit_id: UUID) -> Unit:
+    return Unit(unit_id)
+
+
+def evolve(state: Unit, event: Event) -> Unit:
+    match event:
+        case UnitRegistered():
+            return Unit(
+                event.unit_id, "active", event.name, event.short_code, event.kind, event.parent_id
+            )
+        case UnitRenamed():
+            return replace(state, name=event.name, short_code=event.short_code)
+        case UnitMoved():
+            return replace(state, parent_id=event.to_parent_id)
+        case UnitMerged():
+            return replace(state, status="merged", successor_id=event.successor_id)
+        case UnitSplit():
+            return replace(state, status="split", successor_id=event.default_successor_id)
+        case UnitDissolved():
+            return replace(state, status="dissolved", successor_id=event.successor_id)
+    return state
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterUnit:
+    unit_id: UUID
+    name: str
+    short_code: str
+    kind: UnitKind
+    parent_id: UUID | None
+
+
+@dataclass(frozen=True)
+class RenameUnit:
+    unit_id: UUID
+    name: str
+    short_code: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class MoveUnit:
+    unit_id: UUID
+    parent_id: UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class MergeUnit:
+    unit_id: UUID
+    successor_id: UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SplitUnit:
+    unit_id: UUID
+    successor_ids: tuple[UUID, ...]
+    default_successor_id: UUID
+    allocations: tuple[tuple[UUID, UUID], ...] = ()
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DissolveUnit:
+    unit_id: UUID
+    successor_id: UUID | None = None
+    reason: str | None = None
+
+
+UnitCommand = RegisterUnit | RenameUnit | MoveUnit | MergeUnit | SplitUnit | DissolveUnit
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What a decision about one unit needs to know of others, loaded by the shell.
+
+    `lineage` is the chain of the new parent (move) or successor (merge) up to the root;
+    `others` holds every other unit the command names; `active_children` counts the unit's
+    active children in the directory.
+    """
+
+    lineage: Sequence[Unit] = ()
+    others: Mapping[UUID, Unit] | None = None
+    active_children: int = 0
+
+    def get(self, unit_id: UUID) -> Unit:
+        return (self.others or {}).get(unit_id, unknown(unit_id))
+
+
+def code_key(parent_id: UUID | None, short_code: str) -> Key:
+    """Short codes are unique among the children of one parent (and among the roots)."""
+    return Key(f"unit-code:{parent_id or 'root'}", short_code)
+
+
+def _clean_name(name: str) -> str:
+    text = normalize_text(name)
+    if not 1 <= len(text) <= 300:
+        raise Refused("invalid-name", "a unit's name has 1 to 300 characters")
+    return text
+
+
+def _clean_code(code: str) -> str:
+    text = normalize_code(code)
+    if text is None:
+        raise Refused(
+            "invalid-short-code",
+            f"{code!r} is not a short code: 1 to 32 letters or digits, joined by - . or &",
+        )
+    return text
+
+
+def _require_active(unit: Unit, role: str) -> None:
+    if unit.status == "unknown":
+        raise Refused("unknown-unit", f"{role} {unit.id} does not exist", unit_id=str(unit.id))
+    if not unit.active:
+        raise Refused(
+            "unit-inactive",
+            f"{role} {unit.id} is {unit.status}",
+            unit_id=str(unit.id),
+            successor_id=str(unit.successor_id) if unit.successor_id else None,
+        )
+
+
+def _require_no_cycle(unit: Unit, lineage: Sequence[Unit]) -> None:
+    if any(ancestor.id == unit.id for ancestor in lineage):
+        raise Refused("cycle", f"unit {unit.id} cannot go under itself or its own descendant")
+
+
+def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings()) -> Decision:
+    match command:
+        case RegisterUnit():
+            if unit.status != "unknown":
+                raise Refused("unit-exists", f"unit {unit.id} is already registered")
+            name, code = _clean_name(command.name), _clean_code(command.short_code)
+            if command.parent_id is not None:
+                _require_active(around.get(command.parent_id), "parent")
+            return Decision(
+                [
+                    UnitRegistered(
+                        unit_id=command.unit_id,
+                        name=name,
+                        short_code=code,
+                        kind=command.kind,
+                        parent_id=command.parent_id,
+                    )
+                ],
+                reserve=[code_key(command.parent_id, code)],
+            )
+        case RenameUnit():
+            _require_active(unit, "unit")
+            name = _clean_name(command.name)
+            code = _clean_code(command.short_code) if command.short_code else unit.short_code
+            if (name, code) == (unit.name, unit.short_code):
+                raise Refused("nothing-changed", "the unit already has this name and short code")
+            changed = code != unit.short_code
+            return Decision(
+                [
+                    UnitRenamed(
+                        unit_id=unit.id,
+                        name=name,
+                        short_code=code,
+                        previous_name=unit.name,
+                        previous_short_code=unit.short_code,
+                        reason=command.reason,
+                    )
+                ],
+                reserve=[code_key(unit.parent_id, code)] if changed else [],
+                release=[code_key(unit.parent_id, unit.short_code)] if changed else [],
+            )
+        case MoveUnit():
+            _require_active(unit, "unit")
+            parent = around.get(command.parent_id)
+            _require_active(parent, "parent")
+            _require_no_cycle(unit, around.lineage)
+            if parent.id == unit.parent_id:
+                raise Refused("nothing-changed", f"unit {unit.id} is already under {parent.id}")
+            return Decision(
+                [
+                    UnitMoved(
+                        unit_id=unit.id,
+                        from_parent_id=unit.parent_id,
+                        to_parent_id=parent.id,
+                        reason=command.reason,
+                    )
+                ],
+                reserve=[code_key(parent.id, unit.short_code)],
+                release=[code_key(unit.parent_id, unit.short_code)],
+            )
+        case MergeUnit():
+            _require_active(unit, "unit")
+            successor = around.get(command.successor_id)
+            if successor.id == unit.id:
+                raise Refused("same-unit", "a unit cannot be merged into itself")
+            _require_active(successor, "successor")
+            _require_no_cycle(unit, around.lineage)
+            _require_childless(unit, around)
+            return Decision(
+                [UnitMerged(unit_id=unit.id, successor_id=successor.id, reason=command.reason)],
+                release=[code_key(unit.parent_id, unit.short_code)],
+            )
+        case SplitUnit():
+            _require_active(unit, "unit")
+            successors = list(dict.fromkeys(command.successor_ids))
+            if len(successors) < 2:
+                raise Refused("invalid-split", "a split names at least two successors")
+            if unit.id in successors:
+                raise Refused("same-unit", "a unit cannot be its own successor")
+            for successor_id in successors:
+                _require_active(around.get(successor_id), "successor")
+            if command.default_successor_id not in successors:
+                raise Refused("invalid-split", "the default successor must be one of them")
+            for _, successor_id in command.allocations:
+                if successor_id not in successors:
+                    raise Refused(
+                        "invalid-split", f"task allocated to {successor_id}, not a successor"
+                    )
+            _require_childless(unit, around)
+            return Decision(
+                [
+                    UnitSplit(
+                        unit_id=unit.id,
+                        successor_ids=tuple(successors),
+                        default_successor_id=command.default_successor_id,
+                        allocations=tuple(
+                            TaskAllocation(assignment_id=task, successor_id=successor)
+                            for task, successor in command.allocations
+                        ),
+                        reason=command.reason,
+                    )
+                ],
+                release=[code_key(unit.parent_id, unit.short_code)],
+            )
+        case DissolveUnit():
+            _require_active(unit, "unit")
+            if command.successor_id is not None:
+                if command.successor_id == unit.id:
+                    raise Refused("same-unit", "a unit cannot be its own successor")
+                _require_active(around.get(command.successor_id), "successor")
+            _require_childless(unit, around)
+            return Decision(
+                [
+                    UnitDissolved(
+                        unit_id=unit.id, successor_id=command.successor_id, reason=command.reason
+                    )
+                ],
+                release=[code_key(unit.parent_id, unit.short_code)],
+            )
+
+
+def _require_childless(unit: Unit, around: Surroundings) -> None:
+    if around.active_children:
+        raise Refused(
+            "has-children",
+            f"unit {unit.id} still has {around.active_children} active unit(s) under it: "
+            "move, merge or dissolve them first",
+        )
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedUnit:
+    ref: str
+    unit_id: UUID
+    name: str
+    short_code: str
+    kind: UnitKind
+    parent_ref: str | None = None
+    parent_id: UUID | None = None
+
+
+def plan_import(
+    rows: Sequence[ImportedUnit], existing: Mapping[UUID, Unit]
+) -> list[tuple[RegisterUnit, Decision]]:
+    """Registrations for a whole tree, parents first. A parent is either a row of the file
+    (`parent_ref`) or a unit already registered (`parent_id`, found in `existing`)."""
+    if not rows:
+        raise Refused("empty-import", "the file names no unit")
+    by_ref: dict[str, ImportedUnit] = {}
+    for row in rows:
+        if row.ref in by_ref:
+            raise Refused("duplicate-ref", f"ref {row.ref!r} appears twice in the file")
+        by_ref[row.ref] = row
+    ids = [row.unit_id for row in rows]
+    if len(set(ids)) != len(ids):
+        raise Refused("duplicate-ref", "two rows carry the same unit id")
+    for row in rows:
+        if row.parent_ref is not None and row.parent_ref not in by_ref:
+            raise Refused(
+                "unknown-parent",
+                f"row {row.ref!r}: no row {row.parent_ref!r} in the file",
+                ref=row.ref,
+            )
+    ordered: list[ImportedUnit] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
+
+    def place(row: ImportedUnit) -> None:
+        if row.ref in placed:
+            return
+        if row.ref in visiting:
+            raise Refused("cycle", f"row {row.ref!r} is its own ancestor in the file", ref=row.ref)
+        visiting.add(row.ref)
+        if row.parent_ref is not None:
+            place(by_ref[row.parent_ref])
+        visiting.discard(row.ref)
+        placed.add(row.ref)
+        ordered.append(row)
+
+    for row in rows:
+        place(row)
+
+    registered: dict[UUID, Unit] = dict(existing)
+    decisions: list[tuple[RegisterUnit, Decision]] = []
+    taken: set[Key] = set()
+    for row in ordered:
+        parent_id = by_ref[row.parent_ref].unit_id if row.parent_ref is not None else row.parent_id
+        command = RegisterUnit(row.unit_id, row.name, row.short_code, row.kind, parent_id)
+        try:
+            decision = decide(
+                command,
+                registered.get(row.unit_id, unknown(row.unit_id)),
+                Surroundings(others=registered),
+            )
+        except Refused as refused:
+            raise Refused(
+                refused.code, f"row {row.ref!r}: {refused.detail}", ref=row.ref, **refused.extra
+            ) from None
+        for key in decision.reserve:
+            if key in taken:
+                raise Refused(
+                    "duplicate-short-code",
+                    f"row {row.ref!r}: short code {key.key} is used twice under "
+                    "one parent in the file",
+                    ref=row.ref,
+                )
+            taken.add(key)
+        registered[row.unit_id] = evolve(unknown(row.unit_id), decision.events[0])
+        decisions.append((command, decision))
+    return decisions

@@ -1,0 +1,107 @@
+"""Users and their roles. A user's personal data is not part of the aggregate: events name
+users by id, and the mutable users table holds name, e-mail and phone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from uuid import UUID
+
+from events.catalog import Event
+from events.organisation import Role, RoleGranted, RoleRevoked, UserRegistered
+from services.domain.refusal import Decision, Refused
+from services.domain.unit import Unit
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    unit_id: UUID | None
+
+
+@dataclass(frozen=True)
+class User:
+    id: UUID
+    registered: bool = False
+    roles: dict[UUID, Grant] = field(default_factory=dict)
+
+
+def evolve(state: User, event: Event) -> User:
+    match event:
+        case UserRegistered():
+            return User(event.user_id, registered=True)
+        case RoleGranted():
+            return replace(
+                state, roles={**state.roles, event.role_id: Grant(event.role, event.unit_id)}
+            )
+        case RoleRevoked():
+            return replace(
+                state, roles={k: v for k, v in state.roles.items() if k != event.role_id}
+            )
+    return state
+
+
+@dataclass(frozen=True)
+class RegisterUser:
+    user_id: UUID
+
+
+@dataclass(frozen=True)
+class GrantRole:
+    user_id: UUID
+    role_id: UUID
+    role: Role
+    unit_id: UUID | None
+
+
+@dataclass(frozen=True)
+class RevokeRole:
+    user_id: UUID
+    role_id: UUID
+    reason: str | None = None
+
+
+UserCommand = RegisterUser | GrantRole | RevokeRole
+
+
+def decide(command: UserCommand, user: User, unit: Unit | None = None) -> Decision:
+    """`unit` is the unit a role is granted for, loaded by the shell."""
+    match command:
+        case RegisterUser():
+            if user.registered:
+                raise Refused("user-exists", f"user {user.id} is already registered")
+            return Decision([UserRegistered(user_id=command.user_id)])
+        case GrantRole():
+            if not user.registered:
+                raise Refused("unknown-user", f"user {user.id} does not exist")
+            if command.role == "admin" and command.unit_id is not None:
+                raise Refused("invalid-role", "admin reaches everywhere: name no unit")
+            if command.role != "admin":
+                if command.unit_id is None:
+                    raise Refused("invalid-role", f"a {command.role} acts for a unit: name it")
+                if unit is None or unit.status == "unknown":
+                    raise Refused("unknown-unit", f"unit {command.unit_id} does not exist")
+                if not unit.active:
+                    raise Refused("unit-inactive", f"unit {command.unit_id} is {unit.status}")
+            grant = Grant(command.role, command.unit_id)
+            if grant in user.roles.values():
+                raise Refused(
+                    "role-already-granted", f"user {user.id} is already {command.role} there"
+                )
+            return Decision(
+                [
+                    RoleGranted(
+                        user_id=user.id,
+                        role_id=command.role_id,
+                        role=command.role,
+                        unit_id=command.unit_id,
+                    )
+                ]
+            )
+        case RevokeRole():
+            if not user.registered:
+                raise Refused("unknown-user", f"user {user.id} does not exist")
+            if command.role_id not in user.roles:
+                raise Refused("unknown-role", f"user {user.id} holds no role {command.role_id}")
+            return Decision(
+                [RoleRevoked(user_id=user.id, role_id=command.role_id, reason=command.reason)]
+            )

@@ -1,0 +1,275 @@
+"""Unit commands through the command path, and the directory queries behind GET /units."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, get_args
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from events.organisation import UnitKind
+from services.commands import Outcome, Session
+from services.domain import unit as units
+from services.domain.refusal import Refused
+from services.domain.unit import (
+    DissolveUnit,
+    ImportedUnit,
+    MergeUnit,
+    MoveUnit,
+    RegisterUnit,
+    SplitUnit,
+    Surroundings,
+    Unit,
+)
+from services.text import fold
+
+MAX_DEPTH = 64
+KINDS: tuple[str, ...] = get_args(UnitKind)
+
+
+def stream_of(unit_id: UUID) -> str:
+    return f"unit-{unit_id}"
+
+
+async def load(session: Session, unit_id: UUID) -> Unit:
+    return await session.load(stream_of(unit_id), units.evolve, units.unknown(unit_id))
+
+
+async def lineage(session: Session, start_id: UUID) -> list[Unit]:
+    """The unit `start_id` and its ancestors up to the root, each stream's version asserted."""
+    chain: list[Unit] = []
+    current: UUID | None = start_id
+    while current is not None and len(chain) < MAX_DEPTH:
+        unit = await load(session, current)
+        chain.append(unit)
+        if any(u.id == unit.parent_id for u in chain):
+            break
+        current = unit.parent_id
+    return chain
+
+
+async def active_children(pool: asyncpg.Pool[Any], unit_id: UUID) -> int:
+    count = await pool.fetchval(
+        "SELECT count(*) FROM unit_directory WHERE parent_id = $1 AND status = 'active'", unit_id
+    )
+    return int(count)
+
+
+def _tags(*unit_ids: UUID | None) -> list[UUID]:
+    return [u for u in dict.fromkeys(unit_ids) if u is not None]
+
+
+def handler(command: units.UnitCommand, pool: asyncpg.Pool[Any]) -> Any:
+    """The command-path handler deciding `command` on fresh state."""
+
+    async def decide(session: Session) -> Outcome:
+        unit = await load(session, command.unit_id)
+        others: dict[UUID, Unit] = {}
+        chain: list[Unit] = []
+        children = 0
+        match command:
+            case RegisterUnit(parent_id=parent_id) if parent_id is not None:
+                others[parent_id] = await load(session, parent_id)
+            case MoveUnit():
+                chain = await lineage(session, command.parent_id)
+                others[command.parent_id] = chain[0]
+            case MergeUnit():
+                chain = await lineage(session, command.successor_id)
+                others[command.successor_id] = chain[0]
+                children = await active_children(pool, command.unit_id)
+            case SplitUnit():
+                for successor_id in command.successor_ids:
+                    others[successor_id] = await load(session, successor_id)
+                children = await active_children(pool, command.unit_id)
+            case DissolveUnit():
+                if command.successor_id is not None:
+                    others[command.successor_id] = await load(session, command.successor_id)
+                children = await active_children(pool, command.unit_id)
+        decision = units.decide(command, unit, Surroundings(chain, others, children))
+        stream = stream_of(command.unit_id)
+        outcome = Outcome(
+            str(command.unit_id), stream, status=201 if isinstance(command, RegisterUnit) else 200
+        )
+        related = [getattr(command, name, None) for name in ("parent_id", "successor_id")]
+        outcome.add(
+            stream,
+            decision,
+            units=_tags(
+                command.unit_id, unit.parent_id, *related, *getattr(command, "successor_ids", ())
+            ),
+        )
+        return outcome
+
+    return decide
+
+
+def import_handler(rows: Sequence[ImportedUnit]) -> Any:
+    async def decide(session: Session) -> Outcome:
+        existing: dict[UUID, Unit] = {}
+        for row in rows:
+            existing[row.unit_id] = await load(session, row.unit_id)
+            if row.parent_id is not None and row.parent_id not in existing:
+                existing[row.parent_id] = await load(session, row.parent_id)
+        decisions = units.plan_import(rows, existing)
+        first = decisions[0][0].unit_id
+        outcome = Outcome(str(first), stream_of(first), status=201)
+        for command, decision in decisions:
+            outcome.add(
+                stream_of(command.unit_id),
+                decision,
+                units=_tags(command.unit_id, command.parent_id),
+            )
+        outcome.extra = {"units": {row.ref: str(row.unit_id) for row in rows}}
+        return outcome
+
+    return decide
+
+
+# -- the import file --------------------------------------------------------------------------
+
+
+class ImportRow(msgspec.Struct, forbid_unknown_fields=True):
+    ref: str
+    name: str
+    short_code: str
+    kind: UnitKind = "other"
+    parent: str | None = None
+    id: UUID | None = None
+
+
+class ImportFile(msgspec.Struct, forbid_unknown_fields=True):
+    units: list[ImportRow]
+
+
+MAX_IMPORT_ROWS = 5000
+
+
+def rows_from_json(body: bytes) -> list[ImportedUnit]:
+    try:
+        parsed = msgspec.json.decode(body, type=ImportFile)
+    except msgspec.ValidationError as error:
+        raise Refused(
+            "invalid-import", f"the file does not match the import format: {error}"
+        ) from None
+    except msgspec.DecodeError as error:
+        raise Refused("invalid-import", f"the file is not JSON: {error}") from None
+    return _resolve(parsed.units)
+
+
+def rows_from_csv(text: str) -> list[ImportedUnit]:
+    reader = csv.DictReader(io.StringIO(text))
+    expected = {"ref", "name", "short_code", "kind", "parent"}
+    if reader.fieldnames is None or not {"ref", "name", "short_code"} <= set(reader.fieldnames):
+        raise Refused(
+            "invalid-import",
+            "a CSV import needs the columns ref, name, short_code and optionally kind, parent, id",
+        )
+    unknown_columns = set(reader.fieldnames) - expected - {"id"}
+    if unknown_columns:
+        raise Refused("invalid-import", f"unknown column(s): {', '.join(sorted(unknown_columns))}")
+    rows = []
+    for number, record in enumerate(reader, 2):
+        try:
+            rows.append(
+                msgspec.convert(
+                    {k: v for k, v in record.items() if v not in (None, "")},
+                    ImportRow,
+                    strict=False,
+                )
+            )
+        except msgspec.ValidationError as error:
+            raise Refused("invalid-import", f"line {number}: {error}") from None
+    return _resolve(rows)
+
+
+def _resolve(rows: list[ImportRow]) -> list[ImportedUnit]:
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise Refused("invalid-import", f"at most {MAX_IMPORT_ROWS} units in one import")
+    refs = {row.ref for row in rows}
+    resolved = []
+    for row in rows:
+        parent_ref: str | None = None
+        parent_id: UUID | None = None
+        if row.parent is not None and row.parent in refs:
+            parent_ref = row.parent
+        elif row.parent is not None:
+            try:
+                parent_id = UUID(row.parent)
+            except ValueError:
+                raise Refused(
+                    "unknown-parent",
+                    f"row {row.ref!r}: parent {row.parent!r} is "
+                    "neither a ref in the file nor a unit id",
+                    ref=row.ref,
+                ) from None
+        resolved.append(
+            ImportedUnit(
+                row.ref,
+                row.id or uuid.uuid4(),
+                row.name,
+                row.short_code,
+                row.kind,
+                parent_ref,
+                parent_id,
+            )
+        )
+    return resolved
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitPage:
+    items: list[asyncpg.Record]
+    next: str | None
+
+
+_COLUMNS = "unit_id, version, name, short_code, kind, parent_id, status, successor_id"
+
+
+async def get(pool: asyncpg.Pool[Any], unit_id: UUID) -> asyncpg.Record | None:
+    return await pool.fetchrow(f"SELECT {_COLUMNS} FROM unit_directory WHERE unit_id = $1", unit_id)
+
+
+async def search(
+    pool: asyncpg.Pool[Any],
+    *,
+    q: str | None,
+    parent: UUID | None,
+    status: str | None,
+    limit: int,
+    after: str | None,
+) -> UnitPage:
+    conditions, params = [], []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    if q:
+        pattern = fold(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(f"search_key LIKE {param('%' + pattern + '%')}")
+    if parent is not None:
+        conditions.append(f"parent_id = {param(parent)}")
+    if status is not None:
+        conditions.append(f"status = {param(status)}")
+    if after is not None:
+        name, _, last_id = after.rpartition("\x1f")
+        conditions.append(f"(search_key, unit_id) > ({param(name)}, {param(UUID(last_id))})")
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = await pool.fetch(
+        f"SELECT {_COLUMNS}, search_key FROM unit_directory {where} "
+        f"ORDER BY search_key, unit_id LIMIT {param(limit + 1)}",
+        *params,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    token = f"{rows[-1]['search_key']}\x1f{rows[-1]['unit_id']}" if more and rows else None
+    return UnitPage(list(rows), token)

@@ -1,0 +1,189 @@
+"""User commands (through the command path), personal data, tokens and user queries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from events.organisation import Role
+from events.store import DbConnection
+from services.commands import Outcome, Session
+from services.domain import user as users
+from services.domain.refusal import Refused
+from services.domain.user import GrantRole, RegisterUser, RevokeRole, User
+from services.text import normalize_text
+from services.units import load as load_unit
+
+
+def stream_of(user_id: UUID) -> str:
+    return f"user-{user_id}"
+
+
+async def load(session: Session, user_id: UUID) -> User:
+    return await session.load(stream_of(user_id), users.evolve, User(user_id))
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+    def cleaned(self) -> PersonalData:
+        name = normalize_text(self.name)
+        if not 1 <= len(name) <= 200:
+            raise Refused("invalid-name", "a user's name has 1 to 200 characters")
+        email = self.email.strip() if self.email else None
+        if email is not None and ("@" not in email or len(email) > 254 or " " in email):
+            raise Refused("invalid-email", f"{email!r} is not an e-mail address")
+        phone = self.phone.strip() if self.phone else None
+        if phone is not None and not (
+            phone.replace(" ", "").lstrip("+").isdigit() and len(phone) <= 32
+        ):
+            raise Refused("invalid-phone", f"{phone!r} is not a phone number")
+        return PersonalData(name, email, phone)
+
+
+def register_handler(
+    user_id: UUID, person: PersonalData, roles: Sequence[tuple[Role, UUID | None]], now: datetime
+) -> Any:
+    person = person.cleaned()
+
+    async def decide(session: Session) -> Outcome:
+        user = await load(session, user_id)
+        stream = stream_of(user_id)
+        outcome = Outcome(str(user_id), stream, status=201)
+        decision = users.decide(RegisterUser(user_id), user)
+        outcome.add(stream, decision, units=[])
+        user = users.evolve(user, decision.events[0])
+        role_ids = []
+        for role, unit_id in roles:
+            grant = GrantRole(user_id, uuid.uuid4(), role, unit_id)
+            unit = await load_unit(session, unit_id) if unit_id else None
+            decision = users.decide(grant, user, unit)
+            outcome.add(stream, decision, units=[unit_id] if unit_id else [])
+            user = users.evolve(user, decision.events[0])
+            role_ids.append(str(grant.role_id))
+        outcome.extra = {"role_ids": role_ids}
+
+        async def save_person(connection: DbConnection) -> None:
+            await connection.execute(
+                "INSERT INTO users (user_id, name, email, phone, created_at) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                user_id,
+                person.name,
+                person.email,
+                person.phone,
+                now,
+            )
+
+        outcome.after = save_person
+        return outcome
+
+    return decide
+
+
+def grant_handler(user_id: UUID, role: Role, unit_id: UUID | None) -> Any:
+    role_id = uuid.uuid4()
+
+    async def decide(session: Session) -> Outcome:
+        user = await load(session, user_id)
+        unit = await load_unit(session, unit_id) if unit_id else None
+        decision = users.decide(GrantRole(user_id, role_id, role, unit_id), user, unit)
+        outcome = Outcome(str(role_id), stream_of(user_id), status=201)
+        outcome.add(stream_of(user_id), decision, units=[unit_id] if unit_id else [])
+        return outcome
+
+    return decide
+
+
+def revoke_handler(user_id: UUID, role_id: UUID, reason: str | None = None) -> Any:
+    async def decide(session: Session) -> Outcome:
+        user = await load(session, user_id)
+        decision = users.decide(RevokeRole(user_id, role_id, reason), user)
+        grant = user.roles[role_id]
+        outcome = Outcome(str(role_id), stream_of(user_id))
+        outcome.add(stream_of(user_id), decision, units=[grant.unit_id] if grant.unit_id else [])
+        return outcome
+
+    return decide
+
+
+async def erase(pool: asyncpg.Pool[Any], user_id: UUID, now: datetime) -> bool:
+    """Remove a person's name, e-mail and phone and revoke their tokens; the events stay."""
+    async with pool.acquire() as connection, connection.transaction():
+        erased = await connection.fetchval(
+            "UPDATE users SET name = NULL, email = NULL, phone = NULL, erased_at = $2 "
+            "WHERE user_id = $1 RETURNING user_id",
+            user_id,
+            now,
+        )
+        await connection.execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            user_id,
+            now,
+        )
+    return erased is not None
+
+
+async def revoke_token(
+    pool: asyncpg.Pool[Any], user_id: UUID, token_id: UUID, now: datetime
+) -> bool:
+    revoked = await pool.fetchval(
+        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $3) "
+        "WHERE token_id = $1 AND user_id = $2 RETURNING token_id",
+        token_id,
+        user_id,
+        now,
+    )
+    return revoked is not None
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: UUID
+    name: str | None
+    email: str | None
+    phone: str | None
+    erased: bool
+    roles: list[dict[str, Any]]
+
+
+async def get(pool: asyncpg.Pool[Any], user_id: UUID) -> UserView | None:
+    person = await pool.fetchrow(
+        "SELECT user_id, name, email, phone, erased_at FROM users WHERE user_id = $1", user_id
+    )
+    if person is None:
+        return None
+    roles = await pool.fetch(
+        "SELECT role_id, role, unit_id FROM user_roles WHERE user_id = $1 AND revoked_at IS NULL "
+        "ORDER BY granted_at, role_id",
+        user_id,
+    )
+    return UserView(
+        person["user_id"],
+        person["name"],
+        person["email"],
+        person["phone"],
+        person["erased_at"] is not None,
+        [
+            {
+                "role_id": str(r["role_id"]),
+                "role": r["role"],
+                "unit_id": str(r["unit_id"]) if r["unit_id"] else None,
+            }
+            for r in roles
+        ],
+    )
+
+
+async def list_users(pool: asyncpg.Pool[Any], limit: int = 500) -> list[UserView]:
+    ids = await pool.fetch("SELECT user_id FROM users ORDER BY created_at, user_id LIMIT $1", limit)
+    found = [await get(pool, row["user_id"]) for row in ids]
+    return [view for view in found if view is not None]
