@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "dev", help="run every role, on embedded PostgreSQL and Redis when no URL is set"
     ).set_defaults(run=_dev)
+    from services.cli_admin import add_parsers, runner
+
+    add_parsers(sub, runner)
     return parser
 
 

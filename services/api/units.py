@@ -10,7 +10,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from events.organisation import UnitKind
 from services import units
@@ -103,7 +104,9 @@ def _view(row: Any) -> UnitView:
 
 @post("/units", status_code=201)
 async def register_unit(
-    request: Request[Any, Any, Any], actor: Actor, data: RegisterUnitRequest
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    data: JSONBody[RegisterUnitRequest],
 ) -> Response[Any]:
     require_admin(actor)
     command = RegisterUnit(
@@ -113,7 +116,9 @@ async def register_unit(
 
 
 @post("/units/import", status_code=201)
-async def import_units(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+async def import_units(
+    request: Request[Any, Any, Any], actor: NamedDependency[Actor]
+) -> Response[Any]:
     """A whole tree in one append: JSON `{"units": [...]}` or CSV with a header row
     `ref,name,short_code,kind,parent[,id]`; `parent` is a ref of the file or a unit id."""
     require_admin(actor)
@@ -141,7 +146,10 @@ async def import_units(request: Request[Any, Any, Any], actor: Actor) -> Respons
 
 @post("/units/{unit_id:uuid}/rename")
 async def rename_unit(
-    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: RenameUnitRequest
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    unit_id: FromPath[UUID],
+    data: JSONBody[RenameUnitRequest],
 ) -> Response[Any]:
     require_admin(actor)
     command = RenameUnit(unit_id, data.name, data.short_code, data.reason)
@@ -150,7 +158,10 @@ async def rename_unit(
 
 @post("/units/{unit_id:uuid}/move")
 async def move_unit(
-    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: MoveUnitRequest
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    unit_id: FromPath[UUID],
+    data: JSONBody[MoveUnitRequest],
 ) -> Response[Any]:
     require_admin(actor)
     command = MoveUnit(unit_id, data.parent_id, data.reason)
@@ -159,7 +170,10 @@ async def move_unit(
 
 @post("/units/{unit_id:uuid}/merge")
 async def merge_unit(
-    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: MergeUnitRequest
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    unit_id: FromPath[UUID],
+    data: JSONBody[MergeUnitRequest],
 ) -> Response[Any]:
     require_admin(actor)
     command = MergeUnit(unit_id, data.successor_id, data.reason)
@@ -168,7 +182,10 @@ async def merge_unit(
 
 @post("/units/{unit_id:uuid}/split")
 async def split_unit(
-    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: SplitUnitRequest
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    unit_id: FromPath[UUID],
+    data: JSONBody[SplitUnitRequest],
 ) -> Response[Any]:
     require_admin(actor)
     command = SplitUnit(
@@ -183,7 +200,10 @@ async def split_unit(
 
 @post("/units/{unit_id:uuid}/dissolve")
 async def dissolve_unit(
-    request: Request[Any, Any, Any], actor: Actor, unit_id: UUID, data: DissolveUnitRequest
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    unit_id: FromPath[UUID],
+    data: JSONBody[DissolveUnitRequest],
 ) -> Response[Any]:
     require_admin(actor)
     command = DissolveUnit(unit_id, data.successor_id, data.reason)
@@ -191,7 +211,9 @@ async def dissolve_unit(
 
 
 @get("/units/{unit_id:uuid}")
-async def get_unit(request: Request[Any, Any, Any], actor: Actor, unit_id: UUID) -> Response[Any]:
+async def get_unit(
+    request: Request[Any, Any, Any], actor: NamedDependency[Actor], unit_id: FromPath[UUID]
+) -> Response[Any]:
     row = await units.get(request.app.state.pool, unit_id)
     if row is None:
         raise Problem(404, "unknown-unit", "Unknown unit", f"unit {unit_id} does not exist")
@@ -201,12 +223,12 @@ async def get_unit(request: Request[Any, Any, Any], actor: Actor, unit_id: UUID)
 @get("/units")
 async def list_units(
     request: Request[Any, Any, Any],
-    actor: Actor,
-    q: Annotated[str | None, Parameter(max_length=200)] = None,
-    parent: UUID | None = None,
-    status: Literal["active", "merged", "split", "dissolved"] | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-    page: Annotated[str | None, Parameter(max_length=1000)] = None,
+    actor: NamedDependency[Actor],
+    q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    parent: FromQuery[UUID | None] = None,
+    status: FromQuery[Literal["active", "merged", "split", "dissolved"] | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    page: Annotated[str | None, QueryParameter(max_length=1000)] = None,
 ) -> UnitList:
     after = None
     if page is not None:

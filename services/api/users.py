@@ -9,6 +9,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from events.organisation import Role
 from services import users
@@ -36,7 +38,7 @@ class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TokenView(msgspec.Struct):
-    token_id: UUID
+    token_id: FromPath[UUID]
     token: str
     expires_at: datetime
 
@@ -59,7 +61,7 @@ def _view(found: users.UserView) -> UserView:
     return UserView(found.id, found.name, found.email, found.phone, found.erased, found.roles)
 
 
-async def _existing(request: Request[Any, Any, Any], user_id: UUID) -> users.UserView:
+async def _existing(request: Request[Any, Any, Any], user_id: FromPath[UUID]) -> users.UserView:
     found = await users.get(request.app.state.pool, user_id)
     if found is None:
         raise Problem(404, "unknown-user", "Unknown user", f"user {user_id} does not exist")
@@ -68,7 +70,9 @@ async def _existing(request: Request[Any, Any, Any], user_id: UUID) -> users.Use
 
 @post("/users", status_code=201)
 async def register_user(
-    request: Request[Any, Any, Any], actor: Actor, data: RegisterUserRequest
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    data: JSONBody[RegisterUserRequest],
 ) -> Response[Any]:
     require_admin(actor)
     handler = users.register_handler(
@@ -81,20 +85,25 @@ async def register_user(
 
 
 @get("/users")
-async def list_users(request: Request[Any, Any, Any], actor: Actor) -> UserList:
+async def list_users(request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> UserList:
     require_admin(actor)
     return UserList([_view(u) for u in await users.list_users(request.app.state.pool)])
 
 
 @get("/users/{user_id:uuid}")
-async def get_user(request: Request[Any, Any, Any], actor: Actor, user_id: UUID) -> UserView:
+async def get_user(
+    request: Request[Any, Any, Any], actor: NamedDependency[Actor], user_id: FromPath[UUID]
+) -> UserView:
     require_admin(actor)
     return _view(await _existing(request, user_id))
 
 
 @post("/users/{user_id:uuid}/roles", status_code=201)
 async def grant_role(
-    request: Request[Any, Any, Any], actor: Actor, user_id: UUID, data: RoleRequest
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    user_id: FromPath[UUID],
+    data: JSONBody[RoleRequest],
 ) -> Response[Any]:
     require_admin(actor)
     return await run(request, actor, users.grant_handler(user_id, data.role, data.unit_id))
@@ -102,7 +111,10 @@ async def grant_role(
 
 @delete("/users/{user_id:uuid}/roles/{role_id:uuid}", status_code=200)
 async def revoke_role(
-    request: Request[Any, Any, Any], actor: Actor, user_id: UUID, role_id: UUID
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    user_id: FromPath[UUID],
+    role_id: FromPath[UUID],
 ) -> Response[Any]:
     require_admin(actor)
     return await run(request, actor, users.revoke_handler(user_id, role_id))
@@ -110,7 +122,10 @@ async def revoke_role(
 
 @post("/users/{user_id:uuid}/tokens", status_code=201)
 async def create_token(
-    request: Request[Any, Any, Any], actor: Actor, user_id: UUID, data: TokenRequest
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    user_id: FromPath[UUID],
+    data: JSONBody[TokenRequest],
 ) -> TokenView:
     require_admin(actor)
     found = await _existing(request, user_id)
@@ -124,7 +139,10 @@ async def create_token(
 
 @delete("/users/{user_id:uuid}/tokens/{token_id:uuid}", status_code=200)
 async def revoke_token(
-    request: Request[Any, Any, Any], actor: Actor, user_id: UUID, token_id: UUID
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    user_id: FromPath[UUID],
+    token_id: FromPath[UUID],
 ) -> dict[str, str]:
     require_admin(actor)
     if not await users.revoke_token(request.app.state.pool, user_id, token_id, now(request)):
@@ -134,7 +152,7 @@ async def revoke_token(
 
 @delete("/users/{user_id:uuid}/personal-data", status_code=200)
 async def erase_user(
-    request: Request[Any, Any, Any], actor: Actor, user_id: UUID
+    request: Request[Any, Any, Any], actor: NamedDependency[Actor], user_id: FromPath[UUID]
 ) -> dict[str, str]:
     require_admin(actor)
     if not await users.erase(request.app.state.pool, user_id, now(request)):

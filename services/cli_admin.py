@@ -1,0 +1,196 @@
+"""`campaign users ...` and `campaign units import`: the operator's commands, sent through the
+same command path as HTTP requests, as the operator (an admin named by the command line)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, get_args
+from uuid import UUID
+
+import asyncpg
+
+import events.organisation  # noqa: F401 - registers the organisation's events
+from events.organisation import Role
+from events.store import EventStore, create_pool
+from services import units, users
+from services.auth import OPERATOR, issue_token
+from services.commands import Busy, CommandContext, Handler, StaleVersion, execute
+from services.config import Settings
+from services.domain.refusal import Refused
+
+ROLES: tuple[str, ...] = get_args(Role)
+
+
+class CliError(Exception):
+    pass
+
+
+async def _unit_id(pool: asyncpg.Pool[Any], text: str) -> UUID:
+    """A unit by id, or by its short code when that names exactly one active unit."""
+    try:
+        return UUID(text)
+    except ValueError:
+        pass
+    rows = await pool.fetch(
+        "SELECT unit_id, name FROM unit_directory WHERE short_code = upper($1) "
+        "AND status = 'active'",
+        text.strip(),
+    )
+    if len(rows) != 1:
+        raise CliError(f"{text!r} names {len(rows)} active units; pass the unit id")
+    unit_id: UUID = rows[0]["unit_id"]
+    return unit_id
+
+
+def _user_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise CliError(f"{text!r} is not a user id") from None
+
+
+async def _command(store: EventStore, handler: Handler) -> str:
+    context = CommandContext(OPERATOR, datetime.now(UTC), correlation_id=str(uuid.uuid4()))
+    answer = await execute(store, context, handler)
+    return answer.id
+
+
+async def users_add(store: EventStore, args: argparse.Namespace) -> None:
+    pool = store.pool
+    roles: list[tuple[Role, UUID | None]] = []
+    if args.role:
+        if args.role != "admin" and not args.unit:
+            raise CliError(f"a {args.role} acts for a unit: pass --unit")
+        unit = await _unit_id(pool, args.unit) if args.unit else None
+        roles.append((args.role, unit))
+    now = datetime.now(UTC)
+    user_id = uuid.UUID(
+        await _command(
+            store,
+            users.register_handler(
+                uuid.uuid4(), users.PersonalData(args.name, args.email, args.phone), roles, now
+            ),
+        )
+    )
+    _, token, expires_at = await issue_token(pool, user_id, now, days=args.days, label="cli")
+    print(f"user {user_id} ({args.name}) registered" + (f" as {args.role}" if roles else ""))
+    print(f"token expires {expires_at:%Y-%m-%d}; it is shown once, on the next line")
+    print(token)
+
+
+async def users_grant(store: EventStore, args: argparse.Namespace) -> None:
+    unit = await _unit_id(store.pool, args.unit) if args.unit else None
+    role_id = await _command(store, users.grant_handler(_user_id(args.user), args.role, unit))
+    print(f"granted {args.role} (role id {role_id})")
+
+
+async def users_revoke(store: EventStore, args: argparse.Namespace) -> None:
+    await _command(store, users.revoke_handler(_user_id(args.user), _user_id(args.role_id)))
+    print(f"revoked role {args.role_id}")
+
+
+async def users_list(store: EventStore, _: argparse.Namespace) -> None:
+    for user in await users.list_users(store.pool, limit=10_000):
+        roles = ", ".join(f"{r['role']}@{r['unit_id'] or '*'} ({r['role_id']})" for r in user.roles)
+        name = "(erased)" if user.erased else user.name
+        print(f"{user.id}  {name}  {roles or '-'}")
+
+
+async def users_erase(store: EventStore, args: argparse.Namespace) -> None:
+    if not await users.erase(store.pool, _user_id(args.user), datetime.now(UTC)):
+        raise CliError(f"no user {args.user}")
+    print(f"erased the personal data of {args.user}; tokens revoked; events kept")
+
+
+async def users_token(store: EventStore, args: argparse.Namespace) -> None:
+    user_id = _user_id(args.user)
+    found = await users.get(store.pool, user_id)
+    if found is None or found.erased:
+        raise CliError(f"no active user {args.user}")
+    _, token, expires_at = await issue_token(
+        store.pool, user_id, datetime.now(UTC), days=args.days, label="cli"
+    )
+    print(f"token expires {expires_at:%Y-%m-%d}; it is shown once, on the next line")
+    print(token)
+
+
+async def units_import(store: EventStore, args: argparse.Namespace) -> None:
+    path = Path(args.file)
+    try:
+        body = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror}") from None
+    csv_format = args.format == "csv" or (args.format is None and path.suffix.lower() == ".csv")
+    rows = (
+        units.rows_from_csv(body.decode("utf-8-sig"))
+        if csv_format
+        else (units.rows_from_json(body))
+    )
+    await _command(store, units.import_handler(rows))
+    print(f"imported {len(rows)} units in one append")
+
+
+def add_parsers(sub: Any, run: Callable[[Callable[..., Awaitable[None]]], Any]) -> None:
+    users_parser = sub.add_parser("users", help="users, roles and tokens")
+    users_sub = users_parser.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="register a user; prints the token on the last line")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES)
+    add.add_argument("--unit", help="unit id, or a short code naming one active unit")
+    add.add_argument("--email")
+    add.add_argument("--phone")
+    add.add_argument("--days", type=int, default=90, help="token lifetime (default 90)")
+    add.set_defaults(run=run(users_add))
+    grant = users_sub.add_parser("grant", help="grant a role")
+    grant.add_argument("user")
+    grant.add_argument("--role", choices=ROLES, required=True)
+    grant.add_argument("--unit")
+    grant.set_defaults(run=run(users_grant))
+    revoke = users_sub.add_parser("revoke", help="revoke a role by its id (see list)")
+    revoke.add_argument("user")
+    revoke.add_argument("role_id")
+    revoke.set_defaults(run=run(users_revoke))
+    users_sub.add_parser("list", help="users and their roles").set_defaults(run=run(users_list))
+    erase = users_sub.add_parser("erase", help="erase a user's personal data (events stay)")
+    erase.add_argument("user")
+    erase.set_defaults(run=run(users_erase))
+    token = users_sub.add_parser("token", help="issue a new token for a user")
+    token.add_argument("user")
+    token.add_argument("--days", type=int, default=90)
+    token.set_defaults(run=run(users_token))
+
+    units_parser = sub.add_parser("units", help="the organisation tree")
+    units_sub = units_parser.add_subparsers(dest="units_command", required=True)
+    load = units_sub.add_parser("import", help="import a tree (JSON or CSV) in one append")
+    load.add_argument("file")
+    load.add_argument("--format", choices=("json", "csv"))
+    load.set_defaults(run=run(units_import))
+
+
+def runner(action: Callable[[EventStore, argparse.Namespace], Awaitable[None]]) -> Any:
+    """Wrap an admin action: open the store, run, print refusals plainly, exit non-zero."""
+
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        async def main() -> int:
+            pool = await create_pool(settings.require_database(), min_size=1, max_size=4)
+            store = EventStore(pool)
+            try:
+                await action(store, args)
+            except (CliError, Refused, StaleVersion, Busy) as error:
+                code = f"[{error.code}] " if isinstance(error, Refused) else ""
+                print(f"error: {code}{error}", file=sys.stderr)
+                return 1
+            finally:
+                await store.close()
+                await pool.close()
+            return 0
+
+        return asyncio.run(main())
+
+    return run
