@@ -155,11 +155,12 @@ def _clean_code(code: str) -> str:
 
 
 def _require_active(unit: Unit, role: str) -> None:
+    """`role` ("unit", "parent", "successor") names the refusal: unknown-parent, unit-inactive..."""
     if unit.status == "unknown":
-        raise Refused("unknown-unit", f"{role} {unit.id} does not exist", unit_id=str(unit.id))
+        raise Refused(f"unknown-{role}", f"{role} {unit.id} does not exist", unit_id=str(unit.id))
     if not unit.active:
         raise Refused(
-            "unit-inactive",
+            f"{role}-inactive",
             f"{role} {unit.id} is {unit.status}",
             unit_id=str(unit.id),
             successor_id=str(unit.successor_id) if unit.successor_id else None,
