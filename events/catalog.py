@@ -34,6 +34,8 @@ class Catalog:
     ) -> Callable[[type[EventT]], type[EventT]]:
         def add(cls: type[EventT]) -> type[EventT]:
             type_name = name or cls.__name__
+            if _holds_floats(msgspec.json.schema(cls)):
+                raise TypeError(f"{type_name} has a float field: events carry no floats")
             if type_name in self._by_name:
                 raise ValueError(f"event type {type_name} is registered twice")
             self._by_name[type_name] = (cls, schema_version)
@@ -84,6 +86,15 @@ class Catalog:
                 ) from None
             data = step(data)
         return msgspec.convert(data, cls)
+
+
+def _holds_floats(schema: Any) -> bool:
+    """Whether a JSON schema admits non-integer numbers anywhere (JCS hashes them unreliably)."""
+    if isinstance(schema, dict):
+        return schema.get("type") == "number" or any(_holds_floats(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(_holds_floats(v) for v in schema)
+    return False
 
 
 catalog = Catalog()

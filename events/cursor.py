@@ -34,6 +34,6 @@ class Cursor:
             tx_id, position = int(tx_hex, 16), int(pos_hex, 16)
         except (ValueError, UnicodeError, binascii.Error):
             raise InvalidCursor(f"{token!r} is not a cursor returned by this API") from None
-        if tx_id < 0 or position < 0:
+        if not (0 <= tx_id < 2**63 and 0 <= position < 2**63):
             raise InvalidCursor(f"{token!r} is not a cursor returned by this API")
         return cls(epoch, tx_id, position)

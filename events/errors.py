@@ -59,6 +59,16 @@ class IdempotencyKeyReused(StoreError):
         self.key = key
 
 
+class DuplicateEvent(StoreError):
+    """An event id the caller chose is already stored."""
+
+    code = "duplicate-event"
+
+
+class UnstorableText(StoreError):
+    code = "unstorable-text"
+
+
 class ClockSkew(StoreError):
     code = "clock-skew"
 

@@ -49,10 +49,12 @@ from events.errors import (
     ClockSkew,
     Conflict,
     CursorFromAnotherEpoch,
+    DuplicateEvent,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     InvalidAppend,
     ReservationTaken,
+    UnstorableText,
     VersionConflict,
 )
 from events.wakeup import WakeUpSender
@@ -160,6 +162,7 @@ _EVENT_COLUMNS = (
     "category, plan_id, units, recorded_at, prev_hash, hash"
 )
 
+_TAKEN_VERSION = re.compile(r"Key \(stream_id, version\)=\((.+), (\d+)\) already exists")
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 _ref_decoder = msgspec.json.Decoder(list[tuple[UUID, str, int, int, int]])
 
@@ -391,12 +394,6 @@ class EventStore:
         assert self._epoch is not None
         return self._epoch
 
-    async def _check_epoch(self, cursor: Cursor) -> None:
-        if cursor.epoch != await self.epoch():
-            current = await self.epoch(refresh=True)
-            if cursor.epoch != current:
-                raise CursorFromAnotherEpoch(cursor.epoch, current)
-
     # -- append ------------------------------------------------------------------------------
 
     async def append(
@@ -453,7 +450,7 @@ class EventStore:
                     _APPEND_SQL, *batch.full_arguments(reservations, releases, idempotency)
                 )
         except asyncpg.PostgresError as error:
-            refusal = await self._refusal(error, writes, idempotency)
+            refusal = self._refusal(error, writes, idempotency)
             metrics.APPENDS.labels(getattr(refusal, "code", "error")).inc()
             if isinstance(refusal, Conflict):
                 for write in writes:
@@ -461,12 +458,15 @@ class EventStore:
             raise refusal from error
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         metrics.APPENDS_OK.inc()
-        if connection is None or not connection.is_in_transaction():
+        # A caller's transaction may still roll back: remember heads only of committed appends.
+        committed = connection is None or not connection.is_in_transaction()
+        if committed:
             self.wake_followers()
         if one is not None:
             write = writes[0]
             version = write.expected_version + 1
-            self._remember_head(write.stream_id, version, digest)
+            if committed:
+                self._remember_head(write.stream_id, version, digest)
             metrics.EVENTS_APPENDED.inc()
             ref = RecordedRef(
                 event_id, write.stream_id, version, row["position"], row["tx_id"], row["epoch"]
@@ -485,7 +485,8 @@ class EventStore:
         metrics.EVENTS_APPENDED.inc(len(outcome))
         refs = []
         for event_id, stream_id, version in batch.planned:
-            self._remember_head(stream_id, version, hashes[event_id])
+            if committed:
+                self._remember_head(stream_id, version, hashes[event_id])
             refs.append(RecordedRef(event_id, stream_id, version, outcome[event_id], tx_id, epoch))
         refs.sort(key=lambda ref: ref.position)
         return AppendResult(refs)
@@ -619,12 +620,14 @@ class EventStore:
                 )
         return batch
 
-    async def _refusal(
+    def _refusal(
         self,
         error: asyncpg.PostgresError,
         writes: Sequence[StreamWrite],
         idempotency: IdempotencyEntry | None,
     ) -> Exception:
+        """The typed refusal an error of the append stands for. It must not touch the database:
+        the caller's connection may sit in the aborted transaction."""
         state = getattr(error, "sqlstate", None)
         detail: dict[str, Any] = {}
         raw_detail = getattr(error, "detail", None)
@@ -638,15 +641,25 @@ class EventStore:
             return IdempotencyKeyInUse(idempotency.actor, idempotency.key)
         if state == "CLT01":
             return ClockSkew(str(error))
-        if state == "CLX01":
+        if state in ("CLX01", "CLX02"):
             return InvalidAppend(str(error))
         if isinstance(error, asyncpg.UniqueViolationError):
-            # A race the row locks should prevent; report it as the conflict it is.
-            for write in writes:
-                actual = await self.stream_version(write.stream_id)
-                if actual != write.expected_version:
-                    return VersionConflict(write.stream_id, write.expected_version, actual)
+            constraint = getattr(error, "constraint_name", None)
+            if constraint == "events_event_id_key":
+                return DuplicateEvent(f"an event with this id is already stored: {raw_detail}")
+            # A writer that waited on the stream's lock, then found its version taken.
+            taken = _TAKEN_VERSION.search(raw_detail or "")
+            if taken is not None:
+                stream_id, version = taken[1], int(taken[2])
+                expected = next(
+                    (w.expected_version for w in writes if w.stream_id == stream_id), version - 1
+                )
+                return VersionConflict(stream_id, expected, version)
             return Conflict(f"a concurrent append won: {error}")
+        if state in ("22P05", "22021"):
+            return UnstorableText(
+                "a text holds a character PostgreSQL cannot store (such as U+0000)"
+            )
         if isinstance(error, asyncpg.DeadlockDetectedError):
             return Conflict("concurrent appends deadlocked; retry")
         return error
@@ -723,9 +736,6 @@ class EventStore:
     ) -> Page:
         """Events in feed order after a cursor, only from finished transactions."""
         start = Cursor.decode(after) if after else None
-        if start is not None:
-            await self._check_epoch(start)
-        epoch = await self.epoch()
         conditions = ["tx_id < store_visible_horizon()"]
         params: list[Any] = []
 
@@ -746,12 +756,19 @@ class EventStore:
             conditions.append(f"plan_id = {param(plan_id)}::uuid")
         if units:
             conditions.append(f"units && {param(list(units))}::uuid[]")
+        # The epoch comes with the page, so a restore is noticed at once, even with no events.
         sql = (
+            "WITH epoch AS (SELECT token FROM store_epochs ORDER BY id DESC LIMIT 1) "
+            f"SELECT epoch.token AS epoch_token, page.* FROM epoch LEFT JOIN LATERAL ("
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
-            f"ORDER BY tx_id, position LIMIT {param(max(1, min(limit, 10_000)))}"
+            f"ORDER BY tx_id, position LIMIT {param(max(1, min(limit, 10_000)))}) page ON true"
         )
         rows = await self.pool.fetch(sql, *params)
-        events = [self._recorded(row, epoch, decode) for row in rows]
+        epoch: str = rows[0]["epoch_token"]
+        self._epoch = epoch
+        if start is not None and start.epoch != epoch:
+            raise CursorFromAnotherEpoch(start.epoch, epoch)
+        events = [self._recorded(row, epoch, decode) for row in rows if row["event_id"]]
         return Page(events, events[-1].cursor if events else after)
 
     async def head(self) -> str | None:

@@ -8,20 +8,22 @@ no stale pid, lock or socket file behind. A start after a crash cleans up after 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import structlog
 
 from events.migrate import migrate
 from services.config import Settings
-from services.embedded import EmbeddedPostgres, EmbeddedRedis, _pid_alive
+from services.embedded import EmbeddedPostgres, EmbeddedRedis
 
 log = structlog.get_logger(__name__)
 
@@ -29,13 +31,19 @@ ROLES = {"api": ["serve"]}
 """Role name -> `campaign` arguments; later issues add the projector and the worker."""
 
 
-def _die_with_parent() -> None:
+def _die_with(parent: int) -> Callable[[], None]:
     """Linux: a role gets SIGTERM if the supervisor is killed, so no orphan keeps the port."""
-    if sys.platform.startswith("linux"):
-        import ctypes
 
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    def arrange() -> None:
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # the supervisor died before the signal was arranged
+            os._exit(1)
+
+    return arrange
 
 
 class AlreadyRunning(Exception):
@@ -48,22 +56,32 @@ class Supervisor:
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    lock: IO[str] | None = None
 
     @property
     def pid_file(self) -> Path:
         return self.settings.data_dir / "dev.pid"
 
     def claim(self) -> None:
+        """Hold an exclusive lock on dev.pid for the whole run: a second `campaign dev` on the
+        same data stops at once, and a crashed run's lock dies with it."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(self.pid_file, "a+")  # noqa: SIM115 - held until the run ends
         try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            pid = None
-        if pid is not None and pid != os.getpid() and _pid_alive(pid):
-            raise AlreadyRunning(f"campaign dev is already running (pid {pid})")
-        if pid is not None:
-            log.warning("cleaning up after a previous run that did not stop", pid=pid)
-        self.pid_file.write_text(f"{os.getpid()}\n")
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            lock.close()
+            raise AlreadyRunning(f"campaign dev is already running (pid {holder})") from None
+        lock.seek(0)
+        if lock.read().strip():
+            log.warning("cleaning up after a previous run that did not stop")
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        self.lock = lock
 
     def start_servers(self) -> tuple[str, str]:
         database_url = self.settings.database_url
@@ -90,7 +108,7 @@ class Supervisor:
                 [sys.executable, "-m", "services.cli", *args],
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with(os.getpid()),
             )
             log.info("role started", role=role, pid=self.children[role].pid)
 
@@ -112,21 +130,19 @@ class Supervisor:
         if self.postgres is not None:
             self.postgres.stop()
         self.pid_file.unlink(missing_ok=True)
+        if self.lock is not None:
+            self.lock.close()
         log.info("campaign dev stopped")
 
 
-async def _wait_for_stop(supervisor: Supervisor) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    while not stop.is_set():
+def _wait_for_stop(supervisor: Supervisor) -> int:
+    """Until Ctrl-C or SIGTERM (both raise KeyboardInterrupt here) or a role exits (then 1)."""
+    while True:
         for role, child in supervisor.children.items():
             if child.poll() is not None:
                 log.error("role exited; stopping everything", role=role, code=child.returncode)
-                return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.5)
+                return 1
+        time.sleep(0.5)
 
 
 def run_dev(settings: Settings) -> int:
@@ -136,8 +152,9 @@ def run_dev(settings: Settings) -> int:
     except AlreadyRunning as error:
         print(str(error), file=sys.stderr)
         return 1
-    # Ctrl-C during start-up still stops what was started.
+    # SIGTERM acts like Ctrl-C, during start-up too: what was started is stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    code = 0
     try:
         database_url, redis_url = supervisor.start_servers()
         report = asyncio.run(migrate(database_url))
@@ -149,11 +166,11 @@ def run_dev(settings: Settings) -> int:
             f"  curl {url}/health/ready\n  curl {url}/schema/openapi.json\n",
             flush=True,
         )
-        asyncio.run(_wait_for_stop(supervisor))
+        code = _wait_for_stop(supervisor)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         supervisor.stop()
-    return 0
+    return code

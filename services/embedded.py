@@ -52,6 +52,17 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
+def _process_is(pid: int, *markers: str) -> bool:
+    """Whether `pid` runs a command line holding every marker (a pid file may be stale and its
+    number reused by an unrelated process after a restart)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            text = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return all(marker in text for marker in markers)
+
+
 def _socket_dir(data_dir: Path, name: str) -> Path:
     """A directory short enough for a unix socket path (107 bytes)."""
     candidate = data_dir / "run"
@@ -59,8 +70,11 @@ def _socket_dir(data_dir: Path, name: str) -> Path:
         return candidate
     import hashlib
 
-    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
-    return Path("/tmp") / f"campaign-{name}-{digest}"
+    digest = hashlib.sha256(f"{data_dir}:{os.geteuid()}".encode()).hexdigest()[:12]
+    fallback = Path("/tmp") / f"campaign-{name}-{digest}"
+    if fallback.is_symlink() or (fallback.exists() and fallback.stat().st_uid != os.geteuid()):
+        raise RuntimeError(f"{fallback} is not ours; remove it or use a shorter DATA_DIR")
+    return fallback
 
 
 @dataclass
@@ -166,10 +180,13 @@ class EmbeddedPostgres:
         except (OSError, ValueError, IndexError):
             return None
 
+    def _ours(self, pid: int) -> bool:
+        return _pid_alive(pid) and _process_is(pid, "postgres", str(self.pgdata))
+
     def stop_leftover(self) -> None:
         """Stop a server a crashed run left running, and drop stale pid and socket files."""
         pid = self._postmaster_pid()
-        if pid is not None and _pid_alive(pid):
+        if pid is not None and self._ours(pid):
             log.warning("stopping a PostgreSQL left running by an earlier run", pid=pid)
             self.stop()
         elif pid is not None:
@@ -180,7 +197,7 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         pid = self._postmaster_pid()
-        if pid is None or not _pid_alive(pid):
+        if pid is None or not self._ours(pid):
             return
         result = subprocess.run(
             [
@@ -204,7 +221,6 @@ class EmbeddedPostgres:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             _wait_gone(pid, 10)
-        (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
 
 
 @dataclass
@@ -269,7 +285,11 @@ class EmbeddedRedis:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             pid = None
-        if pid is not None and _pid_alive(pid):
+        if (
+            pid is not None
+            and _pid_alive(pid)
+            and _process_is(pid, "redis-server", str(self.socket_path))
+        ):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
             if not _wait_gone(pid, 10):

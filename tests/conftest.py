@@ -62,6 +62,8 @@ async def dsn(admin_dsn: str, template_database: str) -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     finally:
         await admin.close()
+    # A copy of the template is a copy of a database: as after a restore, migrate opens its epoch.
+    await migrate(with_database(admin_dsn, name))
     yield with_database(admin_dsn, name)
     admin = await asyncpg.connect(admin_dsn)
     try:

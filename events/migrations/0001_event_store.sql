@@ -4,15 +4,22 @@
 -- Feed order is (tx_id, position). tx_id is the writing transaction's id plus the offset of the
 -- epoch in force, so that after a logical restore (which resets transaction ids) new events
 -- still sort after the restored ones. A new epoch also invalidates cursors handed out before.
+-- An epoch also records the cluster and database it began in: a restore into another cluster
+-- or database (whatever its transaction counter) opens a new epoch too.
 CREATE TABLE store_epochs (
     id         integer PRIMARY KEY,
     token      text NOT NULL UNIQUE,
     tx_offset  bigint NOT NULL,
+    system_id  bigint NOT NULL,
+    db_oid     oid NOT NULL,
     started_at timestamptz NOT NULL DEFAULT now(),
     reason     text NOT NULL
 );
-INSERT INTO store_epochs (id, token, tx_offset, reason)
-VALUES (1, substr(md5(random()::text || clock_timestamp()::text), 1, 12), 0, 'store created');
+INSERT INTO store_epochs (id, token, tx_offset, system_id, db_oid, reason)
+SELECT 1, substr(md5(random()::text || clock_timestamp()::text), 1, 12), 0,
+       (SELECT system_identifier FROM pg_control_system()),
+       (SELECT oid FROM pg_database WHERE datname = current_database()),
+       'store created';
 
 CREATE FUNCTION store_epoch_offset() RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT tx_offset FROM store_epochs ORDER BY id DESC LIMIT 1 $$;
@@ -165,6 +172,11 @@ DECLARE
     j           integer;
 BEGIN
     PERFORM store_assert_clock(p_recorded_at);
+    -- Asserting the version of a stream only read relies on each statement's fresh snapshot.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'append in a % transaction: use read committed',
+            current_setting('transaction_isolation') USING ERRCODE = 'CLX02';
+    END IF;
     SELECT token, tx_offset INTO v_epoch, v_offset FROM store_epochs ORDER BY id DESC LIMIT 1;
 
     -- A transaction-scoped lock per stream (exclusive to write, shared to assert a version read
@@ -260,23 +272,51 @@ BEGIN
     END IF;
 END $$;
 
--- After a logical restore the transaction counter restarts below the stored tx_ids: open a new
--- epoch whose offset puts new events after every restored one. Returns true when it did.
+-- Why the store needs a new epoch, or NULL: a restore into another cluster or database, or a
+-- transaction counter that went back below the stored tx_ids (a logical restore).
+CREATE FUNCTION store_epoch_needed() RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_epoch   store_epochs;
+    v_max     bigint;
+BEGIN
+    SELECT * INTO v_epoch FROM store_epochs ORDER BY id DESC LIMIT 1;
+    IF v_epoch.system_id <> (SELECT system_identifier FROM pg_control_system()) THEN
+        RETURN 'restored into another cluster';
+    END IF;
+    IF v_epoch.db_oid <> (SELECT oid FROM pg_database WHERE datname = current_database()) THEN
+        RETURN 'restored into another database';
+    END IF;
+    SELECT max(tx_id) INTO v_max FROM events;
+    IF v_max IS NOT NULL
+       AND pg_snapshot_xmax(pg_current_snapshot())::text::bigint + v_epoch.tx_offset <= v_max THEN
+        RETURN 'transaction ids went back (logical restore)';
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Open the epoch store_epoch_needed() asks for, with an offset that keeps new events after
+-- every stored one. Cursors handed out before carry the old token and are refused (410).
 CREATE FUNCTION store_open_epoch_if_needed() RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_reason  text;
     v_max     bigint;
     v_current bigint;
 BEGIN
     LOCK TABLE store_epochs IN EXCLUSIVE MODE;
-    SELECT max(tx_id) INTO v_max FROM events;
-    v_current := pg_current_xact_id()::text::bigint + store_epoch_offset();
-    IF v_max IS NULL OR v_current > v_max THEN
+    v_reason := store_epoch_needed();
+    IF v_reason IS NULL THEN
         RETURN false;
     END IF;
-    INSERT INTO store_epochs (id, token, tx_offset, reason)
+    SELECT coalesce(max(tx_id), 0) INTO v_max FROM events;
+    v_current := pg_current_xact_id()::text::bigint;
+    INSERT INTO store_epochs (id, token, tx_offset, system_id, db_oid, reason)
     SELECT max(id) + 1, substr(md5(random()::text || clock_timestamp()::text), 1, 12),
-           max(tx_offset) + (v_max - v_current) + 1000, 'transaction ids went back (logical restore)'
+           greatest(max(tx_offset), v_max - v_current + 1000),
+           (SELECT system_identifier FROM pg_control_system()),
+           (SELECT oid FROM pg_database WHERE datname = current_database()),
+           v_reason
     FROM store_epochs;
     RETURN true;
 END $$;

@@ -40,6 +40,9 @@ def create_app(
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
         )
+        reason = await app.state.pool.fetchval("SELECT store_epoch_needed()")
+        if reason is not None:
+            raise RuntimeError(f"the store was {reason}: run `campaign migrate` before serving")
         app.state.store = EventStore(app.state.pool)
         app.state.clock = clock
         try:

@@ -83,6 +83,10 @@ def _from_store_error(error: store_errors.StoreError) -> Problem:
             )
         case store_errors.IdempotencyKeyReused():
             return Problem(422, error.code, "Idempotency key reused", str(error))
+        case store_errors.UnstorableText():
+            return Problem(422, error.code, "Text cannot be stored", str(error))
+        case store_errors.DuplicateEvent():
+            return Problem(409, error.code, "Duplicate event", str(error))
         case store_errors.Conflict():
             return Problem(409, error.code, "Conflicting concurrent request", str(error))
         case store_errors.CursorFromAnotherEpoch():

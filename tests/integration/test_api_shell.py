@@ -32,9 +32,10 @@ async def test_live_and_ready_answer_when_the_database_does(
 
 async def test_ready_fails_with_a_problem_when_the_database_is_gone(dsn: str) -> None:
     pool = await create_pool(dsn, min_size=1, max_size=1)
-    await pool.close()
     app = create_app(load_settings({}), pool=pool)
     async with api_client(app) as client:
+        assert (await client.get("/health/ready")).status_code == 200
+        await pool.close()
         ready = await client.get("/health/ready")
     assert ready.status_code == 503
     assert ready.headers["content-type"].startswith("application/problem+json")

@@ -164,3 +164,51 @@ async def test_events_are_immutable_in_the_database(
             await pool.execute(statement)
         assert refused.value.sqlstate == "CLE01", statement
     assert [e.data for e in await store.read_stream(stream)] == [Noted(text="fact")]
+
+
+async def test_text_postgresql_cannot_store_is_refused_clearly(store: EventStore) -> None:
+    from events.errors import UnstorableText
+
+    with pytest.raises(UnstorableText):
+        await store.append([write(new_stream(), 0, "nul \x00 byte")], METADATA)
+
+
+async def test_an_append_inside_a_repeatable_read_transaction_is_refused(
+    store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    """Asserting a stream's version needs each statement's fresh snapshot."""
+    rule = new_stream("plan")
+    await store.append([write(rule, 0, "rule")], METADATA)
+    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read"):
+        with pytest.raises(InvalidAppend):
+            await store.append(
+                [StreamWrite(rule, 1), write(new_stream(), 0, "x")], METADATA, connection=connection
+            )
+
+
+async def test_contended_appends_in_callers_transactions_conflict_at_once_on_a_small_pool(
+    dsn: str,
+) -> None:
+    """A refused append never waits on the pool while its own transaction sits aborted."""
+    from events.store import create_pool
+
+    small = await create_pool(dsn, min_size=1, max_size=2)
+    store = EventStore(small, catalog=test_catalog)
+    stream = new_stream()
+    await store.append([write(stream, 0, "start")], METADATA)
+    await store.read_stream(stream)  # the head is known: the one-statement path
+
+    async def attempt(n: int) -> str:
+        async with small.acquire() as connection, connection.transaction():
+            try:
+                await store.append([write(stream, 1, f"w{n}")], METADATA, connection=connection)
+            except VersionConflict:
+                return "conflict"
+        return "ok"
+
+    started = asyncio.get_running_loop().time()
+    outcomes = await asyncio.wait_for(asyncio.gather(attempt(1), attempt(2)), timeout=10)
+    assert sorted(outcomes) == ["conflict", "ok"]
+    assert asyncio.get_running_loop().time() - started < 5
+    await store.close()
+    await small.close()

@@ -66,3 +66,23 @@ async def test_transaction_ids_going_back_open_a_new_epoch(
     assert page.events[-1].event_id == after.events[0].event_id
     assert (await migrate(dsn)).new_epoch is False
     await fresh.close()
+
+
+async def test_a_restore_into_another_database_opens_a_new_epoch_and_blocks_serving(
+    store: EventStore, pool: asyncpg.Pool[Any], dsn: str
+) -> None:
+    from services.api.app import create_app
+    from services.config import load_settings
+    from tests.http import api_client
+
+    before = await store.append([write(new_stream(), 0, "before")], METADATA)
+    # The epoch row restored from a dump names the database it was made in.
+    await pool.execute("UPDATE store_epochs SET db_oid = 0")
+    assert await pool.fetchval("SELECT store_epoch_needed()") == "restored into another database"
+    with pytest.raises(BaseExceptionGroup) as refused:  # raised through the ASGI lifespan
+        async with api_client(create_app(load_settings({}), pool=pool)):
+            pass
+    assert "campaign migrate" in str(refused.value.exceptions[0])
+    assert (await migrate(dsn)).new_epoch
+    with pytest.raises(CursorFromAnotherEpoch):
+        await store.read_all(after=before.cursor)

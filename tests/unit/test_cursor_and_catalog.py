@@ -70,3 +70,20 @@ def test_no_event_in_the_domain_catalogue_carries_a_float() -> None:
     for name in catalog._by_name:
         cls, _ = catalog.type_of(name)
         assert "float" not in str(msgspec.json.schema(cls)), name
+
+
+def test_cursor_numbers_beyond_bigint_are_refused() -> None:
+    import base64
+
+    token = base64.urlsafe_b64encode(f"c1.abc.{2**63:x}.1".encode()).decode().rstrip("=")
+    with pytest.raises(InvalidCursor):
+        Cursor.decode(token)
+
+
+def test_an_event_type_with_a_float_field_is_refused_at_registration() -> None:
+    catalog = Catalog()
+    with pytest.raises(TypeError, match="float"):
+
+        @catalog.register()
+        class Rated(Event, frozen=True, kw_only=True):
+            rate: float
