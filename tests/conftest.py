@@ -84,3 +84,13 @@ async def store(pool: asyncpg.Pool[Any]) -> AsyncIterator[EventStore]:
     created = EventStore(pool, catalog=test_catalog)
     yield created
     await created.close()
+
+
+@pytest.fixture
+async def domain_store(pool: asyncpg.Pool[Any]) -> AsyncIterator[EventStore]:
+    """A store speaking the domain's catalogue (units, users, plans...)."""
+    import events.organisation  # noqa: F401 - registers the organisation's events
+
+    created = EventStore(pool)
+    yield created
+    await created.close()

@@ -107,7 +107,7 @@ def _from_store_error(error: store_errors.StoreError) -> Problem:
 
 
 _HTTP_CODES = {
-    400: ("bad-request", "Bad request"),
+    400: ("invalid-request", "The request is not valid"),
     401: ("unauthenticated", "Authentication required"),
     403: ("forbidden", "Not allowed"),
     404: ("not-found", "Not found"),

@@ -79,9 +79,9 @@ def decide(command: UserCommand, user: User, unit: Unit | None = None) -> Decisi
                 if command.unit_id is None:
                     raise Refused("invalid-role", f"a {command.role} acts for a unit: name it")
                 if unit is None or unit.status == "unknown":
-                    raise Refused("unknown-unit", f"unit {command.unit_id} does not exist")
+                    raise Refused("unknown-role-unit", f"unit {command.unit_id} does not exist")
                 if not unit.active:
-                    raise Refused("unit-inactive", f"unit {command.unit_id} is {unit.status}")
+                    raise Refused("role-unit-inactive", f"unit {command.unit_id} is {unit.status}")
             grant = Grant(command.role, command.unit_id)
             if grant in user.roles.values():
                 raise Refused(
