@@ -52,7 +52,11 @@ def available() -> list[Migration]:
 @dataclass(frozen=True)
 class MigrationReport:
     applied: list[str]
-    new_epoch: bool
+    new_epoch_reason: str | None
+
+    @property
+    def new_epoch(self) -> bool:
+        return self.new_epoch_reason is not None
 
 
 async def migrate(dsn: str) -> MigrationReport:
@@ -100,7 +104,7 @@ async def _migrate_locked(connection: asyncpg.Connection[Any]) -> MigrationRepor
         label = f"{migration.version:04d}_{migration.name}"
         log.info("migration applied", migration=label)
         applied.append(label)
-    new_epoch = bool(await connection.fetchval("SELECT store_open_epoch_if_needed()"))
-    if new_epoch:
-        log.warning("transaction ids went back (logical restore?): opened a new store epoch")
-    return MigrationReport(applied, new_epoch)
+    reason = await connection.fetchval("SELECT store_open_epoch_if_needed()")
+    if reason is not None:
+        log.warning("opened a new store epoch; old cursors now answer 410", reason=reason)
+    return MigrationReport(applied, reason)

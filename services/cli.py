@@ -42,7 +42,7 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     )
     if report.new_epoch:
         print(
-            "transaction ids went back (a logical restore?): a new store epoch was opened; "
+            f"the store was {report.new_epoch_reason}: a new store epoch was opened; "
             "consumers' old cursors now answer 410"
         )
     return 0

@@ -296,8 +296,9 @@ BEGIN
 END $$;
 
 -- Open the epoch store_epoch_needed() asks for, with an offset that keeps new events after
--- every stored one. Cursors handed out before carry the old token and are refused (410).
-CREATE FUNCTION store_open_epoch_if_needed() RETURNS boolean
+-- every stored one; returns why (NULL when none was needed). Cursors handed out before carry
+-- the old token and are refused (410).
+CREATE FUNCTION store_open_epoch_if_needed() RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     v_reason  text;
@@ -307,7 +308,7 @@ BEGIN
     LOCK TABLE store_epochs IN EXCLUSIVE MODE;
     v_reason := store_epoch_needed();
     IF v_reason IS NULL THEN
-        RETURN false;
+        RETURN NULL;
     END IF;
     SELECT coalesce(max(tx_id), 0) INTO v_max FROM events;
     v_current := pg_current_xact_id()::text::bigint;
@@ -318,5 +319,5 @@ BEGIN
            (SELECT oid FROM pg_database WHERE datname = current_database()),
            v_reason
     FROM store_epochs;
-    RETURN true;
+    RETURN v_reason;
 END $$;

@@ -119,3 +119,27 @@ def test_a_start_after_a_killed_run_cleans_up_and_serves(tmp_path: Path) -> None
     finally:
         if again.poll() is None:
             again.kill()
+
+
+def test_a_second_dev_on_the_same_data_refuses_to_start(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    first = start_dev(data_dir, port)
+    try:
+        wait_ready(port, first)
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(DATA_DIR=str(data_dir), HTTP_PORT=str(free_port()))
+        second = subprocess.run(
+            [sys.executable, "-m", "services.cli", "dev"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+        assert httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5).status_code == 200
+        ctrl_c_leaves_nothing(first, data_dir)
+    finally:
+        if first.poll() is None:
+            first.kill()

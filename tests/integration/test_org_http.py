@@ -597,3 +597,30 @@ async def test_bad_input_answers_its_problem_and_appends_nothing(
                 failures.append(f"{method} {path}: not a problem document")
         assert failures == [], "\n".join(failures)
         assert await event_count(pool) == before
+
+
+async def test_every_event_names_its_actor_and_the_request_ids(
+    app: Any, domain_store: EventStore
+) -> None:
+    chief_unit: str
+    async with api_client(app) as client:
+        admin_id, token = await make_user(domain_store, "admin")
+        created = await client.post(
+            "/units",
+            json={"name": "Ban Tuyên giáo", "short_code": "BTG"},
+            headers={
+                **bearer(token),
+                "X-Request-ID": "req-7",
+                "X-Correlation-ID": "corr-1",
+                "X-Causation-ID": "cause-9",
+            },
+        )
+        chief_unit = created.json()["id"]
+    [event] = await domain_store.read_stream(f"unit-{chief_unit}")
+    assert event.metadata.actor.user == str(admin_id)
+    assert (
+        event.metadata.request_id,
+        event.metadata.correlation_id,
+        event.metadata.causation_id,
+    ) == ("req-7", "corr-1", "cause-9")
+    assert event.tags.category == "unit" and event.tags.units == (uuid.UUID(chief_unit),)
