@@ -14,8 +14,10 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -145,6 +147,45 @@ def _wait_for_stop(supervisor: Supervisor) -> int:
         time.sleep(0.5)
 
 
+async def dev_admin_token(database_url: str, data_dir: Path) -> str:
+    """The dev admin's token: made on the first run, kept in DATA_DIR/admin-token (0600)."""
+    import events.organisation  # noqa: F401 - registers the organisation's events
+    from events.store import EventStore, create_pool
+    from services import users
+    from services.auth import OPERATOR, hash_token, issue_token
+    from services.commands import CommandContext, execute
+
+    saved = data_dir / "admin-token"
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    store = EventStore(pool)
+    try:
+        if saved.exists():
+            token = saved.read_text().strip()
+            valid = await pool.fetchval(
+                "SELECT count(*) FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL "
+                "AND expires_at > now()",
+                hash_token(token),
+            )
+            if valid:
+                return token
+        now = datetime.now(UTC)
+        user_id = uuid.uuid4()
+        await execute(
+            store,
+            CommandContext(OPERATOR, now),
+            users.register_handler(
+                user_id, users.PersonalData("Quản trị viên (dev)"), [("admin", None)], now
+            ),
+        )
+        _, token, _ = await issue_token(pool, user_id, now, days=365, label="campaign dev")
+        saved.write_text(token + "\n")
+        saved.chmod(0o600)
+        return token
+    finally:
+        await store.close()
+        await pool.close()
+
+
 def run_dev(settings: Settings) -> int:
     supervisor = Supervisor(settings)
     try:
@@ -159,11 +200,19 @@ def run_dev(settings: Settings) -> int:
         database_url, redis_url = supervisor.start_servers()
         report = asyncio.run(migrate(database_url))
         log.info("database ready", applied=report.applied)
+        token = asyncio.run(dev_admin_token(database_url, settings.data_dir))
         supervisor.start_roles(database_url, redis_url)
         url = f"http://{settings.host}:{settings.port}"
+        auth = f'-H "Authorization: Bearer {token}"'
         print(
             f"\nCampaign Ledger is starting at {url}  (Ctrl-C stops everything)\n"
-            f"  curl {url}/health/ready\n  curl {url}/schema/openapi.json\n",
+            f"  admin token: {token}\n"
+            f"  curl {url}/health/ready\n"
+            f"  curl {auth} {url}/units\n"
+            f"  curl {auth} -H 'Content-Type: application/json' "
+            f'-d \'{{"name": "Thành ủy Cần Thơ", "short_code": "TU", '
+            f'"kind": "party_committee"}}\' {url}/units\n'
+            f"  DATABASE_URL='{database_url}' campaign users list\n",
             flush=True,
         )
         code = _wait_for_stop(supervisor)
