@@ -92,6 +92,7 @@ class RecordedRef:
 @dataclass(frozen=True, slots=True)
 class AppendResult:
     events: list[RecordedRef]
+    recorded_at: datetime | None = None
 
     @property
     def cursor(self) -> str | None:

@@ -471,7 +471,7 @@ class EventStore:
             ref = RecordedRef(
                 event_id, write.stream_id, version, row["position"], row["tx_id"], row["epoch"]
             )
-            return AppendResult([ref])
+            return AppendResult([ref], arguments[9])
         assert batch is not None
         if plain:
             outcome = dict(zip(row["ids"], row["positions"], strict=True))
@@ -489,7 +489,7 @@ class EventStore:
                 self._remember_head(stream_id, version, hashes[event_id])
             refs.append(RecordedRef(event_id, stream_id, version, outcome[event_id], tx_id, epoch))
         refs.sort(key=lambda ref: ref.position)
-        return AppendResult(refs)
+        return AppendResult(refs, batch.recorded_at)
 
     def wake_followers(self) -> None:
         self._wake.signal()

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from events.catalog import Event
 from events.organisation import (
     RoleGranted,
@@ -22,7 +24,7 @@ from events.organisation import (
     UnitRenamed,
     UnitSplit,
 )
-from events.store import DbConnection
+from events.store import DbConnection, EventStore
 from services.text import fold
 
 
@@ -156,3 +158,23 @@ async def _write_unit(connection: DbConnection, event: Any, version: int, at: da
         row.updated_at,
         row.search_key,
     )
+
+
+async def rebuild(pool: asyncpg.Pool[Any], store: EventStore) -> int:
+    """Drop the directory and fold every unit and user event into it again, in feed order, in
+    one transaction. Returns the number of events applied."""
+    applied = 0
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("TRUNCATE unit_directory, user_roles")
+        cursor = None
+        while True:
+            page = await store.read_all(
+                after=cursor, limit=1000, categories=["unit", "user"], decode=True
+            )
+            for event in page.events:
+                assert event.data is not None
+                await write(connection, [(event.data, event.version)], event.recorded_at)
+            applied += len(page.events)
+            if len(page.events) < 1000:
+                return applied
+            cursor = page.next

@@ -73,6 +73,25 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
+    import events.organisation  # noqa: F401 - registers the organisation's events
+    from events.store import EventStore, create_pool
+    from projections import directory
+
+    async def run() -> int:
+        pool = await create_pool(settings.require_database(), min_size=1, max_size=3)
+        store = EventStore(pool)
+        try:
+            applied = await directory.rebuild(pool, store)
+        finally:
+            await store.close()
+            await pool.close()
+        print(f"rebuilt the unit directory and roles from {applied} events")
+        return 0
+
+    return asyncio.run(run())
+
+
 def _dev(settings: Settings, _: argparse.Namespace) -> int:
     from services.dev import run_dev
 
@@ -87,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="recompute every hash chain; exit 2 on a broken one")
     verify.add_argument("--stream", action="append", help="only this stream (repeatable)")
     verify.set_defaults(run=_verify)
+    sub.add_parser(
+        "rebuild", help="rebuild the unit directory and roles from the events"
+    ).set_defaults(run=_rebuild)
     sub.add_parser(
         "dev", help="run every role, on embedded PostgreSQL and Redis when no URL is set"
     ).set_defaults(run=_dev)

@@ -211,7 +211,8 @@ async def _append(
             idempotency=idempotency,
             connection=connection,
         )
-        await directory.write(connection, changes, context.now)
+        # Read models carry the events' own time, so that a rebuild comes out identical.
+        await directory.write(connection, changes, result.recorded_at or context.now)
         if outcome.after is not None:
             await outcome.after(connection)
     return result.events

@@ -624,3 +624,45 @@ async def test_every_event_names_its_actor_and_the_request_ids(
         event.metadata.causation_id,
     ) == ("req-7", "corr-1", "cause-9")
     assert event.tags.category == "unit" and event.tags.units == (uuid.UUID(chief_unit),)
+
+
+async def test_the_directory_rebuilt_from_the_events_comes_out_identical(
+    app: Any, admin: dict[str, str], domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    from projections import directory
+
+    async with api_client(app) as client:
+        tree = (await post(client, "/units/import", SON_LA, admin)).json()["units"]
+        await post(client, f"/units/{tree['cb']}/move", {"parent_id": tree["btg"]}, admin)
+        await post(
+            client,
+            f"/units/{tree['bdv']}/rename",
+            {"name": "Ban Dân vận", "short_code": "BDV"},
+            admin,
+        )
+        await post(client, f"/units/{tree['btgduk']}/merge", {"successor_id": tree["btg"]}, admin)
+        user = (
+            await post(
+                client,
+                "/users",
+                {
+                    "name": "Lan",
+                    "roles": [
+                        {"role": "chief", "unit_id": tree["snv"]},
+                        {"role": "auditor", "unit_id": tree["tu"]},
+                    ],
+                },
+                admin,
+            )
+        ).json()
+        await client.delete(f"/users/{user['id']}/roles/{user['role_ids'][0]}", headers=admin)
+
+    async def snapshot() -> tuple[list[Any], list[Any]]:
+        units = await pool.fetch("SELECT * FROM unit_directory ORDER BY unit_id")
+        roles = await pool.fetch("SELECT * FROM user_roles ORDER BY role_id")
+        return [dict(r) for r in units], [dict(r) for r in roles]
+
+    before = await snapshot()
+    applied = await directory.rebuild(pool, domain_store)
+    assert applied >= 13
+    assert await snapshot() == before
