@@ -40,6 +40,14 @@ class Actor:
     def is_admin(self) -> bool:
         return any(g.role == "admin" for g in self.grants)
 
+    def acts_for(self, unit_id: UUID | None, *roles: str) -> bool:
+        """Whether the actor holds one of `roles` for exactly that unit (admins always do)."""
+        return self.is_admin or any(g.role in roles and g.unit_id == unit_id for g in self.grants)
+
+    def require(self, unit_id: UUID | None, *roles: str) -> None:
+        if not self.acts_for(unit_id, *roles):
+            raise Forbidden(f"only a {' or '.join(roles)} of unit {unit_id} may do this")
+
     @property
     def acting_unit(self) -> UUID | None:
         """The unit a chief or officer acts for (their first), None for admins and others."""

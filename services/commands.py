@@ -37,7 +37,13 @@ from services.domain.refusal import Decision, Refused
 S = TypeVar("S")
 
 # Which refusal a taken unique key means, by the scope's prefix.
-_TAKEN = {"unit-code": ("duplicate-short-code", "the short code is already used under this parent")}
+_TAKEN = {
+    "unit-code": ("duplicate-short-code", "the short code is already used under this parent"),
+    "docno": (
+        "document-number-taken",
+        "the issuer already gave this number to another document of this kind and period",
+    ),
+}
 
 
 class StaleVersion(Exception):

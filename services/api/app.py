@@ -14,9 +14,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-import events.organisation  # noqa: F401 - registers the organisation's events
+import events.organisation
+import events.plans  # noqa: F401 - registers the plans' events
 from events.store import EventStore, create_pool
-from services.api import units, users
+from services.api import plans, units, users
 from services.api.commanding import current_actor
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
@@ -60,7 +61,14 @@ def create_app(
         exclude=["^/metrics$"],
     )
     return Litestar(
-        route_handlers=[live, ready, PrometheusController, *units.ROUTES, *users.ROUTES],
+        route_handlers=[
+            live,
+            ready,
+            PrometheusController,
+            *units.ROUTES,
+            *users.ROUTES,
+            *plans.ROUTES,
+        ],
         dependencies={"actor": Provide(current_actor)},
         lifespan=[lifespan],
         middleware=[request_context_middleware, prometheus.middleware],

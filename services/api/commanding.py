@@ -31,7 +31,9 @@ async def current_actor(request: Request[Any, Any, Any]) -> Actor:
     )
 
 
-async def command_context(request: Request[Any, Any, Any], actor: Actor) -> CommandContext:
+async def command_context(
+    request: Request[Any, Any, Any], actor: Actor, *, backdated: bool = False
+) -> CommandContext:
     key = request.headers.get("idempotency-key")
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
         raise Problem(
@@ -64,6 +66,7 @@ async def command_context(request: Request[Any, Any, Any], actor: Actor) -> Comm
         idempotency_key=key,
         request_hash=digest,
         if_match=if_match,
+        backdated=backdated,
     )
 
 
@@ -72,8 +75,10 @@ def store_of(request: Request[Any, Any, Any]) -> EventStore:
     return store
 
 
-async def run(request: Request[Any, Any, Any], actor: Actor, handler: Handler) -> Response[Any]:
-    context = await command_context(request, actor)
+async def run(
+    request: Request[Any, Any, Any], actor: Actor, handler: Handler, *, backdated: bool = False
+) -> Response[Any]:
+    context = await command_context(request, actor, backdated=backdated)
     answer = await execute(store_of(request), context, handler)
     return answer_response(answer)
 

@@ -182,6 +182,11 @@ REFUSAL_STATUS = {
     "user-exists": 409,
     "duplicate-short-code": 409,
     "role-already-granted": 409,
+    "unknown-plan": 404,
+    "plan-exists": 409,
+    "attachment-exists": 409,
+    "already-linked": 409,
+    "document-number-taken": 409,
 }
 
 

@@ -1,0 +1,149 @@
+"""Events of plans: the documents every campaign starts from."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from events.catalog import Event, catalog
+
+PlanKind = Literal["KH", "CV", "HD", "CT", "NQ", "KL", "TB", "CTr", "QĐ", "BC", "ĐA"]
+RecipientRole = Literal["implement", "coordinate", "for_information", "for_report", "archive"]
+Authority = Literal["TM", "KT", "TL", "TUQ"]
+Urgency = Literal["khan", "thuong_khan", "hoa_toc"]
+Secrecy = Literal["mat", "toi_mat", "tuyet_mat"]
+ReviewStep = Literal["appraisal", "approval"]
+
+
+class Recipient(msgspec.Struct, frozen=True, kw_only=True):
+    unit_id: UUID
+    role: RecipientRole
+
+
+class Phase(msgspec.Struct, frozen=True, kw_only=True):
+    """A phase (đợt), bounded by dates or by events ("until the provincial congress")."""
+
+    phase_id: str
+    name: str
+    starts_on: date | None = None
+    ends_on: date | None = None
+    bounds: str | None = None
+
+
+class EscalationStep(msgspec.Struct, frozen=True, kw_only=True):
+    """A step of a deadline policy: at `offset` working days from the due (negative before)."""
+
+    offset: int
+    action: Literal["remind", "miss", "escalate"]
+    target: Literal["lead", "report_to", "report_to_parent"]
+
+
+class Implements(msgspec.Struct, frozen=True, kw_only=True):
+    """A document this plan implements: a plan of the ledger, or one cited by its number."""
+
+    plan_id: UUID | None = None
+    number: str | None = None
+    number_normalized: str | None = None
+    issued_on: date | None = None
+    title: str | None = None
+
+
+class Signer(msgspec.Struct, frozen=True, kw_only=True):
+    """Who signed: a public record on an issued document (TM. CHI BỘ / BÍ THƯ / Đoàn Văn Tú)."""
+
+    name: str
+    title: str
+    authority: Authority | None = None
+    on_behalf_of: str | None = None
+
+
+@catalog.register()
+class PlanDrafted(Event, frozen=True, kw_only=True):
+    plan_id: UUID
+    kind: PlanKind
+    title: str
+    issuer_unit_id: UUID
+    implements: tuple[Implements, ...] = ()
+    purpose: str | None = None
+    phases: tuple[Phase, ...] = ()
+    recipients: tuple[Recipient, ...] = ()
+    escalation_policy: tuple[EscalationStep, ...] | None = None
+    review_steps: tuple[ReviewStep, ...] = ("approval",)
+
+
+@catalog.register()
+class PlanIssued(Event, frozen=True, kw_only=True):
+    plan_id: UUID
+    number: str
+    number_normalized: str
+    number_form: Literal["party", "state"]
+    number_warnings: tuple[str, ...] = ()
+    place: str
+    issued_on: date
+    effective_at: datetime
+    signer: Signer
+    urgency: Urgency | None = None
+    secrecy: Secrecy | None = None
+    content_sha256: str | None = None
+    numbering_period: str
+    """The Party committee term (2020-2025) or the year whose numbering the number belongs to."""
+
+
+@catalog.register()
+class PlanAmended(Event, frozen=True, kw_only=True):
+    """What changed and why; the fields not named are unchanged."""
+
+    plan_id: UUID
+    reason: str
+    effective_at: datetime
+    changed: tuple[str, ...]
+    title: str | None = None
+    purpose: str | None = None
+    phases: tuple[Phase, ...] | None = None
+    recipients: tuple[Recipient, ...] | None = None
+    escalation_policy: tuple[EscalationStep, ...] | None = None
+    review_steps: tuple[ReviewStep, ...] | None = None
+
+
+@catalog.register()
+class AttachmentAdded(Event, frozen=True, kw_only=True):
+    plan_id: UUID
+    attachment_id: UUID
+    name: str
+    media_type: str
+    sha256: str
+    size: int
+
+
+@catalog.register()
+class SubPlanLinked(Event, frozen=True, kw_only=True):
+    """A lower unit's plan implements this one."""
+
+    plan_id: UUID
+    sub_plan_id: UUID
+    sub_plan_issuer_id: UUID
+
+
+@catalog.register()
+class PlanClosed(Event, frozen=True, kw_only=True):
+    plan_id: UUID
+    effective_at: datetime
+    reason: str | None = None
+
+
+@catalog.register()
+class PlanCancelled(Event, frozen=True, kw_only=True):
+    plan_id: UUID
+    effective_at: datetime
+    reason: str
+
+
+@catalog.register()
+class PlanSuperseded(Event, frozen=True, kw_only=True):
+    plan_id: UUID
+    superseded_by: UUID
+    effective_at: datetime
+    reason: str | None = None

@@ -1,0 +1,348 @@
+"""Routes of plans: /plans."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from events.plans import (
+    Authority,
+    EscalationStep,
+    Phase,
+    PlanKind,
+    Recipient,
+    ReviewStep,
+    Secrecy,
+    Signer,
+    Urgency,
+)
+from services import plans
+from services.api.commanding import now, run, store_of
+from services.api.problems import Problem
+from services.auth import Actor
+from services.domain.plan import (
+    BACKDATE_TOLERANCE,
+    AddAttachment,
+    AmendPlan,
+    CancelPlan,
+    ClosePlan,
+    DraftPlan,
+    ImplementsRef,
+    LinkSubPlan,
+    SupersedePlan,
+)
+from services.domain.refusal import Refused
+
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
+_VN_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """An ISO date (2022-10-12) or one written the Vietnamese way (12/10/2022)."""
+    try:
+        if match := _VN_DATE.match(text.strip()):
+            return date(int(match[3]), int(match[2]), int(match[1]))
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise Refused(
+            "invalid-date", f"{what} {text!r} is not a date (2022-10-12 or 12/10/2022)"
+        ) from None
+
+
+class ImplementsRequest(msgspec.Struct, forbid_unknown_fields=True):
+    plan_id: UUID | None = None
+    number: Annotated[str, msgspec.Meta(max_length=80)] | None = None
+    issued_on: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    title: Text | None = None
+
+
+class PhaseRequest(msgspec.Struct, forbid_unknown_fields=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    starts_on: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    ends_on: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    bounds: Text | None = None
+
+    def phase(self) -> Phase:
+        return Phase(
+            phase_id=self.id,
+            name=self.name,
+            starts_on=parse_date(self.starts_on, "starts_on") if self.starts_on else None,
+            ends_on=parse_date(self.ends_on, "ends_on") if self.ends_on else None,
+            bounds=self.bounds,
+        )
+
+
+class DraftPlanRequest(msgspec.Struct, forbid_unknown_fields=True):
+    kind: PlanKind
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    issuer_unit_id: UUID
+    implements: Annotated[list[ImplementsRequest], msgspec.Meta(max_length=50)] = []
+    purpose: LongText | None = None
+    phases: Annotated[list[PhaseRequest], msgspec.Meta(max_length=50)] = []
+    recipients: Annotated[list[Recipient], msgspec.Meta(max_length=2000)] = []
+    escalation_policy: Annotated[list[EscalationStep], msgspec.Meta(max_length=20)] | None = None
+    review_steps: list[ReviewStep] = ["approval"]
+    id: UUID | None = None
+
+
+class SignerRequest(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(max_length=200)]
+    title: Annotated[str, msgspec.Meta(max_length=200)]
+    authority: Authority | None = None
+    on_behalf_of: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class IssuePlanRequest(msgspec.Struct, forbid_unknown_fields=True):
+    number: Annotated[str, msgspec.Meta(max_length=80)]
+    place: Annotated[str, msgspec.Meta(max_length=200)]
+    signer: SignerRequest
+    issued_on: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    effective_at: datetime | None = None
+    urgency: Urgency | None = None
+    secrecy: Secrecy | None = None
+    content_sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")] | None = None
+
+
+class AmendPlanRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Text
+    title: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    purpose: LongText | None = None
+    phases: Annotated[list[PhaseRequest], msgspec.Meta(max_length=50)] | None = None
+    recipients: Annotated[list[Recipient], msgspec.Meta(max_length=2000)] | None = None
+    escalation_policy: Annotated[list[EscalationStep], msgspec.Meta(max_length=20)] | None = None
+    review_steps: list[ReviewStep] | None = None
+
+
+class CloseRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Text | None = None
+
+
+class CancelRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Text
+
+
+class SupersedeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    superseded_by: UUID
+    reason: Text | None = None
+
+
+class AttachmentRequest(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(max_length=255)]
+    media_type: Annotated[str, msgspec.Meta(max_length=200)]
+    sha256: Annotated[str, msgspec.Meta(max_length=64)]
+    size: int
+    id: UUID | None = None
+
+
+class SubPlanRequest(msgspec.Struct, forbid_unknown_fields=True):
+    sub_plan_id: UUID
+
+
+def _pool(request: Request[Any, Any, Any]) -> Any:
+    return request.app.state.pool
+
+
+@post("/plans", status_code=201)
+async def draft_plan(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    data: JSONBody[DraftPlanRequest],
+) -> Response[Any]:
+    command = DraftPlan(
+        plan_id=data.id or uuid.uuid4(),
+        kind=data.kind,
+        title=data.title,
+        issuer_unit_id=data.issuer_unit_id,
+        implements=tuple(
+            ImplementsRef(
+                ref.plan_id,
+                ref.number,
+                parse_date(ref.issued_on, "issued_on") if ref.issued_on else None,
+                ref.title,
+            )
+            for ref in data.implements
+        ),
+        purpose=data.purpose,
+        phases=tuple(p.phase() for p in data.phases),
+        recipients=tuple(data.recipients),
+        escalation_policy=tuple(data.escalation_policy) if data.escalation_policy else None,
+        review_steps=tuple(data.review_steps),
+    )
+    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+
+
+@post("/plans/{plan_id:uuid}/issue")
+async def issue_plan(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    plan_id: FromPath[UUID],
+    data: JSONBody[IssuePlanRequest],
+) -> Response[Any]:
+    current = await plans.view(store_of(request), plan_id)
+    if current is None or current.plan.issuer_unit_id is None:
+        raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
+    issued_on = parse_date(data.issued_on, "issued_on") if data.issued_on else None
+    moment = now(request)
+    period = await plans.numbering_period(
+        _pool(request),
+        current.plan.issuer_unit_id,
+        data.number,
+        issued_on or moment.astimezone(plans.VIETNAM).date(),
+    )
+    body = _IssueBody(data, issued_on)
+    command = plans.issue_command(plan_id, body, actor, moment, period)
+    backdated = (
+        command.issued_on < command.today or command.effective_at < command.now - BACKDATE_TOLERANCE
+    )
+    return await run(
+        request, actor, plans.handler(command, actor, _pool(request)), backdated=backdated
+    )
+
+
+class _IssueBody:
+    """The issue request with its date parsed and its signer as the event's type."""
+
+    def __init__(self, data: IssuePlanRequest, issued_on: date | None) -> None:
+        self.number, self.place = data.number, data.place
+        self.issued_on, self.effective_at = issued_on, data.effective_at
+        self.urgency, self.secrecy = data.urgency, data.secrecy
+        self.content_sha256 = data.content_sha256
+        self.signer = Signer(
+            name=data.signer.name,
+            title=data.signer.title,
+            authority=data.signer.authority,
+            on_behalf_of=data.signer.on_behalf_of,
+        )
+
+
+@post("/plans/{plan_id:uuid}/amend")
+async def amend_plan(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    plan_id: FromPath[UUID],
+    data: JSONBody[AmendPlanRequest],
+) -> Response[Any]:
+    command = AmendPlan(
+        plan_id=plan_id,
+        reason=data.reason,
+        now=now(request),
+        title=data.title,
+        purpose=data.purpose,
+        phases=tuple(p.phase() for p in data.phases) if data.phases is not None else None,
+        recipients=tuple(data.recipients) if data.recipients is not None else None,
+        escalation_policy=tuple(data.escalation_policy) if data.escalation_policy else None,
+        review_steps=tuple(data.review_steps) if data.review_steps is not None else None,
+    )
+    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+
+
+@post("/plans/{plan_id:uuid}/close")
+async def close_plan(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    plan_id: FromPath[UUID],
+    data: JSONBody[CloseRequest],
+) -> Response[Any]:
+    command = ClosePlan(plan_id, now(request), data.reason)
+    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+
+
+@post("/plans/{plan_id:uuid}/cancel")
+async def cancel_plan(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    plan_id: FromPath[UUID],
+    data: JSONBody[CancelRequest],
+) -> Response[Any]:
+    command = CancelPlan(plan_id, now(request), data.reason)
+    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+
+
+@post("/plans/{plan_id:uuid}/supersede")
+async def supersede_plan(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    plan_id: FromPath[UUID],
+    data: JSONBody[SupersedeRequest],
+) -> Response[Any]:
+    command = SupersedePlan(plan_id, data.superseded_by, now(request), data.reason)
+    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+
+
+@post("/plans/{plan_id:uuid}/attachments", status_code=201)
+async def add_attachment(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    plan_id: FromPath[UUID],
+    data: JSONBody[AttachmentRequest],
+) -> Response[Any]:
+    command = AddAttachment(
+        plan_id, data.id or uuid.uuid4(), data.name, data.media_type, data.sha256, data.size
+    )
+    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+
+
+@post("/plans/{plan_id:uuid}/sub-plans", status_code=201)
+async def link_sub_plan(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    plan_id: FromPath[UUID],
+    data: JSONBody[SubPlanRequest],
+) -> Response[Any]:
+    command = LinkSubPlan(plan_id, data.sub_plan_id)
+    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+
+
+@get("/plans/{plan_id:uuid}")
+async def get_plan(
+    request: Request[Any, Any, Any], actor: NamedDependency[Actor], plan_id: FromPath[UUID]
+) -> Response[Any]:
+    found = await plans.view(store_of(request), plan_id)
+    if found is None:
+        raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
+    plan = found.plan
+    body = {
+        "id": str(plan.id),
+        "status": plan.status,
+        "kind": plan.kind,
+        "title": plan.title,
+        "issuer_unit_id": str(plan.issuer_unit_id),
+        "purpose": plan.purpose,
+        "implements": msgspec.to_builtins(plan.implements),
+        "phases": msgspec.to_builtins(plan.phases),
+        "recipients": msgspec.to_builtins(plan.recipients),
+        "escalation_policy": msgspec.to_builtins(plan.escalation_policy),
+        "review_steps": list(plan.review_steps),
+        "issued": found.issued,
+        "attachments": found.attachments,
+        "amendments": found.amendments,
+        "sub_plans": [str(p) for p in plan.sub_plans],
+        "superseded_by": str(plan.superseded_by) if plan.superseded_by else None,
+        "accepts_tasks": plan.accepts_tasks,
+        "version": found.version,
+        "history": found.history,
+    }
+    return Response(body, headers={"ETag": f'"{found.version}"'})
+
+
+ROUTES = [
+    draft_plan,
+    issue_plan,
+    amend_plan,
+    close_plan,
+    cancel_plan,
+    supersede_plan,
+    add_attachment,
+    link_sub_plan,
+    get_plan,
+]

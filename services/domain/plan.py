@@ -1,0 +1,552 @@
+"""Plans: draft, issue, amend, close, cancel, supersede, attachments, sub-plans.
+
+Only a draft is issued; an issued plan is amended, never edited; a closed, cancelled or
+superseded plan takes no new tasks. Time and ids arrive in the commands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from events.catalog import Event
+from events.plans import (
+    AttachmentAdded,
+    EscalationStep,
+    Implements,
+    Phase,
+    PlanAmended,
+    PlanCancelled,
+    PlanClosed,
+    PlanDrafted,
+    PlanIssued,
+    PlanKind,
+    PlanSuperseded,
+    Recipient,
+    ReviewStep,
+    Secrecy,
+    Signer,
+    SubPlanLinked,
+    Urgency,
+)
+from services.docnumber import DocumentNumber, InvalidDocumentNumber, parse
+from services.domain.refusal import Decision, Key, Refused
+from services.domain.unit import Unit
+from services.text import normalize_text
+
+Status = Literal["unknown", "draft", "issued", "closed", "cancelled", "superseded"]
+ENDED = ("closed", "cancelled", "superseded")
+# A fact stamped later than this before "now" is history entered late: backdating.
+BACKDATE_TOLERANCE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: UUID
+    status: Status = "unknown"
+    kind: str = ""
+    title: str = ""
+    issuer_unit_id: UUID | None = None
+    purpose: str | None = None
+    phases: tuple[Phase, ...] = ()
+    recipients: tuple[Recipient, ...] = ()
+    implements: tuple[Implements, ...] = ()
+    escalation_policy: tuple[EscalationStep, ...] | None = None
+    review_steps: tuple[ReviewStep, ...] = ("approval",)
+    number: str | None = None
+    issued_on: date | None = None
+    attachments: tuple[UUID, ...] = ()
+    sub_plans: tuple[UUID, ...] = ()
+    superseded_by: UUID | None = None
+
+    @property
+    def accepts_tasks(self) -> bool:
+        return self.status == "issued"
+
+
+def unknown(plan_id: UUID) -> Plan:
+    return Plan(plan_id)
+
+
+def evolve(state: Plan, event: Event) -> Plan:
+    match event:
+        case PlanDrafted():
+            return Plan(
+                event.plan_id,
+                "draft",
+                event.kind,
+                event.title,
+                event.issuer_unit_id,
+                event.purpose,
+                event.phases,
+                event.recipients,
+                event.implements,
+                event.escalation_policy,
+                event.review_steps,
+            )
+        case PlanIssued():
+            return replace(state, status="issued", number=event.number, issued_on=event.issued_on)
+        case PlanAmended():
+            changes = {name: getattr(event, name) for name in event.changed}
+            return replace(state, **changes)
+        case AttachmentAdded():
+            return replace(state, attachments=(*state.attachments, event.attachment_id))
+        case SubPlanLinked():
+            return replace(state, sub_plans=(*state.sub_plans, event.sub_plan_id))
+        case PlanClosed():
+            return replace(state, status="closed")
+        case PlanCancelled():
+            return replace(state, status="cancelled")
+        case PlanSuperseded():
+            return replace(state, status="superseded", superseded_by=event.superseded_by)
+    return state
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImplementsRef:
+    """A plan of the ledger by id, or a document outside it by its number."""
+
+    plan_id: UUID | None = None
+    number: str | None = None
+    issued_on: date | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class DraftPlan:
+    plan_id: UUID
+    kind: PlanKind
+    title: str
+    issuer_unit_id: UUID
+    implements: tuple[ImplementsRef, ...] = ()
+    purpose: str | None = None
+    phases: tuple[Phase, ...] = ()
+    recipients: tuple[Recipient, ...] = ()
+    escalation_policy: tuple[EscalationStep, ...] | None = None
+    review_steps: tuple[ReviewStep, ...] = ("approval",)
+
+
+@dataclass(frozen=True)
+class IssuePlan:
+    plan_id: UUID
+    number: str
+    place: str
+    issued_on: date
+    effective_at: datetime
+    signer: Signer
+    now: datetime
+    today: date
+    numbering_period: str
+    may_backdate: bool = False
+    urgency: Urgency | None = None
+    secrecy: Secrecy | None = None
+    content_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class AmendPlan:
+    plan_id: UUID
+    reason: str
+    now: datetime
+    title: str | None = None
+    purpose: str | None = None
+    phases: tuple[Phase, ...] | None = None
+    recipients: tuple[Recipient, ...] | None = None
+    escalation_policy: tuple[EscalationStep, ...] | None = None
+    review_steps: tuple[ReviewStep, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ClosePlan:
+    plan_id: UUID
+    now: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelPlan:
+    plan_id: UUID
+    now: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class SupersedePlan:
+    plan_id: UUID
+    superseded_by: UUID
+    now: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AddAttachment:
+    plan_id: UUID
+    attachment_id: UUID
+    name: str
+    media_type: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class LinkSubPlan:
+    plan_id: UUID
+    sub_plan_id: UUID
+
+
+PlanCommand = (
+    DraftPlan
+    | IssuePlan
+    | AmendPlan
+    | ClosePlan
+    | CancelPlan
+    | SupersedePlan
+    | AddAttachment
+    | LinkSubPlan
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a plan decision needs to know of others, loaded by the shell: units by id, plans by
+    id, and for a sub-plan the lineage of its issuer (that unit up to the root)."""
+
+    units: Mapping[UUID, Unit] = field(default_factory=dict)
+    plans: Mapping[UUID, Plan] = field(default_factory=dict)
+    lineage: Sequence[Unit] = ()
+
+    def unit(self, unit_id: UUID) -> Unit:
+        return self.units.get(unit_id) or Unit(unit_id)
+
+    def plan(self, plan_id: UUID) -> Plan:
+        return self.plans.get(plan_id) or unknown(plan_id)
+
+
+def number_key(issuer_unit_id: UUID, number: DocumentNumber, kind: str, period: str) -> Key:
+    """Party numbers restart with each committee term, state numbers with each year; both
+    per issuing unit and kind of document."""
+    return Key(
+        f"docno:{number.form}:{issuer_unit_id}:{number.kind or kind}:{period}", str(number.number)
+    )
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+
+
+def _text(value: str, what: str, longest: int) -> str:
+    text = normalize_text(value)
+    if not 1 <= len(text) <= longest:
+        raise Refused(f"invalid-{what}", f"the {what} has 1 to {longest} characters")
+    return text
+
+
+def _require(plan: Plan, *statuses: Status) -> None:
+    if plan.status == "unknown":
+        raise Refused("unknown-plan", f"plan {plan.id} does not exist")
+    if plan.status not in statuses:
+        code = "plan-ended" if plan.status in ENDED else f"plan-{plan.status}"
+        raise Refused(code, f"plan {plan.id} is {plan.status}", status=plan.status)
+
+
+def _check_units(recipients: Sequence[Recipient], context: Context) -> None:
+    seen: set[UUID] = set()
+    for recipient in recipients:
+        if recipient.unit_id in seen:
+            raise Refused("duplicate-recipient", f"unit {recipient.unit_id} is named twice")
+        seen.add(recipient.unit_id)
+        unit = context.unit(recipient.unit_id)
+        if unit.status == "unknown":
+            raise Refused("unknown-recipient", f"recipient {unit.id} does not exist")
+        if not unit.active:
+            raise Refused("recipient-inactive", f"recipient {unit.id} is {unit.status}")
+
+
+def _check_phases(phases: Sequence[Phase]) -> None:
+    ids = [p.phase_id for p in phases]
+    if len(set(ids)) != len(ids):
+        raise Refused("invalid-phase", "two phases share an id")
+    for phase in phases:
+        if phase.starts_on and phase.ends_on and phase.ends_on < phase.starts_on:
+            raise Refused("invalid-phase", f"phase {phase.phase_id} ends before it starts")
+
+
+def _check_review_steps(steps: Sequence[str]) -> None:
+    if list(steps) not in (["approval"], ["appraisal", "approval"]):
+        raise Refused(
+            "invalid-review-steps", 'review steps are ["approval"] or ["appraisal", "approval"]'
+        )
+
+
+def _check_policy(policy: Sequence[EscalationStep] | None) -> None:
+    if policy is None:
+        return
+    if not any(step.action == "miss" and step.offset == 0 for step in policy):
+        raise Refused("invalid-escalation-policy", "a policy records the miss at offset 0")
+    if len({(s.offset, s.action, s.target) for s in policy}) != len(policy):
+        raise Refused("invalid-escalation-policy", "a step is listed twice")
+
+
+def _implements(refs: Sequence[ImplementsRef], context: Context) -> tuple[Implements, ...]:
+    result = []
+    for ref in refs:
+        if (ref.plan_id is None) == (ref.number is None):
+            raise Refused("invalid-implements", "cite a plan by id or a document by its number")
+        if ref.plan_id is not None:
+            cited = context.plan(ref.plan_id)
+            if cited.status == "unknown":
+                raise Refused("unknown-plan", f"implemented plan {ref.plan_id} does not exist")
+            if cited.status == "draft":
+                raise Refused(
+                    "implemented-plan-not-issued",
+                    f"plan {ref.plan_id} is a draft, not a document yet",
+                )
+            result.append(
+                Implements(
+                    plan_id=ref.plan_id,
+                    number=cited.number,
+                    issued_on=cited.issued_on,
+                    title=cited.title,
+                )
+            )
+        else:
+            assert ref.number is not None
+            number = _parse(ref.number)
+            result.append(
+                Implements(
+                    number=number.written,
+                    number_normalized=number.normalized,
+                    issued_on=ref.issued_on,
+                    title=normalize_text(ref.title) if ref.title else None,
+                )
+            )
+    return tuple(result)
+
+
+def _parse(text: str) -> DocumentNumber:
+    try:
+        return parse(text)
+    except InvalidDocumentNumber as error:
+        raise Refused("invalid-document-number", str(error)) from None
+
+
+def decide(command: PlanCommand, plan: Plan, context: Context = Context()) -> Decision:
+    match command:
+        case DraftPlan():
+            if plan.status != "unknown":
+                raise Refused("plan-exists", f"plan {plan.id} already exists")
+            issuer = context.unit(command.issuer_unit_id)
+            if issuer.status == "unknown":
+                raise Refused("unknown-issuer", f"issuing unit {issuer.id} does not exist")
+            if not issuer.active:
+                raise Refused("issuer-inactive", f"issuing unit {issuer.id} is {issuer.status}")
+            _check_units(command.recipients, context)
+            _check_phases(command.phases)
+            _check_review_steps(command.review_steps)
+            _check_policy(command.escalation_policy)
+            return Decision(
+                [
+                    PlanDrafted(
+                        plan_id=command.plan_id,
+                        kind=command.kind,
+                        title=_text(command.title, "title", 500),
+                        issuer_unit_id=command.issuer_unit_id,
+                        implements=_implements(command.implements, context),
+                        purpose=normalize_text(command.purpose) if command.purpose else None,
+                        phases=command.phases,
+                        recipients=command.recipients,
+                        escalation_policy=command.escalation_policy,
+                        review_steps=command.review_steps,
+                    )
+                ]
+            )
+        case IssuePlan():
+            _require(plan, "draft")
+            return _issue(command, plan)
+        case AmendPlan():
+            _require(plan, "draft", "issued")
+            return _amend(command, plan, context)
+        case ClosePlan():
+            _require(plan, "issued")
+            return Decision(
+                [PlanClosed(plan_id=plan.id, effective_at=command.now, reason=command.reason)]
+            )
+        case CancelPlan():
+            _require(plan, "draft", "issued")
+            return Decision(
+                [
+                    PlanCancelled(
+                        plan_id=plan.id,
+                        effective_at=command.now,
+                        reason=_text(command.reason, "reason", 2000),
+                    )
+                ]
+            )
+        case SupersedePlan():
+            _require(plan, "issued")
+            if command.superseded_by == plan.id:
+                raise Refused("same-plan", "a plan cannot supersede itself")
+            successor = context.plan(command.superseded_by)
+            if successor.status != "issued":
+                raise Refused(
+                    "successor-not-issued", f"plan {successor.id} is {successor.status}, not issued"
+                )
+            return Decision(
+                [
+                    PlanSuperseded(
+                        plan_id=plan.id,
+                        superseded_by=successor.id,
+                        effective_at=command.now,
+                        reason=command.reason,
+                    )
+                ]
+            )
+        case AddAttachment():
+            _require(plan, "draft", "issued")
+            if command.attachment_id in plan.attachments:
+                raise Refused("attachment-exists", f"attachment {command.attachment_id} exists")
+            if not _SHA256.match(command.sha256):
+                raise Refused("invalid-attachment", "sha256 is 64 lower-case hex digits")
+            if not _MEDIA_TYPE.match(command.media_type):
+                raise Refused("invalid-attachment", f"{command.media_type!r} is not a media type")
+            if not 0 <= command.size <= 2**40:
+                raise Refused("invalid-attachment", "size is 0 to 1 TiB")
+            return Decision(
+                [
+                    AttachmentAdded(
+                        plan_id=plan.id,
+                        attachment_id=command.attachment_id,
+                        name=_text(command.name, "attachment-name", 255),
+                        media_type=command.media_type,
+                        sha256=command.sha256,
+                        size=command.size,
+                    )
+                ]
+            )
+        case LinkSubPlan():
+            _require(plan, "issued")
+            if command.sub_plan_id == plan.id:
+                raise Refused("same-plan", "a plan cannot implement itself")
+            if command.sub_plan_id in plan.sub_plans:
+                raise Refused("already-linked", f"plan {command.sub_plan_id} is linked already")
+            sub = context.plan(command.sub_plan_id)
+            if sub.status == "unknown":
+                raise Refused("unknown-sub-plan", f"plan {command.sub_plan_id} does not exist")
+            if sub.status != "issued":
+                raise Refused("sub-plan-not-issued", f"plan {sub.id} is {sub.status}")
+            ancestors = [u.id for u in context.lineage[1:]]
+            if plan.issuer_unit_id not in ancestors:
+                raise Refused(
+                    "not-a-lower-unit", "a sub-plan is issued by a unit below the plan's issuer"
+                )
+            assert sub.issuer_unit_id is not None
+            return Decision(
+                [
+                    SubPlanLinked(
+                        plan_id=plan.id, sub_plan_id=sub.id, sub_plan_issuer_id=sub.issuer_unit_id
+                    )
+                ]
+            )
+
+
+def _issue(command: IssuePlan, plan: Plan) -> Decision:
+    number = _parse(command.number)
+    if number.form == "party" or number.kind is not None:
+        if number.kind != plan.kind:
+            raise Refused(
+                "number-kind-mismatch",
+                f"{number.written} is a {number.kind}, the plan is a {plan.kind}",
+            )
+    elif plan.kind != "CV":
+        raise Refused(
+            "number-kind-mismatch",
+            f"{number.written} has no kind code: only an official letter (CV) has none",
+        )
+    if number.year is not None and number.year != command.issued_on.year:
+        raise Refused(
+            "number-year-mismatch",
+            f"{number.written} is numbered in {number.year}, issued in {command.issued_on.year}",
+        )
+    if command.issued_on > command.today:
+        raise Refused("issue-date-in-future", f"{command.issued_on} is after today")
+    if command.effective_at > command.now + timedelta(minutes=5):
+        raise Refused("effective-in-future", "a plan takes effect when it is issued, not later")
+    if command.effective_at.date() < command.issued_on - timedelta(days=1):
+        raise Refused("effective-before-issue", "it takes effect on or after its issue date")
+    backdated = (
+        command.issued_on < command.today or command.effective_at < command.now - BACKDATE_TOLERANCE
+    )
+    if backdated and not command.may_backdate:
+        raise Refused(
+            "backdating-not-allowed", "only an admin or an import gives a plan a date in the past"
+        )
+    signer = Signer(
+        name=_text(command.signer.name, "signer", 200),
+        title=_text(command.signer.title, "signer-title", 200),
+        authority=command.signer.authority,
+        on_behalf_of=command.signer.on_behalf_of,
+    )
+    assert plan.issuer_unit_id is not None
+    return Decision(
+        [
+            PlanIssued(
+                plan_id=plan.id,
+                number=number.written,
+                number_normalized=number.normalized,
+                number_form=number.form,
+                number_warnings=number.warnings,
+                place=_text(command.place, "place", 200),
+                issued_on=command.issued_on,
+                effective_at=command.effective_at,
+                signer=signer,
+                urgency=command.urgency,
+                secrecy=command.secrecy,
+                content_sha256=command.content_sha256,
+                numbering_period=command.numbering_period,
+            )
+        ],
+        reserve=[number_key(plan.issuer_unit_id, number, plan.kind, command.numbering_period)],
+    )
+
+
+_AMENDABLE = ("title", "purpose", "phases", "recipients", "escalation_policy", "review_steps")
+
+
+def _amend(command: AmendPlan, plan: Plan, context: Context) -> Decision:
+    changes = {}
+    for name in _AMENDABLE:
+        value = getattr(command, name)
+        if name in ("title", "purpose") and value is not None:
+            value = normalize_text(value)
+        if value is not None and value != getattr(plan, name):
+            changes[name] = value
+    if not changes:
+        raise Refused("nothing-changed", "the amendment changes nothing")
+    if "title" in changes:
+        changes["title"] = _text(changes["title"], "title", 500)
+    if "recipients" in changes:
+        _check_units(changes["recipients"], context)
+    if "phases" in changes:
+        _check_phases(changes["phases"])
+    if "review_steps" in changes:
+        _check_review_steps(changes["review_steps"])
+    if "escalation_policy" in changes:
+        _check_policy(changes["escalation_policy"])
+    return Decision(
+        [
+            PlanAmended(
+                plan_id=plan.id,
+                reason=_text(command.reason, "reason", 2000),
+                effective_at=command.now,
+                changed=tuple(changes),
+                **changes,
+            )
+        ]
+    )

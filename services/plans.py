@@ -1,0 +1,202 @@
+"""Plan commands through the command path, numbering periods, and the plan as it stands."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from events.store import EventStore
+from services import units
+from services.auth import Actor
+from services.commands import Outcome, Session
+from services.docnumber import InvalidDocumentNumber, parse
+from services.domain import plan as plans
+from services.domain.plan import (
+    AddAttachment,
+    AmendPlan,
+    CancelPlan,
+    ClosePlan,
+    Context,
+    DraftPlan,
+    IssuePlan,
+    LinkSubPlan,
+    Plan,
+    SupersedePlan,
+)
+from services.domain.refusal import Refused
+from services.domain.unit import Unit
+
+VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+
+
+def stream_of(plan_id: UUID) -> str:
+    return f"plan-{plan_id}"
+
+
+async def load(session: Session, plan_id: UUID) -> Plan:
+    return await session.load(stream_of(plan_id), plans.evolve, plans.unknown(plan_id))
+
+
+def default_term(on: date) -> str:
+    start = on.year - on.year % 5
+    return f"{start}-{start + 5}"
+
+
+async def numbering_period(
+    pool: asyncpg.Pool[Any], issuer_unit_id: UUID, number_text: str, issued_on: date
+) -> str:
+    """The Party committee term (from `party_terms`, else the five-year default) for the Party
+    form; the year for the state form."""
+    try:
+        number = parse(number_text)
+    except InvalidDocumentNumber as error:
+        raise Refused("invalid-document-number", str(error)) from None
+    if number.form == "state":
+        return str(issued_on.year)
+    label = await pool.fetchval(
+        "SELECT label FROM party_terms WHERE unit_id = $1 AND starts_on <= $2 AND $2 < ends_on",
+        issuer_unit_id,
+        issued_on,
+    )
+    return str(label) if label else default_term(issued_on)
+
+
+def _tags(plan: Plan, *more: UUID | None) -> dict[str, Any]:
+    """Plan events concern the issuer and the recipients (and whatever else they name)."""
+    concerned = [plan.issuer_unit_id, *(r.unit_id for r in plan.recipients), *more]
+    return {"plan_id": plan.id, "units": [u for u in dict.fromkeys(concerned) if u is not None]}
+
+
+def handler(command: plans.PlanCommand, actor: Actor, pool: asyncpg.Pool[Any]) -> Any:
+    async def decide(session: Session) -> Outcome:
+        plan = await load(session, command.plan_id)
+        context_units: dict[UUID, Unit] = {}
+        context_plans: dict[UUID, Plan] = {}
+        lineage: list[Unit] = []
+        match command:
+            case DraftPlan():
+                actor.require(command.issuer_unit_id, "chief", "officer")
+                context_units[command.issuer_unit_id] = await units.load(
+                    session, command.issuer_unit_id
+                )
+                for recipient in command.recipients:
+                    context_units[recipient.unit_id] = await units.load(session, recipient.unit_id)
+                for ref in command.implements:
+                    if ref.plan_id is not None:
+                        context_plans[ref.plan_id] = await load(session, ref.plan_id)
+            case IssuePlan() | AmendPlan() | ClosePlan() | CancelPlan() | SupersedePlan():
+                actor.require(plan.issuer_unit_id, "chief")
+                if isinstance(command, AmendPlan) and command.recipients:
+                    for recipient in command.recipients:
+                        context_units[recipient.unit_id] = await units.load(
+                            session, recipient.unit_id
+                        )
+                if isinstance(command, SupersedePlan):
+                    context_plans[command.superseded_by] = await load(
+                        session, command.superseded_by
+                    )
+            case AddAttachment():
+                actor.require(plan.issuer_unit_id, "chief", "officer")
+            case LinkSubPlan():
+                sub = await load(session, command.sub_plan_id)
+                actor.require(sub.issuer_unit_id, "chief", "officer")
+                context_plans[sub.id] = sub
+                if sub.issuer_unit_id is not None:
+                    lineage = await units.lineage(session, sub.issuer_unit_id)
+        decision = plans.decide(command, plan, Context(context_units, context_plans, lineage))
+        after = functools.reduce(plans.evolve, decision.events, plan)
+        outcome = Outcome(
+            str(command.plan_id),
+            stream_of(command.plan_id),
+            status=201 if isinstance(command, DraftPlan) else 200,
+        )
+        outcome.add(stream_of(command.plan_id), decision, **_tags(after))
+        return outcome
+
+    return decide
+
+
+def issue_command(
+    plan_id: UUID,
+    body: Any,
+    actor: Actor,
+    now: datetime,
+    period: str,
+) -> IssuePlan:
+    """Defaults: issued today (Vietnam), effective now; only an admin may say otherwise in the
+    past. The command carries `may_backdate`, and the metadata marks a backdated append."""
+    today = now.astimezone(VIETNAM).date()
+    issued_on = body.issued_on or today
+    effective_at = body.effective_at or (
+        now if issued_on == today else datetime.combine(issued_on, datetime.min.time(), VIETNAM)
+    )
+    return IssuePlan(
+        plan_id=plan_id,
+        number=body.number,
+        place=body.place,
+        issued_on=issued_on,
+        effective_at=effective_at,
+        signer=body.signer,
+        now=now,
+        today=today,
+        numbering_period=period,
+        may_backdate=actor.is_admin,
+        urgency=body.urgency,
+        secrecy=body.secrecy,
+        content_sha256=body.content_sha256,
+    )
+
+
+def new_id() -> UUID:
+    return uuid.uuid4()
+
+
+# -- the plan as it stands, folded from its stream ------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanView:
+    plan: Plan
+    version: int
+    issued: dict[str, Any] | None
+    attachments: list[dict[str, Any]]
+    amendments: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+
+
+async def view(store: EventStore, plan_id: UUID) -> PlanView | None:
+    events = await store.read_stream(stream_of(plan_id))
+    if not events:
+        return None
+    state = plans.unknown(plan_id)
+    issued: dict[str, Any] | None = None
+    attachments: list[dict[str, Any]] = []
+    amendments: list[dict[str, Any]] = []
+    history = []
+    for event in events:
+        assert event.data is not None
+        state = plans.evolve(state, event.data)
+        data = msgspec.to_builtins(event.data)
+        history.append(
+            {
+                "type": event.type,
+                "version": event.version,
+                "recorded_at": event.recorded_at.isoformat(),
+                "backdated": event.metadata.backdated,
+            }
+        )
+        match event.type:
+            case "PlanIssued":
+                issued = {k: v for k, v in data.items() if k != "plan_id"}
+            case "AttachmentAdded":
+                attachments.append({k: v for k, v in data.items() if k != "plan_id"})
+            case "PlanAmended":
+                amendments.append({k: v for k, v in data.items() if k != "plan_id"})
+    return PlanView(state, events[-1].version, issued, attachments, amendments, history)
