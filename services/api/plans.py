@@ -91,7 +91,7 @@ class DraftPlanRequest(msgspec.Struct, forbid_unknown_fields=True):
     phases: Annotated[list[PhaseRequest], msgspec.Meta(max_length=50)] = []
     recipients: Annotated[list[Recipient], msgspec.Meta(max_length=2000)] = []
     escalation_policy: Annotated[list[EscalationStep], msgspec.Meta(max_length=20)] | None = None
-    review_steps: list[ReviewStep] = ["approval"]
+    review_steps: list[ReviewStep] = msgspec.field(default_factory=lambda: ["approval"])
     id: UUID | None = None
 
 
