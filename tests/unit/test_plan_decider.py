@@ -1,0 +1,480 @@
+"""Given these plan events, this command yields these events or this refusal."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from events.catalog import Event
+from events.organisation import UnitMerged, UnitRegistered
+from events.plans import (
+    AttachmentAdded,
+    EscalationStep,
+    Implements,
+    Phase,
+    PlanAmended,
+    PlanCancelled,
+    PlanClosed,
+    PlanDrafted,
+    PlanIssued,
+    PlanSuperseded,
+    Recipient,
+    Signer,
+    SubPlanLinked,
+)
+from services.domain import unit as units
+from services.domain.plan import (
+    AddAttachment,
+    AmendPlan,
+    CancelPlan,
+    ClosePlan,
+    Context,
+    DraftPlan,
+    ImplementsRef,
+    IssuePlan,
+    LinkSubPlan,
+    Plan,
+    PlanCommand,
+    SupersedePlan,
+    decide,
+    evolve,
+    unknown,
+)
+from services.domain.refusal import Key, Refused
+
+PROVINCE, SNV, UBND = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+PLAN, OTHER, PARENT = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+NOW = datetime(2022, 10, 12, 3, 0, tzinfo=UTC)
+TODAY = date(2022, 10, 12)
+
+
+def unit(unit_id: uuid.UUID, code: str, parent: uuid.UUID | None = None) -> units.Unit:
+    return units.evolve(
+        units.unknown(unit_id),
+        UnitRegistered(
+            unit_id=unit_id, name=code, short_code=code, kind="department", parent_id=parent
+        ),
+    )
+
+
+UNITS = {
+    PROVINCE: unit(PROVINCE, "TU"),
+    SNV: unit(SNV, "SNV", PROVINCE),
+    UBND: unit(UBND, "UBND", PROVINCE),
+}
+PHASES = (
+    Phase(phase_id="1", name="Đợt 1", bounds="đến trước Đại hội tỉnh lần thứ XVI"),
+    Phase(phase_id="2", name="Đợt 2", starts_on=date(2020, 10, 1), ends_on=date(2020, 10, 31)),
+)
+DRAFTED = PlanDrafted(
+    plan_id=PLAN,
+    kind="KH",
+    title="Kế hoạch tuyên truyền đại hội",
+    issuer_unit_id=SNV,
+    phases=PHASES,
+    recipients=(Recipient(unit_id=UBND, role="for_report"),),
+)
+SIGNER = Signer(name="Hữu Trí", title="Giám đốc", authority=None)
+
+
+def issued(plan_id: uuid.UUID = PLAN, number: str = "107/KH-SNV") -> PlanIssued:
+    return PlanIssued(
+        plan_id=plan_id,
+        number=number,
+        number_normalized=number,
+        number_form="state",
+        place="Sơn La",
+        issued_on=TODAY,
+        effective_at=NOW,
+        signer=SIGNER,
+        numbering_period="2022",
+    )
+
+
+def given(*events: Event, plan_id: uuid.UUID = PLAN) -> Plan:
+    return functools.reduce(evolve, events, unknown(plan_id))
+
+
+DRAFT = given(DRAFTED)
+ISSUED = given(DRAFTED, issued())
+CONTEXT = Context(units=UNITS)
+
+
+def issue(**changes: object) -> IssuePlan:
+    fields: dict[str, object] = dict(
+        plan_id=PLAN,
+        number="107/KH-SNV",
+        place="Sơn La",
+        issued_on=TODAY,
+        effective_at=NOW,
+        signer=SIGNER,
+        now=NOW,
+        today=TODAY,
+        numbering_period="2022",
+    )
+    fields.update(changes)
+    return IssuePlan(**fields)  # type: ignore[arg-type]
+
+
+def then_refused(code: str, command: PlanCommand, state: Plan, context: Context = CONTEXT) -> None:
+    with pytest.raises(Refused) as refused:
+        decide(command, state, context)
+    assert refused.value.code == code, refused.value.detail
+
+
+# -- draft ----------------------------------------------------------------------------------
+
+
+def test_drafting_a_plan_that_implements_an_external_document_and_a_ledger_plan() -> None:
+    parent = given(
+        PlanDrafted(plan_id=PARENT, kind="KH", title="KH 135", issuer_unit_id=PROVINCE),
+        issued(PARENT, "135-KH/TU"),
+        plan_id=PARENT,
+    )
+    command = DraftPlan(
+        plan_id=PLAN,
+        kind="KH",
+        title="  Kế hoạch tuyên truyền đại hội ",
+        issuer_unit_id=SNV,
+        implements=(
+            ImplementsRef(plan_id=PARENT),
+            ImplementsRef(number="375 / UBND-NV", issued_on=date(2020, 1, 15)),
+        ),
+        phases=PHASES,
+        recipients=(Recipient(unit_id=UBND, role="for_report"),),
+    )
+    decision = decide(command, unknown(PLAN), Context(units=UNITS, plans={PARENT: parent}))
+    [event] = decision.events
+    assert isinstance(event, PlanDrafted)
+    assert event.title == "Kế hoạch tuyên truyền đại hội"
+    assert event.implements == (
+        Implements(plan_id=PARENT, number="135-KH/TU", issued_on=TODAY, title="KH 135"),
+        Implements(
+            number="375 / UBND-NV", number_normalized="375/UBND-NV", issued_on=date(2020, 1, 15)
+        ),
+    )
+    assert event.review_steps == ("approval",)
+    assert evolve(unknown(PLAN), event).status == "draft"
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (DraftPlan(PLAN, "KH", "x", uuid.uuid4()), "unknown-issuer"),
+        (DraftPlan(PLAN, "KH", "", SNV), "invalid-title"),
+        (
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                recipients=(Recipient(unit_id=uuid.uuid4(), role="implement"),),
+            ),
+            "unknown-recipient",
+        ),
+        (
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                recipients=(
+                    Recipient(unit_id=UBND, role="implement"),
+                    Recipient(unit_id=UBND, role="archive"),
+                ),
+            ),
+            "duplicate-recipient",
+        ),
+        (
+            DraftPlan(PLAN, "KH", "x", SNV, implements=(ImplementsRef(number="not a number"),)),
+            "invalid-document-number",
+        ),
+        (
+            DraftPlan(PLAN, "KH", "x", SNV, implements=(ImplementsRef(plan_id=uuid.uuid4()),)),
+            "unknown-plan",
+        ),
+        (DraftPlan(PLAN, "KH", "x", SNV, implements=(ImplementsRef(),)), "invalid-implements"),
+        (
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                phases=(
+                    Phase(
+                        phase_id="1", name="a", starts_on=date(2022, 2, 1), ends_on=date(2022, 1, 1)
+                    ),
+                ),
+            ),
+            "invalid-phase",
+        ),
+        (
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                phases=(Phase(phase_id="1", name="a"), Phase(phase_id="1", name="b")),
+            ),
+            "invalid-phase",
+        ),
+        (
+            DraftPlan(PLAN, "KH", "x", SNV, review_steps=("approval", "appraisal")),
+            "invalid-review-steps",
+        ),
+        (
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                escalation_policy=(EscalationStep(offset=-3, action="remind", target="lead"),),
+            ),
+            "invalid-escalation-policy",
+        ),
+    ],
+)
+def test_draft_refusals(command: DraftPlan, code: str) -> None:
+    then_refused(code, command, unknown(PLAN))
+
+
+def test_a_plan_is_drafted_once_and_not_for_a_merged_unit() -> None:
+    then_refused("plan-exists", DraftPlan(PLAN, "KH", "x", SNV), DRAFT)
+    merged = units.evolve(UNITS[SNV], UnitMerged(unit_id=SNV, successor_id=PROVINCE))
+    then_refused(
+        "issuer-inactive",
+        DraftPlan(PLAN, "KH", "x", SNV),
+        unknown(PLAN),
+        Context(units={**UNITS, SNV: merged}),
+    )
+
+
+def test_a_draft_implementing_a_draft_is_refused() -> None:
+    draft_parent = given(
+        PlanDrafted(plan_id=PARENT, kind="KH", title="x", issuer_unit_id=PROVINCE), plan_id=PARENT
+    )
+    then_refused(
+        "implemented-plan-not-issued",
+        DraftPlan(PLAN, "KH", "x", SNV, implements=(ImplementsRef(plan_id=PARENT),)),
+        unknown(PLAN),
+        Context(units=UNITS, plans={PARENT: draft_parent}),
+    )
+
+
+# -- issue ----------------------------------------------------------------------------------
+
+
+def test_issuing_a_draft_records_the_number_and_reserves_it_for_the_period() -> None:
+    decision = decide(issue(number="107 / KH – SNV", urgency="khan", secrecy="mat"), DRAFT)
+    [event] = decision.events
+    assert isinstance(event, PlanIssued)
+    assert (event.number, event.number_normalized, event.number_form) == (
+        "107 / KH – SNV",
+        "107/KH-SNV",
+        "state",
+    )
+    assert event.number_warnings and (event.urgency, event.secrecy) == ("khan", "mat")
+    assert decision.reserve == [Key(f"docno:state:{SNV}:KH:2022", "107")]
+    assert evolve(DRAFT, event).accepts_tasks
+
+
+def test_party_numbers_are_reserved_per_term() -> None:
+    party_draft = given(PlanDrafted(plan_id=PLAN, kind="KH", title="x", issuer_unit_id=SNV))
+    decision = decide(issue(number="334-KH/CB", numbering_period="2020-2025"), party_draft)
+    assert decision.reserve == [Key(f"docno:party:{SNV}:KH:2020-2025", "334")]
+
+
+def test_an_admin_may_backdate_an_issue() -> None:
+    decision = decide(
+        issue(
+            issued_on=date(2020, 2, 5),
+            effective_at=datetime(2020, 2, 4, 17, 0, tzinfo=UTC),
+            may_backdate=True,
+        ),
+        DRAFT,
+    )
+    assert decision.events[0].issued_on == date(2020, 2, 5)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (issue(number="garbage"), "invalid-document-number"),
+        (issue(number="107/HD-SNV"), "number-kind-mismatch"),
+        (issue(number="334-HD/CB"), "number-kind-mismatch"),
+        (issue(number="375/UBND-NV"), "number-kind-mismatch"),
+        (issue(number="30/2021/KH-SNV"), "number-year-mismatch"),
+        (issue(issued_on=TODAY + timedelta(days=1)), "issue-date-in-future"),
+        (issue(effective_at=NOW + timedelta(hours=2)), "effective-in-future"),
+        (issue(issued_on=TODAY - timedelta(days=3)), "backdating-not-allowed"),
+        (issue(effective_at=NOW - timedelta(hours=3)), "backdating-not-allowed"),
+        (
+            issue(
+                issued_on=date(2020, 2, 5),
+                effective_at=datetime(2020, 1, 1, tzinfo=UTC),
+                may_backdate=True,
+            ),
+            "effective-before-issue",
+        ),
+        (issue(signer=Signer(name="", title="x")), "invalid-signer"),
+        (issue(place=" "), "invalid-place"),
+    ],
+)
+def test_issue_refusals(command: IssuePlan, code: str) -> None:
+    then_refused(code, command, DRAFT)
+
+
+def test_only_a_draft_is_issued() -> None:
+    then_refused("plan-issued", issue(), ISSUED)
+    then_refused("unknown-plan", issue(), unknown(PLAN))
+    then_refused(
+        "plan-ended",
+        issue(),
+        given(DRAFTED, PlanCancelled(plan_id=PLAN, effective_at=NOW, reason="x")),
+    )
+
+
+def test_an_official_letter_may_have_no_kind_code() -> None:
+    letter = given(PlanDrafted(plan_id=PLAN, kind="CV", title="x", issuer_unit_id=UBND))
+    decision = decide(issue(number="375/UBND-NV"), letter)
+    assert decision.reserve == [Key(f"docno:state:{UBND}:CV:2022", "375")]
+
+
+# -- amend, close, cancel, supersede ----------------------------------------------------------
+
+
+def test_an_issued_plan_is_amended_with_what_changed_and_why() -> None:
+    new_phases = (*PHASES, Phase(phase_id="3", name="Đợt 3"))
+    decision = decide(
+        AmendPlan(
+            PLAN,
+            "thêm đợt 3 vì dịch COVID-19",
+            NOW,
+            phases=new_phases,
+            title="Kế hoạch tuyên truyền đại hội",
+        ),
+        ISSUED,
+    )
+    assert decision.events == [
+        PlanAmended(
+            plan_id=PLAN,
+            reason="thêm đợt 3 vì dịch COVID-19",
+            effective_at=NOW,
+            changed=("phases",),
+            phases=new_phases,
+        )
+    ]
+    assert evolve(ISSUED, decision.events[0]).phases == new_phases
+
+
+def test_amend_refusals() -> None:
+    then_refused("nothing-changed", AmendPlan(PLAN, "x", NOW, title=DRAFTED.title), ISSUED)
+    then_refused("invalid-reason", AmendPlan(PLAN, " ", NOW, title="khác"), ISSUED)
+    closed = given(DRAFTED, issued(), PlanClosed(plan_id=PLAN, effective_at=NOW))
+    then_refused("plan-ended", AmendPlan(PLAN, "x", NOW, title="khác"), closed)
+    then_refused(
+        "unknown-recipient",
+        AmendPlan(PLAN, "x", NOW, recipients=(Recipient(unit_id=uuid.uuid4(), role="implement"),)),
+        ISSUED,
+    )
+
+
+def test_closing_cancelling_and_superseding_end_the_plan() -> None:
+    closed = decide(ClosePlan(PLAN, NOW, "hoàn thành"), ISSUED).events
+    assert closed == [PlanClosed(plan_id=PLAN, effective_at=NOW, reason="hoàn thành")]
+    cancelled = decide(CancelPlan(PLAN, NOW, "không thực hiện"), DRAFT).events
+    assert cancelled == [PlanCancelled(plan_id=PLAN, effective_at=NOW, reason="không thực hiện")]
+    newer = given(
+        PlanDrafted(plan_id=OTHER, kind="KH", title="y", issuer_unit_id=SNV),
+        issued(OTHER, "120/KH-SNV"),
+        plan_id=OTHER,
+    )
+    superseded = decide(SupersedePlan(PLAN, OTHER, NOW), ISSUED, Context(plans={OTHER: newer}))
+    assert superseded.events == [
+        PlanSuperseded(plan_id=PLAN, superseded_by=OTHER, effective_at=NOW)
+    ]
+    for event in (*closed, *cancelled, *superseded.events):
+        assert not evolve(ISSUED, event).accepts_tasks
+
+
+def test_end_refusals() -> None:
+    then_refused("plan-draft", ClosePlan(PLAN, NOW), DRAFT)
+    then_refused("invalid-reason", CancelPlan(PLAN, NOW, ""), ISSUED)
+    then_refused("same-plan", SupersedePlan(PLAN, PLAN, NOW), ISSUED)
+    then_refused("successor-not-issued", SupersedePlan(PLAN, OTHER, NOW), ISSUED)
+    then_refused("plan-draft", SupersedePlan(PLAN, OTHER, NOW), DRAFT)
+
+
+# -- attachments and sub-plans ----------------------------------------------------------------
+
+
+def test_attachments_carry_their_metadata() -> None:
+    attachment = uuid.uuid4()
+    decision = decide(
+        AddAttachment(
+            PLAN, attachment, "Đề cương tuyên truyền.pdf", "application/pdf", "a" * 64, 1024
+        ),
+        ISSUED,
+    )
+    assert decision.events == [
+        AttachmentAdded(
+            plan_id=PLAN,
+            attachment_id=attachment,
+            name="Đề cương tuyên truyền.pdf",
+            media_type="application/pdf",
+            sha256="a" * 64,
+            size=1024,
+        )
+    ]
+    with_it = evolve(ISSUED, decision.events[0])
+    then_refused(
+        "attachment-exists",
+        AddAttachment(PLAN, attachment, "x", "text/plain", "b" * 64, 1),
+        with_it,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sha", "media", "size", "name", "code"),
+    [
+        ("xyz", "application/pdf", 1, "a", "invalid-attachment"),
+        ("a" * 64, "pdf", 1, "a", "invalid-attachment"),
+        ("a" * 64, "application/pdf", -1, "a", "invalid-attachment"),
+        ("a" * 64, "application/pdf", 1, "", "invalid-attachment-name"),
+    ],
+)
+def test_attachment_refusals(sha: str, media: str, size: int, name: str, code: str) -> None:
+    then_refused(code, AddAttachment(PLAN, uuid.uuid4(), name, media, sha, size), ISSUED)
+
+
+def test_a_lower_units_plan_is_linked_as_a_sub_plan() -> None:
+    provincial = given(
+        PlanDrafted(plan_id=PARENT, kind="KH", title="135", issuer_unit_id=PROVINCE),
+        issued(PARENT, "135-KH/TU"),
+        plan_id=PARENT,
+    )
+    context = Context(plans={PLAN: ISSUED}, lineage=[UNITS[SNV], UNITS[PROVINCE]])
+    decision = decide(LinkSubPlan(PARENT, PLAN), provincial, context)
+    assert decision.events == [
+        SubPlanLinked(plan_id=PARENT, sub_plan_id=PLAN, sub_plan_issuer_id=SNV)
+    ]
+    linked = evolve(provincial, decision.events[0])
+    then_refused("already-linked", LinkSubPlan(PARENT, PLAN), linked, context)
+    then_refused("same-plan", LinkSubPlan(PARENT, PARENT), provincial, context)
+    then_refused("unknown-sub-plan", LinkSubPlan(PARENT, uuid.uuid4()), provincial, context)
+    then_refused(
+        "sub-plan-not-issued",
+        LinkSubPlan(PARENT, PLAN),
+        provincial,
+        Context(plans={PLAN: DRAFT}, lineage=context.lineage),
+    )
+    # A plan of the province cannot be the sub-plan of a department's plan.
+    then_refused(
+        "not-a-lower-unit",
+        LinkSubPlan(PLAN, PARENT),
+        ISSUED,
+        Context(plans={PARENT: provincial}, lineage=[UNITS[PROVINCE]]),
+    )
