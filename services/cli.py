@@ -112,9 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "dev", help="run every role, on embedded PostgreSQL and Redis when no URL is set"
     ).set_defaults(run=_dev)
-    from services.cli_admin import add_parsers, runner
+    from services.cli_admin import add_parsers, add_term_parsers, runner
 
     add_parsers(sub, runner)
+    add_term_parsers(sub, runner)
     return parser
 
 

@@ -15,7 +15,8 @@ from uuid import UUID
 
 import asyncpg
 
-import events.organisation  # noqa: F401 - registers the organisation's events
+import events.organisation
+import events.plans  # noqa: F401 - registers the plans' events
 from events.organisation import Role
 from events.store import EventStore, create_pool
 from services import units, users
@@ -194,3 +195,62 @@ def runner(action: Callable[[EventStore, argparse.Namespace], Awaitable[None]]) 
         return asyncio.run(main())
 
     return run
+
+
+async def terms_set(store: EventStore, args: argparse.Namespace) -> None:
+    from datetime import date
+
+    unit = await _unit_id(store.pool, args.unit)
+    try:
+        starts, ends = date.fromisoformat(args.starts_on), date.fromisoformat(args.ends_on)
+    except ValueError as error:
+        raise CliError(f"dates are YYYY-MM-DD: {error}") from None
+    if ends <= starts:
+        raise CliError("a term ends after it starts")
+    label = args.label or f"{starts.year}-{ends.year}"
+    async with store.pool.acquire() as connection, connection.transaction():
+        overlapping = await connection.fetchval(
+            "SELECT label FROM party_terms WHERE unit_id = $1 AND starts_on < $3 "
+            "AND $2 < ends_on AND starts_on <> $2",
+            unit,
+            starts,
+            ends,
+        )
+        if overlapping:
+            raise CliError(f"the term overlaps the term {overlapping} of that unit")
+        await connection.execute(
+            "INSERT INTO party_terms (unit_id, starts_on, ends_on, label) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (unit_id, starts_on) DO UPDATE SET ends_on = EXCLUDED.ends_on, "
+            "label = EXCLUDED.label",
+            unit,
+            starts,
+            ends,
+            label,
+        )
+    print(f"term {label} of {unit}: {starts} to {ends}")
+
+
+async def terms_list(store: EventStore, _: argparse.Namespace) -> None:
+    rows = await store.pool.fetch(
+        "SELECT t.unit_id, d.short_code, t.starts_on, t.ends_on, t.label FROM party_terms t "
+        "LEFT JOIN unit_directory d USING (unit_id) ORDER BY d.short_code, t.starts_on"
+    )
+    for row in rows:
+        print(
+            f"{row['unit_id']}  {row['short_code'] or '?'}  {row['label']}  "
+            f"{row['starts_on']} to {row['ends_on']}"
+        )
+    if not rows:
+        print("no terms set: every unit uses five-year terms (2020-2025, 2025-2030, ...)")
+
+
+def add_term_parsers(sub: Any, run: Callable[[Callable[..., Awaitable[None]]], Any]) -> None:
+    terms_parser = sub.add_parser("terms", help="Party committee terms that restart numbering")
+    terms_sub = terms_parser.add_subparsers(dest="terms_command", required=True)
+    setting = terms_sub.add_parser("set", help="set a unit's term (dates YYYY-MM-DD, end excl.)")
+    setting.add_argument("unit")
+    setting.add_argument("starts_on")
+    setting.add_argument("ends_on")
+    setting.add_argument("--label")
+    setting.set_defaults(run=run(terms_set))
+    terms_sub.add_parser("list", help="terms set by operators").set_defaults(run=run(terms_list))

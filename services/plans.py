@@ -112,10 +112,11 @@ def handler(command: plans.PlanCommand, actor: Actor, pool: asyncpg.Pool[Any]) -
                     lineage = await units.lineage(session, sub.issuer_unit_id)
         decision = plans.decide(command, plan, Context(context_units, context_plans, lineage))
         after = functools.reduce(plans.evolve, decision.events, plan)
+        answer_id = command.attachment_id if isinstance(command, AddAttachment) else command.plan_id
         outcome = Outcome(
-            str(command.plan_id),
+            str(answer_id),
             stream_of(command.plan_id),
-            status=201 if isinstance(command, DraftPlan) else 200,
+            status=201 if isinstance(command, DraftPlan | AddAttachment | LinkSubPlan) else 200,
         )
         outcome.add(stream_of(command.plan_id), decision, **_tags(after))
         return outcome

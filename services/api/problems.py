@@ -192,7 +192,8 @@ REFUSAL_STATUS = {
 
 def handle_refused(request: Request[Any, Any, Any], error: Refused) -> Response[Any]:
     status = REFUSAL_STATUS.get(error.code, 422)
-    extra = {k: v for k, v in error.extra.items() if v is not None}
+    reserved = {"type", "title", "status", "detail", "instance", "code"}
+    extra = {k: v for k, v in error.extra.items() if v is not None and k not in reserved}
     return problem_response(
         request,
         Problem(

@@ -253,7 +253,7 @@ def _require(plan: Plan, *statuses: Status) -> None:
         raise Refused("unknown-plan", f"plan {plan.id} does not exist")
     if plan.status not in statuses:
         code = "plan-ended" if plan.status in ENDED else f"plan-{plan.status}"
-        raise Refused(code, f"plan {plan.id} is {plan.status}", status=plan.status)
+        raise Refused(code, f"plan {plan.id} is {plan.status}", plan_status=plan.status)
 
 
 def _check_units(recipients: Sequence[Recipient], context: Context) -> None:
