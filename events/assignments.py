@@ -1,0 +1,161 @@
+"""Events of tasks (assignments): issued to a unit under a plan, reported, reviewed, extended,
+obstructed, reassigned, withdrawn, completed. Each task is a stream of its own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+from events.catalog import Event, catalog
+from events.plans import EscalationStep, ReviewStep
+
+Count = Annotated[int, msgspec.Meta(ge=-(2**53) + 1, le=2**53 - 1)]
+Metrics = dict[str, Count]
+"""Counts and amounts as integers (đồng for money): "469 works", "626000000000 đồng"."""
+Outcome = Literal["approved", "changes_requested", "rejected"]
+
+
+class AttachmentMeta(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    media_type: str
+    sha256: str
+    size: int
+
+
+class Source(msgspec.Struct, frozen=True, kw_only=True):
+    """An approved submission of a sub-unit's task that a consolidated report aggregates."""
+
+    assignment_id: UUID
+    submission_id: UUID
+    unit_id: UUID
+
+
+@catalog.register()
+class AssignmentIssued(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    plan_id: UUID
+    item: str
+    text: str
+    lead_unit_id: UUID
+    coordinating_unit_ids: tuple[UUID, ...] = ()
+    deliverable: str = "report"
+    due: datetime
+    report_to_unit_id: UUID
+    issuer_unit_id: UUID
+    phase_id: str | None = None
+    escalation_policy: tuple[EscalationStep, ...] | None = None
+    review_steps: tuple[ReviewStep, ...] = ("approval",)
+    effective_at: datetime
+
+
+@catalog.register()
+class AssignmentAcknowledged(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    effective_at: datetime
+
+
+@catalog.register()
+class ProgressReported(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    note: str
+    percent: int | None = None
+    metrics: Metrics = {}
+    effective_at: datetime
+
+
+@catalog.register()
+class SubmissionFiled(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    submission_id: UUID
+    text: str
+    effective_at: datetime
+    attachments: tuple[AttachmentMeta, ...] = ()
+    metrics: Metrics = {}
+    sources: tuple[Source, ...] = ()
+    """For a consolidated report (tổng hợp): the sub-units' submissions it aggregates."""
+
+
+@catalog.register()
+class SubmissionReviewed(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    submission_id: UUID
+    step: ReviewStep
+    outcome: Outcome
+    comments: str | None = None
+    reviewer_unit_id: UUID | None = None
+    effective_at: datetime
+
+
+@catalog.register()
+class AssignmentCompleted(Event, frozen=True, kw_only=True):
+    """With the final approval: on time when the approved submission's effective time is not
+    after the due in force."""
+
+    assignment_id: UUID
+    submission_id: UUID
+    on_time: bool
+    completed_at: datetime
+    due: datetime
+    days_late: int
+
+
+@catalog.register()
+class ExtensionRequested(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    extension_id: UUID
+    requested_due: datetime
+    reason: str
+    effective_at: datetime
+
+
+@catalog.register()
+class ExtensionGranted(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    extension_id: UUID
+    previous_due: datetime
+    new_due: datetime
+    comments: str | None = None
+    effective_at: datetime
+
+
+@catalog.register()
+class ExtensionDenied(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    extension_id: UUID
+    reason: str
+    effective_at: datetime
+
+
+@catalog.register()
+class ObstacleRaised(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    obstacle_id: UUID
+    description: str
+    effective_at: datetime
+
+
+@catalog.register()
+class ObstacleResolved(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    obstacle_id: UUID
+    direction: str
+    effective_at: datetime
+
+
+@catalog.register()
+class AssignmentReassigned(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    from_unit_id: UUID
+    to_unit_id: UUID
+    reason: str
+    effective_at: datetime
+
+
+@catalog.register()
+class AssignmentWithdrawn(Event, frozen=True, kw_only=True):
+    assignment_id: UUID
+    reason: str
+    effective_at: datetime

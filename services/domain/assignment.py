@@ -1,0 +1,642 @@
+"""Tasks (assignments): issue, acknowledge, progress, submissions and their review, extensions,
+obstacles, reassignment, withdrawal. Completion is recorded with the final approval."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from events.assignments import (
+    AssignmentAcknowledged,
+    AssignmentCompleted,
+    AssignmentIssued,
+    AssignmentReassigned,
+    AssignmentWithdrawn,
+    AttachmentMeta,
+    ExtensionDenied,
+    ExtensionGranted,
+    ExtensionRequested,
+    Metrics,
+    ObstacleRaised,
+    ObstacleResolved,
+    Outcome,
+    ProgressReported,
+    Source,
+    SubmissionFiled,
+    SubmissionReviewed,
+)
+from events.catalog import Event
+from events.plans import EscalationStep, ReviewStep
+from services.domain.plan import Plan
+from services.domain.refusal import Decision, Refused
+from services.domain.unit import Unit
+from services.text import normalize_text
+
+Status = Literal[
+    "unknown",
+    "assigned",
+    "acknowledged",
+    "submitted",
+    "changes_requested",
+    "completed_on_time",
+    "completed_late",
+    "withdrawn",
+]
+CLOSED = ("completed_on_time", "completed_late", "withdrawn")
+BACKDATE_TOLERANCE = timedelta(hours=1)
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: UUID
+    effective_at: datetime
+    metrics: Metrics
+    status: Literal["filed", "approved", "changes_requested", "rejected"] = "filed"
+    steps_done: tuple[ReviewStep, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: UUID
+    status: Status = "unknown"
+    plan_id: UUID | None = None
+    lead_unit_id: UUID | None = None
+    report_to_unit_id: UUID | None = None
+    issuer_unit_id: UUID | None = None
+    coordinating_unit_ids: tuple[UUID, ...] = ()
+    original_due: datetime | None = None
+    due: datetime | None = None
+    review_steps: tuple[ReviewStep, ...] = ("approval",)
+    submissions: Mapping[UUID, Submission] = field(default_factory=dict)
+    pending_submission: UUID | None = None
+    extensions: Mapping[UUID, tuple[str, datetime]] = field(default_factory=dict)
+    """Extension id -> (pending, granted or denied; the due it asked for)."""
+    obstacles: Mapping[UUID, str] = field(default_factory=dict)
+
+    @property
+    def open(self) -> bool:
+        return self.status not in CLOSED and self.status != "unknown"
+
+    @property
+    def extension_pending(self) -> bool:
+        return any(state == "pending" for state, _ in self.extensions.values())
+
+    @property
+    def obstacle_open(self) -> bool:
+        return "open" in self.obstacles.values()
+
+    def overdue(self, now: datetime) -> bool:
+        return self.open and self.due is not None and now > self.due
+
+
+def unknown(assignment_id: UUID) -> Assignment:
+    return Assignment(assignment_id)
+
+
+def evolve(state: Assignment, event: Event) -> Assignment:
+    match event:
+        case AssignmentIssued():
+            return Assignment(
+                event.assignment_id,
+                "assigned",
+                event.plan_id,
+                event.lead_unit_id,
+                event.report_to_unit_id,
+                event.issuer_unit_id,
+                event.coordinating_unit_ids,
+                event.due,
+                event.due,
+                event.review_steps,
+            )
+        case AssignmentAcknowledged():
+            return replace(state, status="acknowledged")
+        case SubmissionFiled():
+            submission = Submission(event.submission_id, event.effective_at, event.metrics)
+            return replace(
+                state,
+                status="submitted",
+                pending_submission=event.submission_id,
+                submissions={**state.submissions, event.submission_id: submission},
+            )
+        case SubmissionReviewed():
+            submission = state.submissions[event.submission_id]
+            if event.outcome == "approved":
+                submission = replace(
+                    submission,
+                    steps_done=(*submission.steps_done, event.step),
+                    status="approved" if event.step == "approval" else "filed",
+                )
+                status: Status = state.status
+                pending = state.pending_submission
+            else:
+                submission = replace(
+                    submission,
+                    steps_done=(*submission.steps_done, event.step),
+                    status=event.outcome,
+                )
+                status, pending = "changes_requested", None
+            return replace(
+                state,
+                status=status,
+                pending_submission=pending,
+                submissions={**state.submissions, submission.id: submission},
+            )
+        case AssignmentCompleted():
+            return replace(
+                state,
+                status="completed_on_time" if event.on_time else "completed_late",
+                pending_submission=None,
+            )
+        case ExtensionRequested():
+            return replace(
+                state,
+                extensions={
+                    **state.extensions,
+                    event.extension_id: ("pending", event.requested_due),
+                },
+            )
+        case ExtensionGranted():
+            return replace(
+                state,
+                due=event.new_due,
+                extensions={**state.extensions, event.extension_id: ("granted", event.new_due)},
+            )
+        case ExtensionDenied():
+            _, asked = state.extensions[event.extension_id]
+            return replace(
+                state, extensions={**state.extensions, event.extension_id: ("denied", asked)}
+            )
+        case ObstacleRaised():
+            return replace(state, obstacles={**state.obstacles, event.obstacle_id: "open"})
+        case ObstacleResolved():
+            return replace(state, obstacles={**state.obstacles, event.obstacle_id: "resolved"})
+        case AssignmentReassigned():
+            return replace(state, lead_unit_id=event.to_unit_id)
+        case AssignmentWithdrawn():
+            return replace(state, status="withdrawn", pending_submission=None)
+    return state
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueAssignment:
+    assignment_id: UUID
+    plan_id: UUID
+    item: str
+    text: str
+    lead_unit_id: UUID
+    due: datetime
+    now: datetime
+    effective_at: datetime
+    report_to_unit_id: UUID | None = None
+    coordinating_unit_ids: tuple[UUID, ...] = ()
+    deliverable: str = "report"
+    phase_id: str | None = None
+    escalation_policy: tuple[EscalationStep, ...] | None = None
+    review_steps: tuple[ReviewStep, ...] | None = None
+    may_backdate: bool = False
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    assignment_id: UUID
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReportProgress:
+    assignment_id: UUID
+    note: str
+    now: datetime
+    percent: int | None = None
+    metrics: Metrics = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileSubmission:
+    assignment_id: UUID
+    submission_id: UUID
+    text: str
+    now: datetime
+    effective_at: datetime
+    attachments: tuple[AttachmentMeta, ...] = ()
+    metrics: Metrics = field(default_factory=dict)
+    sources: tuple[UUID, ...] = ()
+    may_backdate: bool = False
+
+
+@dataclass(frozen=True)
+class Review:
+    assignment_id: UUID
+    submission_id: UUID
+    step: ReviewStep
+    outcome: Outcome
+    now: datetime
+    comments: str | None = None
+    reviewer_unit_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class RequestExtension:
+    assignment_id: UUID
+    extension_id: UUID
+    requested_due: datetime
+    reason: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DecideExtension:
+    assignment_id: UUID
+    extension_id: UUID
+    grant: bool
+    now: datetime
+    comments: str | None = None
+
+
+@dataclass(frozen=True)
+class RaiseObstacle:
+    assignment_id: UUID
+    obstacle_id: UUID
+    description: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ResolveObstacle:
+    assignment_id: UUID
+    obstacle_id: UUID
+    direction: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Reassign:
+    assignment_id: UUID
+    to_unit_id: UUID
+    reason: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    assignment_id: UUID
+    reason: str
+    now: datetime
+
+
+AssignmentCommand = (
+    IssueAssignment
+    | Acknowledge
+    | ReportProgress
+    | FileSubmission
+    | Review
+    | RequestExtension
+    | DecideExtension
+    | RaiseObstacle
+    | ResolveObstacle
+    | Reassign
+    | Withdraw
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a task decision needs of others, loaded by the shell: the plan, units by id, the
+    source tasks of a consolidated report, and the lineage of each source's lead unit."""
+
+    plan: Plan | None = None
+    units: Mapping[UUID, Unit] = field(default_factory=dict)
+    sources: Mapping[UUID, Assignment] = field(default_factory=dict)
+    lineages: Mapping[UUID, Sequence[UUID]] = field(default_factory=dict)
+
+    def unit(self, unit_id: UUID) -> Unit:
+        return self.units.get(unit_id) or Unit(unit_id)
+
+
+def _text(value: str, what: str, longest: int = 20_000) -> str:
+    text = normalize_text(value)
+    if not 1 <= len(text) <= longest:
+        raise Refused(f"invalid-{what}", f"the {what} has 1 to {longest} characters")
+    return text
+
+
+def _active(unit: Unit, role: str) -> None:
+    if unit.status == "unknown":
+        raise Refused(f"unknown-{role}", f"{role} unit {unit.id} does not exist")
+    if not unit.active:
+        raise Refused(
+            f"{role}-inactive",
+            f"{role} unit {unit.id} is {unit.status}",
+            successor_id=str(unit.successor_id) if unit.successor_id else None,
+        )
+
+
+def _open(task: Assignment) -> None:
+    if task.status == "unknown":
+        raise Refused("unknown-assignment", f"task {task.id} does not exist")
+    if task.status in CLOSED:
+        raise Refused(
+            "assignment-closed", f"task {task.id} is {task.status}", task_status=task.status
+        )
+
+
+def _when(effective_at: datetime, now: datetime, may_backdate: bool) -> None:
+    if effective_at > now + FUTURE_TOLERANCE:
+        raise Refused("effective-in-future", "a fact cannot take effect in the future")
+    if effective_at < now - BACKDATE_TOLERANCE and not may_backdate:
+        raise Refused(
+            "backdating-not-allowed", "only an admin or an import records a fact in the past"
+        )
+
+
+def decide(command: AssignmentCommand, task: Assignment, context: Context = Context()) -> Decision:
+    match command:
+        case IssueAssignment():
+            return _issue(command, task, context)
+        case Acknowledge():
+            _open(task)
+            if task.status != "assigned":
+                raise Refused("already-acknowledged", f"task {task.id} is {task.status}")
+            return Decision(
+                [AssignmentAcknowledged(assignment_id=task.id, effective_at=command.now)]
+            )
+        case ReportProgress():
+            _open(task)
+            if command.percent is not None and not 0 <= command.percent <= 100:
+                raise Refused("invalid-percent", "progress is 0 to 100 percent")
+            return Decision(
+                [
+                    ProgressReported(
+                        assignment_id=task.id,
+                        note=_text(command.note, "note"),
+                        percent=command.percent,
+                        metrics=command.metrics,
+                        effective_at=command.now,
+                    )
+                ]
+            )
+        case FileSubmission():
+            return _file(command, task, context)
+        case Review():
+            return _review(command, task)
+        case RequestExtension():
+            _open(task)
+            assert task.due is not None
+            if task.extension_pending:
+                raise Refused("extension-pending", "an extension request awaits its decision")
+            if command.extension_id in task.extensions:
+                raise Refused("extension-exists", f"extension {command.extension_id} exists")
+            if command.requested_due <= task.due:
+                raise Refused(
+                    "due-not-later", f"the requested due must be after {task.due.isoformat()}"
+                )
+            return Decision(
+                [
+                    ExtensionRequested(
+                        assignment_id=task.id,
+                        extension_id=command.extension_id,
+                        requested_due=command.requested_due,
+                        reason=_text(command.reason, "reason"),
+                        effective_at=command.now,
+                    )
+                ]
+            )
+        case DecideExtension():
+            _open(task)
+            extension = task.extensions.get(command.extension_id)
+            if extension is None:
+                raise Refused("unknown-extension", f"no extension {command.extension_id}")
+            state, asked = extension
+            if state != "pending":
+                raise Refused("extension-decided", f"extension {command.extension_id} is {state}")
+            if command.grant:
+                assert task.due is not None
+                return Decision(
+                    [
+                        ExtensionGranted(
+                            assignment_id=task.id,
+                            extension_id=command.extension_id,
+                            previous_due=task.due,
+                            new_due=asked,
+                            comments=command.comments,
+                            effective_at=command.now,
+                        )
+                    ]
+                )
+            return Decision(
+                [
+                    ExtensionDenied(
+                        assignment_id=task.id,
+                        extension_id=command.extension_id,
+                        reason=_text(command.comments or "", "reason"),
+                        effective_at=command.now,
+                    )
+                ]
+            )
+        case RaiseObstacle():
+            _open(task)
+            if command.obstacle_id in task.obstacles:
+                raise Refused("obstacle-exists", f"obstacle {command.obstacle_id} exists")
+            return Decision(
+                [
+                    ObstacleRaised(
+                        assignment_id=task.id,
+                        obstacle_id=command.obstacle_id,
+                        description=_text(command.description, "description"),
+                        effective_at=command.now,
+                    )
+                ]
+            )
+        case ResolveObstacle():
+            _open(task)
+            obstacle = task.obstacles.get(command.obstacle_id)
+            if obstacle is None:
+                raise Refused("unknown-obstacle", f"no obstacle {command.obstacle_id}")
+            if obstacle != "open":
+                raise Refused("obstacle-resolved", f"obstacle {command.obstacle_id} is resolved")
+            return Decision(
+                [
+                    ObstacleResolved(
+                        assignment_id=task.id,
+                        obstacle_id=command.obstacle_id,
+                        direction=_text(command.direction, "direction"),
+                        effective_at=command.now,
+                    )
+                ]
+            )
+        case Reassign():
+            _open(task)
+            if command.to_unit_id == task.lead_unit_id:
+                raise Refused("nothing-changed", "the task is already that unit's")
+            _active(context.unit(command.to_unit_id), "lead")
+            assert task.lead_unit_id is not None
+            return Decision(
+                [
+                    AssignmentReassigned(
+                        assignment_id=task.id,
+                        from_unit_id=task.lead_unit_id,
+                        to_unit_id=command.to_unit_id,
+                        reason=_text(command.reason, "reason"),
+                        effective_at=command.now,
+                    )
+                ]
+            )
+        case Withdraw():
+            _open(task)
+            return Decision(
+                [
+                    AssignmentWithdrawn(
+                        assignment_id=task.id,
+                        reason=_text(command.reason, "reason"),
+                        effective_at=command.now,
+                    )
+                ]
+            )
+
+
+def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Decision:
+    if task.status != "unknown":
+        raise Refused("assignment-exists", f"task {task.id} already exists")
+    plan = context.plan
+    if plan is None or plan.status == "unknown":
+        raise Refused("unknown-plan", f"plan {command.plan_id} does not exist")
+    if not plan.accepts_tasks:
+        raise Refused(
+            "plan-takes-no-tasks", f"plan {plan.id} is {plan.status}", plan_status=plan.status
+        )
+    assert plan.issuer_unit_id is not None
+    _active(context.unit(command.lead_unit_id), "lead")
+    for unit_id in command.coordinating_unit_ids:
+        _active(context.unit(unit_id), "coordinating")
+    if command.lead_unit_id in command.coordinating_unit_ids:
+        raise Refused("lead-also-coordinating", "the lead unit is not also a coordinator")
+    report_to = command.report_to_unit_id or plan.issuer_unit_id
+    _active(context.unit(report_to), "report-to")
+    if command.phase_id is not None and command.phase_id not in {p.phase_id for p in plan.phases}:
+        raise Refused("unknown-phase", f"plan {plan.id} has no phase {command.phase_id}")
+    _when(command.effective_at, command.now, command.may_backdate)
+    if command.due <= command.effective_at:
+        raise Refused("due-in-past", "the due must come after the task is issued")
+    steps = command.review_steps or plan.review_steps
+    if list(steps) not in (["approval"], ["appraisal", "approval"]):
+        raise Refused(
+            "invalid-review-steps", 'review steps are ["approval"] or ["appraisal", "approval"]'
+        )
+    return Decision(
+        [
+            AssignmentIssued(
+                assignment_id=command.assignment_id,
+                plan_id=plan.id,
+                item=_text(command.item, "item", 40),
+                text=_text(command.text, "text"),
+                lead_unit_id=command.lead_unit_id,
+                coordinating_unit_ids=tuple(dict.fromkeys(command.coordinating_unit_ids)),
+                deliverable=_text(command.deliverable, "deliverable", 200),
+                due=command.due,
+                report_to_unit_id=report_to,
+                issuer_unit_id=plan.issuer_unit_id,
+                phase_id=command.phase_id,
+                escalation_policy=command.escalation_policy or plan.escalation_policy,
+                review_steps=steps,
+                effective_at=command.effective_at,
+            )
+        ]
+    )
+
+
+def _file(command: FileSubmission, task: Assignment, context: Context) -> Decision:
+    _open(task)
+    if task.status == "submitted":
+        raise Refused("submission-pending", "a submission already awaits review")
+    if command.submission_id in task.submissions:
+        raise Refused("submission-exists", f"submission {command.submission_id} exists")
+    _when(command.effective_at, command.now, command.may_backdate)
+    metrics = dict(command.metrics)
+    sources = []
+    for source_id in dict.fromkeys(command.sources):
+        source = context.sources.get(source_id) or unknown(source_id)
+        if source.status == "unknown":
+            raise Refused("unknown-source", f"task {source_id} does not exist")
+        if source.plan_id != task.plan_id:
+            raise Refused("source-other-plan", f"task {source_id} is under another plan")
+        if task.lead_unit_id not in context.lineages.get(source_id, ())[1:]:
+            raise Refused(
+                "source-not-sub-unit",
+                f"task {source_id} is not led by a unit under {task.lead_unit_id}",
+            )
+        approved = [s for s in source.submissions.values() if s.status == "approved"]
+        if not approved:
+            raise Refused("source-not-approved", f"task {source_id} has no approved submission")
+        chosen = max(approved, key=lambda s: s.effective_at)
+        for name, value in chosen.metrics.items():
+            metrics[name] = metrics.get(name, 0) + value
+        assert source.lead_unit_id is not None
+        sources.append(
+            Source(assignment_id=source_id, submission_id=chosen.id, unit_id=source.lead_unit_id)
+        )
+    return Decision(
+        [
+            SubmissionFiled(
+                assignment_id=task.id,
+                submission_id=command.submission_id,
+                text=_text(command.text, "text"),
+                effective_at=command.effective_at,
+                attachments=command.attachments,
+                metrics=metrics,
+                sources=tuple(sources),
+            )
+        ]
+    )
+
+
+def _review(command: Review, task: Assignment) -> Decision:
+    if task.status == "unknown":
+        raise Refused("unknown-assignment", f"task {task.id} does not exist")
+    submission = task.submissions.get(command.submission_id)
+    if submission is None:
+        raise Refused("unknown-submission", f"no submission {command.submission_id}")
+    if submission.status != "filed" or task.pending_submission != submission.id:
+        raise Refused(
+            "submission-not-pending",
+            f"submission {submission.id} is {submission.status}, not awaiting review",
+        )
+    if command.step in submission.steps_done:
+        raise Refused("step-done", f"the {command.step} of this submission is done")
+    expected = next(s for s in task.review_steps if s not in submission.steps_done)
+    if command.step != expected:
+        raise Refused("wrong-step", f"the next step of this submission is {expected}")
+    reviewed = SubmissionReviewed(
+        assignment_id=task.id,
+        submission_id=submission.id,
+        step=command.step,
+        outcome=command.outcome,
+        comments=command.comments,
+        reviewer_unit_id=command.reviewer_unit_id,
+        effective_at=command.now,
+    )
+    if command.outcome != "approved" or command.step != "approval":
+        return Decision([reviewed])
+    assert task.due is not None
+    late = submission.effective_at - task.due
+    days_late = max(0, math.ceil(late.total_seconds() / 86400))
+    return Decision(
+        [
+            reviewed,
+            AssignmentCompleted(
+                assignment_id=task.id,
+                submission_id=submission.id,
+                on_time=submission.effective_at <= task.due,
+                completed_at=submission.effective_at,
+                due=task.due,
+                days_late=days_late,
+            ),
+        ]
+    )
