@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+import events.assignments
 import events.organisation
 import events.plans  # noqa: F401 - registers the plans' events
 from events.store import EventStore, create_pool

@@ -187,6 +187,14 @@ REFUSAL_STATUS = {
     "attachment-exists": 409,
     "already-linked": 409,
     "document-number-taken": 409,
+    "unknown-assignment": 404,
+    "assignment-exists": 409,
+    "submission-exists": 409,
+    "extension-exists": 409,
+    "obstacle-exists": 409,
+    "unknown-submission": 404,
+    "unknown-extension": 404,
+    "unknown-obstacle": 404,
 }
 
 

@@ -1,0 +1,340 @@
+"""Routes of tasks: POST /plans/{id}/assignments and /assignments/..."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from events.assignments import AttachmentMeta, Count, Outcome
+from events.plans import EscalationStep, ReviewStep
+from services import assignments
+from services.api.commanding import now, run, store_of
+from services.api.problems import Problem
+from services.auth import Actor
+from services.domain.assignment import (
+    BACKDATE_TOLERANCE,
+    Acknowledge,
+    DecideExtension,
+    FileSubmission,
+    IssueAssignment,
+    RaiseObstacle,
+    Reassign,
+    ReportProgress,
+    RequestExtension,
+    ResolveObstacle,
+    Review,
+    Withdraw,
+)
+
+Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+Short = Annotated[str, msgspec.Meta(max_length=2000)]
+MetricName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class IssueRequest(msgspec.Struct, forbid_unknown_fields=True):
+    item: Annotated[str, msgspec.Meta(max_length=40)]
+    text: Text
+    lead_unit_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=500)]
+    due: datetime
+    coordinating_unit_ids: Annotated[list[UUID], msgspec.Meta(max_length=100)] = []
+    deliverable: Annotated[str, msgspec.Meta(max_length=200)] = "report"
+    report_to_unit_id: UUID | None = None
+    phase_id: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    escalation_policy: Annotated[list[EscalationStep], msgspec.Meta(max_length=20)] | None = None
+    review_steps: list[ReviewStep] | None = None
+    effective_at: datetime | None = None
+
+
+class ProgressRequest(msgspec.Struct, forbid_unknown_fields=True):
+    note: Text
+    percent: int | None = None
+    metrics: dict[MetricName, Count] = {}
+
+
+class AttachmentRequest(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    media_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][\w.+-]*/[\w.+-]+$")]
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+    size: Annotated[int, msgspec.Meta(ge=0, le=2**40)]
+
+
+class SubmissionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    text: Text
+    effective_at: datetime | None = None
+    attachments: Annotated[list[AttachmentRequest], msgspec.Meta(max_length=100)] = []
+    metrics: dict[MetricName, Count] = {}
+    sources: Annotated[list[UUID], msgspec.Meta(max_length=1000)] = []
+    id: UUID | None = None
+
+
+class ReviewRequest(msgspec.Struct, forbid_unknown_fields=True):
+    step: ReviewStep
+    outcome: Outcome
+    comments: Short | None = None
+
+
+class ExtensionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    requested_due: datetime
+    reason: Short
+    id: UUID | None = None
+
+
+class DecisionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    grant: bool
+    comments: Short | None = None
+
+
+class ObstacleRequest(msgspec.Struct, forbid_unknown_fields=True):
+    description: Text
+    id: UUID | None = None
+
+
+class ResolveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    direction: Text
+
+
+class ReassignRequest(msgspec.Struct, forbid_unknown_fields=True):
+    to_unit_id: UUID
+    reason: Short
+
+
+class WithdrawRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Short
+
+
+def _aware(moment: datetime | None, what: str) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise Problem(
+            422,
+            "naive-time",
+            "Time without an offset",
+            f"{what} needs an offset, such as 2022-10-16T00:00:00+07:00",
+        )
+    return moment
+
+
+def _backdated(effective_at: datetime, moment: datetime) -> bool:
+    return effective_at < moment - BACKDATE_TOLERANCE
+
+
+@post("/plans/{plan_id:uuid}/assignments", status_code=201)
+async def issue_assignments(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    plan_id: FromPath[UUID],
+    data: JSONBody[IssueRequest],
+) -> Response[Any]:
+    moment = now(request)
+    due = _aware(data.due, "due")
+    effective_at = _aware(data.effective_at, "effective_at") or moment
+    assert due is not None
+    if len(set(data.lead_unit_ids)) != len(data.lead_unit_ids):
+        raise Problem(
+            422,
+            "duplicate-lead",
+            "A unit named twice",
+            "name each lead unit once: one task per unit",
+        )
+    commands = [
+        IssueAssignment(
+            assignment_id=uuid.uuid4(),
+            plan_id=plan_id,
+            item=data.item,
+            text=data.text,
+            lead_unit_id=lead,
+            due=due,
+            now=moment,
+            effective_at=effective_at,
+            report_to_unit_id=data.report_to_unit_id,
+            coordinating_unit_ids=tuple(data.coordinating_unit_ids),
+            deliverable=data.deliverable,
+            phase_id=data.phase_id,
+            escalation_policy=tuple(data.escalation_policy) if data.escalation_policy else None,
+            review_steps=tuple(data.review_steps) if data.review_steps else None,
+            may_backdate=actor.is_admin,
+        )
+        for lead in data.lead_unit_ids
+    ]
+    return await run(
+        request,
+        actor,
+        assignments.issue_handler(commands, actor),
+        backdated=_backdated(effective_at, moment),
+    )
+
+
+async def _command(
+    request: Request[Any, Any, Any], actor: Actor, command: Any, *, backdated: bool = False
+) -> Response[Any]:
+    return await run(request, actor, assignments.handler(command, actor), backdated=backdated)
+
+
+@post("/assignments/{assignment_id:uuid}/acknowledge")
+async def acknowledge(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+) -> Response[Any]:
+    return await _command(request, actor, Acknowledge(assignment_id, now(request)))
+
+
+@post("/assignments/{assignment_id:uuid}/progress")
+async def progress(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+    data: JSONBody[ProgressRequest],
+) -> Response[Any]:
+    command = ReportProgress(
+        assignment_id, data.note, now(request), data.percent, dict(data.metrics)
+    )
+    return await _command(request, actor, command)
+
+
+@post("/assignments/{assignment_id:uuid}/submissions", status_code=201)
+async def file_submission(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+    data: JSONBody[SubmissionRequest],
+) -> Response[Any]:
+    moment = now(request)
+    effective_at = _aware(data.effective_at, "effective_at") or moment
+    command = FileSubmission(
+        assignment_id,
+        data.id or uuid.uuid4(),
+        data.text,
+        moment,
+        effective_at,
+        tuple(
+            AttachmentMeta(name=a.name, media_type=a.media_type, sha256=a.sha256, size=a.size)
+            for a in data.attachments
+        ),
+        dict(data.metrics),
+        tuple(data.sources),
+        may_backdate=actor.is_admin,
+    )
+    return await _command(request, actor, command, backdated=_backdated(effective_at, moment))
+
+
+@post("/assignments/{assignment_id:uuid}/submissions/{submission_id:uuid}/review")
+async def review(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+    submission_id: FromPath[UUID],
+    data: JSONBody[ReviewRequest],
+) -> Response[Any]:
+    command = Review(
+        assignment_id, submission_id, data.step, data.outcome, now(request), data.comments
+    )
+    return await _command(request, actor, command)
+
+
+@post("/assignments/{assignment_id:uuid}/extensions", status_code=201)
+async def request_extension(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+    data: JSONBody[ExtensionRequest],
+) -> Response[Any]:
+    requested = _aware(data.requested_due, "requested_due")
+    assert requested is not None
+    command = RequestExtension(
+        assignment_id, data.id or uuid.uuid4(), requested, data.reason, now(request)
+    )
+    return await _command(request, actor, command)
+
+
+@post("/assignments/{assignment_id:uuid}/extensions/{extension_id:uuid}/decision")
+async def decide_extension(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+    extension_id: FromPath[UUID],
+    data: JSONBody[DecisionRequest],
+) -> Response[Any]:
+    command = DecideExtension(assignment_id, extension_id, data.grant, now(request), data.comments)
+    return await _command(request, actor, command)
+
+
+@post("/assignments/{assignment_id:uuid}/obstacles", status_code=201)
+async def raise_obstacle(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+    data: JSONBody[ObstacleRequest],
+) -> Response[Any]:
+    command = RaiseObstacle(assignment_id, data.id or uuid.uuid4(), data.description, now(request))
+    return await _command(request, actor, command)
+
+
+@post("/assignments/{assignment_id:uuid}/obstacles/{obstacle_id:uuid}/resolve")
+async def resolve_obstacle(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+    obstacle_id: FromPath[UUID],
+    data: JSONBody[ResolveRequest],
+) -> Response[Any]:
+    command = ResolveObstacle(assignment_id, obstacle_id, data.direction, now(request))
+    return await _command(request, actor, command)
+
+
+@post("/assignments/{assignment_id:uuid}/reassign")
+async def reassign(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+    data: JSONBody[ReassignRequest],
+) -> Response[Any]:
+    command = Reassign(assignment_id, data.to_unit_id, data.reason, now(request))
+    return await _command(request, actor, command)
+
+
+@post("/assignments/{assignment_id:uuid}/withdraw")
+async def withdraw(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+    data: JSONBody[WithdrawRequest],
+) -> Response[Any]:
+    command = Withdraw(assignment_id, data.reason, now(request))
+    return await _command(request, actor, command)
+
+
+@get("/assignments/{assignment_id:uuid}")
+async def get_assignment(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    assignment_id: FromPath[UUID],
+) -> Response[Any]:
+    found = await assignments.view(store_of(request), assignment_id, now(request))
+    if found is None:
+        raise Problem(
+            404, "unknown-assignment", "Unknown task", f"task {assignment_id} does not exist"
+        )
+    return Response(found.body, headers={"ETag": f'"{found.version}"'})
+
+
+ROUTES = [
+    issue_assignments,
+    acknowledge,
+    progress,
+    file_submission,
+    review,
+    request_extension,
+    decide_extension,
+    raise_obstacle,
+    resolve_obstacle,
+    reassign,
+    withdraw,
+    get_assignment,
+]

@@ -1,0 +1,230 @@
+"""Task commands through the command path, with who may do what, and the task as it stands."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from events.store import EventStore
+from services import plans, units
+from services.auth import Actor
+from services.commands import Outcome, Session
+from services.domain import assignment as tasks
+from services.domain.assignment import (
+    Acknowledge,
+    Assignment,
+    Context,
+    DecideExtension,
+    FileSubmission,
+    IssueAssignment,
+    RaiseObstacle,
+    Reassign,
+    ReportProgress,
+    RequestExtension,
+    ResolveObstacle,
+    Review,
+    Withdraw,
+)
+from services.domain.unit import Unit
+
+
+def stream_of(assignment_id: UUID) -> str:
+    return f"assignment-{assignment_id}"
+
+
+async def load(session: Session, assignment_id: UUID) -> Assignment:
+    return await session.load(stream_of(assignment_id), tasks.evolve, tasks.unknown(assignment_id))
+
+
+def _tags(task: Assignment) -> dict[str, Any]:
+    concerned = [
+        task.lead_unit_id,
+        *task.coordinating_unit_ids,
+        task.report_to_unit_id,
+        task.issuer_unit_id,
+    ]
+    return {
+        "plan_id": task.plan_id,
+        "units": [u for u in dict.fromkeys(concerned) if u is not None],
+    }
+
+
+def _reviewer_unit(actor: Actor, task: Assignment) -> UUID | None:
+    for unit_id in (task.report_to_unit_id, task.issuer_unit_id):
+        if any(g.role == "chief" and g.unit_id == unit_id for g in actor.grants):
+            return unit_id
+    return None
+
+
+def _require_reviewer(actor: Actor, task: Assignment) -> None:
+    if not (
+        actor.acts_for(task.report_to_unit_id, "chief")
+        or actor.acts_for(task.issuer_unit_id, "chief")
+    ):
+        actor.require(task.report_to_unit_id, "chief")
+
+
+def issue_handler(commands: list[IssueAssignment], actor: Actor) -> Any:
+    """One item naming several units: one task per unit, in one append."""
+
+    async def decide(session: Session) -> Outcome:
+        plan = await plans.load(session, commands[0].plan_id)
+        actor.require(plan.issuer_unit_id, "chief", "officer")
+        known: dict[UUID, Unit] = {}
+        for command in commands:
+            for unit_id in (
+                command.lead_unit_id,
+                command.report_to_unit_id,
+                *command.coordinating_unit_ids,
+            ):
+                if unit_id is not None and unit_id not in known:
+                    known[unit_id] = await units.load(session, unit_id)
+        first = commands[0].assignment_id
+        outcome = Outcome(str(first), stream_of(first), status=201)
+        for command in commands:
+            task = await load(session, command.assignment_id)
+            decision = tasks.decide(command, task, Context(plan=plan, units=known))
+            issued = tasks.evolve(task, decision.events[0])
+            outcome.add(stream_of(command.assignment_id), decision, **_tags(issued))
+        outcome.extra = {
+            "assignments": {str(c.lead_unit_id): str(c.assignment_id) for c in commands}
+        }
+        return outcome
+
+    return decide
+
+
+def handler(command: tasks.AssignmentCommand, actor: Actor) -> Any:
+    async def decide(session: Session) -> Outcome:
+        task = await load(session, command.assignment_id)
+        context = Context()
+        match command:
+            case FileSubmission():
+                actor.require(task.lead_unit_id, "officer")
+                sources: dict[UUID, Assignment] = {}
+                lineages: dict[UUID, list[UUID]] = {}
+                for source_id in command.sources:
+                    source = await load(session, source_id)
+                    sources[source_id] = source
+                    if source.lead_unit_id is not None:
+                        lineages[source_id] = [
+                            u.id for u in await units.lineage(session, source.lead_unit_id)
+                        ]
+                context = Context(sources=sources, lineages=lineages)
+            case Acknowledge() | ReportProgress() | RequestExtension() | RaiseObstacle():
+                actor.require(task.lead_unit_id, "chief", "officer")
+            case Review() | DecideExtension() | ResolveObstacle():
+                _require_reviewer(actor, task)
+            case Reassign():
+                actor.require(task.issuer_unit_id, "chief")
+                context = Context(
+                    units={command.to_unit_id: await units.load(session, command.to_unit_id)}
+                )
+            case Withdraw():
+                actor.require(task.issuer_unit_id, "chief")
+        decided = command
+        if isinstance(command, Review):
+            decided = Review(
+                command.assignment_id,
+                command.submission_id,
+                command.step,
+                command.outcome,
+                command.now,
+                command.comments,
+                _reviewer_unit(actor, task),
+            )
+        decision = tasks.decide(decided, task, context)
+        after = functools.reduce(tasks.evolve, decision.events, task)
+        created = {
+            FileSubmission: "submission_id",
+            RequestExtension: "extension_id",
+            RaiseObstacle: "obstacle_id",
+        }.get(type(command))
+        answer_id = getattr(command, created) if created else command.assignment_id
+        outcome = Outcome(
+            str(answer_id), stream_of(command.assignment_id), status=201 if created else 200
+        )
+        outcome.add(stream_of(command.assignment_id), decision, **_tags(after))
+        return outcome
+
+    return decide
+
+
+# -- the task as it stands, folded from its stream ------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskView:
+    body: dict[str, Any]
+    version: int
+
+
+async def view(store: EventStore, assignment_id: UUID, now: datetime) -> TaskView | None:
+    events = await store.read_stream(stream_of(assignment_id))
+    if not events:
+        return None
+    state = tasks.unknown(assignment_id)
+    issued: dict[str, Any] = {}
+    submissions: dict[str, dict[str, Any]] = {}
+    extensions: dict[str, dict[str, Any]] = {}
+    obstacles: dict[str, dict[str, Any]] = {}
+    completed: dict[str, Any] | None = None
+    history = []
+    for event in events:
+        assert event.data is not None
+        state = tasks.evolve(state, event.data)
+        data = msgspec.to_builtins(event.data)
+        data.pop("assignment_id", None)
+        history.append(
+            {
+                "type": event.type,
+                "version": event.version,
+                "recorded_at": event.recorded_at.isoformat(),
+                "backdated": event.metadata.backdated,
+            }
+        )
+        match event.type:
+            case "AssignmentIssued":
+                issued = data
+            case "SubmissionFiled":
+                submissions[data["submission_id"]] = {**data, "reviews": []}
+            case "SubmissionReviewed":
+                submissions[data["submission_id"]]["reviews"].append(data)
+            case "ExtensionRequested":
+                extensions[data["extension_id"]] = {**data, "status": "pending"}
+            case "ExtensionGranted" | "ExtensionDenied":
+                extensions[data["extension_id"]].update(
+                    status="granted" if event.type == "ExtensionGranted" else "denied",
+                    decision=data,
+                )
+            case "ObstacleRaised":
+                obstacles[data["obstacle_id"]] = {**data, "status": "open"}
+            case "ObstacleResolved":
+                obstacles[data["obstacle_id"]].update(
+                    status="resolved", direction=data["direction"]
+                )
+            case "AssignmentCompleted":
+                completed = data
+    body = {
+        "id": str(assignment_id),
+        **issued,
+        "status": state.status,
+        "overdue": state.overdue(now),
+        "extension_pending": state.extension_pending,
+        "obstacle_open": state.obstacle_open,
+        "lead_unit_id": str(state.lead_unit_id),
+        "original_due": issued.get("due"),
+        "due": msgspec.to_builtins(state.due),
+        "submissions": list(submissions.values()),
+        "extensions": list(extensions.values()),
+        "obstacles": list(obstacles.values()),
+        "completed": completed,
+        "version": events[-1].version,
+        "history": history,
+    }
+    return TaskView(body, events[-1].version)
