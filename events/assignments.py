@@ -62,7 +62,7 @@ class ProgressReported(Event, frozen=True, kw_only=True):
     assignment_id: UUID
     note: str
     percent: int | None = None
-    metrics: Metrics = {}
+    metrics: Metrics = msgspec.field(default_factory=dict)
     effective_at: datetime
 
 
@@ -73,7 +73,7 @@ class SubmissionFiled(Event, frozen=True, kw_only=True):
     text: str
     effective_at: datetime
     attachments: tuple[AttachmentMeta, ...] = ()
-    metrics: Metrics = {}
+    metrics: Metrics = msgspec.field(default_factory=dict)
     sources: tuple[Source, ...] = ()
     """For a consolidated report (tổng hợp): the sub-units' submissions it aggregates."""
 

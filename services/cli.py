@@ -74,7 +74,7 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
-    import events.organisation  # noqa: F401 - registers the organisation's events
+    import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
     from projections import directory
 

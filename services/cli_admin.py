@@ -15,8 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-import events.organisation
-import events.plans  # noqa: F401 - registers the plans' events
+import events.domain  # noqa: F401 - registers every domain event
 from events.organisation import Role
 from events.store import EventStore, create_pool
 from services import units, users

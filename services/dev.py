@@ -149,7 +149,7 @@ def _wait_for_stop(supervisor: Supervisor) -> int:
 
 async def dev_admin_token(database_url: str, data_dir: Path) -> str:
     """The dev admin's token: made on the first run, kept in DATA_DIR/admin-token (0600)."""
-    import events.organisation  # noqa: F401 - registers the organisation's events
+    import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
     from services import users
     from services.auth import OPERATOR, hash_token, issue_token

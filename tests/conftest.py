@@ -89,7 +89,7 @@ async def store(pool: asyncpg.Pool[Any]) -> AsyncIterator[EventStore]:
 @pytest.fixture
 async def domain_store(pool: asyncpg.Pool[Any]) -> AsyncIterator[EventStore]:
     """A store speaking the domain's catalogue (units, users, plans...)."""
-    import events.organisation  # noqa: F401 - registers the organisation's events
+    import events.domain  # noqa: F401 - registers every domain event
 
     created = EventStore(pool)
     yield created

@@ -14,11 +14,9 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-import events.assignments
-import events.organisation
-import events.plans  # noqa: F401 - registers the plans' events
+import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
-from services.api import plans, units, users
+from services.api import assignments, plans, units, users
 from services.api.commanding import current_actor
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
@@ -69,6 +67,7 @@ def create_app(
             *units.ROUTES,
             *users.ROUTES,
             *plans.ROUTES,
+            *assignments.ROUTES,
         ],
         dependencies={"actor": Provide(current_actor)},
         lifespan=[lifespan],

@@ -1,0 +1,385 @@
+"""Tasks over HTTP on real PostgreSQL: the seed 003 story of the Sơn La cell, end to end."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+import events.assignments  # noqa: F401 - registers the tasks' events
+from events.assignments import (
+    AssignmentAcknowledged,
+    AssignmentCompleted,
+    AssignmentIssued,
+    Source,
+    SubmissionFiled,
+    SubmissionReviewed,
+)
+from events.store import EventStore
+from services.api.app import create_app
+from services.config import load_settings
+from tests.http import api_client
+from tests.org import bearer, make_user
+
+HANOI = timezone(timedelta(hours=7))
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, day: int, hour: int, minute: int = 0) -> None:
+        self.now = datetime(2022, 10, day, hour, minute, tzinfo=HANOI)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2022, 10, 12, 9, 0, tzinfo=HANOI))
+
+
+@pytest.fixture
+def app(pool: asyncpg.Pool[Any], clock: Clock) -> Any:
+    return create_app(load_settings({}), pool=pool, clock=clock)
+
+
+PLAN_TITLE = (
+    "Triển khai hướng dẫn tuyên truyền kỷ niệm 92 năm Ngày truyền thống công tác dân vận của "
+    "Đảng; 23 năm Ngày Dân vận của cả nước"
+)
+ITEM_2 = (
+    "Báo cáo kết quả triển khai xây dựng mô hình Dân vận khéo đã đăng ký năm 2022 về Ban Chi "
+    "ủy để tổng hợp"
+)
+ITEM_1 = (
+    "Tổng hợp báo cáo kết quả tổ chức các hoạt động kỷ niệm và báo cáo kết quả công tác dân vận"
+)
+
+CELL_TREE = {
+    "units": [
+        {
+            "ref": "du",
+            "name": "Đảng ủy Sở Lao động - Thương binh và Xã hội tỉnh Sơn La",
+            "short_code": "ĐUSLĐTBXH",
+            "kind": "party_committee",
+        },
+        {
+            "ref": "cb",
+            "name": "Chi bộ Cơ sở Điều trị nghiện ma túy tỉnh",
+            "short_code": "CB",
+            "kind": "party_cell",
+            "parent": "du",
+        },
+        {
+            "ref": "cd",
+            "name": "Ban Chấp hành Công đoàn",
+            "short_code": "BCHCĐ",
+            "kind": "mass_organisation",
+            "parent": "cb",
+        },
+        {
+            "ref": "t1",
+            "name": "Tổ đảng tổ 1",
+            "short_code": "TĐ1",
+            "kind": "party_group",
+            "parent": "cb",
+        },
+    ]
+}
+
+
+async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_the_seed_003_story_of_the_son_la_cell(
+    app: Any, clock: Clock, domain_store: EventStore
+) -> None:
+    _, admin_token = await make_user(domain_store, "admin")
+    admin = bearer(admin_token)
+    async with api_client(app) as client:
+        u = (await ok(await client.post("/units/import", json=CELL_TREE, headers=admin), 201))[
+            "units"
+        ]
+        ids = {ref: uuid.UUID(unit_id) for ref, unit_id in u.items()}
+        people = {}
+        for name, role, ref in (
+            ("Đoàn Văn Tú", "chief", "cb"),
+            ("officer cb", "officer", "cb"),
+            ("officer cd", "officer", "cd"),
+            ("officer t1", "officer", "t1"),
+            ("chief du", "chief", "du"),
+        ):
+            _, token = await make_user(domain_store, role, ids[ref], name=name)  # type: ignore[arg-type]
+            people[f"{role} {ref}"] = bearer(token)
+
+        # 12/10/2022: the cell drafts and issues plan 334-KH/CB implementing 16-HD/BTGĐUK.
+        plan = (
+            await ok(
+                await client.post(
+                    "/plans",
+                    json={
+                        "kind": "KH",
+                        "issuer_unit_id": u["cb"],
+                        "title": PLAN_TITLE,
+                        "implements": [{"number": "16-HD/BTGĐUK", "issued_on": "03/10/2022"}],
+                        "recipients": [
+                            {"unit_id": u["du"], "role": "for_report"},
+                            {"unit_id": u["cd"], "role": "implement"},
+                            {"unit_id": u["t1"], "role": "implement"},
+                        ],
+                    },
+                    headers=people["officer cb"],
+                ),
+                201,
+            )
+        )["id"]
+        await ok(
+            await client.post(
+                f"/plans/{plan}/issue",
+                json={
+                    "number": "334-KH/CB",
+                    "place": "Sơn La",
+                    "signer": {
+                        "name": "Đoàn Văn Tú",
+                        "title": "Bí thư",
+                        "authority": "TM",
+                        "on_behalf_of": "Chi bộ",
+                    },
+                },
+                headers=people["chief cb"],
+            )
+        )
+
+        # Item 2: the trade-union committee and party group 1 report before 16/10/2022.
+        item2 = await ok(
+            await client.post(
+                f"/plans/{plan}/assignments",
+                json={
+                    "item": "2",
+                    "lead_unit_ids": [u["cd"], u["t1"]],
+                    "report_to_unit_id": u["cb"],
+                    "text": ITEM_2,
+                    "due": "2022-10-16T00:00:00+07:00",
+                },
+                headers=people["officer cb"],
+            ),
+            201,
+        )
+        union, group = item2["assignments"][u["cd"]], item2["assignments"][u["t1"]]
+        assert len(item2["events"]) == 2 and {e["stream_id"] for e in item2["events"]} == {
+            f"assignment-{union}",
+            f"assignment-{group}",
+        }
+        # Item 1: the cell's consolidated report before 17/10/2022, to the Party committee.
+        cell_task = (
+            await ok(
+                await client.post(
+                    f"/plans/{plan}/assignments",
+                    json={
+                        "item": "1",
+                        "lead_unit_ids": [u["cb"]],
+                        "report_to_unit_id": u["du"],
+                        "text": ITEM_1,
+                        "due": "2022-10-17T00:00:00+07:00",
+                    },
+                    headers=people["officer cb"],
+                ),
+                201,
+            )
+        )["id"]
+
+        # 14/10: the union acknowledges and reports; the cell approves.
+        clock.set(14, 10)
+        await ok(
+            await client.post(f"/assignments/{union}/acknowledge", headers=people["officer cd"])
+        )
+        report = (
+            await ok(
+                await client.post(
+                    f"/assignments/{union}/submissions",
+                    json={"text": "Đã xây dựng mô hình Dân vận khéo", "metrics": {"models": 1}},
+                    headers=people["officer cd"],
+                ),
+                201,
+            )
+        )["id"]
+        clock.set(14, 15)
+        await ok(
+            await client.post(
+                f"/assignments/{union}/submissions/{report}/review",
+                json={"step": "approval", "outcome": "approved"},
+                headers=people["chief cb"],
+            )
+        )
+
+        # 15/10: the party group reports, is sent back for changes, reports again, approved.
+        clock.set(15, 9)
+        first = (
+            await ok(
+                await client.post(
+                    f"/assignments/{group}/submissions",
+                    json={"text": "Báo cáo mô hình", "metrics": {"models": 1}},
+                    headers=people["officer t1"],
+                ),
+                201,
+            )
+        )["id"]
+        clock.set(15, 11)
+        await ok(
+            await client.post(
+                f"/assignments/{group}/submissions/{first}/review",
+                json={
+                    "step": "approval",
+                    "outcome": "changes_requested",
+                    "comments": "Bổ sung số liệu",
+                },
+                headers=people["chief cb"],
+            )
+        )
+        clock.set(15, 16)
+        second = (
+            await ok(
+                await client.post(
+                    f"/assignments/{group}/submissions",
+                    json={"text": "Báo cáo mô hình (bổ sung)", "metrics": {"models": 2}},
+                    headers=people["officer t1"],
+                ),
+                201,
+            )
+        )["id"]
+        clock.set(15, 17)
+        await ok(
+            await client.post(
+                f"/assignments/{group}/submissions/{second}/review",
+                json={"step": "approval", "outcome": "approved"},
+                headers=people["chief cb"],
+            )
+        )
+
+        # 16/10: the cell files its consolidated report; the Party committee approves it.
+        clock.set(16, 15)
+        consolidated = (
+            await ok(
+                await client.post(
+                    f"/assignments/{cell_task}/submissions",
+                    json={"text": "Báo cáo tổng hợp", "sources": [union, group]},
+                    headers=people["officer cb"],
+                ),
+                201,
+            )
+        )["id"]
+        clock.set(16, 17)
+        await ok(
+            await client.post(
+                f"/assignments/{cell_task}/submissions/{consolidated}/review",
+                json={"step": "approval", "outcome": "approved"},
+                headers=people["chief du"],
+            )
+        )
+
+        view = await ok(await client.get(f"/assignments/{cell_task}", headers=admin))
+        assert view["status"] == "completed_on_time" and view["overdue"] is False
+        assert view["submissions"][0]["metrics"] == {"models": 3}
+
+    def at(day: int, hour: int) -> datetime:
+        return datetime(2022, 10, day, hour, tzinfo=HANOI)
+
+    async def stream(task: str) -> list[Any]:
+        return [e.data for e in await domain_store.read_stream(f"assignment-{task}")]
+
+    due16, due17 = at(16, 0), at(17, 0)
+    union_id, group_id, cell_id = (uuid.UUID(t) for t in (union, group, cell_task))
+    plan_id = uuid.UUID(plan)
+    assert await stream(union) == [
+        AssignmentIssued(
+            assignment_id=union_id,
+            plan_id=plan_id,
+            item="2",
+            text=ITEM_2,
+            lead_unit_id=ids["cd"],
+            due=due16,
+            report_to_unit_id=ids["cb"],
+            issuer_unit_id=ids["cb"],
+            effective_at=at(12, 9),
+        ),
+        AssignmentAcknowledged(assignment_id=union_id, effective_at=at(14, 10)),
+        SubmissionFiled(
+            assignment_id=union_id,
+            submission_id=uuid.UUID(report),
+            text="Đã xây dựng mô hình Dân vận khéo",
+            effective_at=at(14, 10),
+            metrics={"models": 1},
+        ),
+        SubmissionReviewed(
+            assignment_id=union_id,
+            submission_id=uuid.UUID(report),
+            step="approval",
+            outcome="approved",
+            reviewer_unit_id=ids["cb"],
+            effective_at=at(14, 15),
+        ),
+        AssignmentCompleted(
+            assignment_id=union_id,
+            submission_id=uuid.UUID(report),
+            on_time=True,
+            completed_at=at(14, 10),
+            due=due16,
+            days_late=0,
+        ),
+    ]
+    assert [type(e).__name__ for e in await stream(group)] == [
+        "AssignmentIssued",
+        "SubmissionFiled",
+        "SubmissionReviewed",
+        "SubmissionFiled",
+        "SubmissionReviewed",
+        "AssignmentCompleted",
+    ]
+    group_events = await stream(group)
+    assert group_events[2] == SubmissionReviewed(
+        assignment_id=group_id,
+        submission_id=uuid.UUID(first),
+        step="approval",
+        outcome="changes_requested",
+        comments="Bổ sung số liệu",
+        reviewer_unit_id=ids["cb"],
+        effective_at=at(15, 11),
+    )
+    assert group_events[5] == AssignmentCompleted(
+        assignment_id=group_id,
+        submission_id=uuid.UUID(second),
+        on_time=True,
+        completed_at=at(15, 16),
+        due=due16,
+        days_late=0,
+    )
+    cell_events = await stream(cell_task)
+    assert cell_events[1] == SubmissionFiled(
+        assignment_id=cell_id,
+        submission_id=uuid.UUID(consolidated),
+        text="Báo cáo tổng hợp",
+        effective_at=at(16, 15),
+        metrics={"models": 3},
+        sources=(
+            Source(assignment_id=union_id, submission_id=uuid.UUID(report), unit_id=ids["cd"]),
+            Source(assignment_id=group_id, submission_id=uuid.UUID(second), unit_id=ids["t1"]),
+        ),
+    )
+    assert cell_events[-1] == AssignmentCompleted(
+        assignment_id=cell_id,
+        submission_id=uuid.UUID(consolidated),
+        on_time=True,
+        completed_at=at(16, 15),
+        due=due17,
+        days_late=0,
+    )
