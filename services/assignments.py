@@ -79,7 +79,7 @@ def issue_handler(commands: list[IssueAssignment], actor: Actor) -> Any:
         for command in commands:
             for unit_id in (
                 command.lead_unit_id,
-                command.report_to_unit_id,
+                command.report_to_unit_id or plan.issuer_unit_id,
                 *command.coordinating_unit_ids,
             ):
                 if unit_id is not None and unit_id not in known:

@@ -383,3 +383,354 @@ async def test_the_seed_003_story_of_the_son_la_cell(
         due=due17,
         days_late=0,
     )
+
+
+# -- who may do what with tasks: a literal table ---------------------------------------------
+
+TASK_ROLES = (
+    "anonymous",
+    "admin",
+    "chief cb",
+    "officer cb",
+    "officer cd",
+    "chief cd",
+    "auditor cb",
+    "consumer cb",
+)
+# The plan is the cell's (cb); the task's lead is the union (cd); it reports to the cell.
+TASK_MATRIX = [
+    # route           anon admin cb-chief cb-off cd-off cd-chief auditor consumer
+    ("issue", (401, 201, 201, 201, 403, 403, 403, 403)),
+    ("get", (401, 200, 200, 200, 200, 200, 200, 200)),
+    ("acknowledge", (401, 200, 403, 403, 200, 200, 403, 403)),
+    ("progress", (401, 200, 403, 403, 200, 200, 403, 403)),
+    ("file", (401, 201, 403, 403, 201, 403, 403, 403)),
+    ("review", (401, 200, 200, 403, 403, 403, 403, 403)),
+    ("extension", (401, 201, 403, 403, 201, 201, 403, 403)),
+    ("decide", (401, 200, 200, 403, 403, 403, 403, 403)),
+    ("obstacle", (401, 201, 403, 403, 201, 201, 403, 403)),
+    ("resolve", (401, 200, 200, 403, 403, 403, 403, 403)),
+    ("reassign", (401, 200, 200, 403, 403, 403, 403, 403)),
+    ("withdraw", (401, 200, 200, 403, 403, 403, 403, 403)),
+]
+
+
+async def test_the_task_authorization_matrix(
+    app: Any, clock: Clock, domain_store: EventStore
+) -> None:
+    _, admin_token = await make_user(domain_store, "admin")
+    admin = bearer(admin_token)
+    async with api_client(app) as client:
+        u = (await ok(await client.post("/units/import", json=CELL_TREE, headers=admin), 201))[
+            "units"
+        ]
+        headers: dict[str, dict[str, str]] = {"anonymous": {}, "admin": admin}
+        for name in TASK_ROLES[2:]:
+            role, ref = name.split()
+            _, token = await make_user(domain_store, role, uuid.UUID(u[ref]))  # type: ignore[arg-type]
+            headers[name] = bearer(token)
+        plan = (
+            await ok(
+                await client.post(
+                    "/plans",
+                    json={"kind": "KH", "title": "334", "issuer_unit_id": u["cb"]},
+                    headers=admin,
+                ),
+                201,
+            )
+        )["id"]
+        await ok(
+            await client.post(
+                f"/plans/{plan}/issue",
+                json={
+                    "number": "334-KH/CB",
+                    "place": "Sơn La",
+                    "signer": {"name": "Đoàn Văn Tú", "title": "Bí thư"},
+                },
+                headers=admin,
+            )
+        )
+        task_body = {
+            "item": "2",
+            "text": "Báo cáo",
+            "lead_unit_ids": [u["cd"]],
+            "report_to_unit_id": u["cb"],
+            "due": "2022-10-16T00:00:00+07:00",
+        }
+
+        async def new_task() -> str:
+            return (
+                await ok(
+                    await client.post(f"/plans/{plan}/assignments", json=task_body, headers=admin),
+                    201,
+                )
+            )["id"]
+
+        async def with_submission() -> tuple[str, str]:
+            task = await new_task()
+            sid = (
+                await ok(
+                    await client.post(
+                        f"/assignments/{task}/submissions", json={"text": "x"}, headers=admin
+                    ),
+                    201,
+                )
+            )["id"]
+            return task, sid
+
+        async def with_extension() -> tuple[str, str]:
+            task = await new_task()
+            eid = (
+                await ok(
+                    await client.post(
+                        f"/assignments/{task}/extensions",
+                        json={"requested_due": "2022-10-20T00:00:00+07:00", "reason": "x"},
+                        headers=admin,
+                    ),
+                    201,
+                )
+            )["id"]
+            return task, eid
+
+        async def with_obstacle() -> tuple[str, str]:
+            task = await new_task()
+            oid = (
+                await ok(
+                    await client.post(
+                        f"/assignments/{task}/obstacles", json={"description": "x"}, headers=admin
+                    ),
+                    201,
+                )
+            )["id"]
+            return task, oid
+
+        async def call(route: str, who: dict[str, str]) -> httpx.Response:
+            if route == "issue":
+                return await client.post(f"/plans/{plan}/assignments", json=task_body, headers=who)
+            if route in ("review", "decide", "resolve"):
+                task, sub = await {
+                    "review": with_submission,
+                    "decide": with_extension,
+                    "resolve": with_obstacle,
+                }[route]()
+                path, body = {
+                    "review": (
+                        f"submissions/{sub}/review",
+                        {"step": "approval", "outcome": "approved"},
+                    ),
+                    "decide": (f"extensions/{sub}/decision", {"grant": True}),
+                    "resolve": (f"obstacles/{sub}/resolve", {"direction": "chỉ đạo"}),
+                }[route]
+                return await client.post(f"/assignments/{task}/{path}", json=body, headers=who)
+            task = await new_task()
+            if route == "get":
+                return await client.get(f"/assignments/{task}", headers=who)
+            path, body = {
+                "acknowledge": ("acknowledge", None),
+                "progress": ("progress", {"note": "tiến độ"}),
+                "file": ("submissions", {"text": "báo cáo"}),
+                "extension": (
+                    "extensions",
+                    {"requested_due": "2022-10-20T00:00:00+07:00", "reason": "chờ"},
+                ),
+                "obstacle": ("obstacles", {"description": "khó khăn"}),
+                "reassign": ("reassign", {"to_unit_id": u["t1"], "reason": "đổi"}),
+                "withdraw": ("withdraw", {"reason": "thu hồi"}),
+            }[route]
+            return await client.post(f"/assignments/{task}/{path}", json=body, headers=who)
+
+        clock.set(14, 10)
+        failures = []
+        for route, expected in TASK_MATRIX:
+            for role, status in zip(TASK_ROLES, expected, strict=True):
+                answer = await call(route, headers[role])
+                if answer.status_code != status:
+                    failures.append(
+                        f"{role} {route}: {answer.status_code}, expected {status}: "
+                        f"{answer.text[:100]}"
+                    )
+        assert failures == [], "\n".join(failures)
+
+
+async def test_bad_task_input_answers_its_problem_and_appends_nothing(
+    app: Any, clock: Clock, domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    from tests.org import event_count
+
+    _, admin_token = await make_user(domain_store, "admin")
+    admin = bearer(admin_token)
+    async with api_client(app) as client:
+        u = (await ok(await client.post("/units/import", json=CELL_TREE, headers=admin), 201))[
+            "units"
+        ]
+        plan = (
+            await ok(
+                await client.post(
+                    "/plans",
+                    json={"kind": "KH", "title": "334", "issuer_unit_id": u["cb"]},
+                    headers=admin,
+                ),
+                201,
+            )
+        )["id"]
+        await ok(
+            await client.post(
+                f"/plans/{plan}/issue",
+                json={
+                    "number": "334-KH/CB",
+                    "place": "Sơn La",
+                    "signer": {"name": "Đoàn Văn Tú", "title": "Bí thư"},
+                },
+                headers=admin,
+            )
+        )
+        body = {
+            "item": "2",
+            "text": "Báo cáo",
+            "lead_unit_ids": [u["cd"]],
+            "due": "2022-10-16T00:00:00+07:00",
+        }
+        task = (
+            await ok(await client.post(f"/plans/{plan}/assignments", json=body, headers=admin), 201)
+        )["id"]
+        done = (
+            await ok(await client.post(f"/plans/{plan}/assignments", json=body, headers=admin), 201)
+        )["id"]
+        await ok(
+            await client.post(f"/assignments/{done}/withdraw", json={"reason": "x"}, headers=admin)
+        )
+        await ok(
+            await client.post(
+                f"/assignments/{task}/acknowledge", headers={**admin, "Idempotency-Key": "ack-1"}
+            )
+        )
+        missing = uuid.uuid4()
+        cases: list[tuple[str, dict[str, str], Any, int, str]] = [
+            (
+                f"/plans/{plan}/assignments",
+                admin,
+                {**body, "due": "2022-10-16T00:00:00"},
+                422,
+                "naive-time",
+            ),
+            (
+                f"/plans/{plan}/assignments",
+                admin,
+                {**body, "due": "16/10/2022"},
+                400,
+                "invalid-request",
+            ),
+            (
+                f"/plans/{plan}/assignments",
+                admin,
+                {**body, "lead_unit_ids": []},
+                400,
+                "invalid-request",
+            ),
+            (
+                f"/plans/{plan}/assignments",
+                admin,
+                {**body, "lead_unit_ids": [u["cd"], u["cd"]]},
+                422,
+                "duplicate-lead",
+            ),
+            (
+                f"/plans/{plan}/assignments",
+                admin,
+                {**body, "lead_unit_ids": [str(missing)]},
+                422,
+                "unknown-lead",
+            ),
+            (f"/plans/{missing}/assignments", admin, body, 404, "unknown-plan"),
+            (
+                f"/plans/{plan}/assignments",
+                admin,
+                {**body, "due": "2022-10-01T00:00:00+07:00"},
+                422,
+                "due-in-past",
+            ),
+            (f"/assignments/{missing}/acknowledge", admin, None, 404, "unknown-assignment"),
+            (f"/assignments/{task}/acknowledge", admin, None, 422, "already-acknowledged"),
+            (
+                f"/assignments/{task}/submissions",
+                admin,
+                {"text": "x", "metrics": {"n": 1.5}},
+                400,
+                "invalid-request",
+            ),
+            (
+                f"/assignments/{task}/submissions",
+                admin,
+                {"text": "x", "metrics": {"n": 2**60}},
+                400,
+                "invalid-request",
+            ),
+            (f"/assignments/{done}/submissions", admin, {"text": "x"}, 422, "assignment-closed"),
+            (
+                f"/assignments/{task}/submissions/{missing}/review",
+                admin,
+                {"step": "approval", "outcome": "approved"},
+                404,
+                "unknown-submission",
+            ),
+            (
+                f"/assignments/{task}/submissions/{missing}/review",
+                admin,
+                {"step": "approval", "outcome": "maybe"},
+                400,
+                "invalid-request",
+            ),
+            (
+                f"/assignments/{task}/extensions",
+                admin,
+                {"requested_due": "2022-10-10T00:00:00+07:00", "reason": "x"},
+                422,
+                "due-not-later",
+            ),
+            (
+                f"/assignments/{task}/extensions/{missing}/decision",
+                admin,
+                {"grant": True},
+                404,
+                "unknown-extension",
+            ),
+            (
+                f"/assignments/{task}/obstacles/{missing}/resolve",
+                admin,
+                {"direction": "x"},
+                404,
+                "unknown-obstacle",
+            ),
+            (
+                f"/assignments/{task}/reassign",
+                admin,
+                {"to_unit_id": u["cd"], "reason": "x"},
+                422,
+                "nothing-changed",
+            ),
+            (
+                f"/assignments/{task}/progress",
+                {**admin, "If-Match": '"1"'},
+                {"note": "x"},
+                409,
+                "stale-version",
+            ),
+            (
+                f"/assignments/{task}/acknowledge",
+                {**admin, "Idempotency-Key": "ack-1"},
+                {"other": "body"},
+                422,
+                "idempotency-key-reused",
+            ),
+        ]
+        before = await event_count(pool)
+        failures = []
+        for path, headers, payload, status, problem in cases:
+            answer = await client.post(path, json=payload, headers=headers)
+            kind = answer.json().get("type")
+            if (answer.status_code, kind) != (status, f"/problems/{problem}"):
+                failures.append(
+                    f"{path} {payload}: {answer.status_code} {kind}, expected {status} {problem}"
+                )
+        assert failures == [], "\n".join(failures)
+        assert await event_count(pool) == before
