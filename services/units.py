@@ -7,6 +7,7 @@ import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, get_args
 from uuid import UUID
 
@@ -65,8 +66,11 @@ def _tags(*unit_ids: UUID | None) -> list[UUID]:
     return [u for u in dict.fromkeys(unit_ids) if u is not None]
 
 
-def handler(command: units.UnitCommand, pool: asyncpg.Pool[Any]) -> Any:
-    """The command-path handler deciding `command` on fresh state."""
+def handler(
+    command: units.UnitCommand, pool: asyncpg.Pool[Any], now: datetime | None = None
+) -> Any:
+    """The command-path handler deciding `command` on fresh state. A merge, split or
+    dissolution also hands the unit's open tasks to its successor, in the same append."""
 
     async def decide(session: Session) -> Outcome:
         unit = await load(session, command.unit_id)
@@ -104,9 +108,36 @@ def handler(command: units.UnitCommand, pool: asyncpg.Pool[Any]) -> Any:
                 command.unit_id, unit.parent_id, *related, *getattr(command, "successor_ids", ())
             ),
         )
+        if isinstance(command, MergeUnit | SplitUnit | DissolveUnit):
+            from services.handover import hand_over
+
+            await hand_over(
+                session,
+                outcome,
+                command.unit_id,
+                _successor_of(command),
+                others,
+                f"{unit.name} ({unit.short_code}) {_verb(command)}",
+                now or datetime.now(UTC),
+            )
         return outcome
 
     return decide
+
+
+def _successor_of(command: MergeUnit | SplitUnit | DissolveUnit) -> Any:
+    match command:
+        case MergeUnit():
+            return lambda _: command.successor_id
+        case SplitUnit():
+            allocated = dict(command.allocations)
+            return lambda task: allocated.get(task, command.default_successor_id)
+        case DissolveUnit():
+            return lambda _: command.successor_id
+
+
+def _verb(command: MergeUnit | SplitUnit | DissolveUnit) -> str:
+    return {MergeUnit: "merged", SplitUnit: "split", DissolveUnit: "dissolved"}[type(command)]
 
 
 def import_handler(rows: Sequence[ImportedUnit]) -> Any:

@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from events.organisation import UnitKind
 from services import units
-from services.api.commanding import run
+from services.api.commanding import now, run
 from services.api.problems import Problem
 from services.auth import Actor, require_admin
 from services.domain.unit import (
@@ -112,7 +112,7 @@ async def register_unit(
     command = RegisterUnit(
         data.id or uuid.uuid4(), data.name, data.short_code, data.kind, data.parent_id
     )
-    return await run(request, actor, units.handler(command, request.app.state.pool))
+    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
 
 
 @post("/units/import", status_code=201)
@@ -153,7 +153,7 @@ async def rename_unit(
 ) -> Response[Any]:
     require_admin(actor)
     command = RenameUnit(unit_id, data.name, data.short_code, data.reason)
-    return await run(request, actor, units.handler(command, request.app.state.pool))
+    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
 
 
 @post("/units/{unit_id:uuid}/move")
@@ -165,7 +165,7 @@ async def move_unit(
 ) -> Response[Any]:
     require_admin(actor)
     command = MoveUnit(unit_id, data.parent_id, data.reason)
-    return await run(request, actor, units.handler(command, request.app.state.pool))
+    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
 
 
 @post("/units/{unit_id:uuid}/merge")
@@ -177,7 +177,7 @@ async def merge_unit(
 ) -> Response[Any]:
     require_admin(actor)
     command = MergeUnit(unit_id, data.successor_id, data.reason)
-    return await run(request, actor, units.handler(command, request.app.state.pool))
+    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
 
 
 @post("/units/{unit_id:uuid}/split")
@@ -195,7 +195,7 @@ async def split_unit(
         tuple((a.assignment_id, a.successor_id) for a in data.allocations),
         data.reason,
     )
-    return await run(request, actor, units.handler(command, request.app.state.pool))
+    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
 
 
 @post("/units/{unit_id:uuid}/dissolve")
@@ -207,7 +207,7 @@ async def dissolve_unit(
 ) -> Response[Any]:
     require_admin(actor)
     command = DissolveUnit(unit_id, data.successor_id, data.reason)
-    return await run(request, actor, units.handler(command, request.app.state.pool))
+    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
 
 
 @get("/units/{unit_id:uuid}")

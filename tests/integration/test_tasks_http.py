@@ -734,3 +734,79 @@ async def test_bad_task_input_answers_its_problem_and_appends_nothing(
                 )
         assert failures == [], "\n".join(failures)
         assert await event_count(pool) == before
+
+
+async def test_a_merged_or_dissolved_unit_hands_its_open_tasks_to_its_successor(
+    app: Any, clock: Clock, domain_store: EventStore
+) -> None:
+    _, admin_token = await make_user(domain_store, "admin")
+    admin = bearer(admin_token)
+    async with api_client(app) as client:
+        u = (await ok(await client.post("/units/import", json=CELL_TREE, headers=admin), 201))[
+            "units"
+        ]
+        plan = (
+            await ok(
+                await client.post(
+                    "/plans",
+                    json={"kind": "KH", "title": "334", "issuer_unit_id": u["cb"]},
+                    headers=admin,
+                ),
+                201,
+            )
+        )["id"]
+        await ok(
+            await client.post(
+                f"/plans/{plan}/issue",
+                json={
+                    "number": "334-KH/CB",
+                    "place": "Sơn La",
+                    "signer": {"name": "Đoàn Văn Tú", "title": "Bí thư"},
+                },
+                headers=admin,
+            )
+        )
+        body = {
+            "item": "2",
+            "text": "Báo cáo",
+            "lead_unit_ids": [u["cd"]],
+            "due": "2022-10-16T00:00:00+07:00",
+        }
+        open_task = (
+            await ok(await client.post(f"/plans/{plan}/assignments", json=body, headers=admin), 201)
+        )["id"]
+        finished = (
+            await ok(await client.post(f"/plans/{plan}/assignments", json=body, headers=admin), 201)
+        )["id"]
+        await ok(
+            await client.post(
+                f"/assignments/{finished}/withdraw", json={"reason": "x"}, headers=admin
+            )
+        )
+        # The union is merged into party group 1: its open task goes along, in one append.
+        merged = await ok(
+            await client.post(
+                f"/units/{u['cd']}/merge", json={"successor_id": u["t1"]}, headers=admin
+            )
+        )
+        assert {e["stream_id"] for e in merged["events"]} == {
+            f"unit-{u['cd']}",
+            f"assignment-{open_task}",
+        }
+        task = await ok(await client.get(f"/assignments/{open_task}", headers=admin))
+        assert task["lead_unit_id"] == u["t1"]
+        assert task["history"][-1]["type"] == "AssignmentReassigned"
+        assert (await ok(await client.get(f"/assignments/{finished}", headers=admin)))[
+            "lead_unit_id"
+        ] == u["cd"]
+        # Party group 1 now leads an open task: dissolving it needs a successor.
+        refused = await client.post(f"/units/{u['t1']}/dissolve", json={}, headers=admin)
+        assert refused.status_code == 422
+        assert refused.json()["type"] == "/problems/open-tasks-need-successor"
+        dissolved = await client.post(
+            f"/units/{u['t1']}/dissolve", json={"successor_id": u["cb"]}, headers=admin
+        )
+        assert dissolved.status_code == 200, dissolved.text
+        assert (await ok(await client.get(f"/assignments/{open_task}", headers=admin)))[
+            "lead_unit_id"
+        ] == u["cb"]

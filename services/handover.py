@@ -1,0 +1,72 @@
+"""A merged, split or dissolved unit hands its open tasks to its successor, in the same append
+as the unit's own event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from services import assignments
+from services.commands import Outcome, Session
+from services.domain import assignment as tasks
+from services.domain.assignment import Assignment, Reassign
+from services.domain.refusal import Refused
+from services.domain.unit import Unit
+
+
+async def open_tasks_led_by(session: Session, unit_id: UUID) -> list[Assignment]:
+    """The open tasks whose lead is `unit_id`, each stream's version asserted by the append."""
+    candidates: list[UUID] = []
+    cursor = None
+    while True:
+        page = await session.store.read_all(
+            after=cursor,
+            limit=1000,
+            units=[unit_id],
+            categories=["assignment"],
+            types=["AssignmentIssued", "AssignmentReassigned"],
+        )
+        candidates += [UUID(e.stream_id.removeprefix("assignment-")) for e in page.events]
+        if len(page.events) < 1000:
+            break
+        cursor = page.next
+    found = []
+    for task_id in dict.fromkeys(candidates):
+        task = await assignments.load(session, task_id)
+        if task.open and task.lead_unit_id == unit_id:
+            found.append(task)
+    return found
+
+
+async def hand_over(
+    session: Session,
+    outcome: Outcome,
+    unit_id: UUID,
+    successor_of: Callable[[UUID], UUID | None],
+    successors: dict[UUID, Unit],
+    reason: str,
+    now: datetime,
+) -> None:
+    for task in await open_tasks_led_by(session, unit_id):
+        to = successor_of(task.id)
+        if to is None:
+            raise Refused(
+                "open-tasks-need-successor",
+                f"unit {unit_id} leads open tasks: name a successor to take them",
+                assignment_id=str(task.id),
+            )
+        decision = tasks.decide(
+            Reassign(task.id, to, reason, now), task, tasks.Context(units=successors)
+        )
+        after = tasks.evolve(task, decision.events[0])
+        outcome.add(
+            assignments.stream_of(task.id),
+            decision,
+            plan_id=after.plan_id,
+            units=[
+                u
+                for u in dict.fromkeys([unit_id, to, after.report_to_unit_id, after.issuer_unit_id])
+                if u
+            ],
+        )
