@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 
 from events.catalog import Event
+from events.models import ModelCommended, ModelRegistered, ModelReported
 from events.organisation import (
     RoleGranted,
     RoleRevoked,
@@ -117,6 +118,34 @@ async def write(connection: DbConnection, changes: list[tuple[Event, int]], at: 
                     event.unit_id,
                     at,
                 )
+            case ModelRegistered():
+                await connection.execute(
+                    "INSERT INTO exemplary_models (model_id, version, unit_id, year, field, kind, "
+                    "title, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    event.model_id,
+                    version,
+                    event.unit_id,
+                    event.year,
+                    event.field,
+                    event.kind,
+                    event.title,
+                    at,
+                )
+            case ModelReported():
+                await connection.execute(
+                    "UPDATE exemplary_models SET reports = reports + 1, version = $2 "
+                    "WHERE model_id = $1",
+                    event.model_id,
+                    version,
+                )
+            case ModelCommended():
+                await connection.execute(
+                    "UPDATE exemplary_models SET commendations = commendations || $2::text, "
+                    "version = $3 WHERE model_id = $1",
+                    event.model_id,
+                    event.level,
+                    version,
+                )
             case RoleRevoked():
                 await connection.execute(
                     "UPDATE user_roles SET revoked_at = $2 WHERE role_id = $1", event.role_id, at
@@ -165,11 +194,11 @@ async def rebuild(pool: asyncpg.Pool[Any], store: EventStore) -> int:
     one transaction. Returns the number of events applied."""
     applied = 0
     async with pool.acquire() as connection, connection.transaction():
-        await connection.execute("TRUNCATE unit_directory, user_roles")
+        await connection.execute("TRUNCATE unit_directory, user_roles, exemplary_models")
         cursor = None
         while True:
             page = await store.read_all(
-                after=cursor, limit=1000, categories=["unit", "user"], decode=True
+                after=cursor, limit=1000, categories=["unit", "user", "model"], decode=True
             )
             for event in page.events:
                 assert event.data is not None

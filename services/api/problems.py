@@ -195,6 +195,10 @@ REFUSAL_STATUS = {
     "unknown-submission": 404,
     "unknown-extension": 404,
     "unknown-obstacle": 404,
+    "unknown-model": 404,
+    "model-exists": 409,
+    "report-exists": 409,
+    "already-commended": 409,
 }
 
 

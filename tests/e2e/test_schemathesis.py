@@ -382,6 +382,31 @@ def test_every_command_route_answers_a_valid_example_with_2xx(
         {"reason": "thu hồi"},
     )
 
+    model = call(
+        "POST /models",
+        "POST",
+        "/models",
+        {
+            "unit_id": units["t1"],
+            "year": 2022,
+            "field": "dân vận",
+            "kind": "collective",
+            "title": "Dân vận khéo",
+        },
+    )["id"]
+    call(
+        "POST /models/{model_id}/reports",
+        "POST",
+        f"/models/{model}/reports",
+        {"text": "kết quả", "metrics": {"households": 12}},
+    )
+    call(
+        "POST /models/{model_id}/commendations",
+        "POST",
+        f"/models/{model}/commendations",
+        {"level": "grassroots", "by_unit_id": units["cb"], "citation": "tuyên dương"},
+    )
+
     schema = schemathesis.openapi.from_url(f"{base}/schema/openapi.json")
     commands = {
         op.label

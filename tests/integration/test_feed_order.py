@@ -149,15 +149,24 @@ async def _writers_and_follower(
         followed: list[uuid.UUID] = []
 
         async def follower() -> None:
+            # Committed events become visible once no older transaction in the cluster is still
+            # open (a concurrent NOTIFY holds one for a moment): after the writers finish, keep
+            # following until every committed event has arrived, for at most 10 s.
             cursor = start
+            loop = asyncio.get_running_loop()
+            deadline: float | None = None
             while True:
-                finished = done.is_set()
                 page = await store.read_all(after=cursor, limit=5)
                 followed.extend(e.event_id for e in page.events)
                 cursor = page.next
-                if finished and not page.events:
-                    return
-                await asyncio.sleep(0)
+                if done.is_set():
+                    deadline = deadline or loop.time() + 10
+                    if len(followed) >= len(committed) or loop.time() > deadline:
+                        await asyncio.sleep(0.2)
+                        rest = await _read_everything(store, cursor)
+                        followed.extend(e.event_id for e in rest)
+                        return
+                await asyncio.sleep(0 if page.events else 0.005)
 
         following = asyncio.create_task(follower())
         await asyncio.gather(*(writer(n) for n in range(writers)))
