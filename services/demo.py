@@ -12,6 +12,7 @@ from uuid import UUID
 
 import structlog
 
+from events.assignments import Outcome
 from events.plans import Phase, Recipient, ReviewStep, Signer
 from events.store import EventStore
 from services import assignments, models, plans, units
