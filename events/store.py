@@ -771,6 +771,21 @@ class EventStore:
         events = [self._recorded(row, epoch, decode) for row in rows if row["event_id"]]
         return Page(events, events[-1].cursor if events else after)
 
+    async def streams_concerning(
+        self, unit_id: UUID, *, category: str, types: Sequence[str]
+    ) -> list[str]:
+        """Streams of a category with events of these types tagged with the unit, committed so
+        far. Unlike the feed this ignores the visibility horizon: a decision needs every
+        committed stream, not a gap-free order."""
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT stream_id FROM events WHERE category = $1 AND units && $2::uuid[] "
+            "AND type = ANY($3::text[])",
+            category,
+            [unit_id],
+            list(types),
+        )
+        return [row["stream_id"] for row in rows]
+
     async def head(self) -> str | None:
         """The cursor of the last visible event, or None for an empty store."""
         epoch = await self.epoch()

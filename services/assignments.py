@@ -61,12 +61,10 @@ def _reviewer_unit(actor: Actor, task: Assignment) -> UUID | None:
     return None
 
 
-def _require_reviewer(actor: Actor, task: Assignment) -> None:
-    if not (
-        actor.acts_for(task.report_to_unit_id, "chief")
-        or actor.acts_for(task.issuer_unit_id, "chief")
-    ):
-        actor.require(task.report_to_unit_id, "chief")
+def _require_reviewer(actor: Actor, task: Assignment) -> UUID | None:
+    if actor.acts_for(task.report_to_unit_id, "chief"):
+        return actor.require(task.report_to_unit_id, "chief")
+    return actor.require(task.issuer_unit_id, "chief")
 
 
 def issue_handler(commands: list[IssueAssignment], actor: Actor) -> Any:
@@ -74,7 +72,7 @@ def issue_handler(commands: list[IssueAssignment], actor: Actor) -> Any:
 
     async def decide(session: Session) -> Outcome:
         plan = await plans.load(session, commands[0].plan_id)
-        actor.require(plan.issuer_unit_id, "chief", "officer")
+        acting = actor.require(plan.issuer_unit_id, "chief", "officer")
         known: dict[UUID, Unit] = {}
         for command in commands:
             for unit_id in (
@@ -85,12 +83,14 @@ def issue_handler(commands: list[IssueAssignment], actor: Actor) -> Any:
                 if unit_id is not None and unit_id not in known:
                     known[unit_id] = await units.load(session, unit_id)
         first = commands[0].assignment_id
-        outcome = Outcome(str(first), stream_of(first), status=201)
+        # If-Match speaks of the plan the tasks are issued under.
+        outcome = Outcome(str(first), plans.stream_of(plan.id), status=201)
         for command in commands:
             task = await load(session, command.assignment_id)
             decision = tasks.decide(command, task, Context(plan=plan, units=known))
             issued = tasks.evolve(task, decision.events[0])
             outcome.add(stream_of(command.assignment_id), decision, **_tags(issued))
+        outcome.acting_unit = acting
         outcome.extra = {
             "assignments": {str(c.lead_unit_id): str(c.assignment_id) for c in commands}
         }
@@ -103,9 +103,10 @@ def handler(command: tasks.AssignmentCommand, actor: Actor) -> Any:
     async def decide(session: Session) -> Outcome:
         task = await load(session, command.assignment_id)
         context = Context()
+        acting: UUID | None = None
         match command:
             case FileSubmission():
-                actor.require(task.lead_unit_id, "officer")
+                acting = actor.require(task.lead_unit_id, "officer")
                 sources: dict[UUID, Assignment] = {}
                 lineages: dict[UUID, list[UUID]] = {}
                 for source_id in command.sources:
@@ -117,16 +118,16 @@ def handler(command: tasks.AssignmentCommand, actor: Actor) -> Any:
                         ]
                 context = Context(sources=sources, lineages=lineages)
             case Acknowledge() | ReportProgress() | RequestExtension() | RaiseObstacle():
-                actor.require(task.lead_unit_id, "chief", "officer")
+                acting = actor.require(task.lead_unit_id, "chief", "officer")
             case Review() | DecideExtension() | ResolveObstacle():
-                _require_reviewer(actor, task)
+                acting = _require_reviewer(actor, task)
             case Reassign():
-                actor.require(task.issuer_unit_id, "chief")
+                acting = actor.require(task.issuer_unit_id, "chief")
                 context = Context(
                     units={command.to_unit_id: await units.load(session, command.to_unit_id)}
                 )
             case Withdraw():
-                actor.require(task.issuer_unit_id, "chief")
+                acting = actor.require(task.issuer_unit_id, "chief")
         decided = command
         if isinstance(command, Review):
             decided = Review(
@@ -150,6 +151,7 @@ def handler(command: tasks.AssignmentCommand, actor: Actor) -> Any:
             str(answer_id), stream_of(command.assignment_id), status=201 if created else 200
         )
         outcome.add(stream_of(command.assignment_id), decision, **_tags(after))
+        outcome.acting_unit = acting
         return outcome
 
     return decide

@@ -44,17 +44,13 @@ class Actor:
         """Whether the actor holds one of `roles` for exactly that unit (admins always do)."""
         return self.is_admin or any(g.role in roles and g.unit_id == unit_id for g in self.grants)
 
-    def require(self, unit_id: UUID | None, *roles: str) -> None:
+    def require(self, unit_id: UUID | None, *roles: str) -> UUID | None:
+        """Refuse unless the actor acts for `unit_id` in one of `roles`; return the unit acted
+        for, as the metadata records it (None for an admin without a role there)."""
         if not self.acts_for(unit_id, *roles):
             raise Forbidden(f"only a {' or '.join(roles)} of unit {unit_id} may do this")
-
-    @property
-    def acting_unit(self) -> UUID | None:
-        """The unit a chief or officer acts for (their first), None for admins and others."""
-        for grant in self.grants:
-            if grant.role in ("chief", "officer"):
-                return grant.unit_id
-        return None
+        held = any(g.role in roles and g.unit_id == unit_id for g in self.grants)
+        return unit_id if held else None
 
     @property
     def idempotency_owner(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
+from uuid import UUID
 
 import msgspec
 
@@ -70,8 +71,8 @@ class CommandContext:
     if_match: int | None = None
     backdated: bool = False
 
-    def metadata(self) -> Metadata:
-        unit = self.actor.acting_unit
+    def metadata(self, acting_unit: UUID | None = None) -> Metadata:
+        unit = acting_unit
         return Metadata(
             actor=EventActor(
                 user=str(self.actor.user_id) if self.actor.user_id else self.actor.label or None,
@@ -111,6 +112,8 @@ class Outcome:
     reservations: list[Reservation] = field(default_factory=list)
     releases: list[Reservation] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    acting_unit: UUID | None = None
+    """The unit the actor acted for, as authorised by the handler (metadata.actor.unit)."""
     after: Callable[[DbConnection], Awaitable[None]] | None = None
 
     def add(self, stream_id: str, decision: Decision, **tags: Any) -> None:
@@ -152,9 +155,17 @@ async def execute(
         first = await store.recall(owner, key, context.request_hash)
         if first is not None:
             return _replayed(first.answer, first.events)
-    for _ in range(attempts):
+    for attempt in range(attempts):
         session = Session(store)
-        outcome = await handler(session)
+        try:
+            outcome = await handler(session)
+        except Refused:
+            # A concurrent duplicate under the same key may have changed the state this retry
+            # decided on: it answers with the first answer, not a refusal.
+            first = await store.recall(owner, key, context.request_hash) if key else None
+            if attempt > 0 and first is not None:
+                return _replayed(first.answer, first.events)
+            raise
         seen = session.versions.get(outcome.primary, 0)
         if context.if_match is not None and seen != context.if_match:
             # A duplicate of a request that already moved the stream gets the first answer.
@@ -211,7 +222,7 @@ async def _append(
     async with store.pool.acquire() as connection, connection.transaction():
         result = await store.append(
             writes,
-            context.metadata(),
+            context.metadata(outcome.acting_unit),
             reservations=outcome.reservations,
             releases=outcome.releases,
             idempotency=idempotency,

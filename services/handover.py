@@ -17,20 +17,10 @@ from services.domain.unit import Unit
 
 async def open_tasks_led_by(session: Session, unit_id: UUID) -> list[Assignment]:
     """The open tasks whose lead is `unit_id`, each stream's version asserted by the append."""
-    candidates: list[UUID] = []
-    cursor = None
-    while True:
-        page = await session.store.read_all(
-            after=cursor,
-            limit=1000,
-            units=[unit_id],
-            categories=["assignment"],
-            types=["AssignmentIssued", "AssignmentReassigned"],
-        )
-        candidates += [UUID(e.stream_id.removeprefix("assignment-")) for e in page.events]
-        if len(page.events) < 1000:
-            break
-        cursor = page.next
+    streams = await session.store.streams_concerning(
+        unit_id, category="assignment", types=["AssignmentIssued", "AssignmentReassigned"]
+    )
+    candidates = sorted(UUID(stream.removeprefix("assignment-")) for stream in streams)
     found = []
     for task_id in dict.fromkeys(candidates):
         task = await assignments.load(session, task_id)

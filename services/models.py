@@ -24,14 +24,15 @@ def handler(command: models.ModelCommand, actor: Actor) -> Any:
             stream_of(command.model_id), models.evolve, Model(command.model_id)
         )
         unit = None
+        acting = None
         match command:
             case RegisterModel():
-                actor.require(command.unit_id, "chief", "officer")
+                acting = actor.require(command.unit_id, "chief", "officer")
                 unit = await units.load(session, command.unit_id)
             case ReportModel():
-                actor.require(model.unit_id, "chief", "officer")
+                acting = actor.require(model.unit_id, "chief", "officer")
             case CommendModel():
-                actor.require(command.by_unit_id, "chief")
+                acting = actor.require(command.by_unit_id, "chief")
                 unit = await units.load(session, command.by_unit_id)
         decision = models.decide(command, model, unit)
         owner = command.unit_id if isinstance(command, RegisterModel) else model.unit_id
@@ -48,6 +49,7 @@ def handler(command: models.ModelCommand, actor: Actor) -> Any:
             decision,
             units=[u for u in dict.fromkeys(concerned) if u is not None],
         )
+        outcome.acting_unit = acting
         return outcome
 
     return decide

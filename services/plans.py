@@ -80,9 +80,10 @@ def handler(command: plans.PlanCommand, actor: Actor, pool: asyncpg.Pool[Any]) -
         context_units: dict[UUID, Unit] = {}
         context_plans: dict[UUID, Plan] = {}
         lineage: list[Unit] = []
+        acting: UUID | None = None
         match command:
             case DraftPlan():
-                actor.require(command.issuer_unit_id, "chief", "officer")
+                acting = actor.require(command.issuer_unit_id, "chief", "officer")
                 context_units[command.issuer_unit_id] = await units.load(
                     session, command.issuer_unit_id
                 )
@@ -92,7 +93,7 @@ def handler(command: plans.PlanCommand, actor: Actor, pool: asyncpg.Pool[Any]) -
                     if ref.plan_id is not None:
                         context_plans[ref.plan_id] = await load(session, ref.plan_id)
             case IssuePlan() | AmendPlan() | ClosePlan() | CancelPlan() | SupersedePlan():
-                actor.require(plan.issuer_unit_id, "chief")
+                acting = actor.require(plan.issuer_unit_id, "chief")
                 if isinstance(command, AmendPlan) and command.recipients:
                     for recipient in command.recipients:
                         context_units[recipient.unit_id] = await units.load(
@@ -103,10 +104,10 @@ def handler(command: plans.PlanCommand, actor: Actor, pool: asyncpg.Pool[Any]) -
                         session, command.superseded_by
                     )
             case AddAttachment():
-                actor.require(plan.issuer_unit_id, "chief", "officer")
+                acting = actor.require(plan.issuer_unit_id, "chief", "officer")
             case LinkSubPlan():
                 sub = await load(session, command.sub_plan_id)
-                actor.require(sub.issuer_unit_id, "chief", "officer")
+                acting = actor.require(sub.issuer_unit_id, "chief", "officer")
                 context_plans[sub.id] = sub
                 if sub.issuer_unit_id is not None:
                     lineage = await units.lineage(session, sub.issuer_unit_id)
@@ -119,6 +120,7 @@ def handler(command: plans.PlanCommand, actor: Actor, pool: asyncpg.Pool[Any]) -
             status=201 if isinstance(command, DraftPlan | AddAttachment | LinkSubPlan) else 200,
         )
         outcome.add(stream_of(command.plan_id), decision, **_tags(after))
+        outcome.acting_unit = acting
         return outcome
 
     return decide

@@ -196,6 +196,10 @@ def rows_from_json(body: bytes) -> list[ImportedUnit]:
 def rows_from_csv(text: str) -> list[ImportedUnit]:
     reader = csv.DictReader(io.StringIO(text))
     expected = {"ref", "name", "short_code", "kind", "parent"}
+    try:
+        reader.fieldnames  # noqa: B018 - reads the header row
+    except csv.Error as error:
+        raise Refused("invalid-import", f"the CSV file is malformed: {error}") from None
     if reader.fieldnames is None or not {"ref", "name", "short_code"} <= set(reader.fieldnames):
         raise Refused(
             "invalid-import",
@@ -205,7 +209,14 @@ def rows_from_csv(text: str) -> list[ImportedUnit]:
     if unknown_columns:
         raise Refused("invalid-import", f"unknown column(s): {', '.join(sorted(unknown_columns))}")
     rows = []
-    for number, record in enumerate(reader, 2):
+    records = iter(enumerate(reader, 2))
+    while True:
+        try:
+            number, record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise Refused("invalid-import", f"the CSV file is malformed: {error}") from None
         try:
             rows.append(
                 msgspec.convert(

@@ -50,8 +50,12 @@ def parse_date(text: str, what: str = "date") -> date:
     """An ISO date (2022-10-12) or one written the Vietnamese way (12/10/2022)."""
     try:
         if match := _VN_DATE.match(text.strip()):
-            return date(int(match[3]), int(match[2]), int(match[1]))
-        return date.fromisoformat(text.strip())
+            parsed = date(int(match[3]), int(match[2]), int(match[1]))
+        else:
+            parsed = date.fromisoformat(text.strip())
+        if not 1900 <= parsed.year <= 9000:
+            raise ValueError(parsed)
+        return parsed
     except ValueError:
         raise Refused(
             "invalid-date", f"{what} {text!r} is not a date (2022-10-12 or 12/10/2022)"
@@ -192,6 +196,13 @@ async def issue_plan(
     if current is None or current.plan.issuer_unit_id is None:
         raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
     issued_on = parse_date(data.issued_on, "issued_on") if data.issued_on else None
+    if data.effective_at is not None and data.effective_at.tzinfo is None:
+        raise Problem(
+            422,
+            "naive-time",
+            "Time without an offset",
+            "effective_at needs an offset, such as 2020-02-05T08:00:00+07:00",
+        )
     moment = now(request)
     period = await plans.numbering_period(
         _pool(request),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -160,6 +161,20 @@ def handle_http_exception(request: Request[Any, Any, Any], error: HTTPException)
     return problem_response(request, Problem(status, code, title, detail))
 
 
+def handle_unstorable_text(
+    request: Request[Any, Any, Any], error: asyncpg.PostgresError
+) -> Response[Any]:
+    return problem_response(
+        request,
+        Problem(
+            422,
+            "unstorable-text",
+            "Text cannot be stored",
+            "a text holds a character PostgreSQL cannot store (such as U+0000)",
+        ),
+    )
+
+
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     log.error("unhandled error", error=repr(error), exc_info=error)
     return problem_response(
@@ -258,5 +273,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Forbidden: handle_forbidden,
     store_errors.StoreError: handle_store_error,
     HTTPException: handle_http_exception,
+    asyncpg.exceptions.CharacterNotInRepertoireError: handle_unstorable_text,
+    asyncpg.exceptions.UntranslatableCharacterError: handle_unstorable_text,
     Exception: handle_unexpected,
 }

@@ -31,7 +31,7 @@ from events.assignments import (
 )
 from events.catalog import Event
 from events.plans import EscalationStep, ReviewStep
-from services.domain.plan import Plan
+from services.domain.plan import Plan, check_policy
 from services.domain.refusal import Decision, Refused
 from services.domain.unit import Unit
 from services.text import normalize_text
@@ -47,7 +47,8 @@ Status = Literal[
     "withdrawn",
 ]
 CLOSED = ("completed_on_time", "completed_late", "withdrawn")
-BACKDATE_TOLERANCE = timedelta(hours=1)
+BACKDATE_TOLERANCE = timedelta(minutes=5)
+"""Only the import path and admins record a fact earlier than this before now."""
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
@@ -372,6 +373,7 @@ def decide(command: AssignmentCommand, task: Assignment, context: Context = Cont
             _open(task)
             if command.percent is not None and not 0 <= command.percent <= 100:
                 raise Refused("invalid-percent", "progress is 0 to 100 percent")
+            _check_metrics(command.metrics)
             return Decision(
                 [
                     ProgressReported(
@@ -525,6 +527,8 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
     _when(command.effective_at, command.now, command.may_backdate)
     if command.due <= command.effective_at:
         raise Refused("due-in-past", "the due must come after the task is issued")
+    if command.escalation_policy is not None:
+        check_policy(command.escalation_policy)
     steps = command.review_steps or plan.review_steps
     if list(steps) not in (["approval"], ["appraisal", "approval"]):
         raise Refused(
@@ -582,6 +586,7 @@ def _file(command: FileSubmission, task: Assignment, context: Context) -> Decisi
         sources.append(
             Source(assignment_id=source_id, submission_id=chosen.id, unit_id=source.lead_unit_id)
         )
+    _check_metrics(metrics)
     return Decision(
         [
             SubmissionFiled(
@@ -595,6 +600,16 @@ def _file(command: FileSubmission, task: Assignment, context: Context) -> Decisi
             )
         ]
     )
+
+
+LARGEST = 2**53 - 1
+
+
+def _check_metrics(metrics: Metrics) -> None:
+    """Counts and amounts stay exact in JSON and JCS: within ±(2^53 - 1)."""
+    for name, value in metrics.items():
+        if not -LARGEST <= value <= LARGEST:
+            raise Refused("metric-overflow", f"metric {name!r} exceeds ±(2^53 - 1)", metric=name)
 
 
 def _review(command: Review, task: Assignment) -> Decision:

@@ -19,7 +19,7 @@ from services.domain.refusal import Decision, Refused
 from services.domain.unit import Unit
 from services.text import normalize_text
 
-BACKDATE_TOLERANCE = timedelta(hours=1)
+BACKDATE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

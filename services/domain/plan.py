@@ -41,7 +41,7 @@ from services.text import normalize_text
 Status = Literal["unknown", "draft", "issued", "closed", "cancelled", "superseded"]
 ENDED = ("closed", "cancelled", "superseded")
 # A fact stamped later than this before "now" is history entered late: backdating.
-BACKDATE_TOLERANCE = timedelta(hours=1)
+BACKDATE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,7 @@ def _check_review_steps(steps: Sequence[str]) -> None:
         )
 
 
-def _check_policy(policy: Sequence[EscalationStep] | None) -> None:
+def check_policy(policy: Sequence[EscalationStep] | None) -> None:
     if policy is None:
         return
     if not any(step.action == "miss" and step.offset == 0 for step in policy):
@@ -350,7 +350,7 @@ def decide(command: PlanCommand, plan: Plan, context: Context = Context()) -> De
             _check_units(command.recipients, context)
             _check_phases(command.phases)
             _check_review_steps(command.review_steps)
-            _check_policy(command.escalation_policy)
+            check_policy(command.escalation_policy)
             return Decision(
                 [
                     PlanDrafted(
@@ -538,7 +538,7 @@ def _amend(command: AmendPlan, plan: Plan, context: Context) -> Decision:
     if "review_steps" in changes:
         _check_review_steps(changes["review_steps"])
     if "escalation_policy" in changes:
-        _check_policy(changes["escalation_policy"])
+        check_policy(changes["escalation_policy"])
     return Decision(
         [
             PlanAmended(
