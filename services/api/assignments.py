@@ -32,6 +32,7 @@ from services.domain.assignment import (
     Review,
     Withdraw,
 )
+from services.reach import require_read
 
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 Short = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -321,7 +322,22 @@ async def get_assignment(
         raise Problem(
             404, "unknown-assignment", "Unknown task", f"task {assignment_id} does not exist"
         )
-    return Response(found.body, headers={"ETag": f'"{found.version}"'})
+    body = found.body
+    await require_read(
+        request.app.state.pool,
+        actor,
+        [
+            UUID(u)
+            for u in (
+                body.get("lead_unit_id"),
+                body.get("report_to_unit_id"),
+                body.get("issuer_unit_id"),
+                *body.get("coordinating_unit_ids", ()),
+            )
+            if u and u != "None"
+        ],
+    )
+    return Response(body, headers={"ETag": f'"{found.version}"'})
 
 
 ROUTES = [

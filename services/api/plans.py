@@ -40,6 +40,7 @@ from services.domain.plan import (
     SupersedePlan,
 )
 from services.domain.refusal import Refused
+from services.reach import require_read
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -322,6 +323,10 @@ async def get_plan(
     if found is None:
         raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
     plan = found.plan
+    concerned = [plan.issuer_unit_id]
+    if plan.status != "draft":  # a draft is its issuer's until issued
+        concerned += [r.unit_id for r in plan.recipients]
+    await require_read(_pool(request), actor, concerned)
     body = {
         "id": str(plan.id),
         "status": plan.status,

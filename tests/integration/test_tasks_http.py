@@ -810,3 +810,106 @@ async def test_a_merged_or_dissolved_unit_hands_its_open_tasks_to_its_successor(
         assert (await ok(await client.get(f"/assignments/{open_task}", headers=admin)))[
             "lead_unit_id"
         ] == u["cb"]
+
+
+async def test_plans_and_tasks_are_read_only_within_reach(
+    app: Any, clock: Clock, domain_store: EventStore
+) -> None:
+    _, admin_token = await make_user(domain_store, "admin")
+    admin = bearer(admin_token)
+    async with api_client(app) as client:
+        u = (await ok(await client.post("/units/import", json=CELL_TREE, headers=admin), 201))[
+            "units"
+        ]
+        other = (
+            await ok(
+                await client.post(
+                    "/units", json={"name": "Đơn vị khác", "short_code": "KHAC"}, headers=admin
+                ),
+                201,
+            )
+        )["id"]
+        plan = (
+            await ok(
+                await client.post(
+                    "/plans",
+                    json={
+                        "kind": "KH",
+                        "title": "334",
+                        "issuer_unit_id": u["cb"],
+                        "recipients": [{"unit_id": u["t1"], "role": "implement"}],
+                    },
+                    headers=admin,
+                ),
+                201,
+            )
+        )["id"]
+        readers: dict[str, dict[str, str]] = {}
+        for name, role, unit in (
+            ("party committee auditor", "auditor", u["du"]),
+            ("union consumer", "consumer", u["cd"]),
+            ("group officer", "officer", u["t1"]),
+            ("stranger consumer", "consumer", other),
+            ("stranger chief", "chief", other),
+        ):
+            _, token = await make_user(domain_store, role, uuid.UUID(unit))  # type: ignore[arg-type]
+            readers[name] = bearer(token)
+        draft = {
+            n: (await client.get(f"/plans/{plan}", headers=h)).status_code
+            for n, h in readers.items()
+        }
+        await ok(
+            await client.post(
+                f"/plans/{plan}/issue",
+                json={
+                    "number": "334-KH/CB",
+                    "place": "Sơn La",
+                    "signer": {"name": "Đoàn Văn Tú", "title": "Bí thư"},
+                },
+                headers=admin,
+            )
+        )
+        issued = {
+            n: (await client.get(f"/plans/{plan}", headers=h)).status_code
+            for n, h in readers.items()
+        }
+        task = (
+            await ok(
+                await client.post(
+                    f"/plans/{plan}/assignments",
+                    json={
+                        "item": "2",
+                        "text": "Báo cáo",
+                        "lead_unit_ids": [u["cd"]],
+                        "due": "2022-10-16T00:00:00+07:00",
+                    },
+                    headers=admin,
+                ),
+                201,
+            )
+        )["id"]
+        tasks = {
+            n: (await client.get(f"/assignments/{task}", headers=h)).status_code
+            for n, h in readers.items()
+        }
+    assert draft == {
+        "party committee auditor": 200,
+        "union consumer": 403,
+        "group officer": 403,
+        "stranger consumer": 403,
+        "stranger chief": 403,
+    }
+    assert issued == {
+        "party committee auditor": 200,
+        "union consumer": 403,
+        "group officer": 200,
+        "stranger consumer": 403,
+        "stranger chief": 403,
+    }
+    assert tasks == {
+        "party committee auditor": 200,
+        "union consumer": 200,
+        "group officer": 403,
+        "stranger consumer": 403,
+        "stranger chief": 403,
+    }

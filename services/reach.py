@@ -1,0 +1,43 @@
+"""Who may read what: an admin everything; a chief, officer, auditor or consumer what concerns
+their unit; an auditor or consumer also what concerns any unit of their unit's subtree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.auth import Actor, Forbidden
+
+_ANCESTRY = """
+WITH RECURSIVE up(unit_id, parent_id, depth) AS (
+    SELECT unit_id, parent_id, 0 FROM unit_directory WHERE unit_id = ANY($1::uuid[])
+    UNION
+    SELECT d.unit_id, d.parent_id, up.depth + 1
+    FROM unit_directory d JOIN up ON d.unit_id = up.parent_id
+    WHERE up.depth < 64
+)
+SELECT DISTINCT unit_id FROM up
+"""
+
+
+async def can_read(pool: asyncpg.Pool[Any], actor: Actor, concerned: Iterable[UUID | None]) -> bool:
+    units = [u for u in concerned if u is not None]
+    if actor.is_admin:
+        return True
+    if {g.unit_id for g in actor.grants} & set(units):
+        return True
+    roots = {g.unit_id for g in actor.grants if g.role in ("auditor", "consumer")}
+    if not roots or not units:
+        return False
+    ancestors = {row["unit_id"] for row in await pool.fetch(_ANCESTRY, units)}
+    return bool(roots & ancestors)
+
+
+async def require_read(
+    pool: asyncpg.Pool[Any], actor: Actor, concerned: Iterable[UUID | None]
+) -> None:
+    if not await can_read(pool, actor, concerned):
+        raise Forbidden("this concerns units outside your reach")
