@@ -92,6 +92,28 @@ def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _demo(settings: Settings, _: argparse.Namespace) -> int:
+    import events.domain  # noqa: F401 - registers every domain event
+    from events.store import EventStore, create_pool
+    from services.demo import load_demo
+
+    async def run() -> int:
+        pool = await create_pool(settings.require_database(), min_size=1, max_size=4)
+        store = EventStore(pool)
+        try:
+            appended = await load_demo(store)
+        finally:
+            await store.close()
+            await pool.close()
+        if appended:
+            print(f"loaded the five seed campaigns: {appended} events appended")
+        else:
+            print("the demo is already loaded: nothing appended")
+        return 0
+
+    return asyncio.run(run())
+
+
 def _dev(settings: Settings, _: argparse.Namespace) -> int:
     from services.dev import run_dev
 
@@ -106,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="recompute every hash chain; exit 2 on a broken one")
     verify.add_argument("--stream", action="append", help="only this stream (repeatable)")
     verify.set_defaults(run=_verify)
+    sub.add_parser("demo", help="load the five seed campaigns (idempotent)").set_defaults(run=_demo)
     sub.add_parser(
         "rebuild", help="rebuild the unit directory and roles from the events"
     ).set_defaults(run=_rebuild)

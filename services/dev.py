@@ -25,6 +25,7 @@ import structlog
 
 from events.migrate import migrate
 from services.config import Settings
+from services.demo import demo_id
 from services.embedded import EmbeddedPostgres, EmbeddedRedis
 
 log = structlog.get_logger(__name__)
@@ -186,6 +187,21 @@ async def dev_admin_token(database_url: str, data_dir: Path) -> str:
         await pool.close()
 
 
+async def load_demo_once(database_url: str) -> None:
+    """The five seed campaigns, so a newcomer sees a real campaign at once (idempotent)."""
+    import events.domain  # noqa: F401 - registers every domain event
+    from events.store import EventStore, create_pool
+    from services.demo import load_demo
+
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    store = EventStore(pool)
+    try:
+        await load_demo(store)
+    finally:
+        await store.close()
+        await pool.close()
+
+
 def run_dev(settings: Settings) -> int:
     supervisor = Supervisor(settings)
     try:
@@ -201,6 +217,7 @@ def run_dev(settings: Settings) -> int:
         report = asyncio.run(migrate(database_url))
         log.info("database ready", applied=report.applied)
         token = asyncio.run(dev_admin_token(database_url, settings.data_dir))
+        asyncio.run(load_demo_once(database_url))
         supervisor.start_roles(database_url, redis_url)
         url = f"http://{settings.host}:{settings.port}"
         auth = f'-H "Authorization: Bearer {token}"'
@@ -208,7 +225,8 @@ def run_dev(settings: Settings) -> int:
             f"\nCampaign Ledger is starting at {url}  (Ctrl-C stops everything)\n"
             f"  admin token: {token}\n"
             f"  curl {url}/health/ready\n"
-            f"  curl {auth} {url}/units\n"
+            f"  curl {auth} '{url}/units?q=can%20tho'\n"
+            f"  curl {auth} {url}/plans/{demo_id('plan:334')}\n"
             f"  curl {auth} -H 'Content-Type: application/json' "
             f'-d \'{{"name": "Thành ủy Cần Thơ", "short_code": "TU", '
             f'"kind": "party_committee"}}\' {url}/units\n'
