@@ -114,3 +114,22 @@ def test_every_fact_of_the_demo_appears_in_its_seed() -> None:
             else:
                 assert written == due, task.ref
     assert sum(plan.place == NOT_IN_SEEDS for plan in PLANS) == 1  # 107/KH-SNV names none
+
+
+async def test_the_read_models_rebuilt_after_the_demo_come_out_identical(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    from projections import directory
+
+    await load_demo(domain_store)
+
+    async def snapshot() -> list[list[dict[str, Any]]]:
+        return [
+            [dict(r) for r in await pool.fetch(f"SELECT * FROM {table} ORDER BY 1")]
+            for table in ("unit_directory", "user_roles", "exemplary_models")
+        ]
+
+    before = await snapshot()
+    assert len(before[2]) == 1 and before[2][0]["commendations"] == ["grassroots"]
+    await directory.rebuild(pool, domain_store)
+    assert await snapshot() == before
