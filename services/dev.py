@@ -228,7 +228,7 @@ def run_dev(settings: Settings) -> int:
             f"  curl {auth} '{url}/units?q=can%20tho'\n"
             f"  curl {auth} {url}/plans/{demo_id('plan:334')}\n"
             f"  curl {auth} -H 'Content-Type: application/json' "
-            f'-d \'{{"name": "Thành ủy Cần Thơ", "short_code": "TU", '
+            f'-d \'{{"name": "Thành ủy Hậu Giang", "short_code": "TUHG", '
             f'"kind": "party_committee"}}\' {url}/units\n'
             f"  DATABASE_URL='{database_url}' campaign users list\n",
             flush=True,
