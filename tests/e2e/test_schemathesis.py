@@ -211,7 +211,7 @@ def test_no_generated_request_gets_a_server_error(
         path_parameters = {
             p.name: known[p.name] for p in operation.path_parameters if p.name in known
         }
-        strategy = operation.as_strategy(generation_mode=MODE, path_parameters=path_parameters)
+        strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
         exercise(strategy, operation.label, base, auth, statuses, errors)
     print("\noperation statuses:", {k: sorted(set(v)) for k, v in statuses.items()})
     assert len(statuses) >= 40
