@@ -19,7 +19,6 @@ from services.api.commanding import now, run, store_of
 from services.api.problems import Problem
 from services.auth import Actor
 from services.domain.assignment import (
-    BACKDATE_TOLERANCE,
     Acknowledge,
     DecideExtension,
     FileSubmission,
@@ -32,6 +31,7 @@ from services.domain.assignment import (
     Review,
     Withdraw,
 )
+from services.domain.rules import BACKDATE_TOLERANCE
 from services.reach import require_read
 
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]

@@ -17,7 +17,8 @@ from events.models import CommendationLevel, ModelKind
 from services import models
 from services.api.commanding import now, run
 from services.auth import Actor
-from services.domain.model import BACKDATE_TOLERANCE, CommendModel, RegisterModel, ReportModel
+from services.domain.model import CommendModel, RegisterModel, ReportModel
+from services.domain.rules import BACKDATE_TOLERANCE
 
 
 class RegisterModelRequest(msgspec.Struct, forbid_unknown_fields=True):

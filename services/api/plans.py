@@ -29,7 +29,6 @@ from services.api.commanding import now, run, store_of
 from services.api.problems import Problem
 from services.auth import Actor
 from services.domain.plan import (
-    BACKDATE_TOLERANCE,
     AddAttachment,
     AmendPlan,
     CancelPlan,
@@ -40,6 +39,7 @@ from services.domain.plan import (
     SupersedePlan,
 )
 from services.domain.refusal import Refused
+from services.domain.rules import BACKDATE_TOLERANCE
 from services.reach import require_read
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]

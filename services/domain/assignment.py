@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -33,8 +33,8 @@ from events.catalog import Event
 from events.plans import EscalationStep, ReviewStep
 from services.domain.plan import Plan, check_policy
 from services.domain.refusal import Decision, Refused
+from services.domain.rules import text, when
 from services.domain.unit import Unit
-from services.text import normalize_text
 
 Status = Literal[
     "unknown",
@@ -47,9 +47,6 @@ Status = Literal[
     "withdrawn",
 ]
 CLOSED = ("completed_on_time", "completed_late", "withdrawn")
-BACKDATE_TOLERANCE = timedelta(minutes=5)
-"""Only the import path and admins record a fact earlier than this before now."""
-FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -322,13 +319,6 @@ class Context:
         return self.units.get(unit_id) or Unit(unit_id)
 
 
-def _text(value: str, what: str, longest: int = 20_000) -> str:
-    text = normalize_text(value)
-    if not 1 <= len(text) <= longest:
-        raise Refused(f"invalid-{what}", f"the {what} has 1 to {longest} characters")
-    return text
-
-
 def _active(unit: Unit, role: str) -> None:
     if unit.status == "unknown":
         raise Refused(f"unknown-{role}", f"{role} unit {unit.id} does not exist")
@@ -346,15 +336,6 @@ def _open(task: Assignment) -> None:
     if task.status in CLOSED:
         raise Refused(
             "assignment-closed", f"task {task.id} is {task.status}", task_status=task.status
-        )
-
-
-def _when(effective_at: datetime, now: datetime, may_backdate: bool) -> None:
-    if effective_at > now + FUTURE_TOLERANCE:
-        raise Refused("effective-in-future", "a fact cannot take effect in the future")
-    if effective_at < now - BACKDATE_TOLERANCE and not may_backdate:
-        raise Refused(
-            "backdating-not-allowed", "only an admin or an import records a fact in the past"
         )
 
 
@@ -378,7 +359,7 @@ def decide(command: AssignmentCommand, task: Assignment, context: Context = Cont
                 [
                     ProgressReported(
                         assignment_id=task.id,
-                        note=_text(command.note, "note"),
+                        note=text(command.note, "note"),
                         percent=command.percent,
                         metrics=command.metrics,
                         effective_at=command.now,
@@ -406,7 +387,7 @@ def decide(command: AssignmentCommand, task: Assignment, context: Context = Cont
                         assignment_id=task.id,
                         extension_id=command.extension_id,
                         requested_due=command.requested_due,
-                        reason=_text(command.reason, "reason"),
+                        reason=text(command.reason, "reason"),
                         effective_at=command.now,
                     )
                 ]
@@ -438,7 +419,7 @@ def decide(command: AssignmentCommand, task: Assignment, context: Context = Cont
                     ExtensionDenied(
                         assignment_id=task.id,
                         extension_id=command.extension_id,
-                        reason=_text(command.comments or "", "reason"),
+                        reason=text(command.comments or "", "reason"),
                         effective_at=command.now,
                     )
                 ]
@@ -452,7 +433,7 @@ def decide(command: AssignmentCommand, task: Assignment, context: Context = Cont
                     ObstacleRaised(
                         assignment_id=task.id,
                         obstacle_id=command.obstacle_id,
-                        description=_text(command.description, "description"),
+                        description=text(command.description, "description"),
                         effective_at=command.now,
                     )
                 ]
@@ -469,7 +450,7 @@ def decide(command: AssignmentCommand, task: Assignment, context: Context = Cont
                     ObstacleResolved(
                         assignment_id=task.id,
                         obstacle_id=command.obstacle_id,
-                        direction=_text(command.direction, "direction"),
+                        direction=text(command.direction, "direction"),
                         effective_at=command.now,
                     )
                 ]
@@ -486,7 +467,7 @@ def decide(command: AssignmentCommand, task: Assignment, context: Context = Cont
                         assignment_id=task.id,
                         from_unit_id=task.lead_unit_id,
                         to_unit_id=command.to_unit_id,
-                        reason=_text(command.reason, "reason"),
+                        reason=text(command.reason, "reason"),
                         effective_at=command.now,
                     )
                 ]
@@ -497,7 +478,7 @@ def decide(command: AssignmentCommand, task: Assignment, context: Context = Cont
                 [
                     AssignmentWithdrawn(
                         assignment_id=task.id,
-                        reason=_text(command.reason, "reason"),
+                        reason=text(command.reason, "reason"),
                         effective_at=command.now,
                     )
                 ]
@@ -524,7 +505,7 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
     _active(context.unit(report_to), "report-to")
     if command.phase_id is not None and command.phase_id not in {p.phase_id for p in plan.phases}:
         raise Refused("unknown-phase", f"plan {plan.id} has no phase {command.phase_id}")
-    _when(command.effective_at, command.now, command.may_backdate)
+    when(command.effective_at, command.now, command.may_backdate)
     if command.due <= command.effective_at:
         raise Refused("due-in-past", "the due must come after the task is issued")
     if command.escalation_policy is not None:
@@ -539,11 +520,11 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
             AssignmentIssued(
                 assignment_id=command.assignment_id,
                 plan_id=plan.id,
-                item=_text(command.item, "item", 40),
-                text=_text(command.text, "text"),
+                item=text(command.item, "item", 40),
+                text=text(command.text, "text"),
                 lead_unit_id=command.lead_unit_id,
                 coordinating_unit_ids=tuple(dict.fromkeys(command.coordinating_unit_ids)),
-                deliverable=_text(command.deliverable, "deliverable", 200),
+                deliverable=text(command.deliverable, "deliverable", 200),
                 due=command.due,
                 report_to_unit_id=report_to,
                 issuer_unit_id=plan.issuer_unit_id,
@@ -562,7 +543,7 @@ def _file(command: FileSubmission, task: Assignment, context: Context) -> Decisi
         raise Refused("submission-pending", "a submission already awaits review")
     if command.submission_id in task.submissions:
         raise Refused("submission-exists", f"submission {command.submission_id} exists")
-    _when(command.effective_at, command.now, command.may_backdate)
+    when(command.effective_at, command.now, command.may_backdate)
     metrics = dict(command.metrics)
     sources = []
     for source_id in dict.fromkeys(command.sources):
@@ -592,7 +573,7 @@ def _file(command: FileSubmission, task: Assignment, context: Context) -> Decisi
             SubmissionFiled(
                 assignment_id=task.id,
                 submission_id=command.submission_id,
-                text=_text(command.text, "text"),
+                text=text(command.text, "text"),
                 effective_at=command.effective_at,
                 attachments=command.attachments,
                 metrics=metrics,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from events.assignments import Metrics
@@ -16,10 +16,8 @@ from events.models import (
     ModelReported,
 )
 from services.domain.refusal import Decision, Refused
+from services.domain.rules import text, when
 from services.domain.unit import Unit
-from services.text import normalize_text
-
-BACKDATE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -81,22 +79,6 @@ class CommendModel:
 ModelCommand = RegisterModel | ReportModel | CommendModel
 
 
-def _text(value: str, what: str, longest: int = 5000) -> str:
-    text = normalize_text(value)
-    if not 1 <= len(text) <= longest:
-        raise Refused(f"invalid-{what}", f"the {what} has 1 to {longest} characters")
-    return text
-
-
-def _when(effective_at: datetime, now: datetime, may_backdate: bool) -> None:
-    if effective_at > now + timedelta(minutes=5):
-        raise Refused("effective-in-future", "a fact cannot take effect in the future")
-    if effective_at < now - BACKDATE_TOLERANCE and not may_backdate:
-        raise Refused(
-            "backdating-not-allowed", "only an admin or an import records a fact in the past"
-        )
-
-
 def decide(command: ModelCommand, model: Model, unit: Unit | None = None) -> Decision:
     """`unit` is the registering unit (register) or the commending unit (commend)."""
     match command:
@@ -109,16 +91,16 @@ def decide(command: ModelCommand, model: Model, unit: Unit | None = None) -> Dec
                 raise Refused("unit-ref-inactive", f"unit {command.unit_id} is {unit.status}")
             if not 1990 <= command.year <= command.now.year + 1:
                 raise Refused("invalid-year", f"{command.year} is not a year of this campaign")
-            _when(command.effective_at, command.now, command.may_backdate)
+            when(command.effective_at, command.now, command.may_backdate)
             return Decision(
                 [
                     ModelRegistered(
                         model_id=command.model_id,
                         unit_id=command.unit_id,
                         year=command.year,
-                        field=_text(command.field, "field", 200),
+                        field=text(command.field, "field", 200),
                         kind=command.kind,
-                        title=_text(command.title, "title", 500),
+                        title=text(command.title, "title", 500),
                         effective_at=command.effective_at,
                     )
                 ]
@@ -128,13 +110,13 @@ def decide(command: ModelCommand, model: Model, unit: Unit | None = None) -> Dec
                 raise Refused("unknown-model", f"model {model.id} does not exist")
             if command.report_id in model.reports:
                 raise Refused("report-exists", f"report {command.report_id} exists")
-            _when(command.effective_at, command.now, command.may_backdate)
+            when(command.effective_at, command.now, command.may_backdate)
             return Decision(
                 [
                     ModelReported(
                         model_id=model.id,
                         report_id=command.report_id,
-                        text=_text(command.text, "text"),
+                        text=text(command.text, "text"),
                         metrics=command.metrics or {},
                         effective_at=command.effective_at,
                     )
@@ -147,14 +129,14 @@ def decide(command: ModelCommand, model: Model, unit: Unit | None = None) -> Dec
                 raise Refused("already-commended", f"model {model.id} is commended at that level")
             if unit is None or unit.status == "unknown":
                 raise Refused("unknown-unit-ref", f"unit {command.by_unit_id} does not exist")
-            _when(command.effective_at, command.now, command.may_backdate)
+            when(command.effective_at, command.now, command.may_backdate)
             return Decision(
                 [
                     ModelCommended(
                         model_id=model.id,
                         level=command.level,
                         by_unit_id=command.by_unit_id,
-                        citation=_text(command.citation, "citation", 2000),
+                        citation=text(command.citation, "citation", 2000),
                         effective_at=command.effective_at,
                     )
                 ]

@@ -35,13 +35,13 @@ from events.plans import (
 )
 from services.docnumber import DocumentNumber, InvalidDocumentNumber, parse
 from services.domain.refusal import Decision, Key, Refused
+from services.domain.rules import BACKDATE_TOLERANCE, text
 from services.domain.unit import Unit
 from services.text import normalize_text
 
 Status = Literal["unknown", "draft", "issued", "closed", "cancelled", "superseded"]
 ENDED = ("closed", "cancelled", "superseded")
 # A fact stamped later than this before "now" is history entered late: backdating.
-BACKDATE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -241,13 +241,6 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
 
-def _text(value: str, what: str, longest: int) -> str:
-    text = normalize_text(value)
-    if not 1 <= len(text) <= longest:
-        raise Refused(f"invalid-{what}", f"the {what} has 1 to {longest} characters")
-    return text
-
-
 def _require(plan: Plan, *statuses: Status) -> None:
     if plan.status == "unknown":
         raise Refused("unknown-plan", f"plan {plan.id} does not exist")
@@ -356,7 +349,7 @@ def decide(command: PlanCommand, plan: Plan, context: Context = Context()) -> De
                     PlanDrafted(
                         plan_id=command.plan_id,
                         kind=command.kind,
-                        title=_text(command.title, "title", 500),
+                        title=text(command.title, "title", 500),
                         issuer_unit_id=command.issuer_unit_id,
                         implements=_implements(command.implements, context),
                         purpose=normalize_text(command.purpose) if command.purpose else None,
@@ -385,7 +378,7 @@ def decide(command: PlanCommand, plan: Plan, context: Context = Context()) -> De
                     PlanCancelled(
                         plan_id=plan.id,
                         effective_at=command.now,
-                        reason=_text(command.reason, "reason", 2000),
+                        reason=text(command.reason, "reason", 2000),
                     )
                 ]
             )
@@ -423,7 +416,7 @@ def decide(command: PlanCommand, plan: Plan, context: Context = Context()) -> De
                     AttachmentAdded(
                         plan_id=plan.id,
                         attachment_id=command.attachment_id,
-                        name=_text(command.name, "attachment-name", 255),
+                        name=text(command.name, "attachment-name", 255),
                         media_type=command.media_type,
                         sha256=command.sha256,
                         size=command.size,
@@ -488,8 +481,8 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
             "backdating-not-allowed", "only an admin or an import gives a plan a date in the past"
         )
     signer = Signer(
-        name=_text(command.signer.name, "signer", 200),
-        title=_text(command.signer.title, "signer-title", 200),
+        name=text(command.signer.name, "signer", 200),
+        title=text(command.signer.title, "signer-title", 200),
         authority=command.signer.authority,
         on_behalf_of=command.signer.on_behalf_of,
     )
@@ -502,7 +495,7 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
                 number_normalized=number.normalized,
                 number_form=number.form,
                 number_warnings=number.warnings,
-                place=_text(command.place, "place", 200),
+                place=text(command.place, "place", 200),
                 issued_on=command.issued_on,
                 effective_at=command.effective_at,
                 signer=signer,
@@ -530,7 +523,7 @@ def _amend(command: AmendPlan, plan: Plan, context: Context) -> Decision:
     if not changes:
         raise Refused("nothing-changed", "the amendment changes nothing")
     if "title" in changes:
-        changes["title"] = _text(changes["title"], "title", 500)
+        changes["title"] = text(changes["title"], "title", 500)
     if "recipients" in changes:
         _check_units(changes["recipients"], context)
     if "phases" in changes:
@@ -543,7 +536,7 @@ def _amend(command: AmendPlan, plan: Plan, context: Context) -> Decision:
         [
             PlanAmended(
                 plan_id=plan.id,
-                reason=_text(command.reason, "reason", 2000),
+                reason=text(command.reason, "reason", 2000),
                 effective_at=command.now,
                 changed=tuple(changes),
                 **changes,
