@@ -19,6 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
+from tests.cli import campaign
 from tests.e2e.test_dev import free_port
 
 pytestmark = pytest.mark.slow
@@ -26,21 +27,11 @@ pytestmark = pytest.mark.slow
 EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
 
 
-def campaign(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json"}
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-
-
 @pytest.fixture
 def server(dsn: str) -> Iterator[tuple[str, dict[str, str]]]:
-    token = campaign(dsn, "users", "add", "Quản trị", "--role", "admin").stdout.split()[-1]
+    token = campaign(dsn, "users", "add", "Quản trị", "--role", "admin", check=True).stdout.split()[
+        -1
+    ]
     port = free_port()
     env = {
         **os.environ,

@@ -315,7 +315,7 @@ async def test_amend_close_supersede_attach_and_link_a_sub_plan(
 async def test_an_operators_term_decides_where_party_numbering_restarts(
     app: Any, domain_store: EventStore, dsn: str
 ) -> None:
-    from tests.integration.test_cli_admin import campaign
+    from tests.cli import campaign
 
     _, token = await make_user(domain_store, "admin")
     admin = bearer(token)

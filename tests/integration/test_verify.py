@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import asyncpg
@@ -13,19 +10,8 @@ import rfc8785
 from events.codec import chain_hash
 from events.store import EventStore
 from events.verify import verify
+from tests.cli import campaign
 from tests.support import METADATA, new_stream, write
-
-
-def campaign(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json"}
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def test_verify_passes_on_a_clean_store_and_names_an_altered_event(

@@ -1,0 +1,19 @@
+"""Run the `campaign` command against a database, as an operator would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def campaign(dsn: str, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json"}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
+    )
