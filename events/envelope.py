@@ -129,6 +129,11 @@ class RecordedEvent:
     hash: bytes
     data: Event | None = field(default=None)
 
+    def tx_id_position(self) -> tuple[int, int]:
+        """The feed order key, as the cursor carries it."""
+        cursor = Cursor.decode(self.cursor)
+        return cursor.tx_id, cursor.position
+
 
 @dataclass(frozen=True, slots=True)
 class Page:

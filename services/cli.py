@@ -92,6 +92,35 @@ def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _project(settings: Settings, _: argparse.Namespace) -> int:
+    import signal
+
+    import events.domain  # noqa: F401 - registers every domain event
+    from events.store import EventStore, create_pool
+    from events.wakeup import WakeUpListener
+    from projections.projector import Projector
+
+    async def run() -> int:
+        dsn = settings.require_database()
+        pool = await create_pool(dsn, min_size=1, max_size=4)
+        store = EventStore(pool)
+        listener = WakeUpListener(dsn)
+        await listener.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await Projector(store).run(stop, listener)
+        finally:
+            await listener.close()
+            await store.close()
+            await pool.close()
+        return 0
+
+    return asyncio.run(run())
+
+
 def _demo(settings: Settings, _: argparse.Namespace) -> int:
     import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool

@@ -30,8 +30,8 @@ from services.embedded import EmbeddedPostgres, EmbeddedRedis
 
 log = structlog.get_logger(__name__)
 
-ROLES = {"api": ["serve"]}
-"""Role name -> `campaign` arguments; later issues add the projector and the worker."""
+ROLES = {"api": ["serve"], "projector": ["project"]}
+"""Role name -> `campaign` arguments; the worker comes with the deadline engine."""
 
 
 def _die_with(parent: int) -> Callable[[], None]:

@@ -1,0 +1,128 @@
+"""Compliance, aggregated at query time from `task_facts` over the unit tree as it stands: a
+unit's figures include its descendants and the units merged, split or dissolved into them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+CLOSED = ("completed_on_time", "completed_late", "withdrawn")
+
+_FIGURES = """
+SELECT count(*) AS assigned,
+       count(*) FILTER (WHERE status = 'completed_on_time') AS completed_on_time,
+       count(*) FILTER (WHERE status = 'completed_late') AS completed_late,
+       count(*) FILTER (WHERE status <> ALL($2::text[]) AND due > $1) AS open_within_deadline,
+       count(*) FILTER (WHERE status <> ALL($2::text[]) AND due <= $1) AS open_overdue,
+       count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
+       count(*) FILTER (WHERE status <> 'withdrawn' AND due <= $1) AS due_so_far,
+       count(*) FILTER (WHERE status = 'completed_on_time' AND due <= $1) AS on_time_due,
+       count(*) FILTER (WHERE status LIKE 'completed%' AND due <= $1) AS completed_due,
+       coalesce(sum(ceil(extract(epoch FROM $1 - due) / 86400))
+                FILTER (WHERE status <> ALL($2::text[]) AND due <= $1), 0)::bigint
+           AS days_overdue
+FROM scope
+"""
+_METRICS = """
+SELECT m.key, sum(m.value::bigint)::bigint AS total
+FROM scope, jsonb_each_text(scope.metrics) AS m(key, value)
+WHERE scope.status LIKE 'completed%' AND NOT scope.consolidated
+  AND $1::timestamptz IS NOT NULL
+  AND $2::text[] IS NOT NULL
+GROUP BY m.key ORDER BY m.key
+"""
+_SUBTREE = """
+WITH RECURSIVE tree(unit_id) AS (
+    SELECT $3::uuid
+    UNION
+    SELECT d.unit_id FROM unit_directory d JOIN tree
+      ON d.parent_id = tree.unit_id
+      OR (d.successor_id = tree.unit_id AND d.status <> 'active')
+)
+"""
+
+
+@dataclass(frozen=True)
+class Compliance:
+    assigned: int
+    completed_on_time: int
+    completed_late: int
+    open_within_deadline: int
+    open_overdue: int
+    withdrawn: int
+    due_so_far: int
+    on_time_due: int
+    completed_due: int
+    days_overdue: int
+    metrics: dict[str, int]
+
+    @property
+    def completion_rate(self) -> str:
+        """Completed over tasks already due, withdrawn ones excluded: "60/85"."""
+        return f"{self.completed_due}/{self.due_so_far}"
+
+    @property
+    def on_time_rate(self) -> str:
+        return f"{self.on_time_due}/{self.due_so_far}"
+
+    def body(self) -> dict[str, Any]:
+        return {
+            **self.__dict__,
+            "completion_rate": self.completion_rate,
+            "on_time_rate": self.on_time_rate,
+        }
+
+
+async def _figures(pool: asyncpg.Pool[Any], scope: str, now: datetime, *args: Any) -> Compliance:
+    async with pool.acquire() as connection:
+        row = await connection.fetchrow(f"{scope} {_FIGURES}", now, list(CLOSED), *args)
+        metrics = await connection.fetch(f"{scope} {_METRICS}", now, list(CLOSED), *args)
+    assert row is not None
+    return Compliance(**dict(row), metrics={m["key"]: m["total"] for m in metrics})
+
+
+async def for_plan(pool: asyncpg.Pool[Any], plan_id: UUID, now: datetime) -> Compliance:
+    scope = (
+        "WITH scope AS (SELECT * FROM task_facts WHERE plan_id = $3 "
+        "AND $1::timestamptz IS NOT NULL AND $2::text[] IS NOT NULL)"
+    )
+    return await _figures(pool, scope, now, plan_id)
+
+
+async def for_unit(
+    pool: asyncpg.Pool[Any],
+    unit_id: UUID,
+    now: datetime,
+    starts: datetime | None = None,
+    ends: datetime | None = None,
+) -> Compliance:
+    """Tasks led by the unit's subtree today whose due in force falls in [starts, ends)."""
+    scope = (
+        _SUBTREE + ", scope AS (SELECT f.* FROM task_facts f JOIN tree "
+        "ON f.lead_unit_id = tree.unit_id WHERE ($4::timestamptz IS NULL OR f.due >= $4) "
+        "AND ($5::timestamptz IS NULL OR f.due < $5))"
+    )
+    return await _figures(pool, scope, now, unit_id, starts, ends)
+
+
+async def board(pool: asyncpg.Pool[Any], unit_id: UUID, now: datetime) -> list[dict[str, Any]]:
+    """The unit's task board: the tasks it leads, open ones first, by due."""
+    rows = await pool.fetch(
+        "SELECT assignment_id, plan_id, item, status, original_due, due, completed_at, "
+        "on_time, extension_pending, obstacles_open FROM task_facts "
+        "WHERE lead_unit_id = $1 ORDER BY (status = ANY($2::text[])), due, assignment_id",
+        unit_id,
+        list(CLOSED),
+    )
+    return [
+        {
+            **dict(r),
+            "overdue": r["status"] not in CLOSED and r["due"] <= now,
+            "obstacle_open": r["obstacles_open"] > 0,
+        }
+        for r in rows
+    ]

@@ -1,0 +1,217 @@
+"""The projector: follows the store's feed and keeps `task_facts` in step.
+
+Rows and the checkpoint are written in one transaction, guarded by the owner epoch the projector
+claimed (compare-and-set): once a standby has taken over (the active one stopped heart-beating),
+a stale projector's next write is refused and it stops. It wakes on the store's signal and
+polls as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+import structlog
+from prometheus_client import Gauge
+
+from events.cursor import Cursor
+from events.store import DbConnection, EventStore
+from events.wakeup import WakeUpListener
+from projections import task_facts
+from projections.task_facts import TaskFact
+
+log = structlog.get_logger(__name__)
+
+LAG_EVENTS = Gauge(
+    "campaign_projector_lag_events", "Events the projector has not applied yet", ["projection"]
+)
+LAG_SECONDS = Gauge(
+    "campaign_projector_lag_seconds",
+    "Age of the oldest event not yet applied (0 when caught up)",
+    ["projection"],
+)
+
+_UPSERT = (
+    f"INSERT INTO task_facts ({', '.join(task_facts.COLUMNS)}) VALUES "
+    f"({', '.join(f'${i}' for i in range(1, len(task_facts.COLUMNS) + 1))}) "
+    "ON CONFLICT (assignment_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in task_facts.COLUMNS if c != "assignment_id")
+)
+
+
+class Fenced(Exception):
+    """Another projector claimed the projection: this one must stop writing."""
+
+
+class Projector:
+    name = "task_facts"
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        owner: str | None = None,
+        stale_after: float = 15.0,
+        batch: int = 500,
+    ) -> None:
+        self.store = store
+        self.pool = store.pool
+        self.owner = owner or f"projector-{uuid.uuid4().hex[:8]}"
+        self.stale_after = stale_after
+        self.batch = batch
+        self.owner_epoch: int | None = None
+        self.position: tuple[int, int] = (0, 0)
+
+    async def claim(self) -> bool:
+        """Become the active projector if none is, or the active one stopped heart-beating."""
+        await self.pool.execute(
+            "INSERT INTO projector_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", self.name
+        )
+        row = await self.pool.fetchrow(
+            """UPDATE projector_checkpoints
+               SET owner_epoch = owner_epoch + 1, owner = $2, heartbeat_at = now()
+               WHERE name = $1 AND (owner IS NULL OR owner = $2
+                                    OR heartbeat_at < now() - make_interval(secs => $3))
+               RETURNING owner_epoch, tx_id, position""",
+            self.name,
+            self.owner,
+            self.stale_after,
+        )
+        if row is None:
+            return False
+        self.owner_epoch = row["owner_epoch"]
+        self.position = (row["tx_id"], row["position"])
+        log.info(
+            "projector active", projection=self.name, owner=self.owner, owner_epoch=self.owner_epoch
+        )
+        return True
+
+    async def step(self) -> int:
+        """Apply the next page of events; returns how many were applied."""
+        if self.owner_epoch is None:
+            raise Fenced("this projector has not claimed the projection")
+        epoch = await self.store.epoch(refresh=True)
+        after = Cursor(epoch, *self.position).encode() if self.position != (0, 0) else None
+        page = await self.store.read_all(
+            after=after, limit=self.batch, categories=["assignment"], decode=True
+        )
+        events = page.events
+        last = events[-1].tx_id_position() if events else self.position
+        async with self.pool.acquire() as connection, connection.transaction():
+            if events:
+                await self._apply(connection, events)
+            updated = await connection.fetchval(
+                """UPDATE projector_checkpoints
+                   SET tx_id = $3, position = $4, epoch = $5, heartbeat_at = now(),
+                       events = events + $6
+                   WHERE name = $1 AND owner_epoch = $2 RETURNING 1""",
+                self.name,
+                self.owner_epoch,
+                last[0],
+                last[1],
+                epoch,
+                len(events),
+            )
+            if updated is None:
+                raise Fenced(f"{self.owner} lost the projection to another projector")
+        self.position = last
+        return len(events)
+
+    async def _apply(self, connection: DbConnection, events: list[Any]) -> None:
+        ids = list(dict.fromkeys(UUID(e.stream_id.removeprefix("assignment-")) for e in events))
+        rows: dict[UUID, TaskFact | None] = dict.fromkeys(ids)
+        for record in await connection.fetch(
+            f"SELECT {', '.join(task_facts.COLUMNS)} FROM task_facts "
+            "WHERE assignment_id = ANY($1::uuid[])",
+            ids,
+        ):
+            values = dict(record)
+            values["filed_metrics"] = msgspec.json.decode(values["filed_metrics"])
+            values["metrics"] = msgspec.json.decode(values["metrics"])
+            rows[record["assignment_id"]] = TaskFact(**values)
+        for event in events:
+            key = UUID(event.stream_id.removeprefix("assignment-"))
+            rows[key] = task_facts.apply(rows[key], event.data)
+        await connection.executemany(
+            _UPSERT,
+            [
+                [
+                    *task_facts.values(row)[:13],
+                    msgspec.json.encode(row.filed_metrics),
+                    msgspec.json.encode(row.metrics),
+                    *task_facts.values(row)[15:],
+                ]
+                for row in rows.values()
+                if row is not None
+            ],
+        )
+
+    async def catch_up(self) -> int:
+        applied = 0
+        while True:
+            count = await self.step()
+            applied += count
+            if count < self.batch:
+                return applied
+
+    async def release(self) -> None:
+        if self.owner_epoch is not None:
+            await self.pool.execute(
+                "UPDATE projector_checkpoints SET owner = NULL "
+                "WHERE name = $1 AND owner_epoch = $2",
+                self.name,
+                self.owner_epoch,
+            )
+            self.owner_epoch = None
+
+    async def measure_lag(self) -> None:
+        row = await self.pool.fetchrow(
+            """SELECT count(*) AS behind, min(recorded_at) AS oldest FROM events
+               WHERE category = 'assignment' AND (tx_id, position) > ($1, $2)""",
+            *self.position,
+        )
+        assert row is not None
+        LAG_EVENTS.labels(self.name).set(row["behind"])
+        oldest = row["oldest"]
+        LAG_SECONDS.labels(self.name).set(
+            0 if oldest is None else max(0.0, time.time() - oldest.timestamp())
+        )
+
+    async def run(
+        self, stop: asyncio.Event, listener: WakeUpListener | None = None, poll_seconds: float = 1.0
+    ) -> None:
+        """Stand by until this projector may claim the projection, then follow the feed."""
+        try:
+            while not stop.is_set():
+                if self.owner_epoch is None and not await self.claim():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.stale_after / 3)
+                    continue
+                ticket = listener.ticket() if listener else None
+                try:
+                    applied = await self.step()
+                except Fenced as fenced:
+                    log.warning("projector fenced; standing by", reason=str(fenced))
+                    self.owner_epoch = None
+                    continue
+                await self.measure_lag()
+                if applied < self.batch:
+                    waiter = (
+                        listener.wait(ticket, poll_seconds)
+                        if listener and ticket
+                        else asyncio.sleep(poll_seconds)
+                    )
+                    stopper = asyncio.create_task(stop.wait())
+                    waiting = asyncio.ensure_future(waiter)
+                    await asyncio.wait({stopper, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                    for task in (stopper, waiting):
+                        task.cancel()
+        finally:
+            with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                await self.release()

@@ -1,0 +1,116 @@
+"""Per-task compliance facts: a pure fold of a task's events into one row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from events.assignments import (
+    AssignmentAcknowledged,
+    AssignmentCompleted,
+    AssignmentIssued,
+    AssignmentReassigned,
+    AssignmentWithdrawn,
+    ExtensionDenied,
+    ExtensionGranted,
+    ExtensionRequested,
+    ObstacleRaised,
+    ObstacleResolved,
+    SubmissionFiled,
+    SubmissionReviewed,
+)
+from events.catalog import Event
+
+
+@dataclass(frozen=True)
+class TaskFact:
+    assignment_id: UUID
+    plan_id: UUID
+    item: str
+    lead_unit_id: UUID
+    report_to_unit_id: UUID
+    issuer_unit_id: UUID
+    status: str
+    original_due: datetime
+    due: datetime
+    issued_at: datetime
+    completed_at: datetime | None = None
+    on_time: bool | None = None
+    days_late: int | None = None
+    filed_metrics: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, int] = field(default_factory=dict)
+    consolidated: bool = False
+    filed_consolidated: bool = False
+    extension_pending: bool = False
+    obstacles_open: int = 0
+
+
+COLUMNS = tuple(TaskFact.__dataclass_fields__)
+
+
+def apply(row: TaskFact | None, event: Event) -> TaskFact | None:
+    match event:
+        case AssignmentIssued():
+            return TaskFact(
+                event.assignment_id,
+                event.plan_id,
+                event.item,
+                event.lead_unit_id,
+                event.report_to_unit_id,
+                event.issuer_unit_id,
+                "assigned",
+                event.due,
+                event.due,
+                event.effective_at,
+            )
+    if row is None:
+        return None
+    match event:
+        case AssignmentAcknowledged():
+            return replace(row, status="acknowledged")
+        case SubmissionFiled():
+            return replace(
+                row,
+                status="submitted",
+                filed_metrics=dict(event.metrics),
+                filed_consolidated=bool(event.sources),
+            )
+        case SubmissionReviewed() if event.outcome != "approved":
+            return replace(row, status="changes_requested")
+        case AssignmentCompleted():
+            return replace(
+                row,
+                status="completed_on_time" if event.on_time else "completed_late",
+                completed_at=event.completed_at,
+                on_time=event.on_time,
+                days_late=event.days_late,
+                metrics=dict(row.filed_metrics),
+                consolidated=row.filed_consolidated,
+            )
+        case ExtensionRequested():
+            return replace(row, extension_pending=True)
+        case ExtensionGranted():
+            return replace(row, due=event.new_due, extension_pending=False)
+        case ExtensionDenied():
+            return replace(row, extension_pending=False)
+        case ObstacleRaised():
+            return replace(row, obstacles_open=row.obstacles_open + 1)
+        case ObstacleResolved():
+            return replace(row, obstacles_open=row.obstacles_open - 1)
+        case AssignmentReassigned():
+            return replace(row, lead_unit_id=event.to_unit_id)
+        case AssignmentWithdrawn():
+            return replace(row, status="withdrawn")
+    return row
+
+
+def values(row: TaskFact) -> list[Any]:
+    """The row's columns in order, metrics as JSON (jsonb travels as raw bytes)."""
+    return [
+        msgspec.json.encode(v) if isinstance(v, dict) else v
+        for v in (getattr(row, name) for name in COLUMNS)
+    ]

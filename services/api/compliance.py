@@ -1,0 +1,69 @@
+"""Read routes over the projections: compliance per plan and per unit, a unit's task board."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+
+from projections import compliance
+from services import plans
+from services.api.commanding import now, store_of
+from services.api.problems import Problem
+from services.auth import Actor
+from services.reach import require_read
+
+
+@get("/plans/{plan_id:uuid}/compliance")
+async def plan_compliance(
+    request: Request[Any, Any, Any], actor: NamedDependency[Actor], plan_id: FromPath[UUID]
+) -> dict[str, Any]:
+    found = await plans.view(store_of(request), plan_id)
+    if found is None:
+        raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
+    await require_read(
+        request.app.state.pool,
+        actor,
+        [found.plan.issuer_unit_id, *(r.unit_id for r in found.plan.recipients)],
+    )
+    figures = await compliance.for_plan(request.app.state.pool, plan_id, now(request))
+    return {"plan_id": str(plan_id), **figures.body()}
+
+
+@get("/units/{unit_id:uuid}/compliance")
+async def unit_compliance(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    unit_id: FromPath[UUID],
+    from_: FromQuery[datetime | None] = None,
+    to: FromQuery[datetime | None] = None,
+) -> dict[str, Any]:
+    await require_read(request.app.state.pool, actor, [unit_id])
+    for moment in (from_, to):
+        if moment is not None and moment.tzinfo is None:
+            raise Problem(
+                422,
+                "naive-time",
+                "Time without an offset",
+                "from and to need an offset, such as 2022-10-01T00:00:00+07:00",
+            )
+    figures = await compliance.for_unit(request.app.state.pool, unit_id, now(request), from_, to)
+    return {"unit_id": str(unit_id), **figures.body()}
+
+
+@get("/units/{unit_id:uuid}/assignments")
+async def unit_board(
+    request: Request[Any, Any, Any], actor: NamedDependency[Actor], unit_id: FromPath[UUID]
+) -> dict[str, Any]:
+    await require_read(request.app.state.pool, actor, [unit_id])
+    return {
+        "items": await compliance.board(request.app.state.pool, unit_id, now(request)),
+        "next": None,
+    }
+
+
+ROUTES = [plan_compliance, unit_compliance, unit_board]
