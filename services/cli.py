@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=_verify)
     sub.add_parser("demo", help="load the five seed campaigns (idempotent)").set_defaults(run=_demo)
     sub.add_parser(
+        "project", help="run the projector (one active, the others stand by)"
+    ).set_defaults(run=_project)
+    sub.add_parser(
         "rebuild", help="rebuild the unit directory and roles from the events"
     ).set_defaults(run=_rebuild)
     sub.add_parser(
