@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, Parameter
 
 from projections import compliance
 from services import plans
@@ -39,7 +39,7 @@ async def unit_compliance(
     request: Request[Any, Any, Any],
     actor: NamedDependency[Actor],
     unit_id: FromPath[UUID],
-    from_: FromQuery[datetime | None] = None,
+    from_: Annotated[datetime | None, Parameter(query="from")] = None,
     to: FromQuery[datetime | None] = None,
 ) -> dict[str, Any]:
     await require_read(request.app.state.pool, actor, [unit_id])

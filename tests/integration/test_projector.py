@@ -1,0 +1,113 @@
+"""The projector: fenced by its owner epoch, following live, equal to a rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from events.store import EventStore
+from events.wakeup import WakeUpListener
+from projections.projector import Fenced, Projector
+from services.demo import load_demo
+
+
+async def facts(pool: asyncpg.Pool[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in await pool.fetch("SELECT * FROM task_facts ORDER BY 1")]
+
+
+async def test_a_stale_projector_cannot_write_after_a_standby_took_over(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    await load_demo(domain_store)
+    active = Projector(domain_store, owner="active", stale_after=30, batch=10)
+    standby = Projector(domain_store, owner="standby", stale_after=30, batch=10)
+    assert await active.claim()
+    assert not await standby.claim()  # the active one is heart-beating
+    assert await active.step() == 10
+    # The active one freezes: its heartbeat grows old, and the standby takes over.
+    await pool.execute("UPDATE projector_checkpoints SET heartbeat_at = now() - interval '1 hour'")
+    assert await standby.claim()
+    assert await standby.catch_up() == 37  # it resumes from the checkpoint: nothing twice
+    with pytest.raises(Fenced):
+        await active.step()  # the frozen one wakes up: its write is refused
+    rebuilt = await facts(pool)
+    await pool.execute("TRUNCATE task_facts; DELETE FROM projector_checkpoints")
+    fresh = Projector(domain_store, owner="fresh")
+    assert await fresh.claim()
+    assert await fresh.catch_up() == 47
+    assert await facts(pool) == rebuilt  # the same rows as a rebuild from the start
+
+
+async def test_the_projector_follows_live_and_releases_on_stop(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str
+) -> None:
+    listener = WakeUpListener(dsn)
+    await listener.start()
+    projector = Projector(domain_store, owner="live")
+    stop = asyncio.Event()
+    running = asyncio.create_task(projector.run(stop, listener, poll_seconds=30))
+    await load_demo(domain_store)
+    for _ in range(100):
+        if await pool.fetchval("SELECT count(*) FROM task_facts") == 11:
+            break
+        await asyncio.sleep(0.1)
+    assert await pool.fetchval("SELECT count(*) FROM task_facts") == 11
+    stop.set()
+    await asyncio.wait_for(running, 10)
+    await listener.close()
+    assert (
+        await pool.fetchval("SELECT owner FROM projector_checkpoints WHERE name = 'task_facts'")
+        is None
+    )
+
+
+async def test_compliance_and_boards_over_http(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from services.api.app import create_app
+    from services.config import load_settings
+    from services.demo import demo_id
+    from tests.http import api_client
+    from tests.org import bearer, make_user
+
+    await load_demo(domain_store)
+    projector = Projector(domain_store)
+    assert await projector.claim()
+    await projector.catch_up()
+    hanoi = timezone(timedelta(hours=7))
+    app = create_app(load_settings({}), pool=pool, clock=lambda: datetime(2026, 1, 1, tzinfo=hanoi))
+    _, auditor_token = await make_user(domain_store, "auditor", demo_id("unit:sl-du"))
+    _, stranger_token = await make_user(domain_store, "consumer", demo_id("unit:ub"))
+    auditor, stranger = bearer(auditor_token), bearer(stranger_token)
+    async with api_client(app) as client:
+        plan = await client.get(f"/plans/{demo_id('plan:334')}/compliance", headers=auditor)
+        assert plan.status_code == 200, plan.text
+        assert (plan.json()["completion_rate"], plan.json()["metrics"]) == ("3/3", {"models": 3})
+        cell = await client.get(
+            f"/units/{demo_id('unit:sl-cb')}/compliance",
+            headers=auditor,
+            params={"from": "2022-10-01T00:00:00+07:00", "to": "2022-11-01T00:00:00+07:00"},
+        )
+        assert cell.status_code == 200 and cell.json()["assigned"] == 3
+        board = await client.get(f"/units/{demo_id('unit:sl-t1')}/assignments", headers=auditor)
+        assert [t["status"] for t in board.json()["items"]] == ["completed_on_time"]
+        naive = await client.get(
+            f"/units/{demo_id('unit:sl-cb')}/compliance",
+            headers=auditor,
+            params={"from": "2022-10-01T00:00:00"},
+        )
+        assert naive.status_code == 422
+        for path in (
+            f"/plans/{demo_id('plan:334')}/compliance",
+            f"/units/{demo_id('unit:sl-cb')}/compliance",
+            f"/units/{demo_id('unit:sl-cb')}/assignments",
+        ):
+            assert (await client.get(path, headers=stranger)).status_code == 403, path
+        missing = await client.get(f"/plans/{uuid.uuid4()}/compliance", headers=auditor)
+        assert missing.status_code == 404
