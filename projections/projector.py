@@ -152,6 +152,33 @@ class Projector:
             ],
         )
 
+    async def rebuild(self) -> int:
+        """Empty the projection and fold every event again, fencing whichever projector is active.
+
+        Readers see the projection fill up while this runs; the active projector is refused its
+        next write, stands by, and resumes from the rebuilt checkpoint once this one releases.
+        """
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO projector_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
+                self.name,
+            )
+            await connection.execute("TRUNCATE task_facts")
+            self.owner_epoch = await connection.fetchval(
+                """UPDATE projector_checkpoints
+                   SET owner_epoch = owner_epoch + 1, owner = $2, heartbeat_at = now(),
+                       tx_id = 0, position = 0, events = 0
+                   WHERE name = $1 RETURNING owner_epoch""",
+                self.name,
+                self.owner,
+            )
+        self.position = (0, 0)
+        log.info("projection emptied for a rebuild", projection=self.name, owner=self.owner)
+        try:
+            return await self.catch_up()
+        finally:
+            await self.release()
+
     async def catch_up(self) -> int:
         applied = 0
         while True:

@@ -77,16 +77,19 @@ def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
     import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
     from projections import directory
+    from projections.projector import Projector
 
     async def run() -> int:
         pool = await create_pool(settings.require_database(), min_size=1, max_size=3)
         store = EventStore(pool)
         try:
             applied = await directory.rebuild(pool, store)
+            print(f"rebuilt the unit directory, roles and models from {applied} events")
+            tasks = await Projector(store, owner="campaign-rebuild").rebuild()
+            print(f"rebuilt the task facts from {tasks} events")
         finally:
             await store.close()
             await pool.close()
-        print(f"rebuilt the unit directory and roles from {applied} events")
         return 0
 
     return asyncio.run(run())
@@ -162,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
         "project", help="run the projector (one active, the others stand by)"
     ).set_defaults(run=_project)
     sub.add_parser(
-        "rebuild", help="rebuild the unit directory and roles from the events"
+        "rebuild",
+        help="rebuild the read models (directory, roles, models, task facts) from the events",
     ).set_defaults(run=_rebuild)
     sub.add_parser(
         "dev", help="run every role, on embedded PostgreSQL and Redis when no URL is set"

@@ -12,10 +12,20 @@ from events.store import EventStore
 from events.wakeup import WakeUpListener
 from projections.projector import Fenced, Projector
 from services.demo import load_demo
+from tests.cli import campaign
 
 
 async def facts(pool: asyncpg.Pool[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in await pool.fetch("SELECT * FROM task_facts ORDER BY 1")]
+
+
+async def feed_end(pool: asyncpg.Pool[Any]) -> tuple[int, int]:
+    row = await pool.fetchrow(
+        "SELECT tx_id, position FROM events WHERE category = 'assignment' "
+        "ORDER BY tx_id DESC, position DESC LIMIT 1"
+    )
+    assert row is not None
+    return (row["tx_id"], row["position"])
 
 
 async def test_a_stale_projector_cannot_write_after_a_standby_took_over(
@@ -111,3 +121,29 @@ async def test_compliance_and_boards_over_http(
             assert (await client.get(path, headers=stranger)).status_code == 403, path
         missing = await client.get(f"/plans/{uuid.uuid4()}/compliance", headers=auditor)
         assert missing.status_code == 404
+
+
+async def test_campaign_rebuild_repairs_the_task_facts_and_fences_the_active_projector(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str
+) -> None:
+    await load_demo(domain_store)
+    active = Projector(domain_store, owner="active")
+    assert await active.claim()
+    # The feed holds events back while any older transaction in the cluster is open.
+    for _ in range(200):
+        await active.catch_up()
+        if active.position >= await feed_end(pool):
+            break
+        await asyncio.sleep(0.05)
+    truth = await facts(pool)
+    await pool.execute("UPDATE task_facts SET status = 'withdrawn'")  # a damaged read model
+
+    rebuilt = campaign(dsn, "rebuild")
+
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuilt the task facts from 47 events" in rebuilt.stdout
+    assert await facts(pool) == truth
+    with pytest.raises(Fenced):
+        await active.step()  # its claim predates the rebuild
+    assert await active.claim()  # the rebuild released the projection
+    assert await active.step() == 0  # and left the checkpoint at the end of the feed
