@@ -45,6 +45,30 @@ _UPSERT = (
 )
 
 
+async def measure_lag(
+    pool: asyncpg.Pool[Any], name: str = "task_facts", position: tuple[int, int] | None = None
+) -> None:
+    """Set the lag gauges from `position`, or from the stored checkpoint (any process may ask)."""
+    row = await pool.fetchrow(
+        """WITH at AS (
+               SELECT coalesce((SELECT tx_id FROM projector_checkpoints WHERE name = $1), 0) AS tx,
+                      coalesce((SELECT position FROM projector_checkpoints WHERE name = $1), 0)
+                          AS pos)
+           SELECT count(*) AS behind, min(recorded_at) AS oldest FROM events, at
+           WHERE category = 'assignment'
+             AND (tx_id, events.position) > (coalesce($2, at.tx), coalesce($3, at.pos))""",
+        name,
+        position[0] if position else None,
+        position[1] if position else None,
+    )
+    assert row is not None
+    LAG_EVENTS.labels(name).set(row["behind"])
+    oldest = row["oldest"]
+    LAG_SECONDS.labels(name).set(
+        0 if oldest is None else max(0.0, time.time() - oldest.timestamp())
+    )
+
+
 class Fenced(Exception):
     """Another projector claimed the projection: this one must stop writing."""
 
@@ -198,17 +222,7 @@ class Projector:
             self.owner_epoch = None
 
     async def measure_lag(self) -> None:
-        row = await self.pool.fetchrow(
-            """SELECT count(*) AS behind, min(recorded_at) AS oldest FROM events
-               WHERE category = 'assignment' AND (tx_id, position) > ($1, $2)""",
-            *self.position,
-        )
-        assert row is not None
-        LAG_EVENTS.labels(self.name).set(row["behind"])
-        oldest = row["oldest"]
-        LAG_SECONDS.labels(self.name).set(
-            0 if oldest is None else max(0.0, time.time() - oldest.timestamp())
-        )
+        await measure_lag(self.pool, self.name, self.position)
 
     async def run(
         self, stop: asyncio.Event, listener: WakeUpListener | None = None, poll_seconds: float = 1.0

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import structlog
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -16,12 +19,25 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
+from projections import projector
 from services.api import assignments, compliance, models, plans, units, users
 from services.api.commanding import current_actor
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
 from services.api.request_context import request_context_middleware
 from services.config import Settings
+
+log = structlog.get_logger()
+
+
+async def _measure_projector_lag(pool: asyncpg.Pool[Any], every: float = 5.0) -> None:
+    """Keep the projector's lag in this process's /metrics, read from its checkpoint."""
+    while True:
+        try:
+            await projector.measure_lag(pool)
+        except (asyncpg.PostgresError, OSError) as error:
+            log.warning("projector lag not measured", error=str(error))
+        await asyncio.sleep(every)
 
 
 def create_app(
@@ -45,9 +61,13 @@ def create_app(
             raise RuntimeError(f"the store was {reason}: run `campaign migrate` before serving")
         app.state.store = EventStore(app.state.pool)
         app.state.clock = clock
+        lag = asyncio.create_task(_measure_projector_lag(app.state.pool))
         try:
             yield
         finally:
+            lag.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag
             await app.state.store.close()
             if own_pool:
                 await app.state.pool.close()

@@ -147,3 +147,20 @@ async def test_campaign_rebuild_repairs_the_task_facts_and_fences_the_active_pro
         await active.step()  # its claim predates the rebuild
     assert await active.claim()  # the rebuild released the projection
     assert await active.step() == 0  # and left the checkpoint at the end of the feed
+
+
+async def test_the_api_shows_how_far_the_projector_lags(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    from services.api.app import create_app
+    from services.config import load_settings
+    from tests.http import api_client
+
+    await load_demo(domain_store)  # and no projector has run
+    lagging = 'campaign_projector_lag_events{projection="task_facts"} 47.0'
+    async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        for _ in range(50):
+            if lagging in (await client.get("/metrics")).text:
+                break
+            await asyncio.sleep(0.1)
+        assert lagging in (await client.get("/metrics")).text
