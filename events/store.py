@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -770,6 +770,22 @@ class EventStore:
             raise CursorFromAnotherEpoch(start.epoch, epoch)
         events = [self._recorded(row, epoch, decode) for row in rows if row["event_id"]]
         return Page(events, events[-1].cursor if events else after)
+
+    async def replay(
+        self, connection: DbConnection, *, categories: Sequence[str]
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every committed event of these categories, in feed order, decoded, read in one
+        snapshot on `connection` (which must be in a transaction). Unlike the feed this ignores
+        the visibility horizon: a rebuild that holds the lock of its tables needs every event
+        committed before it, and must not stop early behind some unrelated open transaction."""
+        epoch = await self.epoch(refresh=True)
+        async for row in connection.cursor(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE category = ANY($1::text[]) "
+            "ORDER BY tx_id, position",
+            list(categories),
+            prefetch=1000,
+        ):
+            yield self._recorded(row, epoch, True)
 
     async def streams_concerning(
         self, unit_id: UUID, *, category: str, types: Sequence[str]

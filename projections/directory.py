@@ -190,20 +190,16 @@ async def _write_unit(connection: DbConnection, event: Any, version: int, at: da
 
 
 async def rebuild(pool: asyncpg.Pool[Any], store: EventStore) -> int:
-    """Drop the directory and fold every unit and user event into it again, in feed order, in
-    one transaction. Returns the number of events applied."""
+    """Drop the directory and fold every unit, user and model event into it again, in feed
+    order, in one transaction. Returns the number of events applied.
+
+    Commands write these tables in their own transaction, so once TRUNCATE holds the lock every
+    event that matters has committed (and is read here) or waits for this rebuild to finish."""
     applied = 0
     async with pool.acquire() as connection, connection.transaction():
         await connection.execute("TRUNCATE unit_directory, user_roles, exemplary_models")
-        cursor = None
-        while True:
-            page = await store.read_all(
-                after=cursor, limit=1000, categories=["unit", "user", "model"], decode=True
-            )
-            for event in page.events:
-                assert event.data is not None
-                await write(connection, [(event.data, event.version)], event.recorded_at)
-            applied += len(page.events)
-            if len(page.events) < 1000:
-                return applied
-            cursor = page.next
+        async for event in store.replay(connection, categories=["unit", "user", "model"]):
+            assert event.data is not None
+            await write(connection, [(event.data, event.version)], event.recorded_at)
+            applied += 1
+    return applied

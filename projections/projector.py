@@ -199,9 +199,22 @@ class Projector:
         self.position = (0, 0)
         log.info("projection emptied for a rebuild", projection=self.name, owner=self.owner)
         try:
-            return await self.catch_up()
+            return await self.catch_up_to_the_end()
         finally:
             await self.release()
+
+    async def catch_up_to_the_end(self, pause: float = 0.05) -> int:
+        """Catch up with every task event committed so far. The feed holds events back while an
+        older transaction anywhere in the cluster is open, so a short page is not the end."""
+        end = await self.pool.fetchrow(
+            "SELECT tx_id, position FROM events WHERE category = 'assignment' "
+            "ORDER BY tx_id DESC, position DESC LIMIT 1"
+        )
+        applied = await self.catch_up()
+        while end is not None and self.position < (end["tx_id"], end["position"]):
+            await asyncio.sleep(pause)
+            applied += await self.catch_up()
+        return applied
 
     async def catch_up(self) -> int:
         applied = 0

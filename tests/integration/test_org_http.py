@@ -666,3 +666,34 @@ async def test_the_directory_rebuilt_from_the_events_comes_out_identical(
     applied = await directory.rebuild(pool, domain_store)
     assert applied >= 13
     assert await snapshot() == before
+
+
+async def test_a_rebuild_is_not_cut_short_by_an_unrelated_open_transaction(
+    app: Any, admin: dict[str, str], domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    from projections import directory
+
+    idle = await pool.acquire()
+    try:
+        idle_tx = idle.transaction()
+        await idle_tx.start()
+        await idle.fetchval("SELECT txid_current()")  # older than every event below
+        async with api_client(app) as client:
+            tree = (await post(client, "/units/import", SON_LA, admin)).json()["units"]
+            await post(client, f"/units/{tree['cb']}/move", {"parent_id": tree["btg"]}, admin)
+        held_back = await domain_store.read_all(categories=["unit"])
+        assert held_back.events == []  # the feed waits for the older transaction
+        before = [dict(r) for r in await pool.fetch("SELECT * FROM unit_directory ORDER BY 1")]
+
+        applied = await directory.rebuild(pool, domain_store)
+
+        assert applied == await pool.fetchval(
+            "SELECT count(*) FROM events WHERE category IN ('unit', 'user', 'model')"
+        )
+        assert applied > 2
+        assert [dict(r) for r in await pool.fetch("SELECT * FROM unit_directory ORDER BY 1")] == (
+            before
+        )
+    finally:
+        await idle_tx.rollback()
+        await pool.release(idle)

@@ -19,15 +19,6 @@ async def facts(pool: asyncpg.Pool[Any]) -> list[dict[str, Any]]:
     return [dict(r) for r in await pool.fetch("SELECT * FROM task_facts ORDER BY 1")]
 
 
-async def feed_end(pool: asyncpg.Pool[Any]) -> tuple[int, int]:
-    row = await pool.fetchrow(
-        "SELECT tx_id, position FROM events WHERE category = 'assignment' "
-        "ORDER BY tx_id DESC, position DESC LIMIT 1"
-    )
-    assert row is not None
-    return (row["tx_id"], row["position"])
-
-
 async def test_a_stale_projector_cannot_write_after_a_standby_took_over(
     domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
@@ -40,14 +31,15 @@ async def test_a_stale_projector_cannot_write_after_a_standby_took_over(
     # The active one freezes: its heartbeat grows old, and the standby takes over.
     await pool.execute("UPDATE projector_checkpoints SET heartbeat_at = now() - interval '1 hour'")
     assert await standby.claim()
-    assert await standby.catch_up() == 37  # it resumes from the checkpoint: nothing twice
+    # It resumes from the checkpoint: nothing twice.
+    assert await standby.catch_up_to_the_end() == 37
     with pytest.raises(Fenced):
         await active.step()  # the frozen one wakes up: its write is refused
     rebuilt = await facts(pool)
     await pool.execute("TRUNCATE task_facts; DELETE FROM projector_checkpoints")
     fresh = Projector(domain_store, owner="fresh")
     assert await fresh.claim()
-    assert await fresh.catch_up() == 47
+    assert await fresh.catch_up_to_the_end() == 47
     assert await facts(pool) == rebuilt  # the same rows as a rebuild from the start
 
 
@@ -89,7 +81,7 @@ async def test_compliance_and_boards_over_http(
     await load_demo(domain_store)
     projector = Projector(domain_store)
     assert await projector.claim()
-    await projector.catch_up()
+    await projector.catch_up_to_the_end()
     hanoi = timezone(timedelta(hours=7))
     app = create_app(load_settings({}), pool=pool, clock=lambda: datetime(2026, 1, 1, tzinfo=hanoi))
     _, auditor_token = await make_user(domain_store, "auditor", demo_id("unit:sl-du"))
@@ -129,12 +121,7 @@ async def test_campaign_rebuild_repairs_the_task_facts_and_fences_the_active_pro
     await load_demo(domain_store)
     active = Projector(domain_store, owner="active")
     assert await active.claim()
-    # The feed holds events back while any older transaction in the cluster is open.
-    for _ in range(200):
-        await active.catch_up()
-        if active.position >= await feed_end(pool):
-            break
-        await asyncio.sleep(0.05)
+    await active.catch_up_to_the_end()
     truth = await facts(pool)
     await pool.execute("UPDATE task_facts SET status = 'withdrawn'")  # a damaged read model
 
@@ -164,3 +151,42 @@ async def test_the_api_shows_how_far_the_projector_lags(
                 break
             await asyncio.sleep(0.1)
         assert lagging in (await client.get("/metrics")).text
+
+
+async def test_a_read_with_a_commands_cursor_waits_for_the_projector(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.api import consistency
+    from services.api.app import create_app
+    from services.config import load_settings
+    from services.demo import demo_id
+    from tests.http import api_client
+    from tests.org import bearer, make_user
+
+    monkeypatch.setattr(consistency, "WAIT_SECONDS", 0.3)
+    await load_demo(domain_store)
+    _, token = await make_user(domain_store, "auditor", demo_id("unit:sl-du"))
+    head = (await domain_store.read_all(limit=1000)).events[-1].cursor  # a user event, last
+    auditor = bearer(token)
+    path = f"/plans/{demo_id('plan:334')}/compliance"
+    async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        stale = await client.get(path, headers=auditor, params={"after": head})
+        assert stale.status_code == 200
+        assert (stale.headers.get("consistency"), stale.json()["assigned"]) == ("stale", 0)
+
+        projector = Projector(domain_store, owner="live")
+        stop = asyncio.Event()
+        running = asyncio.create_task(projector.run(stop, None, poll_seconds=0.05))
+        monkeypatch.setattr(consistency, "WAIT_SECONDS", 10.0)
+        fresh = await client.get(path, headers={**auditor, "Consistency-Token": head})
+        assert "consistency" not in fresh.headers
+        assert (fresh.json()["assigned"], fresh.json()["completion_rate"]) == (3, "3/3")
+        board = await client.get(
+            f"/units/{demo_id('unit:sl-t1')}/assignments", headers=auditor, params={"after": head}
+        )
+        assert "consistency" not in board.headers and len(board.json()["items"]) == 1
+        stop.set()
+        await asyncio.wait_for(running, 10)
+
+        garbage = await client.get(path, headers=auditor, params={"after": "not-a-cursor"})
+        assert (garbage.status_code, garbage.json()["type"]) == (400, "/problems/invalid-cursor")

@@ -1,0 +1,54 @@
+"""Read-your-writes: a read that carries the cursor a command returned waits for the projector.
+
+The token comes as `?after=` or a `Consistency-Token` header. The read waits up to
+`WAIT_SECONDS` until no task event at or before the token is left unapplied, then answers;
+past that it answers with what the projection has and the header `Consistency: stale`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+
+from events.cursor import Cursor
+from events.errors import CursorFromAnotherEpoch
+from events.store import EventStore
+
+WAIT_SECONDS = 2.0
+POLL_SECONDS = 0.02
+
+_UNAPPLIED = """
+WITH done AS (
+    SELECT coalesce(min(tx_id), 0) AS tx, coalesce(min(position), 0) AS pos
+    FROM projector_checkpoints WHERE name = 'task_facts'
+)
+SELECT EXISTS (
+    SELECT 1 FROM events, done
+    WHERE events.category = 'assignment'
+      AND (events.tx_id, events.position) > (done.tx, done.pos)
+      AND (events.tx_id, events.position) <= ($1, $2)
+)
+"""
+
+
+async def wait_for_projection(
+    pool: asyncpg.Pool[Any], store: EventStore, token: str | None
+) -> dict[str, str]:
+    """The headers to answer with: `{}` when the projection has passed the token."""
+    if token is None:
+        return {}
+    cursor = Cursor.decode(token)
+    current = await store.epoch()
+    if cursor.epoch != current:
+        current = await store.epoch(refresh=True)
+        if cursor.epoch != current:
+            raise CursorFromAnotherEpoch(cursor.epoch, current)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while await pool.fetchval(_UNAPPLIED, cursor.tx_id, cursor.position):
+        if time.monotonic() >= deadline:
+            return {"Consistency": "stale"}
+        await asyncio.sleep(POLL_SECONDS)
+    return {}
