@@ -787,6 +787,30 @@ class EventStore:
         ):
             yield self._recorded(row, epoch, True)
 
+    async def history(
+        self, plan_ids: Sequence[UUID], *, after: str | None = None, limit: int = 1000
+    ) -> Page:
+        """Every committed event tagged with these plans, in feed order, after a cursor.
+
+        An audit reads what is committed now, so this does not wait for the feed horizon; an
+        event committed later by an older transaction can still appear before the last cursor
+        handed out, which is why followers use `read_all` instead."""
+        start = Cursor.decode(after) if after else None
+        epoch = await self.epoch(refresh=True)
+        if start is not None and start.epoch != epoch:
+            raise CursorFromAnotherEpoch(start.epoch, epoch)
+        rows = await self.pool.fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE plan_id = ANY($1::uuid[]) "
+            "AND (tx_id, position) > ($2::bigint, $3::bigint) ORDER BY tx_id, position LIMIT $4",
+            list(plan_ids),
+            start.tx_id if start else -1,
+            start.position if start else -1,
+            max(1, min(limit, 10_000)),
+        )
+        events = [self._recorded(row, epoch, False) for row in rows]
+        full = len(events) == max(1, min(limit, 10_000))
+        return Page(events, events[-1].cursor if full else None)
+
     async def streams_concerning(
         self, unit_id: UUID, *, category: str, types: Sequence[str]
     ) -> list[str]:

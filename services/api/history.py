@@ -1,0 +1,81 @@
+"""A campaign's history for auditors: every event of a plan (and its sub-plans) in feed order."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
+
+from events.envelope import RecordedEvent
+from services import plans
+from services.api.commanding import store_of
+from services.api.problems import Problem
+from services.auth import Actor
+from services.reach import require_read
+
+NDJSON = "application/x-ndjson"
+
+
+def wire(event: RecordedEvent) -> dict[str, Any]:
+    """A stored event in the shape consumers code against (DESIGN.md)."""
+    return {
+        "event_id": event.event_id,
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "position": event.position,
+        "cursor": event.cursor,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "data": msgspec.Raw(event.raw_data),
+        "metadata": event.metadata,
+        "tags": event.tags,
+        "recorded_at": event.recorded_at,
+        "prev_hash": event.prev_hash.hex() if event.prev_hash else None,
+        "hash": event.hash.hex(),
+    }
+
+
+@get("/plans/{plan_id:uuid}/history")
+async def plan_history(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    plan_id: FromPath[UUID],
+    include_sub_plans: Annotated[bool, Parameter(query="include_sub_plans")] = False,
+    after: Annotated[str | None, Parameter(query="after")] = None,
+    limit: Annotated[int, Parameter(query="limit", ge=1, le=10_000)] = 1000,
+) -> Response[Any]:
+    """Every event of the campaign in feed order with actor, times and hashes; JSON, or NDJSON
+    when asked for with `Accept: application/x-ndjson` (the next page's cursor in `Next-Cursor`)."""
+    store = store_of(request)
+    found = await plans.view(store, plan_id)
+    if found is None:
+        raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
+    await require_read(
+        request.app.state.pool,
+        actor,
+        [found.plan.issuer_unit_id, *(r.unit_id for r in found.plan.recipients)],
+    )
+    plan_ids = [plan_id]
+    if include_sub_plans:
+        pending = list(found.plan.sub_plans)
+        while pending:
+            sub_plan = pending.pop()
+            if sub_plan in plan_ids:
+                continue
+            plan_ids.append(sub_plan)
+            sub_view = await plans.view(store, sub_plan)
+            if sub_view is not None:
+                pending.extend(sub_view.plan.sub_plans)
+    page = await store.history(plan_ids, after=after, limit=limit)
+    if NDJSON in request.headers.get("accept", ""):
+        lines = b"".join(msgspec.json.encode(wire(e)) + b"\n" for e in page.events)
+        headers = {"Next-Cursor": page.next} if page.next else {}
+        return Response(lines, media_type=NDJSON, headers=headers)
+    return Response({"items": [wire(e) for e in page.events], "next": page.next})
+
+
+ROUTES = [plan_history]

@@ -1,0 +1,69 @@
+"""A campaign's history over HTTP: every event of the plan, in feed order, with its hashes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from events.store import EventStore
+from services.api.app import create_app
+from services.config import load_settings
+from services.demo import demo_id, load_demo
+from tests.http import api_client
+from tests.org import bearer, make_user
+
+
+async def test_the_history_of_a_campaign(domain_store: EventStore, pool: asyncpg.Pool[Any]) -> None:
+    await load_demo(domain_store)
+    plan = demo_id("plan:334")
+    stored = await pool.fetch(
+        "SELECT event_id::text, type FROM events WHERE plan_id = $1 ORDER BY tx_id, position", plan
+    )
+    _, auditor_token = await make_user(domain_store, "auditor", demo_id("unit:sl-du"))
+    _, stranger_token = await make_user(domain_store, "consumer", demo_id("unit:ub"))
+    auditor = bearer(auditor_token)
+    path = f"/plans/{plan}/history"
+    async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        whole = await client.get(path, headers=auditor)
+        assert whole.status_code == 200, whole.text
+        items = whole.json()["items"]
+        assert [(e["event_id"], e["type"]) for e in items] == [tuple(r) for r in stored]
+        assert items[0]["type"] == "PlanDrafted" and whole.json()["next"] is None
+        assert {e["type"] for e in items} >= {"AssignmentIssued", "AssignmentCompleted"}
+        last_hash: dict[str, str] = {}
+        for event in items:  # each stream's chain reads through the history
+            assert event["prev_hash"] == last_hash.get(event["stream_id"])
+            last_hash[event["stream_id"]] = event["hash"]
+            assert event["metadata"]["actor"] and event["recorded_at"] and event["cursor"]
+
+        paged: list[dict[str, Any]] = []
+        after = None
+        while True:
+            params = {"limit": "4", **({"after": after} if after else {})}
+            page = (await client.get(path, headers=auditor, params=params)).json()
+            paged += page["items"]
+            after = page["next"]
+            if after is None:
+                break
+        assert paged == items
+
+        ndjson = await client.get(path, headers={**auditor, "Accept": "application/x-ndjson"})
+        assert ndjson.headers["content-type"].startswith("application/x-ndjson")
+        lines = [msgspec.json.decode(line) for line in ndjson.content.splitlines()]
+        assert lines == items
+
+        refused = {
+            "stranger": await client.get(path, headers=bearer(stranger_token)),
+            "unknown": await client.get(f"/plans/{uuid.uuid4()}/history", headers=auditor),
+            "cursor": await client.get(path, headers=auditor, params={"after": "x"}),
+            "limit": await client.get(path, headers=auditor, params={"limit": "0"}),
+        }
+        assert {k: v.status_code for k, v in refused.items()} == {
+            "stranger": 403,
+            "unknown": 404,
+            "cursor": 400,
+            "limit": 400,
+        }
