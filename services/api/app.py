@@ -20,7 +20,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
 from projections import projector
-from services.api import assignments, compliance, history, models, plans, units, users
+from services.api import assignments, audit, compliance, history, models, plans, units, users
 from services.api.commanding import current_actor
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
@@ -91,6 +91,7 @@ def create_app(
             *models.ROUTES,
             *compliance.ROUTES,
             *history.ROUTES,
+            *audit.ROUTES,
         ],
         dependencies={"actor": Provide(current_actor)},
         lifespan=[lifespan],

@@ -67,3 +67,73 @@ async def test_the_history_of_a_campaign(domain_store: EventStore, pool: asyncpg
             "cursor": 400,
             "limit": 400,
         }
+
+
+async def test_an_auditor_verifies_one_campaign_and_finds_the_altered_event(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    await load_demo(domain_store)
+    plan = demo_id("plan:334")
+    streams = await pool.fetchval(
+        "SELECT count(DISTINCT stream_id) FROM events WHERE plan_id = $1", plan
+    )
+    events = await pool.fetchval(
+        "SELECT count(*) FROM events WHERE stream_id IN "
+        "(SELECT stream_id FROM events WHERE plan_id = $1)",
+        plan,
+    )
+    _, auditor_token = await make_user(domain_store, "auditor", demo_id("unit:sl-du"))
+    _, stranger_token = await make_user(domain_store, "consumer", demo_id("unit:ub"))
+    auditor = bearer(auditor_token)
+    async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        clean = await client.get("/audit/verify", headers=auditor, params={"plan": str(plan)})
+        assert clean.status_code == 200, clean.text
+        assert clean.json() == {
+            "ok": True,
+            "streams": streams,
+            "events": events,
+            "first_break": None,
+            "breaks": [],
+        }
+
+        victim, position = await pool.fetchrow(
+            "SELECT stream_id, position FROM events WHERE plan_id = $1 "
+            "AND type = 'SubmissionFiled' ORDER BY tx_id, position LIMIT 1",
+            plan,
+        )
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            await connection.execute(
+                "UPDATE events SET data = jsonb_set(data, '{text}', '\"sửa\"') WHERE position = $1",
+                position,
+            )
+        for params in ({"plan": str(plan)}, {"stream": victim}):
+            broken = (await client.get("/audit/verify", headers=auditor, params=params)).json()
+            assert broken["ok"] is False
+            assert broken["breaks"][0]["stream_id"] == victim
+            assert broken["breaks"][0]["reason"].startswith("hash does not match")
+
+        refused = {
+            "stranger": await client.get(
+                "/audit/verify", headers=bearer(stranger_token), params={"stream": victim}
+            ),
+            "neither": await client.get("/audit/verify", headers=auditor),
+            "both": await client.get(
+                "/audit/verify", headers=auditor, params={"plan": str(plan), "stream": victim}
+            ),
+            "unknown plan": await client.get(
+                "/audit/verify", headers=auditor, params={"plan": str(uuid.uuid4())}
+            ),
+            "unknown stream": await client.get(
+                "/audit/verify", headers=auditor, params={"stream": "assignment-nope"}
+            ),
+            "NUL": await client.get("/audit/verify", headers=auditor, params={"stream": "a\x00"}),
+        }
+        assert {k: v.status_code for k, v in refused.items()} == {
+            "stranger": 403,
+            "neither": 400,
+            "both": 400,
+            "unknown plan": 404,
+            "unknown stream": 404,
+            "NUL": 422,
+        }
