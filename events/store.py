@@ -790,17 +790,16 @@ class EventStore:
     async def history(
         self, plan_ids: Sequence[UUID], *, after: str | None = None, limit: int = 1000
     ) -> Page:
-        """Every committed event tagged with these plans, in feed order, after a cursor.
-
-        An audit reads what is committed now, so this does not wait for the feed horizon; an
-        event committed later by an older transaction can still appear before the last cursor
-        handed out, which is why followers use `read_all` instead."""
+        """Events tagged with these plans, in feed order, after a cursor, only from finished
+        transactions (as the feed): a page that ends at a cursor never skips an event that an
+        older transaction commits later."""
         start = Cursor.decode(after) if after else None
         epoch = await self.epoch(refresh=True)
         if start is not None and start.epoch != epoch:
             raise CursorFromAnotherEpoch(start.epoch, epoch)
         rows = await self.pool.fetch(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE plan_id = ANY($1::uuid[]) "
+            "AND tx_id < store_visible_horizon() "
             "AND (tx_id, position) > ($2::bigint, $3::bigint) ORDER BY tx_id, position LIMIT $4",
             list(plan_ids),
             start.tx_id if start else -1,

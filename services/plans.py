@@ -174,6 +174,13 @@ class PlanView:
     history: list[dict[str, Any]]
 
 
+def readers(plan: plans.Plan) -> list[UUID | None]:
+    """The units whose reach lets a user read the plan: a draft is its issuer's until issued."""
+    if plan.status == "draft":
+        return [plan.issuer_unit_id]
+    return [plan.issuer_unit_id, *(r.unit_id for r in plan.recipients)]
+
+
 async def view(store: EventStore, plan_id: UUID) -> PlanView | None:
     events = await store.read_stream(stream_of(plan_id))
     if not events:

@@ -38,9 +38,7 @@ async def audit_verify(
         found = await plans.view(store_of(request), plan)
         if found is None:
             raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan} does not exist")
-        await require_read(
-            pool, actor, [found.plan.issuer_unit_id, *(r.unit_id for r in found.plan.recipients)]
-        )
+        await require_read(pool, actor, plans.readers(found.plan))
         streams = [
             r["stream_id"]
             for r in await pool.fetch(
@@ -49,16 +47,16 @@ async def audit_verify(
         ]
     else:
         assert stream is not None
+        units = await pool.fetchval(
+            "SELECT array_agg(DISTINCT u) FROM events, unnest(units) AS u WHERE stream_id = $1",
+            stream,
+        )
+        await require_read(pool, actor, units or [])  # before saying whether it exists
         exists = await pool.fetchval(
             "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1)", stream
         )
         if not exists:
             raise Problem(404, "unknown-stream", "Unknown stream", f"no event in {stream!r}")
-        units = await pool.fetchval(
-            "SELECT array_agg(DISTINCT u) FROM events, unnest(units) AS u WHERE stream_id = $1",
-            stream,
-        )
-        await require_read(pool, actor, units or [])
         streams = [stream]
     report = await verify(pool, streams=streams)
     first = report.first_break

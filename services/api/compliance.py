@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -45,11 +45,7 @@ async def plan_compliance(
     found = await plans.view(store_of(request), plan_id)
     if found is None:
         raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
-    await require_read(
-        request.app.state.pool,
-        actor,
-        [found.plan.issuer_unit_id, *(r.unit_id for r in found.plan.recipients)],
-    )
+    await require_read(request.app.state.pool, actor, plans.readers(found.plan))
     headers = await _consistent(request, after, consistency_token)
     figures = await compliance.for_plan(request.app.state.pool, plan_id, now(request))
     return Response({"plan_id": str(plan_id), **figures.body()}, headers=headers)
@@ -74,6 +70,13 @@ async def unit_compliance(
                 "Time without an offset",
                 "from and to need an offset, such as 2022-10-01T00:00:00+07:00",
             )
+        try:
+            if moment is not None:
+                moment.astimezone(UTC)
+        except OverflowError:
+            raise Problem(
+                422, "invalid-time", "Time out of range", f"{moment} is out of range"
+            ) from None
     headers = await _consistent(request, after, consistency_token)
     figures = await compliance.for_unit(request.app.state.pool, unit_id, now(request), from_, to)
     return Response({"unit_id": str(unit_id), **figures.body()}, headers=headers)

@@ -15,7 +15,7 @@ from services import plans
 from services.api.commanding import store_of
 from services.api.problems import Problem
 from services.auth import Actor
-from services.reach import require_read
+from services.reach import can_read, require_read
 
 NDJSON = "application/x-ndjson"
 
@@ -54,21 +54,22 @@ async def plan_history(
     found = await plans.view(store, plan_id)
     if found is None:
         raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
-    await require_read(
-        request.app.state.pool,
-        actor,
-        [found.plan.issuer_unit_id, *(r.unit_id for r in found.plan.recipients)],
-    )
+    await require_read(request.app.state.pool, actor, plans.readers(found.plan))
     plan_ids = [plan_id]
     if include_sub_plans:
         pending = list(found.plan.sub_plans)
+        seen: set[UUID] = set()
         while pending:
             sub_plan = pending.pop()
-            if sub_plan in plan_ids:
+            if sub_plan in plan_ids or sub_plan in seen:
                 continue
-            plan_ids.append(sub_plan)
+            seen.add(sub_plan)
             sub_view = await plans.view(store, sub_plan)
-            if sub_view is not None:
+            # A sub-plan the reader may not read is left out, with what hangs below it.
+            if sub_view is not None and await can_read(
+                request.app.state.pool, actor, plans.readers(sub_view.plan)
+            ):
+                plan_ids.append(sub_plan)
                 pending.extend(sub_view.plan.sub_plans)
     page = await store.history(plan_ids, after=after, limit=limit)
     if NDJSON in request.headers.get("accept", ""):

@@ -323,10 +323,7 @@ async def get_plan(
     if found is None:
         raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
     plan = found.plan
-    concerned = [plan.issuer_unit_id]
-    if plan.status != "draft":  # a draft is its issuer's until issued
-        concerned += [r.unit_id for r in plan.recipients]
-    await require_read(_pool(request), actor, concerned)
+    await require_read(_pool(request), actor, plans.readers(plan))
     body = {
         "id": str(plan.id),
         "status": plan.status,

@@ -84,8 +84,12 @@ async def test_an_auditor_verifies_one_campaign_and_finds_the_altered_event(
     )
     _, auditor_token = await make_user(domain_store, "auditor", demo_id("unit:sl-du"))
     _, stranger_token = await make_user(domain_store, "consumer", demo_id("unit:ub"))
+    _, admin_token = await make_user(domain_store, "admin")
     auditor = bearer(auditor_token)
     async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        nowhere = {"stream": "assignment-nope"}
+        unknown = await client.get("/audit/verify", headers=bearer(admin_token), params=nowhere)
+        assert unknown.status_code == 404
         clean = await client.get("/audit/verify", headers=auditor, params={"plan": str(plan)})
         assert clean.status_code == 200, clean.text
         assert clean.json() == {
@@ -134,6 +138,6 @@ async def test_an_auditor_verifies_one_campaign_and_finds_the_altered_event(
             "neither": 400,
             "both": 400,
             "unknown plan": 404,
-            "unknown stream": 404,
+            "unknown stream": 403,  # whether a stream exists is not told outside reach
             "NUL": 422,
         }

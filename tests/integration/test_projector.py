@@ -105,6 +105,12 @@ async def test_compliance_and_boards_over_http(
             params={"from": "2022-10-01T00:00:00"},
         )
         assert naive.status_code == 422
+        far = await client.get(
+            f"/units/{demo_id('unit:sl-cb')}/compliance",
+            headers=auditor,
+            params={"to": "9999-12-31T23:00:00-05:00"},
+        )
+        assert far.status_code == 422
         for path in (
             f"/plans/{demo_id('plan:334')}/compliance",
             f"/units/{demo_id('unit:sl-cb')}/compliance",

@@ -858,6 +858,11 @@ async def test_plans_and_tasks_are_read_only_within_reach(
             n: (await client.get(f"/plans/{plan}", headers=h)).status_code
             for n, h in readers.items()
         }
+        for derived in (f"/plans/{plan}/history", f"/plans/{plan}/compliance"):
+            statuses = {
+                n: (await client.get(derived, headers=h)).status_code for n, h in readers.items()
+            }
+            assert statuses == draft, derived  # a draft's history is its issuer's too
         await ok(
             await client.post(
                 f"/plans/{plan}/issue",
