@@ -27,13 +27,21 @@ SELECT count(*) AS assigned,
            AS days_overdue
 FROM scope
 """
+# A consolidated report's total already holds its sources' totals: each completed task adds
+# its total and takes away the totals of the tasks it consolidates, so every figure counts once.
 _METRICS = """
-SELECT m.key, sum(m.value::bigint)::bigint AS total
-FROM scope, jsonb_each_text(scope.metrics) AS m(key, value)
-WHERE scope.status LIKE 'completed%' AND NOT scope.consolidated
-  AND $1::timestamptz IS NOT NULL
-  AND $2::text[] IS NOT NULL
-GROUP BY m.key ORDER BY m.key
+SELECT key, sum(value)::bigint AS total FROM (
+    SELECT m.key, m.value::numeric AS value
+    FROM scope, jsonb_each_text(scope.metrics) AS m(key, value)
+    WHERE scope.status LIKE 'completed%'
+    UNION ALL
+    SELECT m.key, -(m.value::numeric)
+    FROM scope JOIN task_facts source ON source.assignment_id = ANY(scope.sources),
+         jsonb_each_text(source.metrics) AS m(key, value)
+    WHERE scope.status LIKE 'completed%' AND source.status LIKE 'completed%'
+) AS figures
+WHERE $1::timestamptz IS NOT NULL AND $2::text[] IS NOT NULL
+GROUP BY key ORDER BY key
 """
 _SUBTREE = """
 WITH RECURSIVE tree(unit_id) AS (

@@ -158,6 +158,8 @@ class Projector:
             values = dict(record)
             values["filed_metrics"] = msgspec.json.decode(values["filed_metrics"])
             values["metrics"] = msgspec.json.decode(values["metrics"])
+            values["filed_sources"] = tuple(values["filed_sources"])
+            values["sources"] = tuple(values["sources"])
             rows[record["assignment_id"]] = TaskFact(**values)
         for event in events:
             key = UUID(event.stream_id.removeprefix("assignment-"))

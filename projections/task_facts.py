@@ -47,6 +47,8 @@ class TaskFact:
     filed_consolidated: bool = False
     extension_pending: bool = False
     obstacles_open: int = 0
+    filed_sources: tuple[UUID, ...] = ()
+    sources: tuple[UUID, ...] = ()
 
 
 COLUMNS = tuple(TaskFact.__dataclass_fields__)
@@ -78,6 +80,7 @@ def apply(row: TaskFact | None, event: Event) -> TaskFact | None:
                 status="submitted",
                 filed_metrics=dict(event.metrics),
                 filed_consolidated=bool(event.sources),
+                filed_sources=tuple(source.assignment_id for source in event.sources),
             )
         case SubmissionReviewed() if event.outcome != "approved":
             return replace(row, status="changes_requested")
@@ -90,6 +93,7 @@ def apply(row: TaskFact | None, event: Event) -> TaskFact | None:
                 days_late=event.days_late,
                 metrics=dict(row.filed_metrics),
                 consolidated=row.filed_consolidated,
+                sources=row.filed_sources,
             )
         case ExtensionRequested():
             return replace(row, extension_pending=True)

@@ -196,3 +196,37 @@ async def test_a_read_with_a_commands_cursor_waits_for_the_projector(
 
         garbage = await client.get(path, headers=auditor, params={"after": "not-a-cursor"})
         assert (garbage.status_code, garbage.json()["type"]) == (400, "/problems/invalid-cursor")
+
+
+async def test_consolidated_reports_count_their_own_figures_and_their_sources_once(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from projections import compliance, task_facts
+    from projections.projector import _UPSERT
+    from projections.task_facts import TaskFact
+
+    plan, unit, when = uuid.uuid4(), uuid.uuid4(), datetime(2022, 10, 16, tzinfo=UTC)
+    group_1, group_2, cell, committee = (uuid.uuid4() for _ in range(4))
+
+    def completed(task: uuid.UUID, metrics: dict[str, int], *sources: uuid.UUID) -> TaskFact:
+        return TaskFact(
+            task, plan, "2", unit, unit, unit, "completed_on_time", when, when, when,
+            completed_at=when, on_time=True, days_late=0, filed_metrics=metrics, metrics=metrics,
+            consolidated=bool(sources), filed_consolidated=bool(sources),
+            filed_sources=sources, sources=sources,
+        )  # fmt: skip
+
+    rows = [
+        completed(group_1, {"x": 3}),
+        completed(group_2, {"x": 4, "y": 1}),
+        completed(cell, {"x": 5 + 3 + 4, "y": 1}, group_1, group_2),  # its own 5 and theirs
+        completed(committee, {"x": 1 + 12, "y": 1}, cell),  # its own 1 and the cell's total
+    ]
+    await pool.executemany(_UPSERT, [task_facts.values(row) for row in rows])
+
+    figures = await compliance.for_plan(pool, plan, when)
+
+    assert figures.metrics == {"x": 3 + 4 + 5 + 1, "y": 1}
