@@ -810,6 +810,24 @@ class EventStore:
         full = len(events) == max(1, min(limit, 10_000))
         return Page(events, events[-1].cursor if full else None)
 
+    async def streams_of_plan(self, plan_id: UUID) -> list[str]:
+        """The streams with events tagged with the plan: the plan's own and its tasks'."""
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT stream_id FROM events WHERE plan_id = $1 ORDER BY 1", plan_id
+        )
+        return [row["stream_id"] for row in rows]
+
+    async def units_of_stream(self, stream_id: str) -> list[UUID] | None:
+        """The units a stream's events concern; None when the stream has no event."""
+        row = await self.pool.fetchrow(
+            "SELECT count(*) AS events, array_agg(DISTINCT u) FILTER (WHERE u IS NOT NULL) "
+            "AS units FROM events LEFT JOIN LATERAL unnest(units) AS u ON true "
+            "WHERE stream_id = $1",
+            stream_id,
+        )
+        assert row is not None
+        return None if row["events"] == 0 else list(row["units"] or [])
+
     async def streams_concerning(
         self, unit_id: UUID, *, category: str, types: Sequence[str]
     ) -> list[str]:

@@ -69,6 +69,24 @@ async def measure_lag(
     )
 
 
+async def has_unapplied(pool: asyncpg.Pool[Any], tx_id: int, position: int) -> bool:
+    """Whether a task event at or before this feed position is not yet in the task facts."""
+    return bool(
+        await pool.fetchval(
+            """WITH done AS (
+                   SELECT coalesce(min(tx_id), 0) AS tx, coalesce(min(position), 0) AS pos
+                   FROM projector_checkpoints WHERE name = 'task_facts')
+               SELECT EXISTS (
+                   SELECT 1 FROM events, done
+                   WHERE events.category = 'assignment'
+                     AND (events.tx_id, events.position) > (done.tx, done.pos)
+                     AND (events.tx_id, events.position) <= ($1, $2))""",
+            tx_id,
+            position,
+        )
+    )
+
+
 class Fenced(Exception):
     """Another projector claimed the projection: this one must stop writing."""
 

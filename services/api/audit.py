@@ -10,8 +10,8 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from events.verify import verify
-from services import plans
 from services.api.commanding import store_of
+from services.api.plans import readable_plan
 from services.api.problems import Problem
 from services.auth import Actor
 from services.reach import require_read
@@ -35,27 +35,13 @@ async def audit_verify(
             "give either plan or stream; the whole store is `campaign verify`",
         )
     if plan is not None:
-        found = await plans.view(store_of(request), plan)
-        if found is None:
-            raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan} does not exist")
-        await require_read(pool, actor, plans.readers(found.plan))
-        streams = [
-            r["stream_id"]
-            for r in await pool.fetch(
-                "SELECT DISTINCT stream_id FROM events WHERE plan_id = $1 ORDER BY 1", plan
-            )
-        ]
+        await readable_plan(request, actor, plan)
+        streams = await store_of(request).streams_of_plan(plan)
     else:
         assert stream is not None
-        units = await pool.fetchval(
-            "SELECT array_agg(DISTINCT u) FROM events, unnest(units) AS u WHERE stream_id = $1",
-            stream,
-        )
+        units = await store_of(request).units_of_stream(stream)
         await require_read(pool, actor, units or [])  # before saying whether it exists
-        exists = await pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1)", stream
-        )
-        if not exists:
+        if units is None:
             raise Problem(404, "unknown-stream", "Unknown stream", f"no event in {stream!r}")
         streams = [stream]
     report = await verify(pool, streams=streams)

@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 
 from projections import compliance
-from services import plans
 from services.api.commanding import now, store_of
 from services.api.consistency import wait_for_projection
+from services.api.plans import readable_plan
 from services.api.problems import Problem
 from services.auth import Actor
 from services.reach import require_read
@@ -42,10 +42,7 @@ async def plan_compliance(
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
-    found = await plans.view(store_of(request), plan_id)
-    if found is None:
-        raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
-    await require_read(request.app.state.pool, actor, plans.readers(found.plan))
+    await readable_plan(request, actor, plan_id)
     headers = await _consistent(request, after, consistency_token)
     figures = await compliance.for_plan(request.app.state.pool, plan_id, now(request))
     return Response({"plan_id": str(plan_id), **figures.body()}, headers=headers)

@@ -16,22 +16,10 @@ import asyncpg
 from events.cursor import Cursor
 from events.errors import CursorFromAnotherEpoch
 from events.store import EventStore
+from projections.projector import has_unapplied
 
 WAIT_SECONDS = 2.0
 POLL_SECONDS = 0.02
-
-_UNAPPLIED = """
-WITH done AS (
-    SELECT coalesce(min(tx_id), 0) AS tx, coalesce(min(position), 0) AS pos
-    FROM projector_checkpoints WHERE name = 'task_facts'
-)
-SELECT EXISTS (
-    SELECT 1 FROM events, done
-    WHERE events.category = 'assignment'
-      AND (events.tx_id, events.position) > (done.tx, done.pos)
-      AND (events.tx_id, events.position) <= ($1, $2)
-)
-"""
 
 
 async def wait_for_projection(
@@ -47,7 +35,7 @@ async def wait_for_projection(
         if cursor.epoch != current:
             raise CursorFromAnotherEpoch(cursor.epoch, current)
     deadline = time.monotonic() + WAIT_SECONDS
-    while await pool.fetchval(_UNAPPLIED, cursor.tx_id, cursor.position):
+    while await has_unapplied(pool, cursor.tx_id, cursor.position):
         if time.monotonic() >= deadline:
             return {"Consistency": "stale"}
         await asyncio.sleep(POLL_SECONDS)

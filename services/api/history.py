@@ -13,9 +13,9 @@ from litestar.params import FromPath, Parameter
 from events.envelope import RecordedEvent
 from services import plans
 from services.api.commanding import store_of
-from services.api.problems import Problem
+from services.api.plans import readable_plan
 from services.auth import Actor
-from services.reach import can_read, require_read
+from services.reach import can_read
 
 NDJSON = "application/x-ndjson"
 
@@ -51,10 +51,7 @@ async def plan_history(
     """Every event of the campaign in feed order with actor, times and hashes; JSON, or NDJSON
     when asked for with `Accept: application/x-ndjson` (the next page's cursor in `Next-Cursor`)."""
     store = store_of(request)
-    found = await plans.view(store, plan_id)
-    if found is None:
-        raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
-    await require_read(request.app.state.pool, actor, plans.readers(found.plan))
+    found = await readable_plan(request, actor, plan_id)
     plan_ids = [plan_id]
     if include_sub_plans:
         pending = list(found.plan.sub_plans)

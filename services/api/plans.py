@@ -315,15 +315,23 @@ async def link_sub_plan(
     return await run(request, actor, plans.handler(command, actor, _pool(request)))
 
 
+async def readable_plan(
+    request: Request[Any, Any, Any], actor: Actor, plan_id: UUID
+) -> plans.PlanView:
+    """The plan folded from its stream, if it exists (404) and the reader may read it (403)."""
+    found = await plans.view(store_of(request), plan_id)
+    if found is None:
+        raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
+    await require_read(_pool(request), actor, plans.readers(found.plan))
+    return found
+
+
 @get("/plans/{plan_id:uuid}")
 async def get_plan(
     request: Request[Any, Any, Any], actor: NamedDependency[Actor], plan_id: FromPath[UUID]
 ) -> Response[Any]:
-    found = await plans.view(store_of(request), plan_id)
-    if found is None:
-        raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
+    found = await readable_plan(request, actor, plan_id)
     plan = found.plan
-    await require_read(_pool(request), actor, plans.readers(plan))
     body = {
         "id": str(plan.id),
         "status": plan.status,
