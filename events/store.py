@@ -810,6 +810,29 @@ class EventStore:
         full = len(events) == max(1, min(limit, 10_000))
         return Page(events, events[-1].cursor if full else None)
 
+    async def position_at(self, instant: datetime) -> tuple[int, int] | None:
+        """The feed position of the last event recorded by `instant` (None before the first),
+        among finished transactions (as the feed), so the answer for a past instant is stable."""
+        row = await self.pool.fetchrow(
+            "SELECT tx_id, position FROM events WHERE recorded_at <= $1 "
+            "AND tx_id < store_visible_horizon() ORDER BY tx_id DESC, position DESC LIMIT 1",
+            instant,
+        )
+        return (row["tx_id"], row["position"]) if row else None
+
+    async def plan_events_through(
+        self, plan_id: UUID, through: tuple[int, int]
+    ) -> list[RecordedEvent]:
+        """Every event tagged with the plan up to a feed position, in feed order, decoded."""
+        epoch = await self.epoch(refresh=True)
+        rows = await self.pool.fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE plan_id = $1 "
+            "AND (tx_id, position) <= ($2::bigint, $3::bigint) ORDER BY tx_id, position",
+            plan_id,
+            *through,
+        )
+        return [self._recorded(row, epoch, True) for row in rows]
+
     async def streams_of_plan(self, plan_id: UUID) -> list[str]:
         """The streams with events tagged with the plan: the plan's own and its tasks'."""
         rows = await self.pool.fetch(

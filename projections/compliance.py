@@ -3,12 +3,17 @@ unit's figures include its descendants and the units merged, split or dissolved 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from events.store import DbConnection
+from projections import task_facts
+from projections.task_facts import TaskFact
 
 CLOSED = ("completed_on_time", "completed_late", "withdrawn")
 
@@ -36,7 +41,7 @@ SELECT key, sum(value)::bigint AS total FROM (
     WHERE scope.status LIKE 'completed%'
     UNION ALL
     SELECT m.key, -(m.value::numeric)
-    FROM scope JOIN task_facts source ON source.assignment_id = ANY(scope.sources),
+    FROM scope JOIN {facts} source ON source.assignment_id = ANY(scope.sources),
          jsonb_each_text(source.metrics) AS m(key, value)
     WHERE scope.status LIKE 'completed%' AND source.status LIKE 'completed%'
 ) AS figures
@@ -85,20 +90,44 @@ class Compliance:
         }
 
 
-async def _figures(pool: asyncpg.Pool[Any], scope: str, now: datetime, *args: Any) -> Compliance:
-    async with pool.acquire() as connection:
-        row = await connection.fetchrow(f"{scope} {_FIGURES}", now, list(CLOSED), *args)
-        metrics = await connection.fetch(f"{scope} {_METRICS}", now, list(CLOSED), *args)
+async def _figures(
+    connection: DbConnection, scope: str, now: datetime, *args: Any, facts: str = "task_facts"
+) -> Compliance:
+    scope = scope.format(facts=facts)
+    row = await connection.fetchrow(f"{scope} {_FIGURES}", now, list(CLOSED), *args)
+    metrics = await connection.fetch(
+        f"{scope} {_METRICS.format(facts=facts)}", now, list(CLOSED), *args
+    )
     assert row is not None
     return Compliance(**dict(row), metrics={m["key"]: m["total"] for m in metrics})
 
 
+_PLAN_SCOPE = (
+    "WITH scope AS (SELECT * FROM {facts} WHERE plan_id = $3 "
+    "AND $1::timestamptz IS NOT NULL AND $2::text[] IS NOT NULL)"
+)
+
+
 async def for_plan(pool: asyncpg.Pool[Any], plan_id: UUID, now: datetime) -> Compliance:
-    scope = (
-        "WITH scope AS (SELECT * FROM task_facts WHERE plan_id = $3 "
-        "AND $1::timestamptz IS NOT NULL AND $2::text[] IS NOT NULL)"
-    )
-    return await _figures(pool, scope, now, plan_id)
+    async with pool.acquire() as connection:
+        return await _figures(connection, _PLAN_SCOPE, now, plan_id)
+
+
+async def for_plan_facts(
+    pool: asyncpg.Pool[Any], plan_id: UUID, facts: Iterable[TaskFact], now: datetime
+) -> Compliance:
+    """The plan's compliance over facts folded elsewhere (as of an instant), with the same
+    aggregation: they are loaded into a temporary table that lives for one transaction."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(
+            "CREATE TEMPORARY TABLE as_of_facts (LIKE task_facts INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        await connection.copy_records_to_table(
+            "as_of_facts",
+            records=[task_facts.values(fact) for fact in facts],
+            columns=task_facts.COLUMNS,
+        )
+        return await _figures(connection, _PLAN_SCOPE, now, plan_id, facts="as_of_facts")
 
 
 async def for_unit(
@@ -110,11 +139,12 @@ async def for_unit(
 ) -> Compliance:
     """Tasks led by the unit's subtree today whose due in force falls in [starts, ends)."""
     scope = (
-        _SUBTREE + ", scope AS (SELECT f.* FROM task_facts f JOIN tree "
+        _SUBTREE + ", scope AS (SELECT f.* FROM {facts} f JOIN tree "
         "ON f.lead_unit_id = tree.unit_id WHERE ($4::timestamptz IS NULL OR f.due >= $4) "
         "AND ($5::timestamptz IS NULL OR f.due < $5))"
     )
-    return await _figures(pool, scope, now, unit_id, starts, ends)
+    async with pool.acquire() as connection:
+        return await _figures(connection, scope, now, unit_id, starts, ends)
 
 
 async def board(pool: asyncpg.Pool[Any], unit_id: UUID, now: datetime) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import msgspec
 import structlog
 from prometheus_client import Gauge
 
@@ -173,27 +172,13 @@ class Projector:
             "WHERE assignment_id = ANY($1::uuid[])",
             ids,
         ):
-            values = dict(record)
-            values["filed_metrics"] = msgspec.json.decode(values["filed_metrics"])
-            values["metrics"] = msgspec.json.decode(values["metrics"])
-            values["filed_sources"] = tuple(values["filed_sources"])
-            values["sources"] = tuple(values["sources"])
-            rows[record["assignment_id"]] = TaskFact(**values)
+            rows[record["assignment_id"]] = task_facts.from_record(record)
         for event in events:
             key = UUID(event.stream_id.removeprefix("assignment-"))
             rows[key] = task_facts.apply(rows[key], event.data)
         await connection.executemany(
             _UPSERT,
-            [
-                [
-                    *task_facts.values(row)[:13],
-                    msgspec.json.encode(row.filed_metrics),
-                    msgspec.json.encode(row.metrics),
-                    *task_facts.values(row)[15:],
-                ]
-                for row in rows.values()
-                if row is not None
-            ],
+            [task_facts.values(row) for row in rows.values() if row is not None],
         )
 
     async def rebuild(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from events.assignments import (
     SubmissionReviewed,
 )
 from events.catalog import Event
+from events.envelope import RecordedEvent
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,28 @@ def apply(row: TaskFact | None, event: Event) -> TaskFact | None:
         case AssignmentWithdrawn():
             return replace(row, status="withdrawn")
     return row
+
+
+def from_record(record: Mapping[str, Any]) -> TaskFact:
+    """A row read back from `task_facts` (jsonb arrives as raw bytes)."""
+    values = dict(record)
+    values["filed_metrics"] = msgspec.json.decode(values["filed_metrics"])
+    values["metrics"] = msgspec.json.decode(values["metrics"])
+    values["filed_sources"] = tuple(values["filed_sources"])
+    values["sources"] = tuple(values["sources"])
+    return TaskFact(**values)
+
+
+def fold(events: Iterable[RecordedEvent]) -> dict[UUID, TaskFact]:
+    """The facts of every task whose events these are, folded in the order given."""
+    rows: dict[UUID, TaskFact | None] = {}
+    for event in events:
+        if not event.stream_id.startswith("assignment-"):
+            continue
+        key = UUID(event.stream_id.removeprefix("assignment-"))
+        assert event.data is not None
+        rows[key] = apply(rows.get(key), event.data)
+    return {key: row for key, row in rows.items() if row is not None}
 
 
 def values(row: TaskFact) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -12,6 +13,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from events.envelope import RecordedEvent
 from events.store import EventStore
 from services import units
 from services.auth import Actor
@@ -182,7 +184,12 @@ def readers(plan: plans.Plan) -> list[UUID | None]:
 
 
 async def view(store: EventStore, plan_id: UUID) -> PlanView | None:
-    events = await store.read_stream(stream_of(plan_id))
+    return fold_view(plan_id, await store.read_stream(stream_of(plan_id)))
+
+
+def fold_view(plan_id: UUID, events: Sequence[RecordedEvent]) -> PlanView | None:
+    """The plan view folded from the plan stream's events (others are ignored)."""
+    events = [e for e in events if e.stream_id == stream_of(plan_id)]
     if not events:
         return None
     state = plans.unknown(plan_id)

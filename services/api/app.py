@@ -20,7 +20,17 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
 from projections import projector
-from services.api import assignments, audit, compliance, history, models, plans, units, users
+from services.api import (
+    assignments,
+    audit,
+    compliance,
+    history,
+    models,
+    plan_view,
+    plans,
+    units,
+    users,
+)
 from services.api.commanding import current_actor
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
@@ -87,6 +97,7 @@ def create_app(
             *units.ROUTES,
             *users.ROUTES,
             *plans.ROUTES,
+            *plan_view.ROUTES,
             *assignments.ROUTES,
             *models.ROUTES,
             *compliance.ROUTES,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -11,10 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 
 from projections import compliance
+from services.api.as_of import aware, plan_as_of
 from services.api.commanding import now, store_of
 from services.api.consistency import wait_for_projection
 from services.api.plans import readable_plan
-from services.api.problems import Problem
 from services.auth import Actor
 from services.reach import require_read
 
@@ -26,9 +26,16 @@ After = Annotated[
     ),
 ]
 ConsistencyToken = Annotated[str | None, Parameter(header="Consistency-Token")]
+AsOf = Annotated[
+    datetime | None,
+    Parameter(
+        query="as_of",
+        description="An instant with an offset: the view built from the events recorded by then",
+    ),
+]
 
 
-async def _consistent(
+async def consistent(
     request: Request[Any, Any, Any], after: str | None, header: str | None
 ) -> dict[str, str]:
     return await wait_for_projection(request.app.state.pool, store_of(request), after or header)
@@ -39,13 +46,21 @@ async def plan_compliance(
     request: Request[Any, Any, Any],
     actor: NamedDependency[Actor],
     plan_id: FromPath[UUID],
+    as_of: AsOf = None,
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
+    """The plan's figures now, or as of an instant (overdue judged against that instant)."""
+    pool = request.app.state.pool
+    if aware(as_of, "as_of") is not None:
+        assert as_of is not None
+        then = await plan_as_of(request, actor, plan_id, as_of)
+        figures = await compliance.for_plan_facts(pool, plan_id, then.facts, as_of)
+        return Response({"plan_id": str(plan_id), **figures.body(), "as_of": then.stamp()})
     await readable_plan(request, actor, plan_id)
-    headers = await _consistent(request, after, consistency_token)
-    figures = await compliance.for_plan(request.app.state.pool, plan_id, now(request))
-    return Response({"plan_id": str(plan_id), **figures.body()}, headers=headers)
+    headers = await consistent(request, after, consistency_token)
+    figures = await compliance.for_plan(pool, plan_id, now(request))
+    return Response({"plan_id": str(plan_id), **figures.body(), "as_of": None}, headers=headers)
 
 
 @get("/units/{unit_id:uuid}/compliance")
@@ -59,22 +74,9 @@ async def unit_compliance(
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
     await require_read(request.app.state.pool, actor, [unit_id])
-    for moment in (from_, to):
-        if moment is not None and moment.tzinfo is None:
-            raise Problem(
-                422,
-                "naive-time",
-                "Time without an offset",
-                "from and to need an offset, such as 2022-10-01T00:00:00+07:00",
-            )
-        try:
-            if moment is not None:
-                moment.astimezone(UTC)
-        except OverflowError:
-            raise Problem(
-                422, "invalid-time", "Time out of range", f"{moment} is out of range"
-            ) from None
-    headers = await _consistent(request, after, consistency_token)
+    aware(from_, "from")
+    aware(to, "to")
+    headers = await consistent(request, after, consistency_token)
     figures = await compliance.for_unit(request.app.state.pool, unit_id, now(request), from_, to)
     return Response({"unit_id": str(unit_id), **figures.body()}, headers=headers)
 
@@ -88,7 +90,7 @@ async def unit_board(
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
     await require_read(request.app.state.pool, actor, [unit_id])
-    headers = await _consistent(request, after, consistency_token)
+    headers = await consistent(request, after, consistency_token)
     items = await compliance.board(request.app.state.pool, unit_id, now(request))
     return Response({"items": items, "next": None}, headers=headers)
 

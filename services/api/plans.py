@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -326,36 +326,6 @@ async def readable_plan(
     return found
 
 
-@get("/plans/{plan_id:uuid}")
-async def get_plan(
-    request: Request[Any, Any, Any], actor: NamedDependency[Actor], plan_id: FromPath[UUID]
-) -> Response[Any]:
-    found = await readable_plan(request, actor, plan_id)
-    plan = found.plan
-    body = {
-        "id": str(plan.id),
-        "status": plan.status,
-        "kind": plan.kind,
-        "title": plan.title,
-        "issuer_unit_id": str(plan.issuer_unit_id),
-        "purpose": plan.purpose,
-        "implements": msgspec.to_builtins(plan.implements),
-        "phases": msgspec.to_builtins(plan.phases),
-        "recipients": msgspec.to_builtins(plan.recipients),
-        "escalation_policy": msgspec.to_builtins(plan.escalation_policy),
-        "review_steps": list(plan.review_steps),
-        "issued": found.issued,
-        "attachments": found.attachments,
-        "amendments": found.amendments,
-        "sub_plans": [str(p) for p in plan.sub_plans],
-        "superseded_by": str(plan.superseded_by) if plan.superseded_by else None,
-        "accepts_tasks": plan.accepts_tasks,
-        "version": found.version,
-        "history": found.history,
-    }
-    return Response(body, headers={"ETag": f'"{found.version}"'})
-
-
 ROUTES = [
     draft_plan,
     issue_plan,
@@ -365,5 +335,4 @@ ROUTES = [
     supersede_plan,
     add_attachment,
     link_sub_plan,
-    get_plan,
 ]

@@ -1,0 +1,86 @@
+"""The plan view's task part: a plan's tasks with their status and who has not reported yet.
+
+The plan itself is folded from its own stream when read; its tasks come from `task_facts` as
+the projector keeps them, or from the plan's events folded up to an instant (as of).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from projections import task_facts
+from projections.compliance import CLOSED
+from projections.task_facts import TaskFact
+
+# Open tasks with no report under review or approved: assigned, acknowledged, or sent back.
+AWAITING_REPORT = ("assigned", "acknowledged", "changes_requested")
+
+
+async def facts_of_plan(pool: asyncpg.Pool[Any], plan_id: UUID) -> list[TaskFact]:
+    rows = await pool.fetch(
+        f"SELECT {', '.join(task_facts.COLUMNS)} FROM task_facts WHERE plan_id = $1",
+        plan_id,
+    )
+    return [task_facts.from_record(row) for row in rows]
+
+
+def _order(fact: TaskFact) -> tuple[Any, ...]:
+    return (_item_key(fact.item), fact.due, str(fact.lead_unit_id), str(fact.assignment_id))
+
+
+def _item_key(item: str) -> tuple[tuple[int, Any], ...]:
+    """ "2.10" after "2.9": numeric parts compare as numbers."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in item.split("."))
+
+
+def _utc(moment: datetime) -> str:
+    """Times in UTC, whichever offset the event carried: the same instant reads the same."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def tasks(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any]]:
+    """The plan's tasks by item, with the derived `overdue` and flags."""
+    return [
+        {
+            "assignment_id": str(fact.assignment_id),
+            "item": fact.item,
+            "lead_unit_id": str(fact.lead_unit_id),
+            "report_to_unit_id": str(fact.report_to_unit_id),
+            "status": fact.status,
+            "original_due": _utc(fact.original_due),
+            "due": _utc(fact.due),
+            "completed_at": _utc(fact.completed_at) if fact.completed_at else None,
+            "on_time": fact.on_time,
+            "days_late": fact.days_late,
+            "overdue": fact.status not in CLOSED and fact.due <= now,
+            "extension_pending": fact.extension_pending,
+            "obstacle_open": fact.obstacles_open > 0,
+            "metrics": fact.metrics,
+        }
+        for fact in sorted(facts, key=_order)
+    ]
+
+
+def not_reported(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any]]:
+    """Lead units owing a report: their task is open and has no report under review or
+    approved. Overdue ones first, then by due."""
+    owing = sorted(
+        (f for f in facts if f.status in AWAITING_REPORT),
+        key=lambda f: (f.due > now, f.due, _item_key(f.item), str(f.lead_unit_id)),
+    )
+    return [
+        {
+            "unit_id": str(fact.lead_unit_id),
+            "assignment_id": str(fact.assignment_id),
+            "item": fact.item,
+            "status": fact.status,
+            "due": _utc(fact.due),
+            "overdue": fact.due <= now,
+        }
+        for fact in owing
+    ]

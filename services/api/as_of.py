@@ -1,0 +1,82 @@
+"""As of an instant: a plan and its tasks folded from the campaign's events recorded by then.
+
+The instant resolves to the feed position of the last event recorded by then; the plan's
+events (by their `plan_id` tag) up to that position are folded with the projections' own apply
+functions, so the answer is what the projector had built when it had applied exactly those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from litestar import Request
+
+from events.cursor import Cursor
+from projections import task_facts
+from projections.task_facts import TaskFact
+from services import plans
+from services.api.commanding import now, store_of
+from services.api.plans import readable_plan
+from services.api.problems import Problem
+from services.auth import Actor
+from services.reach import require_read
+
+
+def aware(moment: datetime | None, name: str) -> datetime | None:
+    """A query-string instant with an offset and within range (422 otherwise)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise Problem(
+            422,
+            "naive-time",
+            "Time without an offset",
+            f"{name} needs an offset, such as 2022-10-01T00:00:00+07:00",
+        )
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise Problem(
+            422, "invalid-time", "Time out of range", f"{moment} is out of range"
+        ) from None
+    return moment
+
+
+@dataclass(frozen=True)
+class PlanAsOf:
+    view: plans.PlanView
+    facts: list[TaskFact]
+    instant: datetime
+    cursor: str | None
+
+    def stamp(self) -> dict[str, Any]:
+        return {"instant": self.instant.isoformat(), "cursor": self.cursor}
+
+
+async def plan_as_of(
+    request: Request[Any, Any, Any], actor: Actor, plan_id: UUID, instant: datetime
+) -> PlanAsOf:
+    """The plan as it stood at `instant`, for a reader who may read it now and could then."""
+    await readable_plan(request, actor, plan_id)
+    if instant > now(request):
+        raise Problem(
+            422, "future-instant", "Instant in the future", f"as_of {instant} has not come yet"
+        )
+    store = store_of(request)
+    position = await store.position_at(instant)
+    events = await store.plan_events_through(plan_id, position) if position else []
+    view = plans.fold_view(plan_id, events)
+    if view is None:
+        raise Problem(
+            404,
+            "unknown-plan-then",
+            "No such plan then",
+            f"plan {plan_id} had no event by {instant}",
+        )
+    # A plan issued since was a draft then: its issuer's alone.
+    await require_read(request.app.state.pool, actor, plans.readers(view.plan))
+    cursor = Cursor(await store.epoch(), *position).encode() if position else None
+    return PlanAsOf(view, list(task_facts.fold(events).values()), instant, cursor)
