@@ -95,7 +95,7 @@ def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def _project(settings: Settings, _: argparse.Namespace) -> int:
+def _project(settings: Settings, args: argparse.Namespace) -> int:
     import signal
 
     import events.domain  # noqa: F401 - registers every domain event
@@ -114,7 +114,14 @@ def _project(settings: Settings, _: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
-            await Projector(store).run(stop, listener)
+            projector = Projector(
+                store,
+                owner=args.owner,
+                stale_after=args.stale_after,
+                batch=args.batch,
+                lock_dsn=dsn,
+            )
+            await projector.run(stop, listener)
         finally:
             await listener.close()
             await store.close()
@@ -161,9 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--stream", action="append", help="only this stream (repeatable)")
     verify.set_defaults(run=_verify)
     sub.add_parser("demo", help="load the five seed campaigns (idempotent)").set_defaults(run=_demo)
-    sub.add_parser(
-        "project", help="run the projector (one active, the others stand by)"
-    ).set_defaults(run=_project)
+    project = sub.add_parser("project", help="run the projector (one active, the others stand by)")
+    project.add_argument("--owner", help="a name for this projector in logs and the checkpoint")
+    project.add_argument(
+        "--stale-after",
+        type=float,
+        default=15.0,
+        help="seconds without a heartbeat after which a standby takes over (default 15)",
+    )
+    project.add_argument(
+        "--batch", type=int, default=500, help="events applied per transaction (default 500)"
+    )
+    project.set_defaults(run=_project)
     sub.add_parser(
         "rebuild",
         help="rebuild the read models (directory, roles, models, task facts) from the events",
