@@ -234,33 +234,6 @@ class Projector:
             [task_facts.values(row) for row in rows.values() if row is not None],
         )
 
-    async def rebuild(self) -> int:
-        """Empty the projection and fold every event again, fencing whichever projector is active.
-
-        Readers see the projection fill up while this runs; the active projector is refused its
-        next write, stands by, and resumes from the rebuilt checkpoint once this one releases.
-        """
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                "INSERT INTO projector_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
-                self.name,
-            )
-            await connection.execute("TRUNCATE task_facts")
-            self.owner_epoch = await connection.fetchval(
-                """UPDATE projector_checkpoints
-                   SET owner_epoch = owner_epoch + 1, owner = $2, heartbeat_at = now(),
-                       tx_id = 0, position = 0, events = 0
-                   WHERE name = $1 RETURNING owner_epoch""",
-                self.name,
-                self.owner,
-            )
-        self.position = (0, 0)
-        log.info("projection emptied for a rebuild", projection=self.name, owner=self.owner)
-        try:
-            return await self.catch_up_to_the_end()
-        finally:
-            await self.release()
-
     async def catch_up_to_the_end(self, pause: float = 0.05) -> int:
         """Catch up with every task event committed so far. The feed holds events back while an
         older transaction anywhere in the cluster is open, so a short page is not the end."""
@@ -313,9 +286,13 @@ class Projector:
                     applied = await self.step()
                 except Fenced as fenced:
                     log.warning("projector fenced; standing by", reason=str(fenced))
-                    # The one that fenced us takes the lock we let go meanwhile: no ping-pong.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.stale_after)
+                    # A rebuild leaves the projection to whoever claims it first; another
+                    # projector took it over: let it take the lock we let go (no ping-pong).
+                    if await self.pool.fetchval(
+                        "SELECT owner FROM projector_checkpoints WHERE name = $1", self.name
+                    ):
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), self.stale_after)
                     continue
                 # Active after taking over from a frozen one: hold the lock once it lets go.
                 await self._take_lock()

@@ -73,20 +73,33 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
+def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
     import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
     from projections import directory
-    from projections.projector import Projector
+    from projections.rebuild import RebuildRunning, rebuild_task_facts
+    from services.progress import ProgressBar
 
     async def run() -> int:
         pool = await create_pool(settings.require_database(), min_size=1, max_size=3)
         store = EventStore(pool)
         try:
-            applied = await directory.rebuild(pool, store)
-            print(f"rebuilt the unit directory, roles and models from {applied} events")
-            tasks = await Projector(store, owner="campaign-rebuild").rebuild()
-            print(f"rebuilt the task facts from {tasks} events")
+            if args.projection in ("all", "directory"):
+                applied = await directory.rebuild(pool, store)
+                print(f"rebuilt the unit directory, roles and models from {applied} events")
+            if args.projection in ("all", "task_facts"):
+                bar = ProgressBar("task_facts")
+                try:
+                    done = await rebuild_task_facts(store, progress=bar)
+                except RebuildRunning as running:
+                    bar.finish_line()
+                    print(f"error: {running}", file=sys.stderr)
+                    return 1
+                bar.finish_line()
+                print(
+                    f"rebuilt the task facts: {done.rows:,} tasks from {done.events:,} events "
+                    f"in {done.seconds:.1f} s ({done.rate:,.0f} events/s)"
+                )
         finally:
             await store.close()
             await pool.close()
@@ -180,10 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch", type=int, default=500, help="events applied per transaction (default 500)"
     )
     project.set_defaults(run=_project)
-    sub.add_parser(
+    rebuild = sub.add_parser(
         "rebuild",
         help="rebuild the read models (directory, roles, models, task facts) from the events",
-    ).set_defaults(run=_rebuild)
+    )
+    rebuild.add_argument(
+        "projection",
+        nargs="?",
+        default="all",
+        choices=["all", "directory", "task_facts"],
+        help="which read model (default: all); task_facts is built beside the live table and "
+        "swapped in, directory is rebuilt in one transaction",
+    )
+    rebuild.set_defaults(run=_rebuild)
     sub.add_parser(
         "dev", help="run every role, on embedded PostgreSQL and Redis when no URL is set"
     ).set_defaults(run=_dev)

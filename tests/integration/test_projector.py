@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -134,7 +135,8 @@ async def test_campaign_rebuild_repairs_the_task_facts_and_fences_the_active_pro
     rebuilt = campaign(dsn, "rebuild")
 
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert "rebuilt the task facts from 47 events" in rebuilt.stdout
+    assert "rebuilt the task facts: 11 tasks from 47 events" in rebuilt.stdout
+    assert "task_facts fold" in rebuilt.stderr and "task_facts write" in rebuilt.stderr
     assert await facts(pool) == truth
     with pytest.raises(Fenced):
         await active.step()  # its claim predates the rebuild
@@ -230,3 +232,68 @@ async def test_consolidated_reports_count_their_own_figures_and_their_sources_on
     figures = await compliance.for_plan(pool, plan, when)
 
     assert figures.metrics == {"x": 3 + 4 + 5 + 1, "y": 1}
+
+
+async def test_a_rebuild_is_swapped_in_while_reads_and_the_live_projector_keep_working(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str
+) -> None:
+    import random
+
+    from projections import compliance
+    from projections.rebuild import RebuildRunning, rebuild_task_facts
+    from tests.task_histories import NOW, append_history, random_history
+
+    rng = random.Random(1293)
+    histories = [random_history(rng, 10, 150) for _ in range(12)]
+    for history in histories[:8]:
+        await append_history(domain_store, history)
+    indexes = "SELECT indexname FROM pg_indexes WHERE tablename = 'task_facts' ORDER BY 1"
+    before = [r["indexname"] for r in await pool.fetch(indexes)]
+    listener = WakeUpListener(dsn)
+    await listener.start()
+    live = Projector(domain_store, owner="live", stale_after=5)
+    stop = asyncio.Event()
+    running = asyncio.create_task(live.run(stop, listener, poll_seconds=0.05))
+    reads = 0
+
+    async def read_all_along() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            await compliance.for_plan(pool, histories[0].plan_id, NOW)
+            reads += 1
+            await asyncio.sleep(0)
+
+    reader = asyncio.create_task(read_all_along())
+    rebuilding = asyncio.create_task(rebuild_task_facts(domain_store, page=20, chunk=50))
+    for history in histories[8:]:  # appended while the rebuild runs
+        await append_history(domain_store, history)
+    done = await rebuilding
+    total = await pool.fetchval("SELECT count(*) FROM events WHERE category = 'assignment'")
+    assert 0 < done.events <= total
+    for _ in range(200):  # the live projector is fenced, claims again, resumes on the new table
+        row = await pool.fetchrow(
+            "SELECT owner, events FROM projector_checkpoints WHERE name = 'task_facts'"
+        )
+        if row["owner"] == "live" and row["events"] == total:
+            break
+        await asyncio.sleep(0.05)
+    assert (row["owner"], row["events"]) == ("live", total)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(running, reader), 10)
+    await listener.close()
+    assert reads > 0
+    async with pool.acquire() as holder:  # a second rebuild at the same time is refused
+        await holder.execute("SELECT pg_advisory_lock(hashtextextended('rebuild:task_facts', 0))")
+        with pytest.raises(RebuildRunning):
+            await rebuild_task_facts(domain_store)
+        await holder.execute("SELECT pg_advisory_unlock_all()")
+    assert [r["indexname"] for r in await pool.fetch(indexes)] == before
+    every = await domain_store.read_all(categories=["assignment"], decode=True, limit=10_000)
+    assert len(every.events) == total
+    from projections import task_facts
+
+    rows = {
+        UUID(r["assignment_id"].hex): r
+        for r in await pool.fetch(f"SELECT {', '.join(task_facts.COLUMNS)} FROM task_facts")
+    }
+    assert {k: task_facts.from_record(v) for k, v in rows.items()} == task_facts.fold(every.events)

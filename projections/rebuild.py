@@ -1,0 +1,185 @@
+"""Rebuild the task facts beside the live table and swap the new one in.
+
+The projector keeps serving the old table while the rebuild folds every task event in memory
+(page by page, in feed order) and writes the rows with COPY, in chunks of their own
+transactions, into a fresh table; no transaction stays open long enough to hold back the
+feed's horizon. The swap is one short transaction: the new table takes the old one's name,
+indexes and constraint names, and the checkpoint moves to where the fold stopped with a new
+owner epoch, so the active projector is fenced and resumes from there on the new table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from events.store import EventStore
+from projections import task_facts
+from projections.task_facts import TaskFact
+
+log = structlog.get_logger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""Called with (phase, done, total) as the rebuild goes: "fold" in events, "write" in rows."""
+
+NAME = "task_facts"
+FRESH = "task_facts_rebuild"
+_INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (.*)$")
+
+
+class RebuildRunning(Exception):
+    """Another rebuild of the projection holds its lock."""
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    events: int
+    rows: int
+    seconds: float
+    position: tuple[int, int]
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _quiet(_: str, __: int, ___: int) -> None:
+    return None
+
+
+async def rebuild_task_facts(
+    store: EventStore,
+    *,
+    progress: Progress = _quiet,
+    page: int = 10_000,
+    chunk: int = 20_000,
+) -> Rebuilt:
+    pool = store.pool
+    started = time.perf_counter()
+    async with pool.acquire() as guard:
+        key = f"rebuild:{NAME}"
+        if not await guard.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key):
+            raise RebuildRunning(f"another rebuild of {NAME} is running")
+        try:
+            position, events, rows = await _fold(store, page, progress)
+            await _write(pool, rows, chunk, progress)
+            await _swap(pool, position, events, await store.epoch(refresh=True))
+        finally:
+            await guard.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
+    done = Rebuilt(events, len(rows), time.perf_counter() - started, position)
+    log.info("projection rebuilt", projection=NAME, events=events, rows=len(rows))
+    return done
+
+
+async def _fold(
+    store: EventStore, page: int, progress: Progress
+) -> tuple[tuple[int, int], int, list[TaskFact]]:
+    """Every task event committed when the rebuild started, folded in feed order. The feed
+    holds events back while an older transaction is open, so a short page is not the end."""
+    end = await store.pool.fetchrow(
+        "SELECT tx_id, position, (SELECT count(*) FROM events WHERE category = 'assignment') "
+        "AS total FROM events WHERE category = 'assignment' "
+        "ORDER BY tx_id DESC, position DESC LIMIT 1"
+    )
+    last = (end["tx_id"], end["position"]) if end else (0, 0)
+    total = end["total"] if end else 0
+    rows: dict[UUID, TaskFact | None] = {}
+    position, applied = (0, 0), 0
+    apply = task_facts.apply
+    while position < last:
+        batch = await store.scan(categories=["assignment"], after=position, limit=page)
+        for _, stream_id, event in batch:
+            key = UUID(stream_id[11:])  # after "assignment-"
+            rows[key] = apply(rows.get(key), event)
+        if batch:
+            position = batch[-1][0]
+            applied += len(batch)
+            progress("fold", applied, max(total, applied))
+        if len(batch) < page and position < last:
+            await asyncio.sleep(0.05)
+    return position, applied, [row for row in rows.values() if row is not None]
+
+
+async def _write(
+    pool: asyncpg.Pool[Any], rows: list[TaskFact], chunk: int, progress: Progress
+) -> None:
+    async with pool.acquire() as connection:
+        await connection.execute(f"DROP TABLE IF EXISTS {FRESH}")
+        await connection.execute(
+            f"CREATE TABLE {FRESH} (LIKE {NAME} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )
+        written = 0
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            async with connection.transaction():
+                await connection.copy_records_to_table(
+                    FRESH,
+                    records=[task_facts.values(row) for row in part],
+                    columns=task_facts.COLUMNS,
+                )
+            written += len(part)
+            progress("write", written, len(rows))
+        for _, definition in await _indexes(connection):
+            await connection.execute(definition)
+        await connection.execute(f"ANALYZE {FRESH}")
+
+
+async def _indexes(connection: Any) -> list[tuple[str, str]]:
+    """The live table's indexes as (name, definition on the fresh table under a new name)."""
+    found = []
+    for row in await connection.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes "
+        "WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname",
+        NAME,
+    ):
+        match = _INDEX.match(row["indexdef"])
+        assert match is not None, row["indexdef"]
+        unique, name, _, rest = match.groups()
+        found.append((name, f"CREATE {unique or ''}INDEX {name}_rebuild ON {FRESH} {rest}"))
+    return found
+
+
+async def _swap(
+    pool: asyncpg.Pool[Any], position: tuple[int, int], events: int, epoch: str
+) -> None:
+    async with pool.acquire() as connection, connection.transaction():
+        # The table first, then the checkpoint row: the projector's order, so no deadlock.
+        await connection.execute(f"LOCK TABLE {NAME} IN ACCESS EXCLUSIVE MODE")
+        primary = await connection.fetchval(
+            "SELECT c.conname FROM pg_constraint c WHERE c.conrelid = $1::regclass "
+            "AND c.contype = 'p'",
+            NAME,
+        )
+        indexes = await _indexes(connection)
+        await connection.execute(f"DROP TABLE {NAME}")
+        await connection.execute(f"ALTER TABLE {FRESH} RENAME TO {NAME}")
+        for name, _ in indexes:
+            if name == primary:
+                await connection.execute(
+                    f"ALTER TABLE {NAME} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX "
+                    f"{name}_rebuild"
+                )
+            else:
+                await connection.execute(f"ALTER INDEX {name}_rebuild RENAME TO {name}")
+        await connection.execute(
+            "INSERT INTO projector_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", NAME
+        )
+        await connection.execute(
+            """UPDATE projector_checkpoints
+               SET tx_id = $2, position = $3, events = $4, epoch = $5,
+                   owner_epoch = owner_epoch + 1, owner = NULL, heartbeat_at = NULL
+               WHERE name = $1""",
+            NAME,
+            position[0],
+            position[1],
+            events,
+            epoch,
+        )
