@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -19,6 +19,7 @@ log = structlog.get_logger(__name__)
 
 _LOCK_KEY = 7_346_190_254  # any constant shared by every `campaign migrate`
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_REBUILD = re.compile(r"^-- rebuild: ([a-z_]+)\s*$", re.MULTILINE)
 
 
 class MigrationError(Exception):
@@ -53,6 +54,9 @@ def available() -> list[Migration]:
 class MigrationReport:
     applied: list[str]
     new_epoch_reason: str | None
+    rebuilds: list[str] = field(default_factory=list)
+    """Read models that applied migrations ask to be rebuilt (`-- rebuild: NAME` lines): a new
+    read model table starts empty, and only the events can fill it."""
 
     @property
     def new_epoch(self) -> bool:
@@ -83,7 +87,8 @@ async def _migrate_locked(connection: asyncpg.Connection[Any]) -> MigrationRepor
         row["version"]: row
         for row in await connection.fetch("SELECT version, name, checksum FROM schema_migrations")
     }
-    applied = []
+    applied: list[str] = []
+    rebuilds: list[str] = []
     for migration in available():
         landed = done.get(migration.version)
         if landed is not None:
@@ -104,7 +109,8 @@ async def _migrate_locked(connection: asyncpg.Connection[Any]) -> MigrationRepor
         label = f"{migration.version:04d}_{migration.name}"
         log.info("migration applied", migration=label)
         applied.append(label)
+        rebuilds.extend(r for r in _REBUILD.findall(migration.sql) if r not in rebuilds)
     reason = await connection.fetchval("SELECT store_open_epoch_if_needed()")
     if reason is not None:
         log.warning("opened a new store epoch; old cursors now answer 410", reason=reason)
-    return MigrationReport(applied, reason)
+    return MigrationReport(applied, reason, rebuilds)

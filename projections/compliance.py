@@ -1,5 +1,6 @@
-"""Compliance, aggregated at query time from `task_facts` over the unit tree as it stands: a
-unit's figures include its descendants and the units merged, split or dissolved into them."""
+"""Compliance, aggregated at query time from `task_facts` over the unit tree as it stands (the
+`unit_closure` table): a unit's figures include its descendants and the units merged, split
+or dissolved into them."""
 
 from __future__ import annotations
 
@@ -47,15 +48,6 @@ SELECT key, sum(value)::bigint AS total FROM (
 ) AS figures
 WHERE $1::timestamptz IS NOT NULL AND $2::text[] IS NOT NULL
 GROUP BY key ORDER BY key
-"""
-_SUBTREE = """
-WITH RECURSIVE tree(unit_id) AS (
-    SELECT $3::uuid
-    UNION
-    SELECT d.unit_id FROM unit_directory d JOIN tree
-      ON d.parent_id = tree.unit_id
-      OR (d.successor_id = tree.unit_id AND d.status <> 'active')
-)
 """
 
 
@@ -139,9 +131,9 @@ async def for_unit(
 ) -> Compliance:
     """Tasks led by the unit's subtree today whose due in force falls in [starts, ends)."""
     scope = (
-        _SUBTREE + ", scope AS (SELECT f.* FROM {facts} f JOIN tree "
-        "ON f.lead_unit_id = tree.unit_id WHERE ($4::timestamptz IS NULL OR f.due >= $4) "
-        "AND ($5::timestamptz IS NULL OR f.due < $5))"
+        "WITH scope AS (SELECT f.* FROM {facts} f JOIN unit_closure tree "
+        "ON tree.descendant_id = f.lead_unit_id WHERE tree.ancestor_id = $3 "
+        "AND ($4::timestamptz IS NULL OR f.due >= $4) AND ($5::timestamptz IS NULL OR f.due < $5))"
     )
     async with pool.acquire() as connection:
         return await _figures(connection, scope, now, unit_id, starts, ends)

@@ -26,6 +26,7 @@ from events.organisation import (
     UnitSplit,
 )
 from events.store import DbConnection, EventStore
+from projections import plan_list
 from services.text import fold
 
 
@@ -104,8 +105,15 @@ _UNIT_COLUMNS = (
 )
 
 
-async def write(connection: DbConnection, changes: list[tuple[Event, int]], at: datetime) -> None:
+async def write(
+    connection: DbConnection,
+    changes: list[tuple[Event, int]],
+    at: datetime,
+    *,
+    refresh_closure: bool = True,
+) -> None:
     """Apply appended events (with their stream versions) to the directory tables."""
+    units_changed = False
     for event, version in changes:
         match event:
             case RoleGranted():
@@ -159,6 +167,11 @@ async def write(connection: DbConnection, changes: list[tuple[Event, int]], at: 
                 | UnitDissolved()
             ):
                 await _write_unit(connection, event, version, at)
+                units_changed = True
+            case _ if isinstance(event, plan_list.PLAN_EVENTS):
+                await plan_list.write(connection, event, version, at)
+    if units_changed and refresh_closure:
+        await connection.execute("SELECT unit_closure_refresh()")
 
 
 async def _write_unit(connection: DbConnection, event: Any, version: int, at: datetime) -> None:
@@ -190,16 +203,22 @@ async def _write_unit(connection: DbConnection, event: Any, version: int, at: da
 
 
 async def rebuild(pool: asyncpg.Pool[Any], store: EventStore) -> int:
-    """Drop the directory and fold every unit, user and model event into it again, in feed
-    order, in one transaction. Returns the number of events applied.
+    """Drop the directory (units and their closure, roles, models, the plan list) and fold
+    every unit, user, model and plan event into it again, in feed order, in one transaction.
+    Returns the number of events applied.
 
     Commands write these tables in their own transaction, so once TRUNCATE holds the lock every
     event that matters has committed (and is read here) or waits for this rebuild to finish."""
     applied = 0
     async with pool.acquire() as connection, connection.transaction():
-        await connection.execute("TRUNCATE unit_directory, user_roles, exemplary_models")
-        async for event in store.replay(connection, categories=["unit", "user", "model"]):
+        await connection.execute(
+            "TRUNCATE unit_directory, user_roles, exemplary_models, plan_list, unit_closure"
+        )
+        async for event in store.replay(connection, categories=["unit", "user", "model", "plan"]):
             assert event.data is not None
-            await write(connection, [(event.data, event.version)], event.recorded_at)
+            await write(
+                connection, [(event.data, event.version)], event.recorded_at, refresh_closure=False
+            )
             applied += 1
+        await connection.execute("SELECT unit_closure_refresh()")
     return applied

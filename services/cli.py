@@ -33,13 +33,15 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
-    from events.migrate import migrate
+    from services.schema import migrate_and_rebuild
 
-    report = asyncio.run(migrate(settings.require_database()))
+    report = asyncio.run(migrate_and_rebuild(settings.require_database()))
     print(
         f"applied {len(report.applied)} migration(s)"
         + (": " + ", ".join(report.applied) if report.applied else "; the schema is up to date")
     )
+    if report.rebuilds:
+        print(f"rebuilt from the events, as the migrations ask: {', '.join(report.rebuilds)}")
     if report.new_epoch:
         print(
             f"the store was {report.new_epoch_reason}: a new store epoch was opened; "

@@ -23,10 +23,10 @@ from typing import IO
 
 import structlog
 
-from events.migrate import migrate
 from services.config import Settings
 from services.demo import demo_id
 from services.embedded import EmbeddedPostgres, EmbeddedRedis
+from services.schema import migrate_and_rebuild
 
 log = structlog.get_logger(__name__)
 
@@ -214,7 +214,7 @@ def run_dev(settings: Settings) -> int:
     code = 0
     try:
         database_url, redis_url = supervisor.start_servers()
-        report = asyncio.run(migrate(database_url))
+        report = asyncio.run(migrate_and_rebuild(database_url))
         log.info("database ready", applied=report.applied)
         token = asyncio.run(dev_admin_token(database_url, settings.data_dir))
         asyncio.run(load_demo_once(database_url))

@@ -41,3 +41,25 @@ async def require_read(
 ) -> None:
     if not await can_read(pool, actor, concerned):
         raise Forbidden("this concerns units outside your reach")
+
+
+_SUBTREES = """
+WITH RECURSIVE down(unit_id, depth) AS (
+    SELECT unit_id, 0 FROM unit_directory WHERE unit_id = ANY($1::uuid[])
+    UNION
+    SELECT d.unit_id, down.depth + 1 FROM unit_directory d JOIN down ON d.parent_id = down.unit_id
+    WHERE down.depth < 64
+)
+SELECT DISTINCT unit_id FROM down
+"""
+
+
+async def reach(pool: asyncpg.Pool[Any], actor: Actor) -> list[UUID] | None:
+    """The units whose affairs the actor may read (as `can_read` judges one); None for all."""
+    if actor.is_admin:
+        return None
+    units = {g.unit_id for g in actor.grants if g.unit_id is not None}
+    roots = [g.unit_id for g in actor.grants if g.role in ("auditor", "consumer")]
+    if roots:
+        units |= {row["unit_id"] for row in await pool.fetch(_SUBTREES, roots)}
+    return sorted(units)

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery, QueryParameter
 
-from projections import plan_view
+from projections import plan_list, plan_view
 from projections.task_facts import TaskFact
 from services import plans
 from services.api.as_of import aware, plan_as_of
 from services.api.commanding import now
 from services.api.compliance import After, AsOf, ConsistencyToken, consistent
 from services.api.plans import readable_plan
+from services.api.problems import Problem
 from services.auth import Actor
+from services.docnumber import InvalidDocumentNumber, parse
+from services.reach import reach
+
+PlanStatus = Literal["draft", "issued", "closed", "cancelled", "superseded"]
 
 
 def body(found: plans.PlanView, facts: list[TaskFact], at: datetime) -> dict[str, Any]:
@@ -72,4 +80,56 @@ async def get_plan(
     )
 
 
-ROUTES = [get_plan]
+@get("/plans")
+async def list_plans(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    issuer: FromQuery[UUID | None] = None,
+    status: FromQuery[
+        Literal["draft", "issued", "closed", "cancelled", "superseded"] | None
+    ] = None,
+    number: Annotated[str | None, QueryParameter(max_length=80)] = None,
+    q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    page: Annotated[str | None, QueryParameter(max_length=200)] = None,
+) -> Response[Any]:
+    """Plans the reader may read, newest first: by issuer, status, document number (as written
+    or normalised: "1293-CV/TU", "1293 CV/TU"), and free text in the title and number, with or
+    without diacritics ("tuyen truyen" finds "tuyên truyền")."""
+    normalized = None
+    if number is not None:
+        with contextlib.suppress(InvalidDocumentNumber):
+            normalized = parse(number).normalized
+    found = await plan_list.search(
+        request.app.state.pool,
+        readable_by=await reach(request.app.state.pool, actor),
+        issuer=issuer,
+        status=status,
+        number=number,
+        number_normalized=normalized,
+        q=q,
+        limit=limit,
+        after=_page(page),
+    )
+    token = None
+    if found.next is not None:
+        raw = f"{found.next[0].isoformat()}|{found.next[1]}".encode()
+        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return Response({"items": found.items, "next": token})
+
+
+def _page(token: str | None) -> tuple[datetime, UUID] | None:
+    if token is None:
+        return None
+    try:
+        moment, _, plan_id = (
+            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition("|")
+        )
+        return datetime.fromisoformat(moment), UUID(plan_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Problem(
+            400, "invalid-page", "Invalid page token", "pass the `next` token of the previous page"
+        ) from None
+
+
+ROUTES = [get_plan, list_plans]

@@ -1,0 +1,188 @@
+"""Plans as they stand, for finding them (GET /plans): a pure fold of a plan's events into one
+row, written in the transaction of the command that appended them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from events.catalog import Event
+from events.plans import (
+    PlanAmended,
+    PlanCancelled,
+    PlanClosed,
+    PlanDrafted,
+    PlanIssued,
+    PlanSuperseded,
+)
+from events.store import DbConnection
+from services.text import fold
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    plan_id: UUID
+    version: int
+    kind: str
+    title: str
+    status: str
+    issuer_unit_id: UUID
+    recipients: tuple[UUID, ...]
+    number: str | None
+    number_normalized: str | None
+    issued_on: date | None
+    drafted_at: datetime
+    updated_at: datetime
+
+    @property
+    def search_key(self) -> str:
+        return fold(f"{self.title} {self.number or ''}")
+
+
+COLUMNS = (*PlanRow.__dataclass_fields__, "search_key")
+PLAN_EVENTS = (PlanDrafted, PlanIssued, PlanAmended, PlanClosed, PlanCancelled, PlanSuperseded)
+
+
+def apply(row: PlanRow | None, event: Event, version: int, at: datetime) -> PlanRow | None:
+    match event:
+        case PlanDrafted():
+            return PlanRow(
+                event.plan_id,
+                version,
+                event.kind,
+                event.title,
+                "draft",
+                event.issuer_unit_id,
+                tuple(r.unit_id for r in event.recipients),
+                None,
+                None,
+                None,
+                at,
+                at,
+            )
+    if row is None:
+        return None
+    row = replace(row, version=version, updated_at=at)
+    match event:
+        case PlanIssued():
+            return replace(
+                row,
+                status="issued",
+                number=event.number,
+                number_normalized=event.number_normalized,
+                issued_on=event.issued_on,
+            )
+        case PlanAmended():
+            changed = set(event.changed)
+            if "title" in changed and event.title is not None:
+                row = replace(row, title=event.title)
+            if "recipients" in changed and event.recipients is not None:
+                row = replace(row, recipients=tuple(r.unit_id for r in event.recipients))
+            return row
+        case PlanClosed():
+            return replace(row, status="closed")
+        case PlanCancelled():
+            return replace(row, status="cancelled")
+        case PlanSuperseded():
+            return replace(row, status="superseded")
+    return row
+
+
+async def write(connection: DbConnection, event: Any, version: int, at: datetime) -> None:
+    record = await connection.fetchrow(
+        f"SELECT {', '.join(COLUMNS[:-1])} FROM plan_list WHERE plan_id = $1", event.plan_id
+    )
+    current = None
+    if record is not None:
+        current = PlanRow(**{**dict(record), "recipients": tuple(record["recipients"])})
+    row = apply(current, event, version, at)
+    if row is None:
+        return
+    values = [getattr(row, name) for name in COLUMNS]
+    values[COLUMNS.index("recipients")] = list(row.recipients)
+    await connection.execute(
+        f"INSERT INTO plan_list ({', '.join(COLUMNS)}) "
+        f"VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))}) "
+        "ON CONFLICT (plan_id) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "plan_id"),
+        *values,
+    )
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    items: list[dict[str, Any]]
+    next: tuple[datetime, UUID] | None
+
+
+async def search(
+    pool: Any,
+    *,
+    readable_by: list[UUID] | None,
+    issuer: UUID | None = None,
+    status: str | None = None,
+    number: str | None = None,
+    number_normalized: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    after: tuple[datetime, UUID] | None = None,
+) -> PlanPage:
+    """Plans newest first. `readable_by` (None: every plan) keeps those whose issuer, or for
+    an issued plan a recipient, is among the units: a draft is its issuer's alone."""
+    conditions: list[str] = []
+    params: list[Any] = []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    if readable_by is not None:
+        units = param(readable_by)
+        conditions.append(
+            f"(issuer_unit_id = ANY({units}::uuid[]) "
+            f"OR (status <> 'draft' AND recipients && {units}::uuid[]))"
+        )
+    if issuer is not None:
+        conditions.append(f"issuer_unit_id = {param(issuer)}")
+    if status is not None:
+        conditions.append(f"status = {param(status)}")
+    if number is not None:
+        prefix = number.strip().lower().replace("\\", "\\\\").replace("%", "\\%")
+        prefix = prefix.replace("_", "\\_")
+        conditions.append(
+            f"(number_normalized = {param(number_normalized)} "
+            f"OR lower(number) LIKE {param(prefix + '%')})"
+        )
+    if q:
+        pattern = fold(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(f"search_key LIKE {param('%' + pattern + '%')}")
+    if after is not None:
+        conditions.append(f"(drafted_at, plan_id) < ({param(after[0])}, {param(after[1])})")
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = await pool.fetch(
+        f"SELECT {', '.join(COLUMNS[:-1])} FROM plan_list {where} "
+        f"ORDER BY drafted_at DESC, plan_id DESC LIMIT {param(limit + 1)}",
+        *params,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        {
+            "id": str(r["plan_id"]),
+            "kind": r["kind"],
+            "title": r["title"],
+            "status": r["status"],
+            "issuer_unit_id": str(r["issuer_unit_id"]),
+            "number": r["number"],
+            "issued_on": r["issued_on"].isoformat() if r["issued_on"] else None,
+            "recipients": [str(u) for u in r["recipients"]],
+            "drafted_at": r["drafted_at"],
+            "updated_at": r["updated_at"],
+            "version": r["version"],
+        }
+        for r in rows
+    ]
+    last = (rows[-1]["drafted_at"], rows[-1]["plan_id"]) if more and rows else None
+    return PlanPage(items, last)
