@@ -86,3 +86,26 @@ async def test_a_restore_into_another_database_opens_a_new_epoch_and_blocks_serv
     assert (await migrate(dsn)).new_epoch
     with pytest.raises(CursorFromAnotherEpoch):
         await store.read_all(after=before.cursor)
+
+
+async def test_a_migration_that_adds_a_read_model_has_it_filled_from_the_events(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str
+) -> None:
+    from services.demo import load_demo
+    from services.schema import migrate_and_rebuild
+
+    await load_demo(domain_store)
+    plans = await pool.fetch("SELECT * FROM plan_list ORDER BY plan_id")
+    closure = await pool.fetch("SELECT * FROM unit_closure ORDER BY 1, 2")
+    assert len(plans) == 4 and len(closure) > 30
+    # The database as it stood before 0007 landed: the events, no plan list, no closure.
+    await pool.execute(
+        "DROP TABLE plan_list, unit_closure; DROP FUNCTION unit_closure_refresh(); "
+        "DELETE FROM schema_migrations WHERE version = 7"
+    )
+    report = await migrate_and_rebuild(dsn)
+    assert report.applied == ["0007_plan_list_and_unit_closure"]
+    assert report.rebuilds == ["directory"]
+    assert await pool.fetch("SELECT * FROM plan_list ORDER BY plan_id") == plans
+    assert await pool.fetch("SELECT * FROM unit_closure ORDER BY 1, 2") == closure
+    assert (await migrate_and_rebuild(dsn)).rebuilds == []  # nothing applied, nothing rebuilt
