@@ -47,18 +47,21 @@ _UPSERT = (
 async def measure_lag(
     pool: asyncpg.Pool[Any], name: str = "task_facts", position: tuple[int, int] | None = None
 ) -> None:
-    """Set the lag gauges from `position`, or from the stored checkpoint (any process may ask)."""
+    """Set the lag gauges from `position`, or from the stored checkpoint (any process may ask).
+
+    Bounds are plain parameters and every scan runs in feed order under a LIMIT, so even the
+    generic plan of a prepared statement reads the feed index from the position on."""
+    if position is None:
+        position = await _checkpoint(pool, name)
     row = await pool.fetchrow(
-        """WITH at AS (
-               SELECT coalesce((SELECT tx_id FROM projector_checkpoints WHERE name = $1), 0) AS tx,
-                      coalesce((SELECT position FROM projector_checkpoints WHERE name = $1), 0)
-                          AS pos)
-           SELECT count(*) AS behind, min(recorded_at) AS oldest FROM events, at
-           WHERE category = 'assignment'
-             AND (tx_id, events.position) > (coalesce($2, at.tx), coalesce($3, at.pos))""",
-        name,
-        position[0] if position else None,
-        position[1] if position else None,
+        """SELECT (SELECT count(*) FROM (
+                       SELECT 1 FROM events WHERE category = 'assignment'
+                         AND (tx_id, position) > ($1::bigint, $2::bigint)
+                       ORDER BY tx_id, position LIMIT 10000000) AS unapplied) AS behind,
+                  (SELECT recorded_at FROM events WHERE category = 'assignment'
+                     AND (tx_id, position) > ($1::bigint, $2::bigint)
+                   ORDER BY tx_id, position LIMIT 1) AS oldest""",
+        *position,
     )
     assert row is not None
     LAG_EVENTS.labels(name).set(row["behind"])
@@ -68,18 +71,25 @@ async def measure_lag(
     )
 
 
+async def _checkpoint(pool: asyncpg.Pool[Any], name: str) -> tuple[int, int]:
+    row = await pool.fetchrow(
+        "SELECT tx_id, position FROM projector_checkpoints WHERE name = $1", name
+    )
+    return (row["tx_id"], row["position"]) if row else (0, 0)
+
+
 async def has_unapplied(pool: asyncpg.Pool[Any], tx_id: int, position: int) -> bool:
     """Whether a task event at or before this feed position is not yet in the task facts."""
+    done = await _checkpoint(pool, "task_facts")
+    if done >= (tx_id, position):
+        return False
     return bool(
         await pool.fetchval(
-            """WITH done AS (
-                   SELECT coalesce(min(tx_id), 0) AS tx, coalesce(min(position), 0) AS pos
-                   FROM projector_checkpoints WHERE name = 'task_facts')
-               SELECT EXISTS (
-                   SELECT 1 FROM events, done
-                   WHERE events.category = 'assignment'
-                     AND (events.tx_id, events.position) > (done.tx, done.pos)
-                     AND (events.tx_id, events.position) <= ($1, $2))""",
+            """SELECT EXISTS (
+                   SELECT 1 FROM events WHERE category = 'assignment'
+                     AND (tx_id, position) > ($1::bigint, $2::bigint)
+                     AND (tx_id, position) <= ($3::bigint, $4::bigint))""",
+            *done,
             tx_id,
             position,
         )
@@ -112,6 +122,7 @@ class Projector:
         self.lock_dsn = lock_dsn
         self._lock: asyncpg.Connection[Any] | None = None
         self._lock_retry_at = 0.0
+        self._measure_at = 0.0
 
     async def _take_lock(self) -> bool:
         """Hold the projection's session lock, on a connection of its own, if it is free.
@@ -296,7 +307,9 @@ class Projector:
                     continue
                 # Active after taking over from a frozen one: hold the lock once it lets go.
                 await self._take_lock()
-                await self.measure_lag()
+                if time.monotonic() >= self._measure_at:
+                    self._measure_at = time.monotonic() + 1.0
+                    await self.measure_lag()
                 if applied < self.batch:
                     waiter = (
                         listener.wait(ticket, poll_seconds)

@@ -11,12 +11,12 @@ owner epoch, so the active projector is fenced and resumes from there on the new
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import structlog
@@ -91,20 +91,38 @@ async def _fold(
     )
     last = (end["tx_id"], end["position"]) if end else (0, 0)
     total = end["total"] if end else 0
-    rows: dict[UUID, TaskFact | None] = {}
+    rows: dict[str, TaskFact | None] = {}
     position, applied = (0, 0), 0
     apply = task_facts.apply
-    while position < last:
-        batch = await store.scan(categories=["assignment"], after=position, limit=page)
-        for _, stream_id, event in batch:
-            key = UUID(stream_id[11:])  # after "assignment-"
-            rows[key] = apply(rows.get(key), event)
-        if batch:
-            position = batch[-1][0]
+    # Millions of small objects stay alive until the write: the cyclic collector would walk
+    # them again and again for nothing (they hold no cycles), so it pauses during the fold.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        following = asyncio.ensure_future(
+            store.scan(categories=["assignment"], after=position, limit=page)
+        )
+        while True:
+            batch = await following
+            if batch:
+                position = batch[-1][0]
+            done = len(batch) < page and position >= last
+            if not done:  # read the next page while this one is folded
+                following = asyncio.ensure_future(
+                    store.scan(categories=["assignment"], after=position, limit=page)
+                )
+            for _, stream_id, event in batch:
+                rows[stream_id] = apply(rows.get(stream_id), event)
             applied += len(batch)
-            progress("fold", applied, max(total, applied))
-        if len(batch) < page and position < last:
-            await asyncio.sleep(0.05)
+            if batch:
+                progress("fold", applied, max(total, applied))
+            if done:
+                break
+            if len(batch) < page:
+                await asyncio.sleep(0.05)  # held back behind an older open transaction
+    finally:
+        if collecting:
+            gc.enable()
     return position, applied, [row for row in rows.values() if row is not None]
 
 

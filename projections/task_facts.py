@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
+from msgspec.structs import astuple, replace
 
 from events.assignments import (
     AssignmentAcknowledged,
@@ -28,8 +28,9 @@ from events.catalog import Event
 from events.envelope import RecordedEvent
 
 
-@dataclass(frozen=True)
-class TaskFact:
+class TaskFact(msgspec.Struct, frozen=True):
+    """One task's compliance facts (a msgspec struct: a rebuild replaces millions of them)."""
+
     assignment_id: UUID
     plan_id: UUID
     item: str
@@ -43,8 +44,8 @@ class TaskFact:
     completed_at: datetime | None = None
     on_time: bool | None = None
     days_late: int | None = None
-    filed_metrics: dict[str, int] = field(default_factory=dict)
-    metrics: dict[str, int] = field(default_factory=dict)
+    filed_metrics: dict[str, int] = {}
+    metrics: dict[str, int] = {}
     consolidated: bool = False
     filed_consolidated: bool = False
     extension_pending: bool = False
@@ -53,7 +54,7 @@ class TaskFact:
     sources: tuple[UUID, ...] = ()
 
 
-COLUMNS = tuple(TaskFact.__dataclass_fields__)
+COLUMNS = TaskFact.__struct_fields__
 
 
 def apply(row: TaskFact | None, event: Event) -> TaskFact | None:
@@ -138,7 +139,4 @@ def fold(events: Iterable[RecordedEvent]) -> dict[UUID, TaskFact]:
 
 def values(row: TaskFact) -> list[Any]:
     """The row's columns in order, metrics as JSON (jsonb travels as raw bytes)."""
-    return [
-        msgspec.json.encode(v) if isinstance(v, dict) else v
-        for v in (getattr(row, name) for name in COLUMNS)
-    ]
+    return [msgspec.json.encode(v) if isinstance(v, dict) else v for v in astuple(row)]
