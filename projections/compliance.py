@@ -140,11 +140,13 @@ async def for_unit(
 
 
 async def board(pool: asyncpg.Pool[Any], unit_id: UUID, now: datetime) -> list[dict[str, Any]]:
-    """The unit's task board: the tasks it leads, open ones first, by due."""
+    """The unit's task board: the tasks it leads or coordinates, open ones first, by due."""
     rows = await pool.fetch(
         "SELECT assignment_id, plan_id, item, status, original_due, due, completed_at, "
-        "on_time, extension_pending, obstacles_open FROM task_facts "
-        "WHERE lead_unit_id = $1 ORDER BY (status = ANY($2::text[])), due, assignment_id",
+        "on_time, extension_pending, obstacles_open, lead_unit_id, "
+        "CASE WHEN lead_unit_id = $1 THEN 'lead' ELSE 'coordinate' END AS role "
+        "FROM task_facts WHERE lead_unit_id = $1 OR coordinating_unit_ids @> ARRAY[$1::uuid] "
+        "ORDER BY (status = ANY($2::text[])), due, assignment_id",
         unit_id,
         list(CLOSED),
     )

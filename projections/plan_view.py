@@ -50,6 +50,7 @@ def tasks(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any]]:
             "assignment_id": str(fact.assignment_id),
             "item": fact.item,
             "lead_unit_id": str(fact.lead_unit_id),
+            "coordinating_unit_ids": [str(u) for u in fact.coordinating_unit_ids],
             "report_to_unit_id": str(fact.report_to_unit_id),
             "status": fact.status,
             "original_due": _utc(fact.original_due),

@@ -52,6 +52,7 @@ class TaskFact(msgspec.Struct, frozen=True):
     obstacles_open: int = 0
     filed_sources: tuple[UUID, ...] = ()
     sources: tuple[UUID, ...] = ()
+    coordinating_unit_ids: tuple[UUID, ...] = ()
 
 
 COLUMNS = TaskFact.__struct_fields__
@@ -71,6 +72,7 @@ def apply(row: TaskFact | None, event: Event) -> TaskFact | None:
                 event.due,
                 event.due,
                 event.effective_at,
+                coordinating_unit_ids=tuple(event.coordinating_unit_ids),
             )
     if row is None:
         return None
@@ -122,6 +124,7 @@ def from_record(record: Mapping[str, Any]) -> TaskFact:
     values["metrics"] = msgspec.json.decode(values["metrics"])
     values["filed_sources"] = tuple(values["filed_sources"])
     values["sources"] = tuple(values["sources"])
+    values["coordinating_unit_ids"] = tuple(values["coordinating_unit_ids"])
     return TaskFact(**values)
 
 

@@ -100,6 +100,23 @@ async def test_compliance_and_boards_over_http(
         assert cell.status_code == 200 and cell.json()["assigned"] == 3
         board = await client.get(f"/units/{demo_id('unit:sl-t1')}/assignments", headers=auditor)
         assert [t["status"] for t in board.json()["items"]] == ["completed_on_time"]
+        # The Mass Mobilisation board coordinated item 2 of 227-KH/TU; its own item 4, never
+        # reported, went to the 2025 board it merged into.
+        _, city_token = await make_user(domain_store, "auditor", demo_id("unit:ct-tu"))
+        city = bearer(city_token)
+
+        async def board_of(ref: str) -> list[tuple[str, str, str, bool]]:
+            answer = await client.get(f"/units/{demo_id(f'unit:{ref}')}/assignments", headers=city)
+            return [
+                (t["item"], t["role"], t["status"], t["overdue"]) for t in answer.json()["items"]
+            ]
+
+        assert await board_of("ct-bdv") == [("2", "coordinate", "completed_on_time", False)]
+        assert await board_of("ct-btgdv") == [("4", "lead", "assigned", True)]
+        assert await board_of("ct-vp") == [  # open tasks first
+            ("4", "coordinate", "assigned", True),
+            ("2", "lead", "completed_on_time", False),
+        ]
         naive = await client.get(
             f"/units/{demo_id('unit:sl-cb')}/compliance",
             headers=auditor,
