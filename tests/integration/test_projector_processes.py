@@ -75,20 +75,22 @@ async def test_a_projector_killed_at_random_points_loses_and_duplicates_nothing(
     histories: list[History] = []
     log = tmp_path / "projector.log"
     kills_mid_way = 0
-    for round_ in range(12):
+    round_ = 0
+    while kills_mid_way < 6 and round_ < 30:  # kill until six kills have landed mid-way
+        round_ += 1
         before = (await checkpoint(pool))["events"]
         if before == await task_event_count(pool):  # caught up: more events arrive meanwhile
             for _ in range(6):
                 histories.append(random_history(rng, 10, 150))
                 await append_history(domain_store, histories[-1])
         total = await task_event_count(pool)
-        process = start_projector(dsn, f"p{round_}", log, "--batch", "20")
+        process = start_projector(dsn, f"p{round_}", log, "--batch", "10")
 
         async def moved(before: int = before) -> bool:
             return (await checkpoint(pool))["events"] > before
 
         await until(moved)
-        await asyncio.sleep(rng.uniform(0, 0.05))
+        await asyncio.sleep(rng.uniform(0, 0.04))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         at_kill = (await checkpoint(pool))["events"]
