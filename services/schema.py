@@ -1,5 +1,6 @@
-"""`campaign migrate` as operators run it: the migrations, then the read models they ask to be
-rebuilt (a new read model table starts empty; only the events can fill it)."""
+"""`campaign migrate` as operators run it: the migrations, the working-day calendar's current
+version (stored once), then the read models the migrations ask to be rebuilt (a new read model
+table starts empty; only the events can fill it)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ log = structlog.get_logger(__name__)
 async def migrate_and_rebuild(dsn: str) -> MigrationReport:
     from projections import directory
     from projections.rebuild import rebuild_task_facts
+    from services import calendar
 
     report = await migrate(dsn)
-    if not report.rebuilds:
-        return report
     pool = await create_pool(dsn, min_size=1, max_size=3)
     store = EventStore(pool)
     try:
+        async with pool.acquire() as connection:
+            loaded = await calendar.store_current(connection)
+        if loaded is not None:
+            log.info("working-day calendar stored", version=loaded)
         for name in report.rebuilds:
             if name == "directory":
                 applied = await directory.rebuild(pool, store)

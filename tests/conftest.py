@@ -13,6 +13,7 @@ import pytest
 
 from events.migrate import migrate
 from events.store import EventStore, create_pool
+from services.schema import migrate_and_rebuild
 from tests.servers import Servers, with_database
 from tests.support import test_catalog
 
@@ -39,7 +40,7 @@ def template_database(admin_dsn: str) -> Iterator[str]:
             await admin.execute(f'CREATE DATABASE "{name}"')
         finally:
             await admin.close()
-        await migrate(with_database(admin_dsn, name))
+        await migrate_and_rebuild(with_database(admin_dsn, name))
 
     async def drop() -> None:
         admin = await asyncpg.connect(admin_dsn)

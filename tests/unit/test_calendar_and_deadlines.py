@@ -1,0 +1,139 @@
+"""The Vietnamese working-day calendar, as literal dates, and deadline step arithmetic."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from services import calendar
+from services.domain.deadlines import DEFAULT_POLICY, VIETNAM, day_zero, place
+
+CALENDAR = calendar.from_rows(*calendar.materialise())
+
+
+def days_off_between(first: date, last: date) -> list[date]:
+    day, off = first, []
+    while day <= last:
+        if not CALENDAR.is_working(day):
+            off.append(day)
+        day = date.fromordinal(day.toordinal() + 1)
+    return off
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        # Tết 2026: Monday 16/2 to Friday 20/2, with the weekends around it.
+        (
+            date(2026, 2, 13),
+            date(2026, 2, 23),
+            [date(2026, 2, d) for d in (14, 15, 16, 17, 18, 19, 20, 21, 22)],
+        ),
+        # Hùng Kings' day falls on Sunday 26/4/2026: Monday 27/4 is the day off in its place.
+        (
+            date(2026, 4, 24),
+            date(2026, 4, 28),
+            [date(2026, 4, 25), date(2026, 4, 26), date(2026, 4, 27)],
+        ),
+        # 30/4 and 1/5/2026 (Thursday, Friday) and the weekend after.
+        (
+            date(2026, 4, 29),
+            date(2026, 5, 4),
+            [date(2026, 4, 30), date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 3)],
+        ),
+        # National Day 2/9/2026 (Wednesday) with its adjacent day 1/9, and Monday 31/8 (swapped
+        # with Saturday 22/8, which is worked).
+        (
+            date(2026, 8, 28),
+            date(2026, 9, 3),
+            [
+                date(2026, 8, 29),
+                date(2026, 8, 30),
+                date(2026, 8, 31),
+                date(2026, 9, 1),
+                date(2026, 9, 2),
+            ],
+        ),
+        # Vietnam Cultural Day, Tuesday 24/11/2026.
+        (date(2026, 11, 23), date(2026, 11, 25), [date(2026, 11, 24)]),
+        # The 2026 New Year swap: Friday 2/1 off, Saturday 10/1 worked.
+        (date(2026, 1, 1), date(2026, 1, 11), [date(2026, 1, d) for d in (1, 2, 3, 4, 11)]),
+    ],
+)
+def test_vietnamese_days_off(first: date, last: date, expected: list[date]) -> None:
+    assert days_off_between(first, last) == expected
+
+
+def test_swapped_saturdays_are_working_days() -> None:
+    for saturday in (date(2026, 1, 10), date(2026, 8, 22), date(2025, 4, 26)):
+        assert saturday.weekday() == 5 and CALENDAR.is_working(saturday)
+
+
+def test_the_calendar_version_names_the_package_and_our_overrides() -> None:
+    assert CALENDAR.version == "vn:0.109:1"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_day_zero_midnight_belongs_to_the_day_before() -> None:
+    assert day_zero(at("2022-10-16T00:00:00+07:00")) == date(2022, 10, 15)
+    assert day_zero(at("2022-10-16T00:00:01+07:00")) == date(2022, 10, 16)
+    assert day_zero(at("2022-10-15T17:00:00+00:00")) == date(2022, 10, 15)  # the same midnight
+
+
+def test_seed_003_party_group_1_default_policy() -> None:
+    # "trước ngày 16/10/2022": day 0 is Saturday 15/10.
+    due, steps = place(at("2022-10-16T00:00:00+07:00"), DEFAULT_POLICY, CALENDAR)
+    assert due == at("2022-10-16T00:00:00+07:00")
+    assert [(s.step, s.action, s.target, s.at) for s in steps] == [
+        ("-3", "remind", "lead", at("2022-10-12T08:00:00+07:00")),
+        ("-1", "remind", "lead", at("2022-10-14T08:00:00+07:00")),
+        ("0", "miss", "lead", at("2022-10-16T00:00:00+07:00")),
+        ("+1", "escalate", "report_to", at("2022-10-17T08:00:00+07:00")),
+        ("+3", "escalate", "report_to_parent", at("2022-10-19T08:00:00+07:00")),
+    ]
+
+
+def test_seed_003_with_the_day_off_shift() -> None:
+    due, steps = place(
+        at("2022-10-16T00:00:00+07:00"), DEFAULT_POLICY, CALENDAR, shift_day_off=True
+    )
+    assert due == at("2022-10-18T00:00:00+07:00")  # the end of Monday 17/10
+    assert {s.step: s.at for s in steps} == {
+        "-3": at("2022-10-12T08:00:00+07:00"),
+        "-1": at("2022-10-14T08:00:00+07:00"),
+        "0": at("2022-10-18T00:00:00+07:00"),
+        "+1": at("2022-10-18T08:00:00+07:00"),
+        "+3": at("2022-10-20T08:00:00+07:00"),
+    }
+
+
+def test_steps_skip_tet_and_the_new_year_swap() -> None:
+    # Due before Monday 23/2/2026 (day 0 Sunday 22/2): -1 is Friday 13/2, before Tết.
+    _, steps = place(at("2026-02-23T00:00:00+07:00"), DEFAULT_POLICY, CALENDAR)
+    assert {s.step: s.at.date() for s in steps} == {
+        "-3": date(2026, 2, 11),
+        "-1": date(2026, 2, 13),
+        "0": date(2026, 2, 23),
+        "+1": date(2026, 2, 23),
+        "+3": date(2026, 2, 25),
+    }
+    # Due at the end of Thursday 8/1/2026: +1 is Friday 9/1, +3 Monday 12/1 counting Saturday 10/1.
+    _, steps = place(at("2026-01-09T00:00:00+07:00"), DEFAULT_POLICY, CALENDAR)
+    assert {s.step: s.at.date() for s in steps if s.offset > 0} == {
+        "+1": date(2026, 1, 9),
+        "+3": date(2026, 1, 12),
+    }
+    # Due at the end of Wednesday 31/12/2025: -1 is Tuesday 30/12, +1 is Monday 5/1
+    # (1/1 and 2/1 off).
+    _, steps = place(at("2026-01-01T00:00:00+07:00"), DEFAULT_POLICY, CALENDAR)
+    assert {s.step: s.at.date() for s in steps if s.offset in (-1, 1)} == {
+        "-1": date(2025, 12, 30),
+        "+1": date(2026, 1, 5),
+    }
+    assert all(
+        s.at.tzinfo is not None and s.at.utcoffset() == VIETNAM.utcoffset(None) for s in steps
+    )
