@@ -30,6 +30,7 @@ from events.assignments import (
     SubmissionReviewed,
 )
 from events.catalog import Event
+from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised, ReminderSent
 from events.plans import EscalationStep, ReviewStep
 from services.domain.plan import Plan, check_policy
 from services.domain.refusal import Decision, Refused
@@ -75,6 +76,13 @@ class Assignment:
     extensions: Mapping[UUID, tuple[str, datetime]] = field(default_factory=dict)
     """Extension id -> (pending, granted or denied; the due it asked for)."""
     obstacles: Mapping[UUID, str] = field(default_factory=dict)
+    escalation_policy: tuple[EscalationStep, ...] | None = None
+    closed_at: datetime | None = None
+    """When the task was completed (the approved submission's effective time) or withdrawn."""
+    schedule: DeadlineScheduled | None = None
+    """The deadline schedule in force (its latest version)."""
+    steps_done: frozenset[tuple[int, str]] = frozenset()
+    """Deadline steps recorded, as (schedule version, step)."""
 
     @property
     def open(self) -> bool:
@@ -110,6 +118,7 @@ def evolve(state: Assignment, event: Event) -> Assignment:
                 event.due,
                 event.due,
                 event.review_steps,
+                escalation_policy=event.escalation_policy,
             )
         case AssignmentAcknowledged():
             return replace(state, status="acknowledged")
@@ -149,6 +158,7 @@ def evolve(state: Assignment, event: Event) -> Assignment:
                 state,
                 status="completed_on_time" if event.on_time else "completed_late",
                 pending_submission=None,
+                closed_at=event.completed_at,
             )
         case ExtensionRequested():
             return replace(
@@ -176,8 +186,19 @@ def evolve(state: Assignment, event: Event) -> Assignment:
         case AssignmentReassigned():
             return replace(state, lead_unit_id=event.to_unit_id)
         case AssignmentWithdrawn():
-            return replace(state, status="withdrawn", pending_submission=None)
+            return replace(
+                state, status="withdrawn", pending_submission=None, closed_at=event.effective_at
+            )
+        case DeadlineScheduled():
+            return replace(state, schedule=event)
+        case ReminderSent() | DeadlineMissed() | EscalationRaised():
+            done = (event.schedule_version, _step_of(event))
+            return replace(state, steps_done=state.steps_done | {done})
     return state
+
+
+def _step_of(event: ReminderSent | DeadlineMissed | EscalationRaised) -> str:
+    return "0" if isinstance(event, DeadlineMissed) else event.step
 
 
 # -- commands -------------------------------------------------------------------------------

@@ -9,12 +9,23 @@ moves to the end of the next working day, which becomes day 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Literal
+from uuid import UUID
 
+from events.catalog import Event
+from events.deadlines import (
+    DeadlineMissed,
+    DeadlineScheduled,
+    EscalationRaised,
+    ReminderSent,
+    ScheduledStep,
+)
 from events.plans import EscalationStep
 from services.calendar import Calendar
+from services.domain.assignment import Assignment
 
 VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 OFFICE_HOUR = time(8, 0)
@@ -74,3 +85,119 @@ def place(
             at = datetime.combine(calendar.working_day(day, step.offset), office_hour, VIETNAM)
         timed.append(Timed(step_name(step.offset), step.offset, step.action, step.target, at))
     return due, sorted(timed, key=lambda t: (t.at, t.offset))
+
+
+# -- the decider: schedule a task's deadline, perform a step -----------------------------------
+
+
+def schedule(
+    task: Assignment,
+    calendar: Calendar,
+    *,
+    now: datetime,
+    cause: Literal["issued", "extended", "reassigned", "backfill"],
+    report_to_parent: UUID | None,
+    shift_day_off: bool = False,
+) -> list[Event]:
+    """A new schedule version for the task's due in force and lead, or nothing for a closed
+    task. Reminders already past when scheduled are never sent; misses and escalations already
+    past are recorded once (with their own instant as effective time) by the step handler."""
+    if not task.open or task.due is None:
+        return []
+    due, timed = place(
+        task.due,
+        task.escalation_policy or DEFAULT_POLICY,
+        calendar,
+        shift_day_off=shift_day_off,
+    )
+    aimed = {
+        "lead": task.lead_unit_id,
+        "report_to": task.report_to_unit_id,
+        "report_to_parent": report_to_parent,
+    }
+    return [
+        DeadlineScheduled(
+            assignment_id=task.id,
+            schedule_version=task.schedule.schedule_version + 1 if task.schedule else 1,
+            due=due,
+            shifted=due != task.due,
+            calendar_version=calendar.version,
+            steps=tuple(
+                ScheduledStep(
+                    step=t.step,
+                    offset=t.offset,
+                    action=t.action,  # type: ignore[arg-type]
+                    target=t.target,  # type: ignore[arg-type]
+                    unit_id=aimed[t.target],
+                    at=t.at,
+                )
+                for t in timed
+            ),
+            scheduled_at=now,
+            cause=cause,
+        )
+    ]
+
+
+def sends(step: ScheduledStep, scheduled: DeadlineScheduled) -> bool:
+    """Whether a step is to be performed at all: a reminder already past when the schedule was
+    made is not (history entered later is not chased)."""
+    return not (step.action == "remind" and step.at < scheduled.scheduled_at)
+
+
+def perform(
+    task: Assignment,
+    schedule_version: int,
+    step: str,
+    now: datetime,
+    successor: Callable[[UUID], UUID],
+) -> list[Event]:
+    """The event a due step records, or nothing when it no longer applies: a newer schedule
+    replaced it, it is recorded already, it is not due yet, it is a reminder past when
+    scheduled, the task was closed before it (or, for a reminder, is closed now), or it aims
+    at no unit. `successor` follows merged, split and dissolved units to the one in place."""
+    scheduled = task.schedule
+    if scheduled is None or scheduled.schedule_version != schedule_version:
+        return []
+    if (schedule_version, step) in task.steps_done:
+        return []
+    found = next((s for s in scheduled.steps if s.step == step), None)
+    if found is None or found.at > now or not sends(found, scheduled):
+        return []
+    if task.closed_at is not None and task.closed_at <= found.at:
+        return []
+    match found.action:
+        case "remind":
+            if not task.open or task.lead_unit_id is None:
+                return []
+            return [
+                ReminderSent(
+                    assignment_id=task.id,
+                    schedule_version=schedule_version,
+                    step=step,
+                    to_unit_id=successor(task.lead_unit_id),
+                    effective_at=now,
+                )
+            ]
+        case "miss":
+            return [
+                DeadlineMissed(
+                    assignment_id=task.id,
+                    schedule_version=schedule_version,
+                    due=scheduled.due,
+                    effective_at=found.at,
+                )
+            ]
+    if found.unit_id is None:
+        return []
+    escalations = sorted(s.offset for s in scheduled.steps if s.action == "escalate")
+    return [
+        EscalationRaised(
+            assignment_id=task.id,
+            schedule_version=schedule_version,
+            step=step,
+            level=escalations.index(found.offset) + 1,
+            to_unit_id=successor(found.unit_id),
+            effective_at=found.at,
+        )
+    ]
