@@ -41,7 +41,7 @@ async def load(session: Session, assignment_id: UUID) -> Assignment:
     return await session.load(stream_of(assignment_id), tasks.evolve, tasks.unknown(assignment_id))
 
 
-def _tags(task: Assignment) -> dict[str, Any]:
+def tags(task: Assignment) -> dict[str, Any]:
     concerned = [
         task.lead_unit_id,
         *task.coordinating_unit_ids,
@@ -67,6 +67,12 @@ def _require_reviewer(actor: Actor, task: Assignment) -> UUID | None:
     return actor.require(task.issuer_unit_id, "chief")
 
 
+def _deadlines() -> Any:
+    from services import deadlines  # imports this module
+
+    return deadlines
+
+
 def issue_handler(commands: list[IssueAssignment], actor: Actor) -> Any:
     """One item naming several units: one task per unit, in one append."""
 
@@ -89,7 +95,8 @@ def issue_handler(commands: list[IssueAssignment], actor: Actor) -> Any:
             task = await load(session, command.assignment_id)
             decision = tasks.decide(command, task, Context(plan=plan, units=known))
             issued = tasks.evolve(task, decision.events[0])
-            outcome.add(stream_of(command.assignment_id), decision, **_tags(issued))
+            outcome.add(stream_of(command.assignment_id), decision, **tags(issued))
+            await _deadlines().reschedule(session, outcome, issued, now=command.now, cause="issued")
         outcome.acting_unit = acting
         outcome.extra = {
             "assignments": {str(c.lead_unit_id): str(c.assignment_id) for c in commands}
@@ -150,7 +157,10 @@ def handler(command: tasks.AssignmentCommand, actor: Actor) -> Any:
         outcome = Outcome(
             str(answer_id), stream_of(command.assignment_id), status=201 if created else 200
         )
-        outcome.add(stream_of(command.assignment_id), decision, **_tags(after))
+        outcome.add(stream_of(command.assignment_id), decision, **tags(after))
+        if after.due != task.due or after.lead_unit_id != task.lead_unit_id:
+            cause = "extended" if after.due != task.due else "reassigned"
+            await _deadlines().reschedule(session, outcome, after, now=command.now, cause=cause)
         outcome.acting_unit = acting
         return outcome
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from services import assignments
+from services import assignments, deadlines
 from services.commands import Outcome, Session
 from services.domain import assignment as tasks
 from services.domain.assignment import Assignment, Reassign
@@ -60,3 +60,4 @@ async def hand_over(
                 if u
             ],
         )
+        await deadlines.reschedule(session, outcome, after, now=now, cause="reassigned")

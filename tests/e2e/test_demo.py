@@ -40,7 +40,7 @@ async def test_the_demo_loads_the_seed_campaigns_once(
     domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
     appended = await load_demo(domain_store)
-    assert appended == 76
+    assert appended == 89  # 76 facts of the seeds and 13 deadline schedules recorded with them
     # plan: tasks, reports on time, late, never
     assert await counts_per_plan(pool) == {
         "1293-CV/TU": (4, 2, 1, 1),
@@ -53,6 +53,8 @@ async def test_the_demo_loads_the_seed_campaigns_once(
     assert (types["ObstacleRaised"], types["ObstacleResolved"]) == (1, 1)
     assert (types["ModelRegistered"], types["ModelCommended"]) == (1, 1)
     assert (types["UnitMerged"], types["UnitMoved"], types["AssignmentReassigned"]) == (2, 1, 1)
+    # a schedule with each task issued (11), with the extension granted and the reassignment
+    assert types["DeadlineScheduled"] == 13
     changes = await pool.fetchval(
         "SELECT count(*) FROM events WHERE type = 'SubmissionReviewed' "
         "AND data->>'outcome' = 'changes_requested'"
@@ -68,7 +70,7 @@ async def test_the_demo_loads_the_seed_campaigns_once(
     assert (await verify(pool)).ok
 
     assert await load_demo(domain_store) == 0  # a second run appends nothing
-    assert await pool.fetchval("SELECT count(*) FROM events") == 76
+    assert await pool.fetchval("SELECT count(*) FROM events") == 89
 
 
 def seed_text(number: str) -> str:

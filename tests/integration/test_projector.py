@@ -33,14 +33,14 @@ async def test_a_stale_projector_cannot_write_after_a_standby_took_over(
     await pool.execute("UPDATE projector_checkpoints SET heartbeat_at = now() - interval '1 hour'")
     assert await standby.claim()
     # It resumes from the checkpoint: nothing twice.
-    assert await standby.catch_up_to_the_end() == 37
+    assert await standby.catch_up_to_the_end() == 50  # 60 task events (with schedules)
     with pytest.raises(Fenced):
         await active.step()  # the frozen one wakes up: its write is refused
     rebuilt = await facts(pool)
     await pool.execute("TRUNCATE task_facts; DELETE FROM projector_checkpoints")
     fresh = Projector(domain_store, owner="fresh")
     assert await fresh.claim()
-    assert await fresh.catch_up_to_the_end() == 47
+    assert await fresh.catch_up_to_the_end() == 60
     assert await facts(pool) == rebuilt  # the same rows as a rebuild from the start
 
 
@@ -152,7 +152,7 @@ async def test_campaign_rebuild_repairs_the_task_facts_and_fences_the_active_pro
     rebuilt = campaign(dsn, "rebuild")
 
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert "rebuilt the task facts: 11 tasks from 47 events" in rebuilt.stdout
+    assert "rebuilt the task facts: 11 tasks from 60 events" in rebuilt.stdout
     assert "task_facts fold" in rebuilt.stderr and "task_facts write" in rebuilt.stderr
     assert await facts(pool) == truth
     with pytest.raises(Fenced):
@@ -169,7 +169,7 @@ async def test_the_api_shows_how_far_the_projector_lags(
     from tests.http import api_client
 
     await load_demo(domain_store)  # and no projector has run
-    lagging = 'campaign_projector_lag_events{projection="task_facts"} 47.0'
+    lagging = 'campaign_projector_lag_events{projection="task_facts"} 60.0'
     async with api_client(create_app(load_settings({}), pool=pool)) as client:
         for _ in range(50):
             if lagging in (await client.get("/metrics")).text:

@@ -20,6 +20,7 @@ from events.assignments import (
     SubmissionFiled,
     SubmissionReviewed,
 )
+from events.deadlines import DeadlineScheduled, ScheduledStep
 from events.store import EventStore
 from services.api.app import create_app
 from services.config import load_settings
@@ -176,7 +177,8 @@ async def test_the_seed_003_story_of_the_son_la_cell(
             201,
         )
         union, group = item2["assignments"][u["cd"]], item2["assignments"][u["t1"]]
-        assert len(item2["events"]) == 2 and {e["stream_id"] for e in item2["events"]} == {
+        # One append: each task issued with its deadline schedule (issue 8).
+        assert len(item2["events"]) == 4 and {e["stream_id"] for e in item2["events"]} == {
             f"assignment-{union}",
             f"assignment-{group}",
         }
@@ -312,6 +314,53 @@ async def test_the_seed_003_story_of_the_son_la_cell(
             issuer_unit_id=ids["cb"],
             effective_at=at(12, 9),
         ),
+        # Issued with its schedule: day 0 is Saturday 15/10; -3 (8:00 on 12/10) was already
+        # past at 9:00, so it is never sent; the escalations go to the cell, then the committee.
+        DeadlineScheduled(
+            assignment_id=union_id,
+            schedule_version=1,
+            due=due16,
+            calendar_version="vn:0.109:1",
+            steps=(
+                ScheduledStep(
+                    step="-3",
+                    offset=-3,
+                    action="remind",
+                    target="lead",
+                    unit_id=ids["cd"],
+                    at=at(12, 8),
+                ),
+                ScheduledStep(
+                    step="-1",
+                    offset=-1,
+                    action="remind",
+                    target="lead",
+                    unit_id=ids["cd"],
+                    at=at(14, 8),
+                ),
+                ScheduledStep(
+                    step="0", offset=0, action="miss", target="lead", unit_id=ids["cd"], at=due16
+                ),
+                ScheduledStep(
+                    step="+1",
+                    offset=1,
+                    action="escalate",
+                    target="report_to",
+                    unit_id=ids["cb"],
+                    at=at(17, 8),
+                ),
+                ScheduledStep(
+                    step="+3",
+                    offset=3,
+                    action="escalate",
+                    target="report_to_parent",
+                    unit_id=ids["du"],
+                    at=at(19, 8),
+                ),
+            ),
+            scheduled_at=at(12, 9),
+            cause="issued",
+        ),
         AssignmentAcknowledged(assignment_id=union_id, effective_at=at(14, 10)),
         SubmissionFiled(
             assignment_id=union_id,
@@ -339,6 +388,7 @@ async def test_the_seed_003_story_of_the_son_la_cell(
     ]
     assert [type(e).__name__ for e in await stream(group)] == [
         "AssignmentIssued",
+        "DeadlineScheduled",
         "SubmissionFiled",
         "SubmissionReviewed",
         "SubmissionFiled",
@@ -346,7 +396,7 @@ async def test_the_seed_003_story_of_the_son_la_cell(
         "AssignmentCompleted",
     ]
     group_events = await stream(group)
-    assert group_events[2] == SubmissionReviewed(
+    assert group_events[3] == SubmissionReviewed(
         assignment_id=group_id,
         submission_id=uuid.UUID(first),
         step="approval",
@@ -355,7 +405,7 @@ async def test_the_seed_003_story_of_the_son_la_cell(
         reviewer_unit_id=ids["cb"],
         effective_at=at(15, 11),
     )
-    assert group_events[5] == AssignmentCompleted(
+    assert group_events[6] == AssignmentCompleted(
         assignment_id=group_id,
         submission_id=uuid.UUID(second),
         on_time=True,
@@ -364,7 +414,7 @@ async def test_the_seed_003_story_of_the_son_la_cell(
         days_late=0,
     )
     cell_events = await stream(cell_task)
-    assert cell_events[1] == SubmissionFiled(
+    assert cell_events[2] == SubmissionFiled(
         assignment_id=cell_id,
         submission_id=uuid.UUID(consolidated),
         text="Báo cáo tổng hợp",
@@ -795,7 +845,11 @@ async def test_a_merged_or_dissolved_unit_hands_its_open_tasks_to_its_successor(
         }
         task = await ok(await client.get(f"/assignments/{open_task}", headers=admin))
         assert task["lead_unit_id"] == u["t1"]
-        assert task["history"][-1]["type"] == "AssignmentReassigned"
+        # Reassigned, with a new schedule for its new lead (issue 8).
+        assert [h["type"] for h in task["history"][-2:]] == [
+            "AssignmentReassigned",
+            "DeadlineScheduled",
+        ]
         assert (await ok(await client.get(f"/assignments/{finished}", headers=admin)))[
             "lead_unit_id"
         ] == u["cd"]

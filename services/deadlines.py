@@ -1,0 +1,156 @@
+"""Deadlines through the command path: a schedule recorded with the command that issues,
+extends or reassigns a task, and the step handler the workers and the reconciler call.
+
+The handler is idempotent on its own (not by arq's job ids): it re-reads the task, decides
+whether the step still applies, and appends under a deterministic idempotency key, so any
+number of concurrent calls for one step record exactly one event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+
+from events.deadlines import DeadlineScheduled
+from events.store import EventStore
+from services import assignments, calendar
+from services.auth import Actor
+from services.calendar import Calendar
+from services.commands import Answer, CommandContext, Outcome, Session, execute
+from services.domain import assignment as tasks
+from services.domain import deadlines
+from services.domain.assignment import Assignment
+from services.domain.refusal import Decision
+from services.domain.user import Grant
+
+WORKER = Actor(None, (Grant("admin", None),), label="deadline-worker")
+"""Who records reminders, misses and escalations: the deadline engine itself."""
+
+_calendars: dict[str, Calendar] = {}
+
+
+async def current_calendar(pool: asyncpg.Pool[Any]) -> Calendar:
+    """The latest stored calendar version (each version is immutable, so cached)."""
+    async with pool.acquire() as connection:
+        version = await connection.fetchval(
+            "SELECT version FROM calendar_versions ORDER BY loaded_at DESC, version DESC LIMIT 1"
+        )
+        if version is None:
+            raise LookupError("no working-day calendar is stored: run `campaign migrate`")
+        if version not in _calendars:
+            _calendars[version] = await calendar.load(connection, version)
+    return _calendars[version]
+
+
+async def report_to_parent(pool: asyncpg.Pool[Any], task: Assignment) -> UUID | None:
+    if task.report_to_unit_id is None:
+        return None
+    parent: UUID | None = await pool.fetchval(
+        "SELECT parent_id FROM unit_directory WHERE unit_id = $1", task.report_to_unit_id
+    )
+    return parent
+
+
+async def reschedule(
+    session: Session,
+    outcome: Outcome,
+    task: Assignment,
+    *,
+    now: datetime,
+    cause: Literal["issued", "extended", "reassigned", "backfill"],
+) -> Assignment:
+    """Add the task's new schedule to the command's writes; the task with it applied."""
+    pool = session.store.pool
+    events = deadlines.schedule(
+        task,
+        await current_calendar(pool),
+        now=now,
+        cause=cause,
+        report_to_parent=await report_to_parent(pool, task),
+    )
+    if events:
+        outcome.add(
+            assignments.stream_of(task.id),
+            Decision(list(events)),
+            **assignments.tags(task),
+        )
+    for event in events:
+        task = tasks.evolve(task, event)
+    return task
+
+
+async def successor_in_place(pool: asyncpg.Pool[Any], unit_id: UUID) -> UUID:
+    """The unit itself while active, else the unit its work went to (followed to the end)."""
+    found: UUID | None = await pool.fetchval(
+        """WITH RECURSIVE chain(unit_id, status, successor_id, depth) AS (
+               SELECT unit_id, status, successor_id, 0 FROM unit_directory WHERE unit_id = $1
+               UNION ALL
+               SELECT d.unit_id, d.status, d.successor_id, chain.depth + 1
+               FROM unit_directory d JOIN chain ON d.unit_id = chain.successor_id
+               WHERE chain.status <> 'active' AND chain.depth < 32)
+           SELECT unit_id FROM chain ORDER BY depth DESC LIMIT 1""",
+        unit_id,
+    )
+    return found or unit_id
+
+
+def step_key(assignment_id: UUID, schedule_version: int, step: str) -> str:
+    return f"deadline:{assignment_id}:{schedule_version}:{step}"
+
+
+async def perform_step(
+    store: EventStore, assignment_id: UUID, schedule_version: int, step: str, now: datetime
+) -> Answer:
+    """Record the step if it still applies; an empty answer when it does not (any more)."""
+    pool = store.pool
+    scheduled = await _schedule_units(store, assignment_id, schedule_version)
+    in_place = {unit: await successor_in_place(pool, unit) for unit in scheduled}
+
+    async def decide(session: Session) -> Outcome:
+        task = await assignments.load(session, assignment_id)
+        outcome = Outcome(str(assignment_id), assignments.stream_of(assignment_id))
+        events = deadlines.perform(
+            task, schedule_version, step, now, lambda unit: in_place.get(unit, unit)
+        )
+        if not events:
+            raise _NothingToRecord
+        outcome.add(
+            assignments.stream_of(assignment_id), Decision(events), **assignments.tags(task)
+        )
+        return outcome
+
+    context = CommandContext(
+        WORKER,
+        now,
+        idempotency_key=step_key(assignment_id, schedule_version, step),
+        request_hash=step_key(assignment_id, schedule_version, step).encode(),
+    )
+    try:
+        return await execute(store, context, decide)
+    except _NothingToRecord:
+        # Nothing is appended, so nothing is remembered under the key: a step asked for a
+        # moment too early is recorded when asked again.
+        return Answer(str(assignment_id), 200, [])
+
+
+class _NothingToRecord(Exception):
+    pass
+
+
+async def _schedule_units(
+    store: EventStore, assignment_id: UUID, schedule_version: int
+) -> set[UUID]:
+    """The units a schedule's steps aim at, with the task's lead: their successors are looked
+    up before deciding, so the decision itself stays pure."""
+    found: set[UUID] = set()
+    for event in await store.read_stream(assignments.stream_of(assignment_id)):
+        data = event.data
+        if isinstance(data, DeadlineScheduled) and data.schedule_version == schedule_version:
+            found |= {s.unit_id for s in data.steps if s.unit_id is not None}
+        lead = getattr(data, "to_unit_id", None) or getattr(data, "lead_unit_id", None)
+        if isinstance(lead, UUID):
+            found.add(lead)
+    return found
