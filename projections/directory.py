@@ -26,7 +26,7 @@ from events.organisation import (
     UnitSplit,
 )
 from events.store import DbConnection, EventStore
-from projections import plan_list
+from projections import deadline_steps, plan_list
 from services.text import fold
 
 
@@ -170,6 +170,8 @@ async def write(
                 units_changed = True
             case _ if isinstance(event, plan_list.PLAN_EVENTS):
                 await plan_list.write(connection, event, version, at)
+            case _ if isinstance(event, deadline_steps.EVENTS):
+                await deadline_steps.write(connection, event)
     if units_changed and refresh_closure:
         await connection.execute("SELECT unit_closure_refresh()")
 

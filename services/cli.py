@@ -78,7 +78,7 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
 def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
     import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
-    from projections import directory
+    from projections import deadline_steps, directory
     from projections.rebuild import RebuildRunning, rebuild_task_facts
     from services.progress import ProgressBar
 
@@ -89,6 +89,9 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
             if args.projection in ("all", "directory"):
                 applied = await directory.rebuild(pool, store)
                 print(f"rebuilt the unit directory, roles and models from {applied} events")
+            if args.projection in ("all", "deadline_steps"):
+                steps = await deadline_steps.rebuild(pool, store)
+                print(f"rebuilt the deadline steps from {steps} events")
             if args.projection in ("all", "task_facts"):
                 bar = ProgressBar("task_facts")
                 try:
@@ -141,6 +144,33 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
             await listener.close()
             await store.close()
             await pool.close()
+        return 0
+
+    return asyncio.run(run())
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    import contextlib
+    import socket
+
+    from workers import deadlines, queue
+
+    name = args.name or f"{socket.gethostname()}"
+    redis_url = settings.require_redis()
+    if args.check:
+        ok = asyncio.run(queue.healthy(redis_url, name))
+        print(f"worker {name}: {'healthy' if ok else 'no recent health report'}")
+        return 0 if ok else 1
+
+    async def run() -> int:
+        # Built inside the running loop: arq registers its SIGINT/SIGTERM handlers on it (a
+        # signal lets running jobs finish for up to 20 s, then stops).
+        worker = deadlines.build(settings.require_database(), redis_url, name)
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker.async_run()
+        finally:
+            await worker.close()
         return 0
 
     return asyncio.run(run())
@@ -203,11 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
         "projection",
         nargs="?",
         default="all",
-        choices=["all", "directory", "task_facts"],
+        choices=["all", "directory", "deadline_steps", "task_facts"],
         help="which read model (default: all); task_facts is built beside the live table and "
         "swapped in, directory is rebuilt in one transaction",
     )
     rebuild.set_defaults(run=_rebuild)
+    worker = sub.add_parser(
+        "worker", help="the deadline worker: reminders, misses, escalations (arq, on Redis)"
+    )
+    worker.add_argument("--name", help="this worker's name (its health key); default: hostname")
+    worker.add_argument(
+        "--check", action="store_true", help="exit 0 if the named worker reported health lately"
+    )
+    worker.set_defaults(run=_worker)
     sub.add_parser(
         "dev", help="run every role, on embedded PostgreSQL and Redis when no URL is set"
     ).set_defaults(run=_dev)

@@ -34,6 +34,11 @@ class Settings:
             raise ConfigError("DATABASE_URL is not set (or run `campaign dev`, which embeds one)")
         return self.database_url
 
+    def require_redis(self) -> str:
+        if not self.redis_url:
+            raise ConfigError("REDIS_URL is not set (or run `campaign dev`, which embeds one)")
+        return self.redis_url
+
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name)

@@ -14,7 +14,7 @@ log = structlog.get_logger(__name__)
 
 
 async def migrate_and_rebuild(dsn: str) -> MigrationReport:
-    from projections import directory
+    from projections import deadline_steps, directory
     from projections.rebuild import rebuild_task_facts
     from services import calendar
 
@@ -31,6 +31,8 @@ async def migrate_and_rebuild(dsn: str) -> MigrationReport:
                 applied = await directory.rebuild(pool, store)
             elif name == "task_facts":
                 applied = (await rebuild_task_facts(store)).events
+            elif name == "deadline_steps":
+                applied = await deadline_steps.rebuild(pool, store)
             else:
                 raise ValueError(f"a migration asks to rebuild {name!r}, which is unknown")
             log.info("read model rebuilt after migration", read_model=name, events=applied)

@@ -1,0 +1,88 @@
+"""arq behind one module (it is maintenance-only upstream): connection settings, msgpack
+serialisation (ids as arguments, never pickles), enqueueing with deterministic job ids, and
+the worker's construction. Nothing else imports arq."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from arq import cron
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.cron import CronJob
+from arq.worker import Worker, async_check_health, func
+
+JOB_TIMEOUT = 30
+"""Seconds: a crashed worker's job is retried after the longest timeout + 10 s, so keep it short."""
+HEALTH_INTERVAL = 30
+
+
+def serialize(value: dict[str, Any]) -> bytes:
+    return msgspec.msgpack.encode(value)
+
+
+def deserialize(raw: bytes) -> dict[str, Any]:
+    value: dict[str, Any] = msgspec.msgpack.decode(raw)
+    return value
+
+
+def settings(redis_url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(redis_url)
+
+
+async def connect(redis_url: str) -> ArqRedis:
+    return await create_pool(
+        settings(redis_url), job_serializer=serialize, job_deserializer=deserialize
+    )
+
+
+async def enqueue_at(
+    redis: ArqRedis, function: str, job_id: str, when: datetime, *args: Any
+) -> bool:
+    """Enqueue once per job id (a job already queued or kept is not queued again)."""
+    job = await redis.enqueue_job(function, *args, _job_id=job_id, _defer_until=when)
+    return job is not None
+
+
+def health_key(name: str) -> str:
+    return f"campaign:worker:{name}:health"
+
+
+def every_minute(coroutine: Any, *, at_second: int = 0) -> CronJob:
+    """A cron job run once a minute by one worker of the fleet (arq's `unique`)."""
+    return cron(coroutine, second=at_second, unique=True, timeout=55, run_at_startup=True)
+
+
+def worker(
+    redis_url: str,
+    name: str,
+    functions: Sequence[Any],
+    cron_jobs: Sequence[CronJob],
+    *,
+    on_startup: Any,
+    on_shutdown: Any,
+    completion_wait: int = 20,
+) -> Worker:
+    return Worker(
+        [func(f, timeout=JOB_TIMEOUT, max_tries=5) for f in functions],
+        cron_jobs=list(cron_jobs),
+        redis_settings=settings(redis_url),
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        health_check_key=health_key(name),
+        health_check_interval=HEALTH_INTERVAL,
+        job_completion_wait=completion_wait,
+        keep_result=60,
+        max_jobs=20,
+        handle_signals=True,
+    )
+
+
+async def healthy(redis_url: str, name: str) -> bool:
+    """Whether the named worker wrote its health key within the last interval (+ slack)."""
+    code: int = await async_check_health(settings(redis_url), health_key(name))
+    return code == 0
