@@ -128,10 +128,17 @@ class Outcome:
 class Session:
     """One attempt at a command: folds the streams it loads and remembers their versions."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, context: CommandContext | None = None) -> None:
         self.store = store
+        self.context = context
         self.versions: dict[str, int] = {}
         self._states: dict[str, Any] = {}
+
+    @property
+    def entering_history(self) -> bool:
+        """Whether the command records facts of the past (an import, an admin's backdating):
+        what was due then is not chased now."""
+        return self.context is not None and self.context.backdated
 
     async def load(self, stream_id: str, evolve: Callable[[S, Event], S], initial: S) -> S:
         if stream_id in self._states:
@@ -156,7 +163,7 @@ async def execute(
         if first is not None:
             return _replayed(first.answer, first.events)
     for attempt in range(attempts):
-        session = Session(store)
+        session = Session(store, context)
         try:
             outcome = await handler(session)
         except Refused:

@@ -8,7 +8,7 @@ number of concurrent calls for one step record exactly one event.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -62,8 +62,13 @@ async def reschedule(
     now: datetime,
     cause: Literal["issued", "extended", "reassigned", "backfill"],
 ) -> Assignment:
-    """Add the task's new schedule to the command's writes; the task with it applied."""
+    """Add the task's new schedule to the command's writes; the task with it applied.
+
+    A schedule made while entering history is made now, in real time: the reminders that
+    were due back then are not sent (misses and escalations are still recorded once)."""
     pool = session.store.pool
+    if session.entering_history:
+        now = max(now, datetime.now(UTC))
     events = deadlines.schedule(
         task,
         await current_calendar(pool),

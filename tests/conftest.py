@@ -95,3 +95,21 @@ async def domain_store(pool: asyncpg.Pool[Any]) -> AsyncIterator[EventStore]:
     created = EventStore(pool)
     yield created
     await created.close()
+
+
+@pytest.fixture
+async def redis_url(servers: Servers) -> AsyncIterator[str]:
+    """A Redis database of this test's own (one of 1-15, emptied before and after)."""
+    import random
+
+    from redis.asyncio import Redis
+
+    base = servers.redis().rsplit("/", 1)[0]
+    url = f"{base}/{random.randint(1, 15)}"
+    client = Redis.from_url(url)
+    await client.flushdb()
+    try:
+        yield url
+    finally:
+        await client.flushdb()
+        await client.aclose()

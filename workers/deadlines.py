@@ -65,25 +65,30 @@ async def handle(
     return len(answer.events)
 
 
-async def due_steps(pool: asyncpg.Pool[Any], until: datetime, limit: int) -> list[asyncpg.Record]:
+async def due_steps(
+    pool: asyncpg.Pool[Any], until: datetime, limit: int, since: datetime | None = None
+) -> list[asyncpg.Record]:
     return await pool.fetch(
         "SELECT assignment_id, schedule_version, step, at FROM deadline_steps "
-        "WHERE status = 'pending' AND at <= $1 ORDER BY at LIMIT $2",
+        "WHERE status = 'pending' AND at <= $1 AND ($3::timestamptz IS NULL OR at >= $3) "
+        "ORDER BY at LIMIT $2",
         until,
         limit,
+        since,
     )
 
 
 async def schedule_due_steps(ctx: dict[str, Any]) -> int:
-    """Queue the steps due within LOOKAHEAD, each deferred to its instant."""
+    """Queue the steps due within LOOKAHEAD, each deferred to its instant (older ones are
+    the reconciler's)."""
     now: datetime = ctx["clock"]()
     queued = 0
-    for row in await due_steps(ctx["pool"], now + LOOKAHEAD, 100_000):
+    for row in await due_steps(ctx["pool"], now + LOOKAHEAD, 100_000, since=now - GRACE):
         if await queue.enqueue_at(
             ctx["redis"],
             "deadline_step",
             job_id(row["assignment_id"], row["schedule_version"], row["step"]),
-            row["at"],
+            max(row["at"], now),
             str(row["assignment_id"]),
             row["schedule_version"],
             row["step"],

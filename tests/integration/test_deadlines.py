@@ -1,0 +1,161 @@
+"""The deadline engine against real PostgreSQL and Redis: the demo's misses recorded once by
+the reconciler, concurrent handlers of one step, a Redis flush, a rebuild that moves nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+
+from events.store import EventStore
+from projections import deadline_steps
+from services import assignments
+from services.auth import OPERATOR
+from services.commands import CommandContext, execute
+from services.deadlines import perform_step
+from services.demo import demo_id, load_demo
+from services.domain.assignment import IssueAssignment
+from workers import queue
+from workers.deadlines import reconcile, schedule_due_steps
+
+HANOI = timezone(timedelta(hours=7))
+
+
+def context(store: EventStore, redis: Any = None, now: datetime | None = None) -> dict[str, Any]:
+    moment = now or datetime.now(UTC)
+    return {"pool": store.pool, "store": store, "redis": redis, "clock": lambda: moment}
+
+
+async def recorded(pool: asyncpg.Pool[Any]) -> list[tuple[str, str, str, str | None]]:
+    """(task ref, event type, effective time, to unit ref) of every deadline step recorded."""
+    names = {
+        **{demo_id(f"task:{ref}"): ref for ref in _TASKS},
+        **{demo_id(f"unit:{ref}"): ref for ref in _UNITS},
+    }
+    rows = await pool.fetch(
+        "SELECT type, data FROM events WHERE type IN "
+        "('ReminderSent', 'DeadlineMissed', 'EscalationRaised') ORDER BY tx_id, position"
+    )
+    import json
+
+    found = []
+    for row in rows:
+        data = json.loads(row["data"])
+        to = data.get("to_unit_id")
+        found.append(
+            (
+                names[uuid.UUID(data["assignment_id"])],
+                row["type"],
+                datetime.fromisoformat(data["effective_at"]).astimezone(HANOI).isoformat(),
+                names.get(uuid.UUID(to), to) if to else None,
+            )
+        )
+    return sorted(found)
+
+
+_TASKS = ("1293-1", "1293-2a", "1293-2b", "1293-3", "227-1", "227-2", "227-3a", "227-3b", "227-4")
+_UNITS = ("ct-tu", "ct-btv", "ct-btg", "ct-bdv", "ct-btgdv", "ct-skhdt")
+
+
+async def test_the_reconciler_records_the_demos_misses_and_escalations_once(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    await load_demo(domain_store)
+    steps = await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3")
+    # History entered later: no reminder is pending, every one was already past.
+    assert not [r for r in steps if r["action"] == "remind" and r["status"] == "pending"]
+    assert await reconcile(context(domain_store)) == 9
+    # Written out from the seeds: 1293-CV/TU was due before 1/6/2019 (day 0 Friday 31/5); the
+    # propaganda board reported late (19/06/2020) and the Department of Planning never; the
+    # Mass Mobilisation board never reported on 227-KH/TU (due before 15/10/2020, day 0
+    # Wednesday 14/10); its task went to the 2025 board with a new schedule. Escalations go to
+    # the Standing Committee (report-to), then the City Party Committee above it.
+    assert await recorded(pool) == sorted(
+        [
+            ("1293-1", "DeadlineMissed", "2019-06-01T00:00:00+07:00", None),
+            ("1293-1", "EscalationRaised", "2019-06-03T08:00:00+07:00", "ct-btv"),
+            ("1293-1", "EscalationRaised", "2019-06-05T08:00:00+07:00", "ct-tu"),
+            ("1293-3", "DeadlineMissed", "2019-06-01T00:00:00+07:00", None),
+            ("1293-3", "EscalationRaised", "2019-06-03T08:00:00+07:00", "ct-btv"),
+            ("1293-3", "EscalationRaised", "2019-06-05T08:00:00+07:00", "ct-tu"),
+            ("227-4", "DeadlineMissed", "2020-10-15T00:00:00+07:00", None),
+            ("227-4", "EscalationRaised", "2020-10-15T08:00:00+07:00", "ct-btv"),
+            ("227-4", "EscalationRaised", "2020-10-19T08:00:00+07:00", "ct-tu"),
+        ]
+    )
+    assert await reconcile(context(domain_store)) == 0  # nothing twice
+    assert await pool.fetchval("SELECT count(*) FROM deadline_steps WHERE status = 'pending'") == 0
+
+    # A rebuild of the steps table changes no step.
+    before = await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3")
+    await deadline_steps.rebuild(pool, domain_store)
+    assert await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3") == before
+    assert await reconcile(context(domain_store)) == 0
+
+
+async def test_five_concurrent_handlers_of_one_step_record_it_once(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    await load_demo(domain_store)
+    task = demo_id("task:1293-3")
+    version = await pool.fetchval(
+        "SELECT max(schedule_version) FROM deadline_steps WHERE assignment_id = $1", task
+    )
+    now = datetime.now(UTC)
+    answers = await asyncio.gather(
+        *(perform_step(domain_store, task, version, "0", now) for _ in range(5))
+    )
+    # Callers that raced the first are answered with its event; later ones find it recorded.
+    assert len({a.events[0].event_id for a in answers if a.events}) == 1
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM events WHERE type = 'DeadlineMissed' AND stream_id = $1",
+            f"assignment-{task}",
+        )
+        == 1
+    )
+
+
+async def test_a_redis_flush_delays_a_thousand_steps_by_one_reconciler_period(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], redis_url: str
+) -> None:
+    await load_demo(domain_store)
+    assert await reconcile(context(domain_store)) == 9  # the demo's history, out of the way
+    plan, lead = demo_id("plan:334"), demo_id("unit:sl-t1")
+    now = datetime.now(UTC)
+    due = now + timedelta(seconds=30)
+    commands = [
+        IssueAssignment(uuid.uuid4(), plan, f"9.{n}", "Báo cáo nhanh", lead, due, now, now)
+        for n in range(1000)
+    ]
+    await execute(
+        domain_store,
+        CommandContext(OPERATOR, now),
+        assignments.issue_handler(commands, OPERATOR),
+    )
+    # Each new task's miss falls due in 30 s: 1,000 steps pending in the same minute.
+    pending = await pool.fetchval(
+        "SELECT count(*) FROM deadline_steps WHERE status = 'pending' AND at = $1", due
+    )
+    assert pending == 1000
+    redis = await queue.connect(redis_url)
+    try:
+        assert await schedule_due_steps(context(domain_store, redis)) == 1000
+        assert await schedule_due_steps(context(domain_store, redis)) == 0  # queued once
+        await Redis.from_url(redis_url).flushdb()  # Redis lost every job
+        later = due + timedelta(minutes=1)
+        assert await reconcile(context(domain_store, redis, later)) == 1000
+    finally:
+        await redis.aclose()
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM events WHERE type = 'DeadlineMissed' "
+            "AND (data->>'effective_at')::timestamptz = $1",
+            due,
+        )
+        == 1000
+    )
