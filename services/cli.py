@@ -165,7 +165,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
         # Built inside the running loop: arq registers its SIGINT/SIGTERM handlers on it (a
         # signal lets running jobs finish for up to 20 s, then stops).
-        worker = deadlines.build(settings.require_database(), redis_url, name)
+        worker = deadlines.build(settings.require_database(), redis_url, name, tick=args.tick)
         try:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker.async_run()
@@ -244,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--name", help="this worker's name (its health key); default: hostname")
     worker.add_argument(
         "--check", action="store_true", help="exit 0 if the named worker reported health lately"
+    )
+    worker.add_argument(
+        "--tick",
+        type=int,
+        default=60,
+        choices=[1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60],
+        help="seconds between the scheduler's (and the reconciler's) runs (default 60)",
     )
     worker.set_defaults(run=_worker)
     sub.add_parser(

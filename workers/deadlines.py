@@ -135,8 +135,10 @@ async def reconcile(ctx: dict[str, Any]) -> int:
 
 
 def build(
-    database_url: str, redis_url: str, name: str, clock: Clock = _now
+    database_url: str, redis_url: str, name: str, clock: Clock = _now, tick: int = 60
 ) -> Any:  # an arq Worker
+    """The worker; `tick` is how often the scheduler and the reconciler run (seconds)."""
+
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["pool"] = await create_pool(
             database_url, min_size=1, max_size=RECONCILE_CONCURRENCY + 2
@@ -156,8 +158,8 @@ def build(
         name,
         [deadline_step],
         [
-            queue.every_minute(schedule_due_steps, at_second=0),
-            queue.every_minute(reconcile, at_second=30),
+            queue.every(schedule_due_steps, tick),
+            queue.every(reconcile, tick, offset=tick // 2),
         ],
         on_startup=startup,
         on_shutdown=shutdown,

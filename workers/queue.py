@@ -12,6 +12,7 @@ import msgspec
 from arq import cron
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.cron import CronJob
+from arq.jobs import Job, JobStatus
 from arq.worker import Worker, async_check_health, func
 
 JOB_TIMEOUT = 30
@@ -46,13 +47,29 @@ async def enqueue_at(
     return job is not None
 
 
+async def finished(redis: ArqRedis, job_id: str) -> bool:
+    """Whether the job ran to its end (its result is kept for a minute)."""
+    status = await Job(job_id, redis, _deserializer=deserialize).status()
+    return status == JobStatus.complete
+
+
 def health_key(name: str) -> str:
     return f"campaign:worker:{name}:health"
 
 
-def every_minute(coroutine: Any, *, at_second: int = 0) -> CronJob:
-    """A cron job run once a minute by one worker of the fleet (arq's `unique`)."""
-    return cron(coroutine, second=at_second, unique=True, timeout=55, run_at_startup=True)
+def every(coroutine: Any, seconds: int, *, offset: int = 0) -> CronJob:
+    """A cron job run every `seconds` (a divisor of 60) by one worker of the fleet (arq's
+    `unique`), at `offset` seconds past each period."""
+    if seconds <= 0 or 60 % seconds:
+        raise ValueError(f"a period of {seconds} s does not divide a minute")
+    marks = {(offset + k * seconds) % 60 for k in range(60 // seconds)}
+    return cron(
+        coroutine,
+        second=marks,
+        unique=True,
+        timeout=max(1, seconds - 1),
+        run_at_startup=True,
+    )
 
 
 def worker(

@@ -1,0 +1,148 @@
+"""`campaign worker` processes on real Redis and PostgreSQL: one event for five jobs of one
+step across two workers, arq's deferral to a step's instant, and a worker killed mid-job."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from events.store import EventStore
+from services import assignments
+from services.auth import OPERATOR
+from services.commands import CommandContext, execute
+from services.demo import demo_id, load_demo
+from services.domain.assignment import IssueAssignment
+from workers import queue
+
+pytestmark = pytest.mark.slow
+
+
+def start_worker(dsn: str, redis_url: str, name: str, log: Path, tick: int = 2) -> Any:
+    env = {**os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis_url, "LOG_FORMAT": "json"}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "worker", "--name", name, "--tick", str(tick)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(process: Any) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    return int(process.wait(timeout=40))
+
+
+async def until(check: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+async def issue(store: EventStore, count: int, due: datetime) -> list[uuid.UUID]:
+    now = datetime.now(UTC)
+    ids = [uuid.uuid4() for _ in range(count)]
+    commands = [
+        IssueAssignment(
+            task, demo_id("plan:334"), f"9.{n}", "Báo cáo", demo_id("unit:sl-t1"), due, now, now
+        )
+        for n, task in enumerate(ids)
+    ]
+    await execute(
+        store, CommandContext(OPERATOR, now), assignments.issue_handler(commands, OPERATOR)
+    )
+    return ids
+
+
+async def misses(pool: asyncpg.Pool[Any], ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT stream_id, recorded_at FROM events WHERE type = 'DeadlineMissed' "
+        "AND stream_id = ANY($1::text[])",
+        [f"assignment-{i}" for i in ids],
+    )
+
+
+async def test_five_jobs_of_one_step_on_two_workers_record_one_event(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    await load_demo(domain_store)
+    (task,) = await issue(domain_store, 1, datetime.now(UTC) + timedelta(seconds=1))
+    await asyncio.sleep(1.2)  # due: its miss may be recorded now
+    redis = await queue.connect(redis_url)
+    for n in range(5):  # distinct job ids: arq's de-duplication does not help
+        await redis.enqueue_job("deadline_step", str(task), 1, "0", _job_id=f"dup-{n}")
+    workers = [
+        start_worker(dsn, redis_url, f"w{n}", tmp_path / f"w{n}.log", tick=60) for n in range(2)
+    ]
+    try:
+
+        async def all_ran() -> bool:
+            return all([await queue.finished(redis, f"dup-{n}") for n in range(5)])
+
+        await until(all_ran, 20)
+        assert len(await misses(pool, [task])) == 1
+    finally:
+        await redis.aclose()
+        assert [stop(w) for w in workers] == [0, 0]
+
+
+async def test_a_step_waits_in_redis_for_its_instant(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    await load_demo(domain_store)
+    worker = start_worker(dsn, redis_url, "deferring", tmp_path / "w.log")
+    try:
+        due = datetime.now(UTC) + timedelta(seconds=5)
+        (task,) = await issue(domain_store, 1, due)
+
+        async def missed() -> bool:
+            return bool(await misses(pool, [task]))
+
+        await until(missed, 15)
+        (row,) = await misses(pool, [task])
+        # Recorded by its deferred job, not before the due, well within the reconciler's grace.
+        assert due <= row["recorded_at"] < due + timedelta(seconds=4)
+    finally:
+        assert stop(worker) == 0
+
+
+async def test_a_worker_killed_mid_job_records_every_step_once(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    await load_demo(domain_store)
+    ids = await issue(domain_store, 300, datetime.now(UTC) + timedelta(seconds=3))
+    first = start_worker(dsn, redis_url, "first", tmp_path / "first.log")
+
+    async def some() -> bool:
+        return len(await misses(pool, ids)) > 0
+
+    await until(some, 20)
+    first.send_signal(signal.SIGKILL)  # jobs in flight die with it
+    first.wait(timeout=10)
+    at_kill = len(await misses(pool, ids))
+    second = start_worker(dsn, redis_url, "second", tmp_path / "second.log")
+    try:
+
+        async def every() -> bool:
+            return len(await misses(pool, ids)) >= len(ids)
+
+        await until(every, 60)
+        await asyncio.sleep(2)
+        found = await misses(pool, ids)
+        assert len(found) == len({r["stream_id"] for r in found}) == 300  # each exactly once
+        assert at_kill < 300
+    finally:
+        assert stop(second) == 0
