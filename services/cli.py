@@ -176,6 +176,27 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _deadlines_backfill(settings: Settings, _: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import events.domain  # noqa: F401 - registers every domain event
+    from events.store import EventStore, create_pool
+    from services.deadlines import backfill
+
+    async def run() -> int:
+        pool = await create_pool(settings.require_database(), min_size=1, max_size=3)
+        store = EventStore(pool)
+        try:
+            scheduled = await backfill(store, datetime.now(UTC))
+        finally:
+            await store.close()
+            await pool.close()
+        print(f"scheduled the deadlines of {scheduled} open task(s) that had none")
+        return 0
+
+    return asyncio.run(run())
+
+
 def _demo(settings: Settings, _: argparse.Namespace) -> int:
     import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
@@ -253,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between the scheduler's (and the reconciler's) runs (default 60)",
     )
     worker.set_defaults(run=_worker)
+    deadlines = sub.add_parser("deadlines", help="the deadline engine's one-time commands")
+    deadline_commands = deadlines.add_subparsers(dest="deadlines_command", required=True)
+    deadline_commands.add_parser(
+        "backfill", help="schedule the open tasks issued before schedules were recorded"
+    ).set_defaults(run=_deadlines_backfill)
     sub.add_parser(
         "dev", help="run every role, on embedded PostgreSQL and Redis when no URL is set"
     ).set_defaults(run=_dev)

@@ -159,3 +159,37 @@ async def _schedule_units(
         if isinstance(lead, UUID):
             found.add(lead)
     return found
+
+
+async def unscheduled_tasks(pool: asyncpg.Pool[Any]) -> list[UUID]:
+    """Tasks issued before schedules were recorded (issue 8 landed after them)."""
+    rows = await pool.fetch(
+        "SELECT stream_id FROM events WHERE type = 'AssignmentIssued' "
+        "EXCEPT SELECT stream_id FROM events WHERE type = 'DeadlineScheduled' ORDER BY 1"
+    )
+    return [UUID(r["stream_id"].removeprefix("assignment-")) for r in rows]
+
+
+async def backfill(store: EventStore, now: datetime) -> int:
+    """Give every open task without a schedule its first one (once: a second run finds none).
+    Scheduled now: reminders already past are not sent; misses and escalations already past are
+    recorded once by the workers."""
+    scheduled = 0
+    for task_id in await unscheduled_tasks(store.pool):
+
+        async def decide(session: Session, task_id: UUID = task_id) -> Outcome:
+            task = await assignments.load(session, task_id)
+            outcome = Outcome(str(task_id), assignments.stream_of(task_id))
+            if task.schedule is None:
+                await reschedule(session, outcome, task, now=now, cause="backfill")
+            if not outcome.writes:  # closed, or scheduled meanwhile
+                raise _NothingToRecord
+            return outcome
+
+        context = CommandContext(WORKER, now, idempotency_key=f"deadline-backfill:{task_id}")
+        try:
+            answer = await execute(store, context, decide)
+        except _NothingToRecord:
+            continue
+        scheduled += bool(answer.events)
+    return scheduled

@@ -30,8 +30,12 @@ from services.schema import migrate_and_rebuild
 
 log = structlog.get_logger(__name__)
 
-ROLES = {"api": ["serve"], "projector": ["project"]}
-"""Role name -> `campaign` arguments; the worker comes with the deadline engine."""
+ROLES = {
+    "api": ["serve"],
+    "projector": ["project"],
+    "worker": ["worker", "--name", "dev"],
+}
+"""Role name -> `campaign` arguments."""
 
 
 def _die_with(parent: int) -> Callable[[], None]:

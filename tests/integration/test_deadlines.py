@@ -159,3 +159,53 @@ async def test_a_redis_flush_delays_a_thousand_steps_by_one_reconciler_period(
         )
         == 1000
     )
+
+
+async def test_tasks_issued_before_schedules_existed_get_one_from_the_backfill(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str
+) -> None:
+    from events.assignments import AssignmentIssued, AssignmentWithdrawn
+    from events.envelope import Metadata, NewEvent, StreamWrite
+    from tests.cli import campaign
+
+    await load_demo(domain_store)
+    plan, lead, cell = demo_id("plan:334"), demo_id("unit:sl-t1"), demo_id("unit:sl-cb")
+    old_open, old_closed = uuid.uuid4(), uuid.uuid4()
+    due = datetime(2030, 1, 16, tzinfo=HANOI)
+    for task in (old_open, old_closed):  # as the command path wrote them before issue 8
+        issued = AssignmentIssued(
+            assignment_id=task,
+            plan_id=plan,
+            item="5",
+            text="Nhiệm vụ cũ",
+            lead_unit_id=lead,
+            due=due,
+            report_to_unit_id=cell,
+            issuer_unit_id=cell,
+            effective_at=datetime(2029, 12, 1, tzinfo=HANOI),
+        )
+        events = [NewEvent(issued, plan_id=plan, units=(lead, cell))]
+        if task == old_closed:
+            withdrawn = AssignmentWithdrawn(
+                assignment_id=task, reason="x", effective_at=datetime(2029, 12, 2, tzinfo=HANOI)
+            )
+            events.append(NewEvent(withdrawn, plan_id=plan, units=(lead, cell)))
+        await domain_store.append([StreamWrite(f"assignment-{task}", 0, events)], Metadata())
+    filled = campaign(dsn, "deadlines", "backfill")
+    assert filled.returncode == 0, filled.stderr
+    assert "scheduled the deadlines of 1 open task(s)" in filled.stdout
+    steps = await pool.fetch(
+        "SELECT step, status, at FROM deadline_steps WHERE assignment_id = $1 ORDER BY at",
+        old_open,
+    )
+    assert [(r["step"], r["status"]) for r in steps] == [
+        ("-3", "pending"),
+        ("-1", "pending"),
+        ("0", "pending"),
+        ("+1", "pending"),
+        ("+3", "pending"),
+    ]
+    # Due before Wednesday 16/1/2030: day 0 is Tuesday 15/1.
+    assert steps[1]["at"] == datetime(2030, 1, 14, 8, tzinfo=HANOI)
+    again = campaign(dsn, "deadlines", "backfill")
+    assert "scheduled the deadlines of 0 open task(s)" in again.stdout
