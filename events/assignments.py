@@ -48,6 +48,8 @@ class AssignmentIssued(Event, frozen=True, kw_only=True):
     phase_id: str | None = None
     escalation_policy: tuple[EscalationStep, ...] | None = None
     review_steps: tuple[ReviewStep, ...] = ("approval",)
+    shift_day_off: bool = False
+    """A due whose day falls on a day off moves to the end of the next working day."""
     effective_at: datetime
 
 

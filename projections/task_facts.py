@@ -25,6 +25,7 @@ from events.assignments import (
     SubmissionReviewed,
 )
 from events.catalog import Event
+from events.deadlines import DeadlineScheduled
 from events.envelope import RecordedEvent
 
 
@@ -114,6 +115,8 @@ def apply(row: TaskFact | None, event: Event) -> TaskFact | None:
             return replace(row, lead_unit_id=event.to_unit_id)
         case AssignmentWithdrawn():
             return replace(row, status="withdrawn")
+        case DeadlineScheduled():
+            return replace(row, due=event.due)  # the due in force, shifted off a day off
     return row
 
 

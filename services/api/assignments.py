@@ -51,6 +51,7 @@ class IssueRequest(msgspec.Struct, forbid_unknown_fields=True):
     escalation_policy: Annotated[list[EscalationStep], msgspec.Meta(max_length=20)] | None = None
     review_steps: list[ReviewStep] | None = None
     effective_at: datetime | None = None
+    shift_day_off: bool = False
 
 
 class ProgressRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -160,6 +161,7 @@ async def issue_assignments(
             escalation_policy=tuple(data.escalation_policy) if data.escalation_policy else None,
             review_steps=tuple(data.review_steps) if data.review_steps else None,
             may_backdate=actor.is_admin,
+            shift_day_off=data.shift_day_off,
         )
         for lead in data.lead_unit_ids
     ]

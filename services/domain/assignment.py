@@ -77,6 +77,7 @@ class Assignment:
     """Extension id -> (pending, granted or denied; the due it asked for)."""
     obstacles: Mapping[UUID, str] = field(default_factory=dict)
     escalation_policy: tuple[EscalationStep, ...] | None = None
+    shift_day_off: bool = False
     closed_at: datetime | None = None
     """When the task was completed (the approved submission's effective time) or withdrawn."""
     schedule: DeadlineScheduled | None = None
@@ -119,6 +120,7 @@ def evolve(state: Assignment, event: Event) -> Assignment:
                 event.due,
                 event.review_steps,
                 escalation_policy=event.escalation_policy,
+                shift_day_off=event.shift_day_off,
             )
         case AssignmentAcknowledged():
             return replace(state, status="acknowledged")
@@ -190,7 +192,8 @@ def evolve(state: Assignment, event: Event) -> Assignment:
                 state, status="withdrawn", pending_submission=None, closed_at=event.effective_at
             )
         case DeadlineScheduled():
-            return replace(state, schedule=event)
+            # The due in force moves with the day-off shift (the same instant otherwise).
+            return replace(state, schedule=event, due=event.due)
         case ReminderSent() | DeadlineMissed() | EscalationRaised():
             done = (event.schedule_version, _step_of(event))
             return replace(state, steps_done=state.steps_done | {done})
@@ -221,6 +224,7 @@ class IssueAssignment:
     escalation_policy: tuple[EscalationStep, ...] | None = None
     review_steps: tuple[ReviewStep, ...] | None = None
     may_backdate: bool = False
+    shift_day_off: bool = False
 
 
 @dataclass(frozen=True)
@@ -552,6 +556,7 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
                 phase_id=command.phase_id,
                 escalation_policy=command.escalation_policy or plan.escalation_policy,
                 review_steps=steps,
+                shift_day_off=command.shift_day_off,
                 effective_at=command.effective_at,
             )
         ]

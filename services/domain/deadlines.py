@@ -97,7 +97,6 @@ def schedule(
     now: datetime,
     cause: Literal["issued", "extended", "reassigned", "backfill"],
     report_to_parent: UUID | None,
-    shift_day_off: bool = False,
 ) -> list[Event]:
     """A new schedule version for the task's due in force and lead, or nothing for a closed
     task. Reminders already past when scheduled are never sent; misses and escalations already
@@ -108,7 +107,7 @@ def schedule(
         task.due,
         task.escalation_policy or DEFAULT_POLICY,
         calendar,
-        shift_day_off=shift_day_off,
+        shift_day_off=task.shift_day_off,
     )
     aimed = {
         "lead": task.lead_unit_id,

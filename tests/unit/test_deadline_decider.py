@@ -22,8 +22,9 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def issued(now: datetime) -> tasks.Assignment:
+def issued(now: datetime, shift_day_off: bool = False) -> tasks.Assignment:
     event = AssignmentIssued(
+        shift_day_off=shift_day_off,
         assignment_id=TASK,
         plan_id=PLAN,
         item="1",
@@ -159,3 +160,18 @@ def test_history_entered_later_sends_no_reminder_but_records_misses_once() -> No
     assert [type(e) for e in run(late, 1, "+1", now)[0]] == [EscalationRaised]
     assert run(late, 1, "+3", now)[0] == []  # completed before +3
     assert timedelta(0) < now - DUE
+
+
+def test_seed_003_with_the_day_off_shift_asked_by_the_task() -> None:
+    task = issued(at("2022-10-05T08:00:00+07:00"), shift_day_off=True)
+    assert task.schedule is not None and task.schedule.shifted
+    assert task.schedule.due == at("2022-10-18T00:00:00+07:00")  # the end of Monday 17/10
+    assert {s.step: (s.at, s.unit_id) for s in task.schedule.steps if s.offset >= 0} == {
+        "0": (at("2022-10-18T00:00:00+07:00"), GROUP),
+        "+1": (at("2022-10-18T08:00:00+07:00"), CELL),
+        "+3": (at("2022-10-20T08:00:00+07:00"), COMMITTEE),
+    }
+    # The miss is judged against the due in force.
+    assert run(task, 1, "0", at("2022-10-17T12:00:00+07:00"))[0] == []
+    events, _ = run(task, 1, "0", at("2022-10-18T00:00:01+07:00"))
+    assert [e.due for e in events] == [at("2022-10-18T00:00:00+07:00")]
