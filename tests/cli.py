@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 
-def campaign(dsn: str, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json"}
+def campaign(
+    dsn: str, *args: str, check: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "services.cli", *args],
         env=env,

@@ -146,3 +146,24 @@ async def test_a_worker_killed_mid_job_records_every_step_once(
         assert at_kill < 300
     finally:
         assert stop(second) == 0
+
+
+async def test_campaign_worker_check_reports_a_live_worker(
+    domain_store: EventStore, dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    from tests.cli import campaign
+
+    worker = start_worker(dsn, redis_url, "checked", tmp_path / "w.log")
+    try:
+
+        async def healthy() -> bool:
+            return await queue.healthy(redis_url, "checked")
+
+        await until(healthy, 20)
+        env = {"REDIS_URL": redis_url}
+        ok = campaign(dsn, "worker", "--name", "checked", "--check", env=env)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        unknown = campaign(dsn, "worker", "--name", "nobody", "--check", env=env)
+        assert unknown.returncode == 1 and "no recent health report" in unknown.stdout
+    finally:
+        assert stop(worker) == 0

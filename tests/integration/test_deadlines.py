@@ -209,3 +209,46 @@ async def test_tasks_issued_before_schedules_existed_get_one_from_the_backfill(
     assert steps[1]["at"] == datetime(2030, 1, 14, 8, tzinfo=HANOI)
     again = campaign(dsn, "deadlines", "backfill")
     assert "scheduled the deadlines of 0 open task(s)" in again.stdout
+
+
+async def test_a_new_calendar_version_moves_no_recorded_step(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], monkeypatch: Any
+) -> None:
+    from services import calendar
+    from services import deadlines as deadline_shell
+
+    await load_demo(domain_store)
+    before = await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3")
+    async with pool.acquire() as connection:
+        assert await calendar.store_current(connection) is None  # stored once
+        first = await calendar.load(connection)
+    # Our overrides gain a day off (as a new package release or decree would bring one).
+    extra = calendar.overrides()
+    extra["version"] = 2
+    extra["days_off"] = [*extra["days_off"], {"date": "2031-03-07", "reason": "thử nghiệm"}]
+    monkeypatch.setattr(calendar, "overrides", lambda: extra)
+    async with pool.acquire() as connection:
+        assert await calendar.store_current(connection) == "vn:0.109:2"
+        assert await calendar.load(connection, first.version) == first  # the old one unchanged
+    assert await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3") == before
+    now = datetime.now(UTC)
+    task = uuid.uuid4()
+    due = datetime(2031, 3, 11, tzinfo=HANOI)  # before Tuesday 11/3/2031: day 0 Monday 10/3
+    await execute(
+        domain_store,
+        CommandContext(OPERATOR, now),
+        assignments.issue_handler(
+            [
+                IssueAssignment(
+                    task, demo_id("plan:334"), "7", "x", demo_id("unit:sl-t1"), due, now, now
+                )
+            ],
+            OPERATOR,
+        ),
+    )
+    assert (await deadline_shell.current_calendar(pool)).version == "vn:0.109:2"
+    steps = dict(
+        await pool.fetch("SELECT step, at FROM deadline_steps WHERE assignment_id = $1", task)
+    )
+    # -1 skips Friday 7/3, now a day off in version 2: Thursday 6/3.
+    assert steps["-1"] == datetime(2031, 3, 6, 8, tzinfo=HANOI)
