@@ -72,6 +72,8 @@ class PlanDrafted(Event, frozen=True, kw_only=True):
     recipients: tuple[Recipient, ...] = ()
     escalation_policy: tuple[EscalationStep, ...] | None = None
     review_steps: tuple[ReviewStep, ...] = ("approval",)
+    shift_day_off: bool = False
+    """Its tasks' default: a due on a day off moves to the end of the next working day."""
 
 
 @catalog.register()

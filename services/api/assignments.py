@@ -51,7 +51,7 @@ class IssueRequest(msgspec.Struct, forbid_unknown_fields=True):
     escalation_policy: Annotated[list[EscalationStep], msgspec.Meta(max_length=20)] | None = None
     review_steps: list[ReviewStep] | None = None
     effective_at: datetime | None = None
-    shift_day_off: bool = False
+    shift_day_off: bool | None = None
 
 
 class ProgressRequest(msgspec.Struct, forbid_unknown_fields=True):

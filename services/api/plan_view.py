@@ -43,6 +43,7 @@ def body(found: plans.PlanView, facts: list[TaskFact], at: datetime) -> dict[str
         "recipients": msgspec.to_builtins(plan.recipients),
         "escalation_policy": msgspec.to_builtins(plan.escalation_policy),
         "review_steps": list(plan.review_steps),
+        "shift_day_off": plan.shift_day_off,
         "issued": found.issued,
         "attachments": found.attachments,
         "amendments": found.amendments,

@@ -97,6 +97,7 @@ class DraftPlanRequest(msgspec.Struct, forbid_unknown_fields=True):
     recipients: Annotated[list[Recipient], msgspec.Meta(max_length=2000)] = []
     escalation_policy: Annotated[list[EscalationStep], msgspec.Meta(max_length=20)] | None = None
     review_steps: list[ReviewStep] = msgspec.field(default_factory=lambda: ["approval"])
+    shift_day_off: bool = False
     id: UUID | None = None
 
 
@@ -182,6 +183,7 @@ async def draft_plan(
         recipients=tuple(data.recipients),
         escalation_policy=tuple(data.escalation_policy) if data.escalation_policy else None,
         review_steps=tuple(data.review_steps),
+        shift_day_off=data.shift_day_off,
     )
     return await run(request, actor, plans.handler(command, actor, _pool(request)))
 

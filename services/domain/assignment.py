@@ -224,7 +224,8 @@ class IssueAssignment:
     escalation_policy: tuple[EscalationStep, ...] | None = None
     review_steps: tuple[ReviewStep, ...] | None = None
     may_backdate: bool = False
-    shift_day_off: bool = False
+    shift_day_off: bool | None = None
+    """None: the plan's choice."""
 
 
 @dataclass(frozen=True)
@@ -556,7 +557,9 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
                 phase_id=command.phase_id,
                 escalation_policy=command.escalation_policy or plan.escalation_policy,
                 review_steps=steps,
-                shift_day_off=command.shift_day_off,
+                shift_day_off=(
+                    plan.shift_day_off if command.shift_day_off is None else command.shift_day_off
+                ),
                 effective_at=command.effective_at,
             )
         ]

@@ -58,6 +58,7 @@ class Plan:
     escalation_policy: tuple[EscalationStep, ...] | None = None
     review_steps: tuple[ReviewStep, ...] = ("approval",)
     number: str | None = None
+    shift_day_off: bool = False
     issued_on: date | None = None
     attachments: tuple[UUID, ...] = ()
     sub_plans: tuple[UUID, ...] = ()
@@ -87,6 +88,7 @@ def evolve(state: Plan, event: Event) -> Plan:
                 event.implements,
                 event.escalation_policy,
                 event.review_steps,
+                shift_day_off=event.shift_day_off,
             )
         case PlanIssued():
             return replace(state, status="issued", number=event.number, issued_on=event.issued_on)
@@ -131,6 +133,7 @@ class DraftPlan:
     recipients: tuple[Recipient, ...] = ()
     escalation_policy: tuple[EscalationStep, ...] | None = None
     review_steps: tuple[ReviewStep, ...] = ("approval",)
+    shift_day_off: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,6 +360,7 @@ def decide(command: PlanCommand, plan: Plan, context: Context = Context()) -> De
                         recipients=command.recipients,
                         escalation_policy=command.escalation_policy,
                         review_steps=command.review_steps,
+                        shift_day_off=command.shift_day_off,
                     )
                 ]
             )

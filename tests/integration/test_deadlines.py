@@ -252,3 +252,53 @@ async def test_a_new_calendar_version_moves_no_recorded_step(
     )
     # -1 skips Friday 7/3, now a day off in version 2: Thursday 6/3.
     assert steps["-1"] == datetime(2031, 3, 6, 8, tzinfo=HANOI)
+
+
+async def test_a_plan_that_asks_for_the_day_off_shift_gives_it_to_its_tasks(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    from services.api.app import create_app
+    from services.config import load_settings
+    from tests.http import api_client
+    from tests.org import bearer, make_user
+
+    await load_demo(domain_store)
+    _, token = await make_user(domain_store, "admin")
+    admin = bearer(token)
+    async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        drafted = await client.post(
+            "/plans",
+            headers=admin,
+            json={
+                "kind": "KH",
+                "title": "Kế hoạch năm 2027",
+                "issuer_unit_id": str(demo_id("unit:sl-cb")),
+                "shift_day_off": True,
+            },
+        )
+        assert drafted.status_code == 201, drafted.text
+        plan = drafted.json()["id"]
+        issued = await client.post(
+            f"/plans/{plan}/issue",
+            headers=admin,
+            json={"number": "01-KH/CB", "place": "Sơn La", "signer": {"name": "A", "title": "B"}},
+        )
+        assert issued.status_code == 200, issued.text
+        body = {
+            "item": "1",
+            "text": "Báo cáo",
+            "lead_unit_ids": [str(demo_id("unit:sl-t1"))],
+            "due": "2027-01-03T00:00:00+07:00",  # day 0 is Saturday 2/1/2027
+        }
+        shifted = await client.post(f"/plans/{plan}/assignments", headers=admin, json=body)
+        kept = await client.post(
+            f"/plans/{plan}/assignments", headers=admin, json={**body, "shift_day_off": False}
+        )
+        assert shifted.status_code == kept.status_code == 201, shifted.text
+    dues = {
+        row["assignment_id"]: row["at"]
+        for row in await pool.fetch("SELECT assignment_id, at FROM deadline_steps WHERE step = '0'")
+    }
+    # The end of Monday 4/1/2027 for the plan's default; the due itself when the task says no.
+    assert dues[uuid.UUID(shifted.json()["id"])] == datetime(2027, 1, 5, tzinfo=HANOI)
+    assert dues[uuid.UUID(kept.json()["id"])] == datetime(2027, 1, 3, tzinfo=HANOI)
