@@ -87,19 +87,22 @@ async def reschedule(
     return task
 
 
-async def successor_in_place(pool: asyncpg.Pool[Any], unit_id: UUID) -> UUID:
-    """The unit itself while active, else the unit its work went to (followed to the end)."""
-    found: UUID | None = await pool.fetchval(
-        """WITH RECURSIVE chain(unit_id, status, successor_id, depth) AS (
-               SELECT unit_id, status, successor_id, 0 FROM unit_directory WHERE unit_id = $1
+async def successors_in_place(pool: asyncpg.Pool[Any], unit_ids: set[UUID]) -> dict[UUID, UUID]:
+    """Each unit itself while active, else the unit its work went to (followed to the end)."""
+    rows = await pool.fetch(
+        """WITH RECURSIVE chain(origin, unit_id, status, successor_id, depth) AS (
+               SELECT unit_id, unit_id, status, successor_id, 0 FROM unit_directory
+               WHERE unit_id = ANY($1::uuid[])
                UNION ALL
-               SELECT d.unit_id, d.status, d.successor_id, chain.depth + 1
+               SELECT chain.origin, d.unit_id, d.status, d.successor_id, chain.depth + 1
                FROM unit_directory d JOIN chain ON d.unit_id = chain.successor_id
                WHERE chain.status <> 'active' AND chain.depth < 32)
-           SELECT unit_id FROM chain ORDER BY depth DESC LIMIT 1""",
-        unit_id,
+           SELECT DISTINCT ON (origin) origin, unit_id FROM chain
+           ORDER BY origin, depth DESC""",
+        list(unit_ids),
     )
-    return found or unit_id
+    found = {row["origin"]: row["unit_id"] for row in rows}
+    return {unit: found.get(unit, unit) for unit in unit_ids}
 
 
 def step_key(assignment_id: UUID, schedule_version: int, step: str) -> str:
@@ -111,8 +114,9 @@ async def perform_step(
 ) -> Answer:
     """Record the step if it still applies; an empty answer when it does not (any more)."""
     pool = store.pool
-    scheduled = await _schedule_units(store, assignment_id, schedule_version)
-    in_place = {unit: await successor_in_place(pool, unit) for unit in scheduled}
+    in_place = await successors_in_place(
+        pool, await _schedule_units(store, assignment_id, schedule_version)
+    )
 
     async def decide(session: Session) -> Outcome:
         task = await assignments.load(session, assignment_id)

