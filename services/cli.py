@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import uuid
 
 import structlog
 
@@ -197,6 +198,64 @@ def _deadlines_backfill(settings: Settings, _: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _tail(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+
+    import msgspec
+
+    from events.errors import CursorFromAnotherEpoch, InvalidCursor
+    from events.follow import follow
+    from events.store import EventStore, create_pool
+    from events.wakeup import WakeUpListener
+    from services.api.history import wire
+
+    async def run() -> int:
+        dsn = settings.require_database()
+        pool = await create_pool(dsn, min_size=1, max_size=2)
+        store = EventStore(pool)
+        listener = WakeUpListener(dsn)
+        await listener.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        out = sys.stdout.buffer
+
+        async def printing() -> None:
+            async for event in follow(
+                store,
+                after=args.after,
+                listener=listener,
+                types=args.type or (),
+                categories=args.category or (),
+                streams=args.stream or (),
+                plan_id=args.plan,
+                units=args.unit or (),
+            ):
+                out.write(msgspec.json.encode(wire(event)) + b"\n")
+                out.flush()
+
+        task = asyncio.create_task(printing())
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                try:
+                    task.result()
+                except (InvalidCursor, CursorFromAnotherEpoch) as error:
+                    print(f"error: {error}", file=sys.stderr)
+                    return 1
+        finally:
+            task.cancel()
+            stopping.cancel()
+            await listener.close()
+            await store.close()
+            await pool.close()
+        return 0
+
+    return asyncio.run(run())
+
+
 def _demo(settings: Settings, _: argparse.Namespace) -> int:
     import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
@@ -274,6 +333,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between the scheduler's (and the reconciler's) runs (default 60)",
     )
     worker.set_defaults(run=_worker)
+    tail = sub.add_parser(
+        "tail", help="follow the event feed in a terminal, one JSON event a line (Ctrl-C stops)"
+    )
+    tail.add_argument("--after", help="start after this cursor (default: the beginning)")
+    tail.add_argument("--type", action="append", help="only this event type (repeatable)")
+    tail.add_argument("--category", action="append", help="only this category (repeatable)")
+    tail.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    tail.add_argument("--plan", type=uuid.UUID, help="only events tagged with this plan")
+    tail.add_argument(
+        "--unit", type=uuid.UUID, action="append", help="only events concerning this unit"
+    )
+    tail.set_defaults(run=_tail)
     deadlines = sub.add_parser("deadlines", help="the deadline engine's one-time commands")
     deadline_commands = deadlines.add_subparsers(dest="deadlines_command", required=True)
     deadline_commands.add_parser(

@@ -1,0 +1,104 @@
+"""The catch-up feed for departments: `GET /events`, pages in feed order with the next cursor.
+
+Events go out in their stored shape: `data` is the stored JSON passed through undecoded. JSON
+by default, NDJSON (`Accept: application/x-ndjson`) streamed page by page, MessagePack on
+`Accept: application/msgpack`. What a reader sees is decided in SQL by the events' `units` tags:
+admins and auditors see everything; others the events that concern a unit within their reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from litestar.response import Stream
+
+from events.envelope import Page
+from services.api.commanding import store_of
+from services.api.history import wire
+from services.auth import Actor
+from services.reach import reach
+
+NDJSON = "application/x-ndjson"
+MSGPACK = "application/msgpack"
+STREAM_PAGE = 2000
+
+
+async def visible_units(request: Request[Any, Any, Any], actor: Actor) -> list[UUID] | None:
+    """None: every event; else the units an event must concern to be shown."""
+    if actor.is_admin or any(g.role == "auditor" for g in actor.grants):
+        return None
+    return await reach(request.app.state.pool, actor) or []
+
+
+@get("/events")
+async def events_feed(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    after: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 500,
+    types: Annotated[list[str] | None, QueryParameter(query="type", max_items=50)] = None,
+    categories: Annotated[list[str] | None, QueryParameter(query="category", max_items=20)] = None,
+    streams: Annotated[list[str] | None, QueryParameter(query="stream", max_items=100)] = None,
+    plan: Annotated[UUID | None, QueryParameter()] = None,
+    units: Annotated[list[UUID] | None, QueryParameter(query="unit", max_items=100)] = None,
+) -> Response[Any]:
+    """Events after a cursor in feed order (only from finished transactions, so paging never
+    skips a late commit), with the cursor to continue from; filters combine with AND, values
+    of one filter with OR."""
+    store = store_of(request)
+    allowed = await visible_units(request, actor)
+    wanted = list(units or [])
+    if allowed is not None:
+        # Filtering by a unit outside reach shows nothing of it; no filter shows all in reach.
+        wanted = [u for u in wanted if u in set(allowed)] if wanted else allowed
+        if not wanted:
+            return _answer(request, Page([], after))
+
+    async def page(cursor: str | None, size: int) -> Page:
+        return await store.read_all(
+            after=cursor,
+            limit=size,
+            types=types or (),
+            categories=categories or (),
+            streams=streams or (),
+            plan_id=plan,
+            units=wanted,
+        )
+
+    if NDJSON in request.headers.get("accept", ""):
+        return _ndjson(await page(after, min(limit, STREAM_PAGE)), page, limit)
+    return _answer(request, await page(after, limit))
+
+
+def _answer(request: Request[Any, Any, Any], page: Page) -> Response[Any]:
+    body = {"events": [wire(e) for e in page.events], "next": page.next}
+    if MSGPACK in request.headers.get("accept", ""):
+        return Response(
+            msgspec.msgpack.encode(body), media_type=MSGPACK, headers={"Vary": "Accept"}
+        )
+    return Response(body, headers={"Vary": "Accept"})
+
+
+def _ndjson(first: Page, page: Any, limit: int) -> Stream:
+    """One event a line, sent page by page as they are read; a consumer continues from the
+    last line's `cursor` (from its own `after` when nothing came)."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        current, sent = first, 0
+        while current.events:
+            yield b"".join(msgspec.json.encode(wire(e)) + b"\n" for e in current.events)
+            sent += len(current.events)
+            if len(current.events) < STREAM_PAGE or sent >= limit:
+                return
+            current = await page(current.next, min(STREAM_PAGE, limit - sent))
+
+    return Stream(lines(), media_type=NDJSON, headers={"Vary": "Accept"})
+
+
+ROUTES = [events_feed]
