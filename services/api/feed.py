@@ -77,11 +77,15 @@ async def events_feed(
 
 
 def _answer(request: Request[Any, Any, Any], page: Page) -> Response[Any]:
-    body = {"events": [wire(e) for e in page.events], "next": page.next}
     if MSGPACK in request.headers.get("accept", ""):
+        # MessagePack cannot carry JSON text as it is: the data is decoded to be re-encoded.
+        events = [{**wire(e), "data": msgspec.json.decode(e.raw_data)} for e in page.events]
         return Response(
-            msgspec.msgpack.encode(body), media_type=MSGPACK, headers={"Vary": "Accept"}
+            msgspec.msgpack.encode({"events": events, "next": page.next}),
+            media_type=MSGPACK,
+            headers={"Vary": "Accept"},
         )
+    body = {"events": [wire(e) for e in page.events], "next": page.next}
     return Response(body, headers={"Vary": "Accept"})
 
 

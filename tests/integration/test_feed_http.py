@@ -57,7 +57,15 @@ async def test_a_consumer_sees_its_tasks_and_the_plans_addressed_to_it(
         f"plan-{demo_id('plan:334')}": "plan 334-KH/CB",
         f"assignment-{group}": "task of party group 1",
     }
-    assert [(names.get(e["stream_id"], e["stream_id"]), e["type"]) for e in seen] == [
+
+    def name(stream: str) -> str:
+        kind = stream.split("-", 1)[0]
+        return names.get(stream, {"model": "its model", "user": "a user of it"}.get(kind, stream))
+
+    # Seed 003 as party group 1's consumer sees it: the plan addressed to it, its own task
+    # (sent back once, extended, approved), its exemplary model, roles granted on it; not the
+    # trade-union committee's task beside it, nor the cell's consolidated report.
+    assert [(name(e["stream_id"]), e["type"]) for e in seen] == [
         ("unit party group 1", "UnitRegistered"),
         ("plan 334-KH/CB", "PlanDrafted"),
         ("plan 334-KH/CB", "PlanIssued"),
@@ -65,9 +73,17 @@ async def test_a_consumer_sees_its_tasks_and_the_plans_addressed_to_it(
         ("task of party group 1", "DeadlineScheduled"),
         ("task of party group 1", "SubmissionFiled"),
         ("task of party group 1", "SubmissionReviewed"),
+        ("task of party group 1", "ExtensionRequested"),
+        ("task of party group 1", "ExtensionGranted"),
+        ("task of party group 1", "DeadlineScheduled"),
         ("task of party group 1", "SubmissionFiled"),
         ("task of party group 1", "SubmissionReviewed"),
         ("task of party group 1", "AssignmentCompleted"),
+        ("its model", "ModelRegistered"),
+        ("its model", "ModelReported"),
+        ("its model", "ModelCommended"),
+        ("a user of it", "RoleGranted"),
+        ("a user of it", "RoleGranted"),
     ]
     assert f"assignment-{union}" in {e["stream_id"] for e in every}  # the sibling's task
     assert [e["cursor"] for e in audited] == [e["cursor"] for e in every]  # auditors see all
@@ -169,7 +185,10 @@ async def test_formats_and_cursors(domain_store: EventStore, pool: asyncpg.Pool[
         }
         bad = await client.get("/events", headers=admin, params={"after": "not-a-cursor"})
         assert bad.status_code == 400 and bad.json()["type"] == "/problems/invalid-cursor"
-        await pool.execute("UPDATE store_epochs SET token = 'restored-elsewhere'")
+        await pool.execute(
+            "UPDATE store_epochs SET token = 'restored-elsewhere' "
+            "WHERE id = (SELECT max(id) FROM store_epochs)"
+        )
         gone = await client.get("/events", headers=admin, params={"after": as_json["next"]})
         assert gone.status_code == 410 and gone.json()["type"] == "/problems/cursor-epoch-gone"
         for params in ({"limit": "0"}, {"limit": "10001"}, {"plan": "x"}, {"unit": "y"}):
