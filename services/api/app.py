@@ -32,6 +32,9 @@ from services.api import (
     units,
     users,
 )
+from services.api import (
+    live as live_feed,
+)
 from services.api.commanding import current_actor
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
@@ -72,6 +75,8 @@ def create_app(
             raise RuntimeError(f"the store was {reason}: run `campaign migrate` before serving")
         app.state.store = EventStore(app.state.pool)
         app.state.clock = clock
+        app.state.database_url = settings.database_url
+        app.state.live_hub = None
         lag = asyncio.create_task(_measure_projector_lag(app.state.pool))
         try:
             yield
@@ -79,6 +84,8 @@ def create_app(
             lag.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
+            if app.state.live_hub is not None:
+                await app.state.live_hub.close()
             await app.state.store.close()
             if own_pool:
                 await app.state.pool.close()
@@ -104,6 +111,7 @@ def create_app(
             *compliance.ROUTES,
             *history.ROUTES,
             *feed.ROUTES,
+            *live_feed.ROUTES,
             *audit.ROUTES,
         ],
         dependencies={"actor": Provide(current_actor)},

@@ -1,0 +1,284 @@
+"""Live events over Server-Sent Events: `GET /events/live`.
+
+Per process, one hub: one LISTEN connection for the store's wake-ups and one shared tail
+reader. Each wake-up, new events are read once, encoded once as SSE frames, and offered to the
+clients allowed to see them. A client catches up from the store first (from `Last-Event-ID` or
+`after=`), then follows the hub; one that falls behind (its queue fills) leaves the hub, catches
+up from the store on its own, and comes back. A client waiting for events holds no database
+connection; keep-alive comments flow while nothing happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+import structlog
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from litestar.response import Stream
+from prometheus_client import Counter, Gauge
+
+from events.cursor import Cursor
+from events.envelope import RecordedEvent
+from events.store import EventStore
+from events.wakeup import WakeUpListener
+from services.api.commanding import store_of
+from services.api.feed import visible_units
+from services.api.history import wire
+from services.auth import Actor
+
+log = structlog.get_logger(__name__)
+
+OPEN = Gauge("campaign_sse_clients", "Open Server-Sent Events clients")
+CATCHING_UP = Gauge("campaign_sse_clients_catching_up", "SSE clients reading from the store")
+SENT = Counter("campaign_sse_events_sent_total", "Events sent to SSE clients")
+
+QUEUE_FRAMES = 1000
+KEEP_ALIVE_SECONDS = 15.0
+PAGE = 500
+
+
+def frame(event: RecordedEvent) -> bytes:
+    return (
+        b"id: " + event.cursor.encode() + b"\ndata: " + msgspec.json.encode(wire(event)) + b"\n\n"
+    )
+
+
+def key(cursor: str) -> tuple[int, int]:
+    decoded = Cursor.decode(cursor)
+    return decoded.tx_id, decoded.position
+
+
+@dataclass(frozen=True)
+class Filter:
+    types: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    streams: frozenset[str] = frozenset()
+    plan: UUID | None = None
+    units: frozenset[UUID] | None = None  # None: every unit
+
+    def admits(self, event: RecordedEvent) -> bool:
+        return (
+            (not self.types or event.type in self.types)
+            and (not self.categories or event.tags.category in self.categories)
+            and (not self.streams or event.stream_id in self.streams)
+            and (self.plan is None or event.tags.plan_id == self.plan)
+            and (self.units is None or not self.units.isdisjoint(event.tags.units))
+        )
+
+
+@dataclass(eq=False)
+class Subscriber:
+    filter: Filter
+    queue: asyncio.Queue[tuple[tuple[int, int], bytes]] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_FRAMES)
+    )
+    behind: bool = False
+
+
+class Hub:
+    """The shared tail: reads each new event once and fans its frame out."""
+
+    def __init__(self, store: EventStore, dsn: str | None, poll_seconds: float = 1.0) -> None:
+        self.store = store
+        self.dsn = dsn
+        self.poll_seconds = poll_seconds if dsn else min(poll_seconds, 0.2)
+        self.subscribers: set[Subscriber] = set()
+        self.head: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._listener: WakeUpListener | None = None
+        self._started = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._task is not None:
+            await self._started.wait()
+            return
+        self._task = asyncio.create_task(self._run())
+        await self._started.wait()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None:
+            await self._listener.close()
+
+    def subscribe(self, subscriber: Subscriber) -> str | None:
+        """Join the tail; the hub's head then, from which the subscriber gets every frame."""
+        self.subscribers.add(subscriber)
+        return self.head
+
+    def leave(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    async def _run(self) -> None:
+        if self.dsn:
+            self._listener = WakeUpListener(self.dsn)
+            await self._listener.start()
+        self.head = await self.store.head()
+        self._started.set()
+        while True:
+            ticket = self._listener.ticket() if self._listener else None
+            try:
+                page = await self.store.read_all(after=self.head, limit=PAGE)
+            except Exception as error:  # the database went away: try again shortly
+                log.warning("live tail could not read", error=str(error))
+                await asyncio.sleep(1.0)
+                continue
+            for event in page.events:
+                self._offer(event)
+            self.head = page.next
+            if len(page.events) < PAGE:
+                if self._listener is not None and ticket is not None:
+                    await self._listener.wait(ticket, self.poll_seconds)
+                else:
+                    await asyncio.sleep(self.poll_seconds)
+
+    def _offer(self, event: RecordedEvent) -> None:
+        encoded: bytes | None = None
+        position = key(event.cursor)
+        for subscriber in list(self.subscribers):
+            if subscriber.behind or not subscriber.filter.admits(event):
+                continue
+            encoded = encoded or frame(event)
+            try:
+                subscriber.queue.put_nowait((position, encoded))
+            except asyncio.QueueFull:
+                subscriber.behind = True  # it leaves the tail and catches up on its own
+                self.subscribers.discard(subscriber)
+
+
+def hub_of(request: Request[Any, Any, Any]) -> Hub:
+    hub: Hub | None = getattr(request.app.state, "live_hub", None)
+    if hub is None:
+        hub = Hub(store_of(request), request.app.state.database_url)
+        request.app.state.live_hub = hub
+    return hub
+
+
+async def _catch_up(
+    store: EventStore, after: str | None, until: str | None, wanted: Filter, units: list[UUID]
+) -> AsyncIterator[RecordedEvent]:
+    """Events from the store after `after` up to `until` (the hub's head when joining)."""
+    limit = key(until) if until else None
+    cursor = after
+    while limit is None or cursor is None or key(cursor) < limit:
+        page = await store.read_all(
+            after=cursor,
+            limit=PAGE,
+            types=sorted(wanted.types),
+            categories=sorted(wanted.categories),
+            streams=sorted(wanted.streams),
+            plan_id=wanted.plan,
+            units=units,
+        )
+        for event in page.events:
+            if limit is not None and key(event.cursor) > limit:
+                return
+            yield event
+        if len(page.events) < PAGE:
+            return
+        cursor = page.next
+
+
+@get("/events/live")
+async def live_events(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    after: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    types: Annotated[list[str] | None, QueryParameter(query="type", max_items=50)] = None,
+    categories: Annotated[list[str] | None, QueryParameter(query="category", max_items=20)] = None,
+    streams: Annotated[list[str] | None, QueryParameter(query="stream", max_items=100)] = None,
+    plan: Annotated[UUID | None, QueryParameter()] = None,
+    units: Annotated[list[UUID] | None, QueryParameter(query="unit", max_items=100)] = None,
+    last_event_id: Annotated[str | None, QueryParameter(header="Last-Event-ID")] = None,
+) -> Stream:
+    """Server-Sent Events: catch-up from the cursor first, then live; each event's `id` is its
+    cursor, so a client that reconnects with `Last-Event-ID` misses nothing."""
+    store = store_of(request)
+    start = last_event_id or after
+    if start is not None:
+        key(start)  # a malformed cursor is a 400 problem before the stream opens
+        await store.read_all(after=start, limit=1)  # and one from another epoch a 410
+    allowed = await visible_units(request, actor)
+    wanted_units = list(units or [])
+    if allowed is not None:
+        wanted_units = [u for u in wanted_units if u in set(allowed)] if wanted_units else allowed
+    wanted = Filter(
+        frozenset(types or ()),
+        frozenset(categories or ()),
+        frozenset(streams or ()),
+        plan,
+        frozenset(wanted_units) if allowed is not None or units else None,
+    )
+    hub = hub_of(request)
+    await hub.start()
+    return Stream(
+        _events(store, hub, start, wanted, wanted_units),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(
+    store: EventStore,
+    hub: Hub,
+    start: str | None,
+    wanted: Filter,
+    units: Sequence[UUID],
+) -> AsyncIterator[bytes]:
+    OPEN.inc()
+    last = start
+    subscriber: Subscriber | None = None
+    try:
+        yield b": connected\n\n"
+        if wanted.units is not None and not wanted.units:
+            while True:  # nothing this reader may see: keep the line open, quietly
+                await asyncio.sleep(KEEP_ALIVE_SECONDS)
+                yield b": keep-alive\n\n"
+        while True:
+            subscriber = Subscriber(wanted)
+            head = hub.subscribe(subscriber)
+            CATCHING_UP.inc()
+            try:
+                async for event in _catch_up(store, last, head, wanted, list(units)):
+                    yield frame(event)
+                    SENT.inc()
+                    last = event.cursor
+            finally:
+                CATCHING_UP.dec()
+            while not subscriber.behind:
+                try:
+                    position, encoded = await asyncio.wait_for(
+                        subscriber.queue.get(), KEEP_ALIVE_SECONDS
+                    )
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                if last is not None and position <= key(last):
+                    continue  # already sent while catching up
+                yield encoded
+                SENT.inc()
+                last = encoded.split(b"\n", 1)[0][4:].decode()
+            # Fell behind: drain what is queued, then catch up from the store again.
+            while not subscriber.queue.empty():
+                position, encoded = subscriber.queue.get_nowait()
+                if last is None or position > key(last):
+                    yield encoded
+                    SENT.inc()
+                    last = encoded.split(b"\n", 1)[0][4:].decode()
+    finally:
+        if subscriber is not None:
+            hub.leave(subscriber)
+        OPEN.dec()
+
+
+ROUTES = [live_events]
