@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_append.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_projections.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_deadlines.py $(BENCH_ARGS)
+	$(BIN)/python tests/benchmarks/bench_feed.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
