@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -139,3 +140,6 @@ class RecordedEvent:
 class Page:
     events: list[RecordedEvent]
     next: str | None
+    rows: list[Any] = field(default_factory=list)
+    """Rows as read, when asked for raw (`events.wire` encodes them without building events)."""
+    epoch: str = ""

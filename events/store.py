@@ -733,8 +733,10 @@ class EventStore:
         plan_id: UUID | None = None,
         units: Sequence[UUID] = (),
         decode: bool = False,
+        raw: bool = False,
     ) -> Page:
-        """Events in feed order after a cursor, only from finished transactions."""
+        """Events in feed order after a cursor, only from finished transactions. With `raw`,
+        the page carries the rows as read (for `events.wire`), not events."""
         start = Cursor.decode(after) if after else None
         conditions = ["tx_id < store_visible_horizon()"]
         params: list[Any] = []
@@ -768,6 +770,10 @@ class EventStore:
         self._epoch = epoch
         if start is not None and start.epoch != epoch:
             raise CursorFromAnotherEpoch(start.epoch, epoch)
+        if raw:
+            found = [row for row in rows if row["event_id"]]
+            last = Cursor(epoch, found[-1]["tx_id"], found[-1]["position"]) if found else None
+            return Page([], last.encode() if last else after, rows=found, epoch=epoch)
         events = [self._recorded(row, epoch, decode) for row in rows if row["event_id"]]
         return Page(events, events[-1].cursor if events else after)
 

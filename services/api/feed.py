@@ -18,6 +18,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
+from events import wire as stored
 from events.envelope import Page
 from services.api.commanding import store_of
 from services.api.history import wire
@@ -58,9 +59,9 @@ async def events_feed(
         # Filtering by a unit outside reach shows nothing of it; no filter shows all in reach.
         wanted = [u for u in wanted if u in set(allowed)] if wanted else allowed
         if not wanted:
-            return _answer(request, Page([], after))
+            return _empty(request, after)
 
-    async def page(cursor: str | None, size: int) -> Page:
+    async def page(cursor: str | None, size: int, raw: bool = True) -> Page:
         return await store.read_all(
             after=cursor,
             limit=size,
@@ -69,24 +70,38 @@ async def events_feed(
             streams=streams or (),
             plan_id=plan,
             units=wanted,
+            raw=raw,
         )
 
-    if NDJSON in request.headers.get("accept", ""):
+    accept = request.headers.get("accept", "")
+    if NDJSON in accept:
         return _ndjson(await page(after, min(limit, STREAM_PAGE)), page, limit)
-    return _answer(request, await page(after, limit))
+    if MSGPACK in accept:
+        return _msgpack(await page(after, limit, raw=False))
+    found = await page(after, limit)
+    return Response(
+        stored.page_json(found.rows, found.epoch, found.next),
+        media_type="application/json",
+        headers={"Vary": "Accept"},
+    )
 
 
-def _answer(request: Request[Any, Any, Any], page: Page) -> Response[Any]:
+def _msgpack(page: Page) -> Response[Any]:
+    # MessagePack cannot carry JSON text as it is: the data is decoded to be re-encoded.
+    events = [{**wire(e), "data": msgspec.json.decode(e.raw_data)} for e in page.events]
+    return Response(
+        msgspec.msgpack.encode({"events": events, "next": page.next}),
+        media_type=MSGPACK,
+        headers={"Vary": "Accept"},
+    )
+
+
+def _empty(request: Request[Any, Any, Any], after: str | None) -> Response[Any]:
+    if NDJSON in request.headers.get("accept", ""):
+        return Response(b"", media_type=NDJSON, headers={"Vary": "Accept"})
     if MSGPACK in request.headers.get("accept", ""):
-        # MessagePack cannot carry JSON text as it is: the data is decoded to be re-encoded.
-        events = [{**wire(e), "data": msgspec.json.decode(e.raw_data)} for e in page.events]
-        return Response(
-            msgspec.msgpack.encode({"events": events, "next": page.next}),
-            media_type=MSGPACK,
-            headers={"Vary": "Accept"},
-        )
-    body = {"events": [wire(e) for e in page.events], "next": page.next}
-    return Response(body, headers={"Vary": "Accept"})
+        return _msgpack(Page([], after))
+    return Response({"events": [], "next": after}, headers={"Vary": "Accept"})
 
 
 def _ndjson(first: Page, page: Any, limit: int) -> Stream:
@@ -95,10 +110,10 @@ def _ndjson(first: Page, page: Any, limit: int) -> Stream:
 
     async def lines() -> AsyncIterator[bytes]:
         current, sent = first, 0
-        while current.events:
-            yield b"".join(msgspec.json.encode(wire(e)) + b"\n" for e in current.events)
-            sent += len(current.events)
-            if len(current.events) < STREAM_PAGE or sent >= limit:
+        while current.rows:
+            yield stored.ndjson(current.rows, current.epoch)
+            sent += len(current.rows)
+            if len(current.rows) < STREAM_PAGE or sent >= limit:
                 return
             current = await page(current.next, min(STREAM_PAGE, limit - sent))
 
