@@ -80,7 +80,7 @@ async def events_feed(
         return _msgpack(await page(after, limit, raw=False))
     found = await page(after, limit)
     return Response(
-        stored.page_json(found.rows, found.epoch, found.next),
+        stored.page_json(found.rows, found.next),
         media_type="application/json",
         headers={"Vary": "Accept"},
     )
@@ -111,7 +111,7 @@ def _ndjson(first: Page, page: Any, limit: int) -> Stream:
     async def lines() -> AsyncIterator[bytes]:
         current, sent = first, 0
         while current.rows:
-            yield stored.ndjson(current.rows, current.epoch)
+            yield stored.ndjson(current.rows)
             sent += len(current.rows)
             if len(current.rows) < STREAM_PAGE or sent >= limit:
                 return

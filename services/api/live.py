@@ -257,17 +257,22 @@ async def _events(
                 CATCHING_UP.dec()
             while not subscriber.behind:
                 try:
-                    position, encoded = await asyncio.wait_for(
-                        subscriber.queue.get(), KEEP_ALIVE_SECONDS
-                    )
+                    async with asyncio.timeout(KEEP_ALIVE_SECONDS):
+                        batch = [await subscriber.queue.get()]
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
-                if last is not None and position <= key(last):
+                # Whatever else is queued goes out in the same write: a busy process sends
+                # fewer, larger chunks instead of falling further behind.
+                while not subscriber.queue.empty() and len(batch) < 500:
+                    batch.append(subscriber.queue.get_nowait())
+                floor = key(last) if last is not None else None
+                fresh = [(p, e) for p, e in batch if floor is None or p > floor]
+                if not fresh:
                     continue  # already sent while catching up
-                yield encoded
-                SENT.inc()
-                last = encoded.split(b"\n", 1)[0][4:].decode()
+                yield b"".join(e for _, e in fresh)
+                SENT.inc(len(fresh))
+                last = fresh[-1][1].split(b"\n", 1)[0][4:].decode()
             # Fell behind: drain what is queued, then catch up from the store again.
             while not subscriber.queue.empty():
                 position, encoded = subscriber.queue.get_nowait()

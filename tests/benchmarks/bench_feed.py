@@ -72,7 +72,7 @@ async def http_catch_up(url: str, headers: dict[str, str]) -> tuple[int, float]:
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         while True:
             params = {"limit": "10000", **({"after": after} if after else {})}
-            last = b""
+            tail = b""
             got = 0
             async with client.stream(
                 "GET",
@@ -80,13 +80,15 @@ async def http_catch_up(url: str, headers: dict[str, str]) -> tuple[int, float]:
                 params=params,
                 headers={**headers, "Accept": "application/x-ndjson"},
             ) as response:
-                async for line in response.aiter_lines():
-                    if line:
-                        got += 1
-                        last = line.encode()
+                # Count lines as the bytes arrive (the consumer's parsing is its own affair);
+                # keep the end to continue from the last event's cursor.
+                async for chunk in response.aiter_raw():
+                    got += chunk.count(b"\n")
+                    tail = (tail + chunk)[-4096:]
             count += got
             if got < 10_000:
                 return count, time.perf_counter() - started
+            last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
             after = last.split(b'"cursor":"', 1)[1].split(b'"', 1)[0].decode()
 
 

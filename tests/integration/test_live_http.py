@@ -151,3 +151,33 @@ async def test_a_client_that_reads_nothing_does_not_hold_back_the_others(
             got = await asyncio.wait_for(take(frames(reader), 6000), 30)
         assert len(got) == 6000 and len({i for i, _ in got}) == 6000
         await stuck.aclose()
+
+
+async def test_a_consumer_gets_over_sse_exactly_what_the_feed_shows_it(
+    domain_store: EventStore, store: EventStore, pool: asyncpg.Pool[Any], dsn: str
+) -> None:
+    from services.demo import demo_id
+
+    await load_demo(domain_store)
+    group = demo_id("unit:sl-t1")
+    _, token = await make_user(domain_store, "consumer", group)
+    consumer = bearer(token)
+    async with serving(dsn, pool) as url, httpx.AsyncClient(base_url=url, timeout=20) as client:
+        fed = (await client.get("/events", headers=consumer, params={"limit": "1000"})).json()
+        async with client.stream("GET", "/events/live", headers=consumer) as live:
+            events = frames(live)
+            caught_up = await take(events, len(fed["events"]))
+            # Live: an event of no unit of the consumer's, then one of party group 1.
+            for units in ((demo_id("unit:sl-cd"),), (group,)):
+                await store.append(
+                    [
+                        StreamWrite(
+                            f"note-{uuid.uuid4()}", 0, [NewEvent(Noted(text="x"), units=units)]
+                        )
+                    ],
+                    Metadata(),
+                )
+            (next_one,) = await take(events, 1)
+    assert [e for _, e in caught_up] == fed["events"]
+    assert len(caught_up) == 17  # test_feed_http writes them out (with one more role there)
+    assert next_one[1]["tags"]["units"] == [str(group)]  # the union's never came
