@@ -8,6 +8,7 @@ admins and auditors see everything; others the events that concern a unit within
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
@@ -111,11 +112,23 @@ def _ndjson(first: Page, page: Any, limit: int) -> Stream:
     async def lines() -> AsyncIterator[bytes]:
         current, sent = first, 0
         while current.rows:
-            yield stored.ndjson(current.rows)
             sent += len(current.rows)
-            if len(current.rows) < STREAM_PAGE or sent >= limit:
+            more = len(current.rows) == STREAM_PAGE and sent < limit
+            # The next page is read while this one goes out.
+            following = (
+                asyncio.ensure_future(page(current.next, min(STREAM_PAGE, limit - sent)))
+                if more
+                else None
+            )
+            try:
+                yield stored.ndjson(current.rows)
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                raise
+            if following is None:
                 return
-            current = await page(current.next, min(STREAM_PAGE, limit - sent))
+            current = await following
 
     return Stream(lines(), media_type=NDJSON, headers={"Vary": "Accept"})
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -89,7 +90,7 @@ async def http_catch_up(url: str, headers: dict[str, str]) -> tuple[int, float]:
             if got < 10_000:
                 return count, time.perf_counter() - started
             last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
-            after = last.split(b'"cursor":"', 1)[1].split(b'"', 1)[0].decode()
+            after = json.loads(last)["cursor"]
 
 
 async def sse_latency(
