@@ -186,9 +186,9 @@ async def test_formats_and_cursors(domain_store: EventStore, pool: asyncpg.Pool[
         # Built by PostgreSQL, the feed's events read exactly as the ones Python encodes.
         plan = demo_id("plan:334")
         history = (await client.get(f"/plans/{plan}/history", headers=admin)).json()["items"]
-        fed = (
-            await client.get("/events", headers=admin, params={"plan": str(plan)})
-        ).json()["events"]
+        fed = (await client.get("/events", headers=admin, params={"plan": str(plan)})).json()[
+            "events"
+        ]
         assert fed == history and len(fed) > 10
         bad = await client.get("/events", headers=admin, params={"after": "not-a-cursor"})
         assert bad.status_code == 400 and bad.json()["type"] == "/problems/invalid-cursor"
