@@ -162,21 +162,6 @@ _EVENT_COLUMNS = (
     "category, plan_id, units, recorded_at, prev_hash, hash"
 )
 
-# An event in the shape consumers code against (events/wire.py), built in SQL: data and
-# metadata are the stored JSON; times as RFC 3339 in UTC with microseconds when there are some;
-# the cursor as `Cursor.encode` makes it.
-_WIRE_COLUMNS = """event_id, tx_id, position, json_build_object(
-    'event_id', event_id, 'stream_id', stream_id, 'version', version, 'position', position,
-    'cursor', rtrim(translate(replace(encode(convert_to(
-        'c1.' || epoch.token || '.' || to_hex(tx_id) || '.' || to_hex(position), 'UTF8'),
-        'base64'), E'\n', ''), '+/', '-_'), '='),
-    'type', type, 'schema_version', schema_version, 'data', data, 'metadata', metadata,
-    'tags', json_build_object('category', category, 'plan_id', plan_id, 'units', units),
-    'recorded_at', to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
-        || CASE WHEN date_part('microseconds', recorded_at)::bigint % 1000000 = 0 THEN ''
-                ELSE to_char(recorded_at AT TIME ZONE 'UTC', '.US') END || 'Z',
-    'prev_hash', encode(prev_hash, 'hex'), 'hash', encode(hash, 'hex'))::text AS line"""
-
 _TAKEN_VERSION = re.compile(r"Key \(stream_id, version\)=\((.+), (\d+)\) already exists")
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 _ref_decoder = msgspec.json.Decoder(list[tuple[UUID, str, int, int, int]])
@@ -751,8 +736,7 @@ class EventStore:
         raw: bool = False,
     ) -> Page:
         """Events in feed order after a cursor, only from finished transactions. With `raw`,
-        the page carries each event as its wire JSON line, built by PostgreSQL (`rows`, each
-        with `line`), not events: a feed page is then hardly more than a read."""
+        the page carries the rows as read (for `events.wire`), not events."""
         start = Cursor.decode(after) if after else None
         conditions = ["tx_id < store_visible_horizon()"]
         params: list[Any] = []
@@ -775,7 +759,7 @@ class EventStore:
         if units:
             conditions.append(f"units && {param(list(units))}::uuid[]")
         # The epoch comes with the page, so a restore is noticed at once, even with no events.
-        columns = _WIRE_COLUMNS if raw else _EVENT_COLUMNS
+        columns = _EVENT_COLUMNS
         sql = (
             "WITH epoch AS (SELECT token FROM store_epochs ORDER BY id DESC LIMIT 1) "
             f"SELECT epoch.token AS epoch_token, page.* FROM epoch LEFT JOIN LATERAL ("

@@ -1,6 +1,5 @@
-"""Stored events on the wire, as PostgreSQL builds them (`EventStore.read_all(raw=True)`):
-`data` and `metadata` are the stored JSON passed through, never decoded in Python, so a feed
-page costs little more than reading it.
+"""Stored events on the wire, straight from their rows: `data` and `metadata` are the stored
+JSON passed through, never decoded, so a feed page costs little more than reading it.
 
 The shape is the one consumers code against (DESIGN.md): event_id, stream_id, version,
 position, cursor, type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash.
@@ -9,18 +8,65 @@ position, cursor, type, schema_version, data, metadata, tags, recorded_at, prev_
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import msgspec
+
+from events.cursor import Cursor
+
+
+class WireTags(msgspec.Struct):
+    category: str
+    plan_id: UUID | None
+    units: list[UUID]
+
+
+class WireEvent(msgspec.Struct):
+    event_id: UUID
+    stream_id: str
+    version: int
+    position: int
+    cursor: str
+    type: str
+    schema_version: int
+    data: msgspec.Raw
+    metadata: msgspec.Raw
+    tags: WireTags
+    recorded_at: datetime
+    prev_hash: str | None
+    hash: str
+
 
 _encoder = msgspec.json.Encoder()
 
 
-def ndjson(rows: Sequence[Any]) -> bytes:
-    """One event a line, from rows read with `read_all(raw=True)`."""
-    return "".join(row["line"] + "\n" for row in rows).encode()
+def wire_events(rows: Sequence[Any], epoch: str) -> list[WireEvent]:
+    return [
+        WireEvent(
+            row["event_id"],
+            row["stream_id"],
+            row["version"],
+            row["position"],
+            Cursor(epoch, row["tx_id"], row["position"]).encode(),
+            row["type"],
+            row["schema_version"],
+            msgspec.Raw(row["data"]),
+            msgspec.Raw(row["metadata"]),
+            WireTags(row["category"], row["plan_id"], row["units"]),
+            row["recorded_at"],
+            row["prev_hash"].hex() if row["prev_hash"] else None,
+            row["hash"].hex(),
+        )
+        for row in rows
+    ]
 
 
-def page_json(rows: Sequence[Any], next_cursor: str | None) -> bytes:
-    events = ",".join(row["line"] for row in rows)
-    return b'{"events":[' + events.encode() + b'],"next":' + _encoder.encode(next_cursor) + b"}"
+def ndjson(rows: Sequence[Any], epoch: str) -> bytes:
+    """One event a line."""
+    return _encoder.encode_lines(wire_events(rows, epoch))
+
+
+def page_json(rows: Sequence[Any], epoch: str, next_cursor: str | None) -> bytes:
+    return _encoder.encode({"events": wire_events(rows, epoch), "next": next_cursor})

@@ -81,7 +81,7 @@ async def events_feed(
         return _msgpack(await page(after, limit, raw=False))
     found = await page(after, limit)
     return Response(
-        stored.page_json(found.rows, found.next),
+        stored.page_json(found.rows, found.epoch, found.next),
         media_type="application/json",
         headers={"Vary": "Accept"},
     )
@@ -121,7 +121,7 @@ def _ndjson(first: Page, page: Any, limit: int) -> Stream:
                 else None
             )
             try:
-                yield stored.ndjson(current.rows)
+                yield stored.ndjson(current.rows, current.epoch)
             except BaseException:
                 if following is not None:
                     following.cancel()
