@@ -199,6 +199,8 @@ def test_no_generated_request_gets_a_server_error(
     errors: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
+        if operation.path == "/events/live":
+            continue  # an endless stream: tests/integration/test_live_http.py covers it
         path_parameters = {
             p.name: known[p.name] for p in operation.path_parameters if p.name in known
         }
