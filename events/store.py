@@ -882,6 +882,16 @@ class EventStore:
         assert row is not None
         return None if row["events"] == 0 else list(row["units"] or [])
 
+    async def streams_with_type_without(self, event_type: str, *, without: str) -> list[str]:
+        """Streams with an event of one type and none of another, in stream id order."""
+        rows = await self.pool.fetch(
+            "SELECT stream_id FROM events WHERE type = $1 "
+            "EXCEPT SELECT stream_id FROM events WHERE type = $2 ORDER BY 1",
+            event_type,
+            without,
+        )
+        return [row["stream_id"] for row in rows]
+
     async def streams_concerning(
         self, unit_id: UUID, *, category: str, types: Sequence[str]
     ) -> list[str]:

@@ -1,5 +1,6 @@
-"""Stored events on the wire, straight from their rows: `data` and `metadata` are the stored
-JSON passed through, never decoded, so a feed page costs little more than reading it.
+"""Stored events on the wire, in the shape consumers code against: from a recorded event
+(`wire`), or straight from feed rows (`ndjson`, `page_json`), where `data` and `metadata` are
+the stored JSON passed through, never decoded, so a feed page costs little more than reading it.
 
 The shape is the one consumers code against (DESIGN.md): event_id, stream_id, version,
 position, cursor, type, schema_version, data, metadata, tags, recorded_at, prev_hash, hash.
@@ -15,6 +16,26 @@ from uuid import UUID
 import msgspec
 
 from events.cursor import Cursor
+from events.envelope import RecordedEvent
+
+
+def wire(event: RecordedEvent) -> dict[str, Any]:
+    """A stored event in the shape consumers code against (DESIGN.md)."""
+    return {
+        "event_id": event.event_id,
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "position": event.position,
+        "cursor": event.cursor,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "data": msgspec.Raw(event.raw_data),
+        "metadata": event.metadata,
+        "tags": event.tags,
+        "recorded_at": event.recorded_at,
+        "prev_hash": event.prev_hash.hex() if event.prev_hash else None,
+        "hash": event.hash.hex(),
+    }
 
 
 class WireTags(msgspec.Struct):

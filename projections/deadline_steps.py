@@ -83,6 +83,20 @@ async def write(connection: DbConnection, event: Event) -> None:
             )
 
 
+async def pending(
+    pool: asyncpg.Pool[Any], until: datetime, limit: int, since: datetime | None = None
+) -> list[asyncpg.Record]:
+    """Pending steps due by `until` (and not before `since`), earliest first."""
+    return await pool.fetch(
+        "SELECT assignment_id, schedule_version, step, at FROM deadline_steps "
+        "WHERE status = 'pending' AND at <= $1 AND ($3::timestamptz IS NULL OR at >= $3) "
+        "ORDER BY at LIMIT $2",
+        until,
+        limit,
+        since,
+    )
+
+
 async def rebuild(pool: asyncpg.Pool[Any], store: EventStore) -> int:
     """Empty the table and apply every task event again, in one transaction (commands write
     it in theirs: once TRUNCATE holds the lock, every event that matters is read here)."""

@@ -121,14 +121,19 @@ async def store_current(connection: Any) -> str | None:
     return version
 
 
+async def latest_version(connection: Any) -> str:
+    version: str | None = await connection.fetchval(
+        "SELECT version FROM calendar_versions ORDER BY loaded_at DESC, version DESC LIMIT 1"
+    )
+    if version is None:
+        raise LookupError("no working-day calendar is stored: run `campaign migrate`")
+    return version
+
+
 async def load(connection: Any, version: str | None = None) -> Calendar:
     """A stored version, the latest loaded when none is named."""
     if version is None:
-        version = await connection.fetchval(
-            "SELECT version FROM calendar_versions ORDER BY loaded_at DESC, version DESC LIMIT 1"
-        )
-        if version is None:
-            raise LookupError("no calendar is loaded: run `campaign migrate`")
+        version = await latest_version(connection)
     rows = await connection.fetch(
         "SELECT day, working, reason FROM calendar_days WHERE version = $1", version
     )

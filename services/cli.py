@@ -4,15 +4,47 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import structlog
 
 from services.config import ConfigError, Settings, load_settings
 from services.logging import configure_logging
 
+if TYPE_CHECKING:
+    from events.store import EventStore
+
 log = structlog.get_logger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def _opened_store(settings: Settings, max_size: int = 3) -> AsyncIterator[EventStore]:
+    """The event store on a small pool of its own, closed when the command is done."""
+    import events.domain  # noqa: F401 - registers every domain event
+    from events.store import EventStore, create_pool
+
+    pool = await create_pool(settings.require_database(), min_size=1, max_size=max_size)
+    store = EventStore(pool)
+    try:
+        yield store
+    finally:
+        await store.close()
+        await pool.close()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """Set by SIGINT or SIGTERM: long-running commands finish what they do and return."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
@@ -77,16 +109,13 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
-    import events.domain  # noqa: F401 - registers every domain event
-    from events.store import EventStore, create_pool
     from projections import deadline_steps, directory
     from projections.rebuild import RebuildRunning, rebuild_task_facts
     from services.progress import ProgressBar
 
     async def run() -> int:
-        pool = await create_pool(settings.require_database(), min_size=1, max_size=3)
-        store = EventStore(pool)
-        try:
+        async with _opened_store(settings) as store:
+            pool = store.pool
             if args.projection in ("all", "directory"):
                 applied = await directory.rebuild(pool, store)
                 print(f"rebuilt the unit directory, roles and models from {applied} events")
@@ -106,52 +135,37 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
                     f"rebuilt the task facts: {done.rows:,} tasks from {done.events:,} events "
                     f"in {done.seconds:.1f} s ({done.rate:,.0f} events/s)"
                 )
-        finally:
-            await store.close()
-            await pool.close()
         return 0
 
     return asyncio.run(run())
 
 
 def _project(settings: Settings, args: argparse.Namespace) -> int:
-    import signal
-
-    import events.domain  # noqa: F401 - registers every domain event
-    from events.store import EventStore, create_pool
     from events.wakeup import WakeUpListener
     from projections.projector import Projector
 
     async def run() -> int:
         dsn = settings.require_database()
-        pool = await create_pool(dsn, min_size=1, max_size=4)
-        store = EventStore(pool)
-        listener = WakeUpListener(dsn)
-        await listener.start()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        try:
-            projector = Projector(
-                store,
-                owner=args.owner,
-                stale_after=args.stale_after,
-                batch=args.batch,
-                lock_dsn=dsn,
-            )
-            await projector.run(stop, listener)
-        finally:
-            await listener.close()
-            await store.close()
-            await pool.close()
+        async with _opened_store(settings, max_size=4) as store:
+            listener = WakeUpListener(dsn)
+            await listener.start()
+            try:
+                projector = Projector(
+                    store,
+                    owner=args.owner,
+                    stale_after=args.stale_after,
+                    batch=args.batch,
+                    lock_dsn=dsn,
+                )
+                await projector.run(_stop_on_signals(), listener)
+            finally:
+                await listener.close()
         return 0
 
     return asyncio.run(run())
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    import contextlib
     import socket
 
     from workers import deadlines, queue
@@ -180,18 +194,11 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 def _deadlines_backfill(settings: Settings, _: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    import events.domain  # noqa: F401 - registers every domain event
-    from events.store import EventStore, create_pool
     from services.deadlines import backfill
 
     async def run() -> int:
-        pool = await create_pool(settings.require_database(), min_size=1, max_size=3)
-        store = EventStore(pool)
-        try:
+        async with _opened_store(settings) as store:
             scheduled = await backfill(store, datetime.now(UTC))
-        finally:
-            await store.close()
-            await pool.close()
         print(f"scheduled the deadlines of {scheduled} open task(s) that had none")
         return 0
 
@@ -199,76 +206,58 @@ def _deadlines_backfill(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _tail(settings: Settings, args: argparse.Namespace) -> int:
-    import signal
-
     import msgspec
 
     from events.errors import CursorFromAnotherEpoch, InvalidCursor
     from events.follow import follow
-    from events.store import EventStore, create_pool
     from events.wakeup import WakeUpListener
-    from services.api.history import wire
+    from events.wire import wire
 
     async def run() -> int:
-        dsn = settings.require_database()
-        pool = await create_pool(dsn, min_size=1, max_size=2)
-        store = EventStore(pool)
-        listener = WakeUpListener(dsn)
-        await listener.start()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        out = sys.stdout.buffer
+        async with _opened_store(settings, max_size=2) as store:
+            listener = WakeUpListener(settings.require_database())
+            await listener.start()
+            out = sys.stdout.buffer
 
-        async def printing() -> None:
-            async for event in follow(
-                store,
-                after=args.after,
-                listener=listener,
-                types=args.type or (),
-                categories=args.category or (),
-                streams=args.stream or (),
-                plan_id=args.plan,
-                units=args.unit or (),
-            ):
-                out.write(msgspec.json.encode(wire(event)) + b"\n")
-                out.flush()
+            async def printing() -> None:
+                async for event in follow(
+                    store,
+                    after=args.after,
+                    listener=listener,
+                    types=args.type or (),
+                    categories=args.category or (),
+                    streams=args.stream or (),
+                    plan_id=args.plan,
+                    units=args.unit or (),
+                ):
+                    out.write(msgspec.json.encode(wire(event)) + b"\n")
+                    out.flush()
 
-        task = asyncio.create_task(printing())
-        stopping = asyncio.create_task(stop.wait())
-        try:
-            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                try:
-                    task.result()
-                except (InvalidCursor, CursorFromAnotherEpoch) as error:
-                    print(f"error: {error}", file=sys.stderr)
-                    return 1
-        finally:
-            task.cancel()
-            stopping.cancel()
-            await listener.close()
-            await store.close()
-            await pool.close()
+            task = asyncio.create_task(printing())
+            stopping = asyncio.create_task(_stop_on_signals().wait())
+            try:
+                await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if task.done():
+                    try:
+                        task.result()
+                    except (InvalidCursor, CursorFromAnotherEpoch) as error:
+                        print(f"error: {error}", file=sys.stderr)
+                        return 1
+            finally:
+                task.cancel()
+                stopping.cancel()
+                await listener.close()
         return 0
 
     return asyncio.run(run())
 
 
 def _demo(settings: Settings, _: argparse.Namespace) -> int:
-    import events.domain  # noqa: F401 - registers every domain event
-    from events.store import EventStore, create_pool
     from services.demo import load_demo
 
     async def run() -> int:
-        pool = await create_pool(settings.require_database(), min_size=1, max_size=4)
-        store = EventStore(pool)
-        try:
+        async with _opened_store(settings, max_size=4) as store:
             appended = await load_demo(store)
-        finally:
-            await store.close()
-            await pool.close()
         if appended:
             print(f"loaded the five seed campaigns: {appended} events appended")
         else:

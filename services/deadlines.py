@@ -14,7 +14,6 @@ from uuid import UUID
 
 import asyncpg
 
-from events.deadlines import DeadlineScheduled
 from events.store import EventStore
 from services import assignments, calendar
 from services.auth import Actor
@@ -35,11 +34,7 @@ _calendars: dict[str, Calendar] = {}
 async def current_calendar(pool: asyncpg.Pool[Any]) -> Calendar:
     """The latest stored calendar version (each version is immutable, so cached)."""
     async with pool.acquire() as connection:
-        version = await connection.fetchval(
-            "SELECT version FROM calendar_versions ORDER BY loaded_at DESC, version DESC LIMIT 1"
-        )
-        if version is None:
-            raise LookupError("no working-day calendar is stored: run `campaign migrate`")
+        version = await calendar.latest_version(connection)
         if version not in _calendars:
             _calendars[version] = await calendar.load(connection, version)
     return _calendars[version]
@@ -113,13 +108,12 @@ async def perform_step(
     store: EventStore, assignment_id: UUID, schedule_version: int, step: str, now: datetime
 ) -> Answer:
     """Record the step if it still applies; an empty answer when it does not (any more)."""
-    pool = store.pool
-    in_place = await successors_in_place(
-        pool, await _schedule_units(store, assignment_id, schedule_version)
-    )
 
     async def decide(session: Session) -> Outcome:
         task = await assignments.load(session, assignment_id)
+        # The successors of the units the step may aim at are looked up before deciding, so
+        # the decision itself stays pure.
+        in_place = await successors_in_place(store.pool, _aimed_at(task))
         outcome = Outcome(str(assignment_id), assignments.stream_of(assignment_id))
         events = deadlines.perform(
             task, schedule_version, step, now, lambda unit: in_place.get(unit, unit)
@@ -149,29 +143,10 @@ class _NothingToRecord(Exception):
     pass
 
 
-async def _schedule_units(
-    store: EventStore, assignment_id: UUID, schedule_version: int
-) -> set[UUID]:
-    """The units a schedule's steps aim at, with the task's lead: their successors are looked
-    up before deciding, so the decision itself stays pure."""
-    found: set[UUID] = set()
-    for event in await store.read_stream(assignments.stream_of(assignment_id)):
-        data = event.data
-        if isinstance(data, DeadlineScheduled) and data.schedule_version == schedule_version:
-            found |= {s.unit_id for s in data.steps if s.unit_id is not None}
-        lead = getattr(data, "to_unit_id", None) or getattr(data, "lead_unit_id", None)
-        if isinstance(lead, UUID):
-            found.add(lead)
-    return found
-
-
-async def unscheduled_tasks(pool: asyncpg.Pool[Any]) -> list[UUID]:
-    """Tasks issued before schedules were recorded (issue 8 landed after them)."""
-    rows = await pool.fetch(
-        "SELECT stream_id FROM events WHERE type = 'AssignmentIssued' "
-        "EXCEPT SELECT stream_id FROM events WHERE type = 'DeadlineScheduled' ORDER BY 1"
-    )
-    return [UUID(r["stream_id"].removeprefix("assignment-")) for r in rows]
+def _aimed_at(task: Assignment) -> set[UUID]:
+    """The task's lead and the units its schedule's steps aim at."""
+    units = {s.unit_id for s in task.schedule.steps} if task.schedule else set()
+    return {u for u in (*units, task.lead_unit_id) if u is not None}
 
 
 async def backfill(store: EventStore, now: datetime) -> int:
@@ -179,7 +154,9 @@ async def backfill(store: EventStore, now: datetime) -> int:
     Scheduled now: reminders already past are not sent; misses and escalations already past are
     recorded once by the workers."""
     scheduled = 0
-    for task_id in await unscheduled_tasks(store.pool):
+    # Tasks issued before schedules were recorded (issue 8 landed after them).
+    streams = await store.streams_with_type_without("AssignmentIssued", without="DeadlineScheduled")
+    for task_id in (UUID(stream.removeprefix("assignment-")) for stream in streams):
 
         async def decide(session: Session, task_id: UUID = task_id) -> Outcome:
             task = await assignments.load(session, task_id)

@@ -24,6 +24,7 @@ from prometheus_client import Counter, Histogram
 
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
+from projections import deadline_steps
 from services.deadlines import perform_step
 from workers import queue
 
@@ -65,19 +66,6 @@ async def handle(
     return len(answer.events)
 
 
-async def due_steps(
-    pool: asyncpg.Pool[Any], until: datetime, limit: int, since: datetime | None = None
-) -> list[asyncpg.Record]:
-    return await pool.fetch(
-        "SELECT assignment_id, schedule_version, step, at FROM deadline_steps "
-        "WHERE status = 'pending' AND at <= $1 AND ($3::timestamptz IS NULL OR at >= $3) "
-        "ORDER BY at LIMIT $2",
-        until,
-        limit,
-        since,
-    )
-
-
 async def schedule_due_steps(ctx: dict[str, Any]) -> int:
     """Queue the steps due within LOOKAHEAD, each deferred to its instant (older ones are
     the reconciler's)."""
@@ -96,7 +84,7 @@ async def schedule_due_steps(ctx: dict[str, Any]) -> int:
                 row["step"],
             )
 
-    rows = await due_steps(ctx["pool"], now + LOOKAHEAD, 100_000, since=now - GRACE)
+    rows = await deadline_steps.pending(ctx["pool"], now + LOOKAHEAD, 100_000, since=now - GRACE)
     queued = sum(await asyncio.gather(*(one(row) for row in rows)))
     JOBS.labels("schedule_due_steps", "ok").inc()
     if queued:
@@ -122,7 +110,7 @@ async def reconcile(ctx: dict[str, Any]) -> int:
     """Perform every step due for more than GRACE and still pending."""
     store: EventStore = ctx["store"]
     now: datetime = ctx["clock"]()
-    rows = await due_steps(store.pool, now - GRACE, RECONCILE_BATCH)
+    rows = await deadline_steps.pending(store.pool, now - GRACE, RECONCILE_BATCH)
     limit = asyncio.Semaphore(RECONCILE_CONCURRENCY)
 
     async def one(row: asyncpg.Record) -> int:

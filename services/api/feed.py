@@ -19,10 +19,9 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from events import wire as stored
 from events.envelope import Page
+from events.wire import ndjson, page_json, wire
 from services.api.commanding import store_of
-from services.api.history import wire
 from services.auth import Actor
 from services.reach import reach
 
@@ -31,11 +30,15 @@ MSGPACK = "application/msgpack"
 STREAM_PAGE = 2000
 
 
-async def visible_units(request: Request[Any, Any, Any], actor: Actor) -> list[UUID] | None:
-    """None: every event; else the units an event must concern to be shown."""
+async def units_to_show(
+    request: Request[Any, Any, Any], actor: Actor, asked: list[UUID] | None
+) -> list[UUID] | None:
+    """The units an event must concern to be shown: None for every event (admins and auditors
+    asking for no unit); else the units asked for within reach, or all in reach (may be none)."""
     if actor.is_admin or any(g.role == "auditor" for g in actor.grants):
-        return None
-    return await reach(request.app.state.pool, actor) or []
+        return list(asked) if asked else None
+    allowed = await reach(request.app.state.pool, actor) or []
+    return [u for u in asked if u in set(allowed)] if asked else allowed
 
 
 @get("/events")
@@ -54,13 +57,9 @@ async def events_feed(
     skips a late commit), with the cursor to continue from; filters combine with AND, values
     of one filter with OR."""
     store = store_of(request)
-    allowed = await visible_units(request, actor)
-    wanted = list(units or [])
-    if allowed is not None:
-        # Filtering by a unit outside reach shows nothing of it; no filter shows all in reach.
-        wanted = [u for u in wanted if u in set(allowed)] if wanted else allowed
-        if not wanted:
-            return _empty(request, after)
+    shown = await units_to_show(request, actor, units)
+    if shown == []:
+        return _empty(request, after)
 
     async def page(cursor: str | None, size: int, raw: bool = True) -> Page:
         return await store.read_all(
@@ -70,7 +69,7 @@ async def events_feed(
             categories=categories or (),
             streams=streams or (),
             plan_id=plan,
-            units=wanted,
+            units=shown or (),
             raw=raw,
         )
 
@@ -81,7 +80,7 @@ async def events_feed(
         return _msgpack(await page(after, limit, raw=False))
     found = await page(after, limit)
     return Response(
-        stored.page_json(found.rows, found.epoch, found.next),
+        page_json(found.rows, found.epoch, found.next),
         media_type="application/json",
         headers={"Vary": "Accept"},
     )
@@ -121,7 +120,7 @@ def _ndjson(first: Page, page: Any, limit: int) -> Stream:
                 else None
             )
             try:
-                yield stored.ndjson(current.rows, current.epoch)
+                yield ndjson(current.rows, current.epoch)
             except BaseException:
                 if following is not None:
                     following.cancel()

@@ -10,7 +10,7 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
-from events.envelope import RecordedEvent
+from events.wire import wire
 from services import plans
 from services.api.commanding import store_of
 from services.api.plans import readable_plan
@@ -18,25 +18,6 @@ from services.auth import Actor
 from services.reach import can_read
 
 NDJSON = "application/x-ndjson"
-
-
-def wire(event: RecordedEvent) -> dict[str, Any]:
-    """A stored event in the shape consumers code against (DESIGN.md)."""
-    return {
-        "event_id": event.event_id,
-        "stream_id": event.stream_id,
-        "version": event.version,
-        "position": event.position,
-        "cursor": event.cursor,
-        "type": event.type,
-        "schema_version": event.schema_version,
-        "data": msgspec.Raw(event.raw_data),
-        "metadata": event.metadata,
-        "tags": event.tags,
-        "recorded_at": event.recorded_at,
-        "prev_hash": event.prev_hash.hex() if event.prev_hash else None,
-        "hash": event.hash.hex(),
-    }
 
 
 @get("/plans/{plan_id:uuid}/history")

@@ -27,11 +27,12 @@ from prometheus_client import Counter, Gauge
 
 from events.cursor import Cursor
 from events.envelope import RecordedEvent
+from events.follow import follow
 from events.store import EventStore
 from events.wakeup import WakeUpListener
+from events.wire import wire
 from services.api.commanding import store_of
-from services.api.feed import visible_units
-from services.api.history import wire
+from services.api.feed import units_to_show
 from services.auth import Actor
 
 log = structlog.get_logger(__name__)
@@ -126,21 +127,19 @@ class Hub:
         self.head = await self.store.head()
         self._started.set()
         while True:
-            ticket = self._listener.ticket() if self._listener else None
             try:
-                page = await self.store.read_all(after=self.head, limit=PAGE)
+                async for event in follow(
+                    self.store,
+                    after=self.head,
+                    listener=self._listener,
+                    poll_seconds=self.poll_seconds,
+                    batch=PAGE,
+                ):
+                    self._offer(event)
+                    self.head = event.cursor  # with the offer: a subscriber sees one or other
             except Exception as error:  # the database went away: try again shortly
                 log.warning("live tail could not read", error=str(error))
                 await asyncio.sleep(1.0)
-                continue
-            for event in page.events:
-                self._offer(event)
-            self.head = page.next
-            if len(page.events) < PAGE:
-                if self._listener is not None and ticket is not None:
-                    await self._listener.wait(ticket, self.poll_seconds)
-                else:
-                    await asyncio.sleep(self.poll_seconds)
 
     def _offer(self, event: RecordedEvent) -> None:
         encoded: bytes | None = None
@@ -208,21 +207,18 @@ async def live_events(
     if start is not None:
         key(start)  # a malformed cursor is a 400 problem before the stream opens
         await store.read_all(after=start, limit=1)  # and one from another epoch a 410
-    allowed = await visible_units(request, actor)
-    wanted_units = list(units or [])
-    if allowed is not None:
-        wanted_units = [u for u in wanted_units if u in set(allowed)] if wanted_units else allowed
+    shown = await units_to_show(request, actor, units)
     wanted = Filter(
         frozenset(types or ()),
         frozenset(categories or ()),
         frozenset(streams or ()),
         plan,
-        frozenset(wanted_units) if allowed is not None or units else None,
+        frozenset(shown) if shown is not None else None,
     )
     hub = hub_of(request)
     await hub.start()
     return Stream(
-        _events(store, hub, start, wanted, wanted_units),
+        _events(store, hub, start, wanted, shown or []),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
