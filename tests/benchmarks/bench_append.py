@@ -24,15 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from events.codec import canonical
 from events.envelope import Metadata, NewEvent, StreamWrite
 from events.migrate import migrate
 from events.store import EventStore, create_pool
-from tests.servers import Servers, with_database
+from tests.benchmarks.scratch import scratch_database
 from tests.support import Noted, test_catalog
 
 RAW_INSERT = """
@@ -193,21 +191,8 @@ async def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.singles, args.batches = 800, 32
-    servers = Servers()
-    admin = servers.postgres()
-    name = f"cl_bench_{uuid.uuid4().hex[:8]}"
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    try:
-        dsn = with_database(admin, name)
-        await migrate(dsn)
+    async with scratch_database(migrate) as (dsn, _):
         await bench(dsn, args.singles, args.batches, args.batch_size, args.concurrency)
-    finally:
-        connection = await asyncpg.connect(admin)
-        await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await connection.close()
-        servers.stop()
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from services.commands import CommandContext, execute
 from services.demo import demo_id, load_demo
 from services.domain.assignment import IssueAssignment
 from services.schema import migrate_and_rebuild
-from tests.servers import Servers, with_database
+from tests.benchmarks.scratch import scratch_database
 
 
 async def issue(store: EventStore, count: int, due: datetime, batch: int = 500) -> None:
@@ -160,22 +160,9 @@ async def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.tasks, args.wave, args.lead_seconds = 1_000, 300, 20
-    servers = Servers()
-    admin = servers.postgres()
-    redis_url = servers.redis().rsplit("/", 1)[0] + "/13"
-    name = f"cl_bench_{uuid.uuid4().hex[:8]}"
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    try:
-        dsn = with_database(admin, name)
-        await migrate_and_rebuild(dsn)
+    async with scratch_database(migrate_and_rebuild) as (dsn, servers):
+        redis_url = servers.redis().rsplit("/", 1)[0] + "/13"
         await bench(dsn, redis_url, args.tasks, args.wave, args.lead_seconds)
-    finally:
-        connection = await asyncpg.connect(admin)
-        await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await connection.close()
-        servers.stop()
 
 
 if __name__ == "__main__":

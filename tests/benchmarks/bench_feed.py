@@ -36,8 +36,8 @@ from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore, create_pool
 from services.schema import migrate_and_rebuild
 from tests.benchmarks.bench_projections import generate, load
+from tests.benchmarks.scratch import scratch_database
 from tests.org import bearer, make_user
-from tests.servers import Servers, with_database
 from tests.support import Noted, test_catalog
 
 COLUMNS = (
@@ -216,21 +216,8 @@ async def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.events, args.clients, args.seconds = 20_000, 50, 2.0
-    servers = Servers()
-    admin = servers.postgres()
-    name = f"cl_bench_{uuid.uuid4().hex[:8]}"
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    try:
-        dsn = with_database(admin, name)
-        await migrate_and_rebuild(dsn)
+    async with scratch_database(migrate_and_rebuild) as (dsn, _):
         await bench(dsn, args.events, args.clients, args.seconds, args.rate)
-    finally:
-        connection = await asyncpg.connect(admin)
-        await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await connection.close()
-        servers.stop()
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from events.envelope import Metadata, NewEvent, StreamWrite
 from events.migrate import migrate
 from events.store import EventStore, create_pool
 from projections.rebuild import rebuild_task_facts
-from tests.servers import Servers, with_database
+from tests.benchmarks.scratch import scratch_database
 from tests.task_histories import History, random_history
 
 METADATA = Metadata()
@@ -241,22 +241,9 @@ async def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.events, args.lag_seconds = 20_000, 3.0
-    servers = Servers()
-    admin = servers.postgres()
-    name = f"cl_bench_{uuid.uuid4().hex[:8]}"
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    try:
-        dsn = with_database(admin, name)
-        await migrate(dsn)
+    async with scratch_database(migrate) as (dsn, _):
         await bench_rebuild(dsn, args.events, args.seed)
         await bench_lag(dsn, args.lag_seconds, args.rate, args.seed)
-    finally:
-        connection = await asyncpg.connect(admin)
-        await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await connection.close()
-        servers.stop()
 
 
 if __name__ == "__main__":
