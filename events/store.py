@@ -167,6 +167,39 @@ _metadata_decoder = msgspec.json.Decoder(Metadata)
 _ref_decoder = msgspec.json.Decoder(list[tuple[UUID, str, int, int, int]])
 
 
+def _feed_conditions(
+    start: Cursor | None,
+    types: Sequence[str],
+    categories: Sequence[str],
+    streams: Sequence[str],
+    plan_id: UUID | None,
+    units: Sequence[UUID],
+) -> tuple[list[str], list[Any]]:
+    """The WHERE conditions (and their parameters) of a feed read: finished transactions only,
+    after the cursor, filters combined with AND and values of one filter with OR."""
+    conditions = ["tx_id < store_visible_horizon()"]
+    params: list[Any] = []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    if start is not None:
+        tx_id, position = param(start.tx_id), param(start.position)
+        conditions.append(f"(tx_id, position) > ({tx_id}::bigint, {position}::bigint)")
+    if types:
+        conditions.append(f"type = ANY({param(list(types))}::text[])")
+    if categories:
+        conditions.append(f"category = ANY({param(list(categories))}::text[])")
+    if streams:
+        conditions.append(f"stream_id = ANY({param(list(streams))}::text[])")
+    if plan_id is not None:
+        conditions.append(f"plan_id = {param(plan_id)}::uuid")
+    if units:
+        conditions.append(f"units && {param(list(units))}::uuid[]")
+    return conditions, params
+
+
 def category_of(stream_id: str) -> str:
     return stream_id.split("-", 1)[0]
 
@@ -738,33 +771,15 @@ class EventStore:
         """Events in feed order after a cursor, only from finished transactions. With `raw`,
         the page carries the rows as read (for `events.wire`), not events."""
         start = Cursor.decode(after) if after else None
-        conditions = ["tx_id < store_visible_horizon()"]
-        params: list[Any] = []
-
-        def param(value: Any) -> str:
-            params.append(value)
-            return f"${len(params)}"
-
-        if start is not None:
-            tx_id, position = param(start.tx_id), param(start.position)
-            conditions.append(f"(tx_id, position) > ({tx_id}::bigint, {position}::bigint)")
-        if types:
-            conditions.append(f"type = ANY({param(list(types))}::text[])")
-        if categories:
-            conditions.append(f"category = ANY({param(list(categories))}::text[])")
-        if streams:
-            conditions.append(f"stream_id = ANY({param(list(streams))}::text[])")
-        if plan_id is not None:
-            conditions.append(f"plan_id = {param(plan_id)}::uuid")
-        if units:
-            conditions.append(f"units && {param(list(units))}::uuid[]")
+        conditions, params = _feed_conditions(start, types, categories, streams, plan_id, units)
+        params.append(max(1, min(limit, 10_000)))
         # The epoch comes with the page, so a restore is noticed at once, even with no events.
         columns = _EVENT_COLUMNS
         sql = (
             "WITH epoch AS (SELECT token FROM store_epochs ORDER BY id DESC LIMIT 1) "
             f"SELECT epoch.token AS epoch_token, page.* FROM epoch LEFT JOIN LATERAL ("
             f"SELECT {columns} FROM events WHERE {' AND '.join(conditions)} "
-            f"ORDER BY tx_id, position LIMIT {param(max(1, min(limit, 10_000)))}) page ON true"
+            f"ORDER BY tx_id, position LIMIT ${len(params)}) page ON true"
         )
         rows = await self.pool.fetch(sql, *params)
         epoch: str = rows[0]["epoch_token"]
@@ -777,6 +792,33 @@ class EventStore:
             return Page([], last.encode() if last else after, rows=found, epoch=epoch)
         events = [self._recorded(row, epoch, decode) for row in rows if row["event_id"]]
         return Page(events, events[-1].cursor if events else after)
+
+    async def backlog(
+        self,
+        *,
+        after: str | None,
+        types: Sequence[str] = (),
+        categories: Sequence[str] = (),
+        streams: Sequence[str] = (),
+        plan_id: UUID | None = None,
+        units: Sequence[UUID] = (),
+        cap: int = 10_000,
+    ) -> tuple[int, datetime | None]:
+        """How many visible events match after a cursor (counted up to `cap`), and when the
+        oldest of them was recorded: a follower's lag."""
+        start = Cursor.decode(after) if after else None
+        if start is not None and start.epoch != await self.epoch():
+            raise CursorFromAnotherEpoch(start.epoch, await self.epoch())
+        conditions, params = _feed_conditions(start, types, categories, streams, plan_id, units)
+        params.append(max(1, cap))
+        row = await self.pool.fetchrow(
+            f"SELECT count(*) AS pending, min(recorded_at) AS oldest FROM ("
+            f"SELECT recorded_at FROM events WHERE {' AND '.join(conditions)} "
+            f"ORDER BY tx_id, position LIMIT ${len(params)}) pending",
+            *params,
+        )
+        assert row is not None
+        return int(row["pending"]), row["oldest"]
 
     async def scan(
         self, *, categories: Sequence[str], after: tuple[int, int] = (0, 0), limit: int = 10_000

@@ -122,6 +122,26 @@ async def authenticate(pool: asyncpg.Pool[Any], authorization: str | None, now: 
     return Actor(row["user_id"], grants)
 
 
+async def actor_of(pool: asyncpg.Pool[Any], user_id: UUID) -> Actor | None:
+    """The user with the roles they hold now (None when unknown or erased): whose eyes a
+    subscription's deliveries see through."""
+    row = await pool.fetchrow(
+        """SELECT u.erased_at,
+                  coalesce(array_agg(r.role) FILTER (WHERE r.role_id IS NOT NULL), '{}') AS roles,
+                  coalesce(array_agg(r.unit_id) FILTER (WHERE r.role_id IS NOT NULL), '{}')
+                      AS units
+           FROM users u
+           LEFT JOIN user_roles r ON r.user_id = u.user_id AND r.revoked_at IS NULL
+           WHERE u.user_id = $1
+           GROUP BY u.user_id, u.erased_at""",
+        user_id,
+    )
+    if row is None or row["erased_at"] is not None:
+        return None
+    grants = tuple(Grant(role, unit) for role, unit in zip(row["roles"], row["units"], strict=True))
+    return Actor(user_id, grants)
+
+
 def require_admin(actor: Actor) -> None:
     if not actor.is_admin:
         raise Forbidden("only an admin may do this")

@@ -168,7 +168,7 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     import socket
 
-    from workers import deadlines, queue
+    from workers import app, queue
 
     name = args.name or f"{socket.gethostname()}"
     redis_url = settings.require_redis()
@@ -180,7 +180,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
         # Built inside the running loop: arq registers its SIGINT/SIGTERM handlers on it (a
         # signal lets running jobs finish for up to 20 s, then stops).
-        worker = deadlines.build(settings.require_database(), redis_url, name, tick=args.tick)
+        worker = app.build(settings, name, tick=args.tick)
         try:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker.async_run()
@@ -308,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rebuild.set_defaults(run=_rebuild)
     worker = sub.add_parser(
-        "worker", help="the deadline worker: reminders, misses, escalations (arq, on Redis)"
+        "worker",
+        help="the worker (arq, on Redis): deadline reminders, misses, escalations; webhooks",
     )
     worker.add_argument("--name", help="this worker's name (its health key); default: hostname")
     worker.add_argument(

@@ -28,6 +28,14 @@ class Settings:
     max_body_bytes: int
     db_pool_min: int
     db_pool_max: int
+    webhook_allowed_targets: tuple[str, ...] = ()
+    """Hosts (`hooks.example.vn`), suffixes (`*.gov.vn`) and networks (`10.0.0.0/8`) webhooks
+    may be delivered to; private and loopback addresses only when named here."""
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_failures: int = 10
+    webhook_backoff_seconds: float = 2.0
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_batch: int = 100
 
     def require_database(self) -> str:
         if not self.database_url:
@@ -53,6 +61,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     log_format = env.get("LOG_FORMAT") or ("console" if sys.stderr.isatty() else "json")
@@ -73,4 +94,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_048_576, 1024, 100 * 1_048_576),
         db_pool_min=pool_min,
         db_pool_max=_int(env, "DB_POOL_MAX", 10, pool_min, 500),
+        webhook_allowed_targets=tuple(
+            entry.strip()
+            for entry in (env.get("WEBHOOK_ALLOWED_TARGETS") or "").split(",")
+            if entry.strip()
+        ),
+        webhook_timeout_seconds=_float(env, "WEBHOOK_TIMEOUT_SECONDS", 5.0, 0.1, 10.0),
+        webhook_max_failures=_int(env, "WEBHOOK_MAX_FAILURES", 10, 1, 1000),
+        webhook_backoff_seconds=_float(env, "WEBHOOK_BACKOFF_SECONDS", 2.0, 0.01, 3600.0),
+        webhook_backoff_max_seconds=_float(
+            env, "WEBHOOK_BACKOFF_MAX_SECONDS", 3600.0, 0.01, 7 * 86400.0
+        ),
+        webhook_batch=_int(env, "WEBHOOK_BATCH", 100, 1, 1000),
     )

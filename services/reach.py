@@ -63,3 +63,16 @@ async def reach(pool: asyncpg.Pool[Any], actor: Actor) -> list[UUID] | None:
     if roots:
         units |= {row["unit_id"] for row in await pool.fetch(_SUBTREES, roots)}
     return sorted(units)
+
+
+async def shown_units(
+    pool: asyncpg.Pool[Any], actor: Actor, asked: Iterable[UUID] | None
+) -> list[UUID] | None:
+    """The units an event must concern for a feed reader to be shown it: None for every event
+    (admins and auditors asking for no unit); else the units asked for within reach, or all in
+    reach (may be none)."""
+    asked = list(asked) if asked else None
+    if actor.is_admin or any(g.role == "auditor" for g in actor.grants):
+        return asked
+    allowed = await reach(pool, actor) or []
+    return [u for u in asked if u in set(allowed)] if asked else allowed

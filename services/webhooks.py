@@ -11,12 +11,16 @@ to must be public unless the allow-list names that address's network or the host
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+RESOLVE_SECONDS = 3.0
+URL_LONGEST = 2000
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -84,6 +88,12 @@ def check_target(url: str, allowed: AllowList, resolved: Sequence[str]) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
         raise TargetRefused(f"{url!r}: only http and https URLs are delivered to")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise TargetRefused(f"{url!r} has an invalid port") from None
+    if parts.fragment:
+        raise TargetRefused("a webhook URL has no #fragment")
     if parts.username or parts.password:
         raise TargetRefused("credentials do not belong in a webhook URL")
     host = (parts.hostname or "").lower()
@@ -110,3 +120,30 @@ def check_target(url: str, allowed: AllowList, resolved: Sequence[str]) -> None:
                 f"{host} resolves to {address}, a private or loopback address the "
                 "allow-list does not name"
             )
+
+
+async def resolve_and_check(url: str, allowed: AllowList) -> None:
+    """Refuse a URL the operator does not allow, resolving its host now (at creation, and again
+    before each delivery, so a name later pointed at a private address is refused then)."""
+    if len(url) > URL_LONGEST:
+        raise TargetRefused(f"a webhook URL has at most {URL_LONGEST} characters")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    resolved: list[str] = []
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host and allowed.names(host.lower()):
+            try:
+                port = parts.port
+            except ValueError:
+                raise TargetRefused(f"{url!r} has an invalid port") from None
+            loop = asyncio.get_running_loop()
+            try:
+                infos = await asyncio.wait_for(
+                    loop.getaddrinfo(host, port or 443, proto=6), RESOLVE_SECONDS
+                )
+            except (OSError, TimeoutError, UnicodeError):
+                raise TargetRefused(f"{host} does not resolve") from None
+            resolved = sorted({str(info[4][0]) for info in infos})
+    check_target(url, allowed, resolved)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +22,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 
 import events.domain  # noqa: F401 - registers every domain event
-from events.store import EventStore, create_pool
+from events.store import EventStore
 from projections import deadline_steps
 from services.deadlines import perform_step
 from workers import queue
@@ -43,12 +42,6 @@ STEPS = Counter(
     ["action", "outcome"],
 )
 STEP_SECONDS = Histogram("campaign_deadline_step_seconds", "Time to handle one deadline step")
-
-Clock = Callable[[], datetime]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def job_id(assignment_id: UUID, schedule_version: int, step: str) -> str:
@@ -124,35 +117,3 @@ async def reconcile(ctx: dict[str, Any]) -> int:
     if rows:
         log.info("reconciled due deadline steps", due=len(rows), recorded=recorded)
     return recorded
-
-
-def build(
-    database_url: str, redis_url: str, name: str, clock: Clock = _now, tick: int = 60
-) -> Any:  # an arq Worker
-    """The worker; `tick` is how often the scheduler and the reconciler run (seconds)."""
-
-    async def startup(ctx: dict[str, Any]) -> None:
-        ctx["pool"] = await create_pool(
-            database_url, min_size=1, max_size=RECONCILE_CONCURRENCY + 2
-        )
-        ctx["store"] = EventStore(ctx["pool"])
-        ctx["clock"] = clock
-        log.info("deadline worker started", worker=name)
-
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        if "store" in ctx:
-            await ctx["store"].close()
-        if "pool" in ctx:
-            await ctx["pool"].close()
-
-    return queue.worker(
-        redis_url,
-        name,
-        [deadline_step],
-        [
-            queue.every(schedule_due_steps, tick),
-            queue.every(reconcile, tick, offset=tick // 2),
-        ],
-        on_startup=startup,
-        on_shutdown=shutdown,
-    )

@@ -47,6 +47,12 @@ async def enqueue_at(
     return job is not None
 
 
+async def enqueue(redis: ArqRedis, function: str, job_id: str, *args: Any) -> bool:
+    """Enqueue now, once per job id while the job is queued or running."""
+    job = await redis.enqueue_job(function, *args, _job_id=job_id)
+    return job is not None
+
+
 async def finished(redis: ArqRedis, job_id: str) -> bool:
     """Whether the job ran to its end (its result is kept for a minute)."""
     status = await Job(job_id, redis, _deserializer=deserialize).status()
@@ -81,9 +87,13 @@ def worker(
     on_startup: Any,
     on_shutdown: Any,
     completion_wait: int = 20,
+    unkept: Sequence[Any] = (),
 ) -> Worker:
+    """`unkept`: functions whose results are not kept, so that a job id can be queued again as
+    soon as its job ended."""
     return Worker(
-        [func(f, timeout=JOB_TIMEOUT, max_tries=5) for f in functions],
+        [func(f, timeout=JOB_TIMEOUT, max_tries=5) for f in functions]
+        + [func(f, timeout=JOB_TIMEOUT, max_tries=5, keep_result=0) for f in unkept],
         cron_jobs=list(cron_jobs),
         redis_settings=settings(redis_url),
         on_startup=on_startup,

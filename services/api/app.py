@@ -20,6 +20,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
 from projections import projector
+from services import subscriptions as subscriptions_service
 from services.api import (
     assignments,
     audit,
@@ -29,6 +30,7 @@ from services.api import (
     models,
     plan_view,
     plans,
+    subscriptions,
     units,
     users,
 )
@@ -40,17 +42,20 @@ from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
 from services.api.request_context import request_context_middleware
 from services.config import Settings
+from services.webhooks import AllowList
 
 log = structlog.get_logger()
 
 
-async def _measure_projector_lag(pool: asyncpg.Pool[Any], every: float = 5.0) -> None:
-    """Keep the projector's lag in this process's /metrics, read from its checkpoint."""
+async def _measure_lags(store: EventStore, every: float = 5.0) -> None:
+    """Keep the projector's lag (read from its checkpoint) and the webhook subscriptions' in
+    this process's /metrics."""
     while True:
         try:
-            await projector.measure_lag(pool)
+            await projector.measure_lag(store.pool)
+            await subscriptions_service.measure(store)
         except (asyncpg.PostgresError, OSError) as error:
-            log.warning("projector lag not measured", error=str(error))
+            log.warning("lags not measured", error=str(error))
         await asyncio.sleep(every)
 
 
@@ -77,7 +82,8 @@ def create_app(
         app.state.clock = clock
         app.state.database_url = settings.database_url
         app.state.live_hub = None
-        lag = asyncio.create_task(_measure_projector_lag(app.state.pool))
+        app.state.webhook_targets = AllowList.parse(settings.webhook_allowed_targets)
+        lag = asyncio.create_task(_measure_lags(app.state.store))
         try:
             yield
         finally:
@@ -113,6 +119,7 @@ def create_app(
             *feed.ROUTES,
             *live_feed.ROUTES,
             *audit.ROUTES,
+            *subscriptions.ROUTES,
         ],
         dependencies={"actor": Provide(current_actor)},
         lifespan=[lifespan],

@@ -23,22 +23,11 @@ from events.envelope import Page
 from events.wire import ndjson, page_json, wire
 from services.api.commanding import store_of
 from services.auth import Actor
-from services.reach import reach
+from services.reach import shown_units
 
 NDJSON = "application/x-ndjson"
 MSGPACK = "application/msgpack"
 STREAM_PAGE = 2000
-
-
-async def units_to_show(
-    request: Request[Any, Any, Any], actor: Actor, asked: list[UUID] | None
-) -> list[UUID] | None:
-    """The units an event must concern to be shown: None for every event (admins and auditors
-    asking for no unit); else the units asked for within reach, or all in reach (may be none)."""
-    if actor.is_admin or any(g.role == "auditor" for g in actor.grants):
-        return list(asked) if asked else None
-    allowed = await reach(request.app.state.pool, actor) or []
-    return [u for u in asked if u in set(allowed)] if asked else allowed
 
 
 @get("/events")
@@ -57,7 +46,7 @@ async def events_feed(
     skips a late commit), with the cursor to continue from; filters combine with AND, values
     of one filter with OR."""
     store = store_of(request)
-    shown = await units_to_show(request, actor, units)
+    shown = await shown_units(request.app.state.pool, actor, units)
     if shown == []:
         return _empty(request, after)
 

@@ -32,8 +32,8 @@ from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import wire
 from services.api.commanding import store_of
-from services.api.feed import units_to_show
 from services.auth import Actor
+from services.reach import shown_units
 
 log = structlog.get_logger(__name__)
 
@@ -207,7 +207,7 @@ async def live_events(
     if start is not None:
         key(start)  # a malformed cursor is a 400 problem before the stream opens
         await store.read_all(after=start, limit=1)  # and one from another epoch a 410
-    shown = await units_to_show(request, actor, units)
+    shown = await shown_units(request.app.state.pool, actor, units)
     wanted = Filter(
         frozenset(types or ()),
         frozenset(categories or ()),

@@ -214,6 +214,8 @@ REFUSAL_STATUS = {
     "model-exists": 409,
     "report-exists": 409,
     "already-commended": 409,
+    "unknown-subscription": 404,
+    "subscription-exists": 409,
 }
 
 

@@ -1,0 +1,291 @@
+"""Webhook subscriptions through the command path, the `subscriptions` table kept in the same
+transaction, and what their owners read of them.
+
+Only the owner (or an admin) sees or acts on a subscription; to anyone else it does not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from prometheus_client import Gauge
+
+from events.catalog import Event
+from events.errors import CursorFromAnotherEpoch
+from events.store import DbConnection, EventStore
+from events.subscriptions import (
+    SubscriptionCreated,
+    SubscriptionParked,
+    SubscriptionPaused,
+    SubscriptionReset,
+    SubscriptionResumed,
+)
+from services.auth import Actor, Forbidden, actor_of
+from services.commands import CommandContext, Outcome, Session, execute
+from services.domain import subscription as subscriptions
+from services.domain.refusal import Decision, Refused
+from services.domain.subscription import (
+    CreateSubscription,
+    ParkSubscription,
+    Subscription,
+    SubscriptionCommand,
+)
+from services.domain.user import Grant
+from services.reach import reach, shown_units
+
+SUBSCRIPTIONS = Gauge(
+    "campaign_webhook_subscriptions", "Webhook subscriptions, by status", ["status"]
+)
+LAG_EVENTS = Gauge(
+    "campaign_webhook_lag_events_max",
+    "Events waiting for the furthest-behind active subscription (counted up to 10,000)",
+)
+LAG_SECONDS = Gauge(
+    "campaign_webhook_lag_seconds_max",
+    "Age of the oldest event waiting for an active subscription",
+)
+MEASURE_EVERY = 15.0
+
+DELIVERY_WORKER = Actor(None, (Grant("admin", None),), label="webhook-worker")
+
+
+def stream_of(subscription_id: UUID) -> str:
+    return f"subscription-{subscription_id}"
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+async def may_subscribe(pool: asyncpg.Pool[Any], actor: Actor) -> None:
+    if actor.user_id is None:
+        raise Forbidden("a subscription belongs to a user")
+    if not actor.is_admin and not await reach(pool, actor):
+        raise Forbidden("you may read no unit's events, so a subscription would receive nothing")
+
+
+def handler(
+    command: SubscriptionCommand, actor: Actor, secret: str = "", *, reveal: bool = False
+) -> Any:
+    """`secret`: the signing secret of a subscription being created (kept out of events),
+    shown in the answer when `reveal` (it was generated for the caller)."""
+
+    async def decide(session: Session) -> Outcome:
+        stream = stream_of(command.subscription_id)
+        state = await session.load(
+            stream, subscriptions.evolve, Subscription(command.subscription_id)
+        )
+        owned_by_actor = actor.is_admin or state.owner_user_id == actor.user_id
+        if not isinstance(command, CreateSubscription | ParkSubscription) and not owned_by_actor:
+            raise Refused("unknown-subscription", f"subscription {state.id} does not exist")
+        decision: Decision = subscriptions.decide(command, state)
+        status = 201 if isinstance(command, CreateSubscription) else 200
+        outcome = Outcome(str(command.subscription_id), stream, status=status)
+        outcome.add(stream, decision)
+        if reveal:
+            outcome.extra = {"secret": secret}
+        version = session.versions.get(stream, 0)
+        changes = [(event, version + n) for n, event in enumerate(decision.events, 1)]
+
+        async def write(connection: DbConnection) -> None:
+            await write_rows(connection, changes, secret, command.now)
+
+        outcome.after = write
+        return outcome
+
+    return decide
+
+
+async def write_rows(
+    connection: DbConnection, changes: list[tuple[Event, int]], secret: str, at: datetime
+) -> None:
+    """Keep the `subscriptions` table in step with the events just appended."""
+    for event, version in changes:
+        match event:
+            case SubscriptionCreated():
+                f = event.filter
+                await connection.execute(
+                    "INSERT INTO subscriptions (subscription_id, owner_user_id, name, url, secret, "
+                    "types, categories, streams, plan_id, units, status, version, created_at, "
+                    "cursor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, "
+                    "$12, $13)",
+                    event.subscription_id,
+                    event.owner_user_id,
+                    event.name,
+                    event.url,
+                    secret,
+                    list(f.types),
+                    list(f.categories),
+                    list(f.streams),
+                    f.plan_id,
+                    list(f.units),
+                    version,
+                    at,
+                    event.start_after,
+                )
+            case SubscriptionPaused():
+                await connection.execute(
+                    "UPDATE subscriptions SET status = 'paused', version = $2 "
+                    "WHERE subscription_id = $1",
+                    event.subscription_id,
+                    version,
+                )
+            case SubscriptionResumed():
+                await connection.execute(
+                    "UPDATE subscriptions SET status = 'active', version = $2, failures = 0, "
+                    "next_attempt_at = '-infinity', parked_reason = NULL "
+                    "WHERE subscription_id = $1",
+                    event.subscription_id,
+                    version,
+                )
+            case SubscriptionReset():
+                # The lease is kept (no second delivery starts before it ends) but its token is
+                # dropped, so a delivery in flight cannot move the cursor past the reset.
+                await connection.execute(
+                    "UPDATE subscriptions SET cursor = $2, version = $3, failures = 0, "
+                    "next_attempt_at = '-infinity', lease_token = NULL "
+                    "WHERE subscription_id = $1",
+                    event.subscription_id,
+                    event.after,
+                    version,
+                )
+            case SubscriptionParked():
+                await connection.execute(
+                    "UPDATE subscriptions SET status = 'parked', version = $2, failures = $3, "
+                    "parked_reason = $4, last_error = $4 WHERE subscription_id = $1",
+                    event.subscription_id,
+                    version,
+                    event.failures,
+                    event.reason,
+                )
+
+
+async def start_position(store: EventStore, given: str) -> str | None:
+    """Where delivery starts after: "beginning" (None), "now" (the feed's head) or a cursor
+    of this store's epoch."""
+    if given == "beginning":
+        return None
+    if given == "now":
+        return await store.head()
+    try:
+        await store.backlog(after=given, cap=1)
+    except CursorFromAnotherEpoch:
+        raise Refused(
+            "cursor-epoch-gone",
+            "the cursor was handed out before the store was restored; use beginning or now",
+        ) from None
+    return given
+
+
+async def park(
+    store: EventStore,
+    subscription_id: UUID,
+    failures: int,
+    reason: str,
+    cursor: str | None,
+    now: datetime,
+) -> None:
+    """Record that delivery stopped (the worker's command)."""
+    command = ParkSubscription(subscription_id, failures, reason, cursor, now)
+    await execute(store, CommandContext(DELIVERY_WORKER, now), handler(command, DELIVERY_WORKER))
+
+
+@dataclass(frozen=True)
+class Lag:
+    events: int
+    """Events waiting for delivery, counted up to LAG_CAP."""
+    oldest_at: datetime | None
+
+
+LAG_CAP = 10_000
+
+_COLUMNS = (
+    "subscription_id, owner_user_id, name, url, types, categories, streams, plan_id, units, "
+    "status, version, created_at, cursor, delivered, attempts, failures, next_attempt_at, "
+    "last_attempt_at, last_delivered_at, last_error, parked_reason, lease_until"
+)
+
+
+async def row_of(pool: asyncpg.Pool[Any], actor: Actor, subscription_id: UUID) -> asyncpg.Record:
+    row = await pool.fetchrow(
+        f"SELECT {_COLUMNS} FROM subscriptions WHERE subscription_id = $1", subscription_id
+    )
+    if row is None or not (actor.is_admin or row["owner_user_id"] == actor.user_id):
+        raise Refused("unknown-subscription", f"subscription {subscription_id} does not exist")
+    found: asyncpg.Record = row
+    return found
+
+
+async def listing(pool: asyncpg.Pool[Any], actor: Actor, limit: int) -> list[asyncpg.Record]:
+    if actor.is_admin:
+        rows = await pool.fetch(
+            f"SELECT {_COLUMNS} FROM subscriptions ORDER BY created_at DESC, subscription_id "
+            "LIMIT $1",
+            limit,
+        )
+    else:
+        rows = await pool.fetch(
+            f"SELECT {_COLUMNS} FROM subscriptions WHERE owner_user_id = $1 "
+            "ORDER BY created_at DESC, subscription_id LIMIT $2",
+            actor.user_id,
+            limit,
+        )
+    return list(rows)
+
+
+async def lag(store: EventStore, owner: Actor | None, row: asyncpg.Record) -> Lag | None:
+    """What the owner would still receive; None when the cursor is from another epoch."""
+    shown = await shown_units(store.pool, owner, list(row["units"])) if owner else []
+    if shown == []:
+        return Lag(0, None)
+    try:
+        pending, oldest = await store.backlog(
+            after=row["cursor"],
+            types=row["types"],
+            categories=row["categories"],
+            streams=row["streams"],
+            plan_id=row["plan_id"],
+            units=shown or (),
+            cap=LAG_CAP,
+        )
+    except CursorFromAnotherEpoch:
+        return None
+    return Lag(pending, oldest)
+
+
+_measured_at = float("-inf")
+
+
+async def measure(store: EventStore, *, force: bool = False) -> None:
+    """Refresh the subscription gauges (at most every MEASURE_EVERY seconds)."""
+    global _measured_at
+    if not force and time.monotonic() - _measured_at < MEASURE_EVERY:
+        return
+    _measured_at = time.monotonic()
+    counts = {
+        r["status"]: r["n"]
+        for r in await store.pool.fetch(
+            "SELECT status, count(*) AS n FROM subscriptions GROUP BY status"
+        )
+    }
+    for status in ("active", "paused", "parked"):
+        SUBSCRIPTIONS.labels(status).set(counts.get(status, 0))
+    most_events, oldest = 0, None
+    for row in await store.pool.fetch(
+        f"SELECT {_COLUMNS} FROM subscriptions WHERE status = 'active' LIMIT 1000"
+    ):
+        behind = await lag(store, await actor_of(store.pool, row["owner_user_id"]), row)
+        if behind is None:
+            continue
+        most_events = max(most_events, behind.events)
+        if behind.oldest_at is not None and (oldest is None or behind.oldest_at < oldest):
+            oldest = behind.oldest_at
+    LAG_EVENTS.set(most_events)
+    now = await store.pool.fetchval("SELECT now()")
+    LAG_SECONDS.set((now - oldest).total_seconds() if oldest is not None else 0)

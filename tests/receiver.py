@@ -1,0 +1,113 @@
+"""A real webhook receiver on loopback for the tests: an HTTP server in a thread of its own that
+records every delivery and answers as told (2xx by default, a scripted status, or not at all
+until released)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_verify() -> Any:
+    """The verification snippet of the README, run as a receiver would run it."""
+    text = README.read_text(encoding="utf-8")
+    (snippet,) = [
+        block for block in re.findall(r"```python\n(.*?)```", text, re.S) if "def verify(" in block
+    ]
+    scope: dict[str, Any] = {}
+    exec(compile(snippet, "README.md", "exec"), scope)
+    return scope["verify"]
+
+
+@dataclass
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = json.loads(self.body)["events"]
+        return events
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self.answers: deque[int] = deque()
+        """Statuses to answer next, in order; 204 when empty."""
+        self.always: int | None = None
+        """A status answered to everything (a receiver that is down), when set."""
+        self.held = threading.Event()
+        self.held.set()
+        """Cleared: requests wait (unanswered) until it is set again."""
+        self.arrived = threading.Event()
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                receiver.arrived.set()
+                receiver.held.wait(60)
+                with receiver._lock:
+                    if receiver.always is not None:
+                        status = receiver.always
+                    else:
+                        status = receiver.answers.popleft() if receiver.answers else 204
+                    receiver.deliveries.append(Delivery(dict(self.headers), body, status))
+                self.send_response(status)
+                if status >= 300:
+                    payload = b"receiver says no"
+                    self.send_header("Content-Length", str(len(payload)))
+                    if 300 <= status < 400:
+                        self.send_header("Location", "http://example.org/elsewhere")
+                    self.end_headers()
+                    self.wfile.write(payload)
+                else:
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/campaign"
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.held.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def accepted(self) -> list[Delivery]:
+        with self._lock:
+            return [d for d in self.deliveries if 200 <= d.status < 300]
+
+    def accepted_events(self) -> list[dict[str, Any]]:
+        """Events of every 2xx-answered delivery, first copies only, in arrival order (what a
+        receiver de-duplicating by event_id keeps)."""
+        seen: set[str] = set()
+        kept = []
+        for delivery in self.accepted():
+            for event in delivery.events:
+                if event["event_id"] not in seen:
+                    seen.add(event["event_id"])
+                    kept.append(event)
+        return kept

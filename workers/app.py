@@ -1,0 +1,57 @@
+"""The worker process: the deadline engine and webhook delivery on one arq worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+import events.domain  # noqa: F401 - registers every domain event
+from events.store import EventStore, create_pool
+from services.config import Settings
+from workers import deadlines, queue, webhooks
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build(settings: Settings, name: str, clock: Clock = _now, tick: int = 60) -> Any:
+    """The arq Worker; `tick` is how often the deadline scheduler and reconciler run (s)."""
+    database_url, redis_url = settings.require_database(), settings.require_redis()
+    delivery = webhooks.DeliveryConfig.from_settings(settings)
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["pool"] = await create_pool(
+            database_url, min_size=1, max_size=deadlines.RECONCILE_CONCURRENCY + 4
+        )
+        ctx["store"] = EventStore(ctx["pool"])
+        ctx["clock"] = clock
+        await webhooks.start(ctx, database_url, delivery)
+        log.info("worker started", worker=name)
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await webhooks.stop(ctx)
+        if "store" in ctx:
+            await ctx["store"].close()
+        if "pool" in ctx:
+            await ctx["pool"].close()
+
+    return queue.worker(
+        redis_url,
+        name,
+        [deadlines.deadline_step],
+        [
+            queue.every(deadlines.schedule_due_steps, tick),
+            queue.every(deadlines.reconcile, tick, offset=tick // 2),
+        ],
+        on_startup=startup,
+        on_shutdown=shutdown,
+        unkept=[webhooks.deliver_webhooks],
+    )
