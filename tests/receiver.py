@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,15 +51,24 @@ class Receiver:
         self.held.set()
         """Cleared: requests wait (unanswered) until it is set again."""
         self.arrived = threading.Event()
+        self.delay = 0.0
+        """Seconds each request takes to be answered."""
+        self.in_flight = 0
+        self.most_in_flight = 0
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                with receiver._lock:
+                    receiver.in_flight += 1
+                    receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
                 receiver.arrived.set()
                 receiver.held.wait(60)
+                time.sleep(receiver.delay)
                 with receiver._lock:
+                    receiver.in_flight -= 1
                     if receiver.always is not None:
                         status = receiver.always
                     else:

@@ -205,42 +205,45 @@ async def deliver(
         while True:
             owner = await actor_of(pool, row["owner_user_id"])
             shown = await shown_units(pool, owner, list(row["units"])) if owner else []
-            if shown == []:
-                return delivered, None  # the owner may see nothing (any more)
             result: Delivered | Failed
             events = 0
-            try:
-                page = await store.read_all(
-                    after=cursor,
-                    limit=config.batch,
-                    types=row["types"],
-                    categories=row["categories"],
-                    streams=row["streams"],
-                    plan_id=row["plan_id"],
-                    units=shown or (),
-                    raw=True,
-                )
-            except CursorFromAnotherEpoch:
-                result = Failed(
-                    "the cursor is from before the store was restored: reset the subscription",
-                    curable=False,
-                )
+            if owner is None:
+                result = Failed("the owner's account no longer exists", curable=False)
+            elif shown == []:
+                return delivered, None  # the owner may see nothing (any more)
             else:
-                if not page.rows:
-                    return delivered, None
-                events = len(page.rows)
-                assert page.next is not None
-                body = page_json(page.rows, page.epoch, page.next)
-                result = await post(
-                    client,
-                    config,
-                    subscription_id,
-                    row["url"],
-                    row["secret"],
-                    body,
-                    events,
-                    page.next,
-                )
+                try:
+                    page = await store.read_all(
+                        after=cursor,
+                        limit=config.batch,
+                        types=row["types"],
+                        categories=row["categories"],
+                        streams=row["streams"],
+                        plan_id=row["plan_id"],
+                        units=shown or (),
+                        raw=True,
+                    )
+                except CursorFromAnotherEpoch:
+                    result = Failed(
+                        "the cursor is from before the store was restored: reset the subscription",
+                        curable=False,
+                    )
+                else:
+                    if not page.rows:
+                        return delivered, None
+                    events = len(page.rows)
+                    assert page.next is not None
+                    body = page_json(page.rows, page.epoch, page.next)
+                    result = await post(
+                        client,
+                        config,
+                        subscription_id,
+                        row["url"],
+                        row["secret"],
+                        body,
+                        events,
+                        page.next,
+                    )
             decided = after_attempt(config.policy, failures, result, random.random())
             match decided:
                 case Advance():

@@ -39,6 +39,7 @@ def server(dsn: str) -> Iterator[tuple[str, dict[str, str]]]:
         "HTTP_PORT": str(port),
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "warning",
+        "WEBHOOK_ALLOWED_TARGETS": "203.0.113.0/24",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "serve"],
@@ -407,6 +408,31 @@ def test_every_command_route_answers_a_valid_example_with_2xx(
         "POST",
         f"/models/{model}/commendations",
         {"level": "grassroots", "by_unit_id": units["cb"], "citation": "tuyên dương"},
+    )
+
+    subscription = call(
+        "POST /subscriptions",
+        "POST",
+        "/subscriptions",
+        {"url": "https://203.0.113.7/hooks", "filter": {"categories": ["plan"]}},
+    )["id"]
+    call(
+        "POST /subscriptions/{subscription_id}/pause",
+        "POST",
+        f"/subscriptions/{subscription}/pause",
+        {"reason": "bảo trì"},
+    )
+    call(
+        "POST /subscriptions/{subscription_id}/resume",
+        "POST",
+        f"/subscriptions/{subscription}/resume",
+        {},
+    )
+    call(
+        "POST /subscriptions/{subscription_id}/reset",
+        "POST",
+        f"/subscriptions/{subscription}/reset",
+        {"to": "beginning"},
     )
 
     schema = schemathesis.openapi.from_url(f"{base}/schema/openapi.json")

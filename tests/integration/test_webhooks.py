@@ -406,3 +406,27 @@ async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float) -> None
     while not await check():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.1)
+
+
+async def test_a_subscription_whose_owner_was_erased_is_parked_and_sends_nothing(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    from datetime import UTC, datetime
+
+    from services import users
+
+    await load_demo(domain_store)
+    owner, consumer = await make_user(domain_store, "consumer", demo_id("unit:sl-t1"))
+    _, admin = await make_user(domain_store, "admin")
+    with Receiver() as receiver:
+        async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
+            subscription, _ = await subscribe(client, consumer, receiver.url, secret=SECRET)
+            await users.erase(pool, owner, datetime.now(UTC))
+            async with httpx.AsyncClient(timeout=2) as http:
+                await deliver(domain_store, http, config(), subscription)
+            state = (
+                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
+            ).json()
+    assert receiver.deliveries == []
+    assert state["status"] == "parked"
+    assert state["parked_reason"] == "the owner's account no longer exists"
