@@ -8,7 +8,7 @@ import contextlib
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -45,6 +45,31 @@ def _stop_on_signals() -> asyncio.Event:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     return stop
+
+
+async def _probes(settings: Settings, role: str, ready: Any) -> Any:
+    """The role's probes and metrics on METRICS_PORT, when set."""
+    from services.probes import ProbeServer
+
+    if settings.metrics_port is None:
+        return None
+    server = ProbeServer(settings.host, settings.metrics_port, role, ready)
+    await server.start()
+    return server
+
+
+def _probe(settings: Settings, args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    port = args.port or settings.metrics_port or settings.port
+    url = f"http://127.0.0.1:{port}/health/{'ready' if args.ready else 'live'}"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as answer:
+            return 0 if answer.status == 200 else 1
+    except (urllib.error.URLError, OSError) as error:
+        print(f"{url}: {error}", file=sys.stderr)
+        return 1
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
@@ -149,16 +174,24 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
         async with _opened_store(settings, max_size=4) as store:
             listener = WakeUpListener(dsn)
             await listener.start()
+            projector = Projector(
+                store,
+                owner=args.owner,
+                stale_after=args.stale_after,
+                batch=args.batch,
+                lock_dsn=dsn,
+            )
+
+            async def ready() -> tuple[bool, dict[str, Any]]:
+                await store.pool.fetchval("SELECT 1")
+                return True, {"active": projector.owner_epoch is not None}
+
+            probes = await _probes(settings, "projector", ready)
             try:
-                projector = Projector(
-                    store,
-                    owner=args.owner,
-                    stale_after=args.stale_after,
-                    batch=args.batch,
-                    lock_dsn=dsn,
-                )
                 await projector.run(_stop_on_signals(), listener)
             finally:
+                if probes is not None:
+                    await probes.close()
                 await listener.close()
         return 0
 
@@ -278,6 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the HTTP API").set_defaults(run=_serve)
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(run=_migrate)
+    probe = sub.add_parser(
+        "probe",
+        help="exit 0 if this process's role answers its health check (the image's HEALTHCHECK)",
+    )
+    probe.add_argument("--ready", action="store_true", help="readiness, not liveness")
+    probe.add_argument("--port", type=int, help="default: METRICS_PORT if set, else HTTP_PORT")
+    probe.set_defaults(run=_probe)
     verify = sub.add_parser("verify", help="recompute every hash chain; exit 2 on a broken one")
     verify.add_argument("--stream", action="append", help="only this stream (repeatable)")
     verify.set_defaults(run=_verify)

@@ -28,6 +28,9 @@ class Settings:
     max_body_bytes: int
     db_pool_min: int
     db_pool_max: int
+    metrics_port: int | None = None
+    """Where the projector and the worker serve /health/* and /metrics (the API serves them on
+    HTTP_PORT); unset: not served."""
     webhook_allowed_targets: tuple[str, ...] = ()
     """Hosts (`hooks.example.vn`), suffixes (`*.gov.vn`) and networks (`10.0.0.0/8`) webhooks
     may be delivered to; private and loopback addresses only when named here."""
@@ -94,6 +97,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_048_576, 1024, 100 * 1_048_576),
         db_pool_min=pool_min,
         db_pool_max=_int(env, "DB_POOL_MAX", 10, pool_min, 500),
+        metrics_port=(
+            _int(env, "METRICS_PORT", 0, 0, 65535) if env.get("METRICS_PORT") else None
+        ),
         webhook_allowed_targets=tuple(
             entry.strip()
             for entry in (env.get("WEBHOOK_ALLOWED_TARGETS") or "").split(",")

@@ -11,6 +11,7 @@ import structlog
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
 from services.config import Settings
+from services.probes import ProbeServer
 from workers import deadlines, queue, webhooks
 
 log = structlog.get_logger(__name__)
@@ -34,9 +35,20 @@ def build(settings: Settings, name: str, clock: Clock = _now, tick: int = 60) ->
         ctx["store"] = EventStore(ctx["pool"])
         ctx["clock"] = clock
         await webhooks.start(ctx, database_url, delivery)
+        if settings.metrics_port is not None:
+
+            async def ready() -> tuple[bool, dict[str, Any]]:
+                await ctx["pool"].fetchval("SELECT 1")
+                await ctx["redis"].ping()
+                return True, {"worker": name}
+
+            ctx["probes"] = ProbeServer(settings.host, settings.metrics_port, "worker", ready)
+            await ctx["probes"].start()
         log.info("worker started", worker=name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "probes" in ctx:
+            await ctx["probes"].close()
         await webhooks.stop(ctx)
         if "store" in ctx:
             await ctx["store"].close()
