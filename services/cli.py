@@ -77,8 +77,13 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
     from services.api.app import create_app
 
+    import signal
+
     settings.require_database()
     app = create_app(settings)
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again once it has restored
+    # the handler it found: with this one in place, a graceful stop exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         app,
         host=settings.host,

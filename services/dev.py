@@ -36,6 +36,8 @@ ROLES = {
     "worker": ["worker", "--name", "dev"],
 }
 """Role name -> `campaign` arguments."""
+METRICS_OFFSET = {"projector": 1, "worker": 2}
+"""The projector and the worker serve probes and metrics on HTTP_PORT + this."""
 
 
 def _die_with(parent: int) -> Callable[[], None]:
@@ -111,9 +113,12 @@ class Supervisor:
             HTTP_PORT=str(self.settings.port),
         )
         for role, args in ROLES.items():
+            role_env = dict(env)
+            if role in METRICS_OFFSET:
+                role_env["METRICS_PORT"] = str(self.settings.port + METRICS_OFFSET[role])
             self.children[role] = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", *args],
-                env=env,
+                env=role_env,
                 start_new_session=True,
                 preexec_fn=_die_with(os.getpid()),
             )
@@ -234,6 +239,9 @@ def run_dev(settings: Settings) -> int:
             f"  curl {auth} -H 'Content-Type: application/json' "
             f'-d \'{{"name": "Thành ủy Hậu Giang", "short_code": "TUHG", '
             f'"kind": "party_committee"}}\' {url}/units\n'
+            f"  curl {url}/metrics   (the API's; the projector's and the worker's: "
+            f"http://{settings.host}:{settings.port + 1}/metrics, "
+            f"http://{settings.host}:{settings.port + 2}/metrics)\n"
             f"  DATABASE_URL='{database_url}' campaign users list\n",
             flush=True,
         )

@@ -91,7 +91,7 @@ def worker(
 ) -> Worker:
     """`unkept`: functions whose results are not kept, so that a job id can be queued again as
     soon as its job ended."""
-    return Worker(
+    built = Worker(
         [func(f, timeout=JOB_TIMEOUT, max_tries=5) for f in functions]
         + [func(f, timeout=JOB_TIMEOUT, max_tries=5, keep_result=0) for f in unkept],
         cron_jobs=list(cron_jobs),
@@ -107,6 +107,9 @@ def worker(
         max_jobs=20,
         handle_signals=True,
     )
+    # Long jobs look at this to hand over what is left once a signal asked the worker to stop.
+    built.ctx["stopping"] = lambda: not built.allow_pick_jobs
+    return built
 
 
 async def healthy(redis_url: str, name: str) -> bool:

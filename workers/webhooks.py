@@ -21,6 +21,7 @@ import contextlib
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -190,9 +191,11 @@ async def deliver(
     client: httpx.AsyncClient,
     config: DeliveryConfig,
     subscription_id: UUID,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> tuple[int, int | None]:
     """Deliver what is due for one subscription: (events delivered, claim count to queue the
-    next job under when more is waiting now, else None)."""
+    next job under when more is waiting now, else None). Pages follow one another until the
+    job's budget is spent or the worker is `stopping`; then the rest is handed to a new job."""
     pool = store.pool
     token = uuid.uuid4()
     row = await pool.fetchrow(_CLAIM, subscription_id, token, config.lease_seconds)
@@ -263,7 +266,7 @@ async def deliver(
                     delivered += decided.events
                     if events < config.batch:
                         return delivered, None
-                    if time.monotonic() - started > JOB_BUDGET:
+                    if time.monotonic() - started > JOB_BUDGET or stopping():
                         claims = await pool.fetchval(_RELEASE, subscription_id, token)
                         released = True
                         return delivered, claims
@@ -314,7 +317,11 @@ async def deliver(
 async def deliver_webhooks(ctx: dict[str, Any], subscription_id: str) -> int:
     subscription = UUID(subscription_id)
     delivered, more = await deliver(
-        ctx["store"], ctx["webhook_client"], ctx["webhook_config"], subscription
+        ctx["store"],
+        ctx["webhook_client"],
+        ctx["webhook_config"],
+        subscription,
+        ctx.get("stopping", lambda: False),
     )
     if more is not None:
         await queue.enqueue(ctx["redis"], JOB, job_id(subscription, more), subscription_id)

@@ -3,6 +3,7 @@ nothing left behind after Ctrl-C, even when the previous run was killed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +16,8 @@ import httpx
 import psutil
 import pytest
 
+from services.demo import demo_id
+
 pytestmark = pytest.mark.slow
 
 
@@ -23,6 +26,21 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def free_port_with_neighbours() -> int:
+    """A free port whose next two are free too (the dev projector's and worker's probes)."""
+    for _ in range(50):
+        port = free_port()
+        if port < 65000 and not any(port_answers(port + n) for n in (1, 2)):
+            with socket.socket() as one, socket.socket() as two:
+                try:
+                    one.bind(("127.0.0.1", port + 1))
+                    two.bind(("127.0.0.1", port + 2))
+                except OSError:
+                    continue
+            return port
+    raise AssertionError("no three free ports in a row")
 
 
 def start_dev(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -89,20 +107,103 @@ def ctrl_c_leaves_nothing(dev: subprocess.Popen[bytes], data_dir: Path) -> None:
     assert leftovers(data_dir, pids) == []
 
 
-def test_dev_serves_on_embedded_servers_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    data_dir, port = tmp_path / "data", free_port()
+def metric(text: str, name: str) -> float:
+    """The sum of a metric's samples in a Prometheus scrape."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and line[len(name)] in " {"
+    )
+
+
+def test_dev_runs_every_role_on_embedded_servers_keeps_its_data_and_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    data_dir, port = tmp_path / "data", free_port_with_neighbours()
+    base = f"http://127.0.0.1:{port}"
+    plan = "/plans/" + str(demo_id("plan:334"))
     dev = start_dev(data_dir, port)
     try:
         wait_ready(port, dev)
+        auth = {"Authorization": f"Bearer {(data_dir / 'admin-token').read_text().strip()}"}
+        # The demo is readable over HTTP.
+        shown = httpx.get(base + plan, headers=auth, timeout=10)
+        assert shown.status_code == 200 and shown.json()["issued"]["number"] == "334-KH/CB"
+        created = httpx.post(
+            base + "/units",
+            headers=auth,
+            json={"name": "Chi bộ Hậu Giang", "short_code": "CBHG", "kind": "party_cell"},
+            timeout=10,
+        )
+        assert created.status_code == 201
+        # The worker records the deadline steps the demo left due (misses, escalations).
+        deadline = time.monotonic() + 90
+        while True:
+            steps = httpx.get(
+                base + "/events",
+                headers=auth,
+                params={"type": ["DeadlineMissed", "EscalationRaised"], "limit": 1000},
+                timeout=10,
+            ).json()["events"]
+            if steps or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert steps and {e["metadata"]["actor"]["user"] for e in steps} == {"deadline-worker"}
+        # A scrape of each role: appends, jobs and deadline steps above zero, a lag gauge.
+        api = httpx.get(base + "/metrics", timeout=10).text
+        projector = httpx.get(f"http://127.0.0.1:{port + 1}/metrics", timeout=10).text
+        worker = httpx.get(f"http://127.0.0.1:{port + 2}/metrics", timeout=10).text
+        assert metric(api, "campaign_store_events_appended_total") > 0
+        assert metric(worker, "campaign_worker_jobs_total") > 0
+        assert metric(worker, "campaign_deadline_steps_total") > 0
+        assert "campaign_projector_lag_events" in projector
+        for role_port in (port + 1, port + 2):
+            ready = httpx.get(f"http://127.0.0.1:{role_port}/health/ready", timeout=10)
+            assert ready.status_code == 200, ready.text
+        # The image's HEALTHCHECK: `campaign probe` asks a role's port.
+        for probe_port, code in ((port, 0), (port + 1, 0), (port + 2, 0), (free_port(), 1)):
+            probe = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "services.cli",
+                    "probe",
+                    "--ready",
+                    "--port",
+                    str(probe_port),
+                ],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+            assert probe.returncode == code, (probe_port, probe.stderr)
+        events_before = len(
+            httpx.get(base + "/events", headers=auth, params={"limit": 10000}, timeout=30).json()[
+                "events"
+            ]
+        )
         ctrl_c_leaves_nothing(dev, data_dir)
         assert (data_dir / "postgres" / "PG_VERSION").exists(), "data is kept across runs"
+
+        # A second start reuses the data: same token, the unit made before, the demo once.
+        dev = start_dev(data_dir, port)
+        wait_ready(port, dev)
+        units = httpx.get(
+            base + "/units", headers=auth, params={"q": "Hậu Giang"}, timeout=10
+        ).json()["items"]
+        assert [u["short_code"] for u in units] == ["CBHG"]
+        again = httpx.get(base + "/events", headers=auth, params={"limit": 10000}, timeout=30)
+        assert len(again.json()["events"]) >= events_before
+        plans = httpx.get(base + "/plans", headers=auth, params={"number": "334-KH/CB"}, timeout=10)
+        assert len(plans.json()["items"]) == 1
+        ctrl_c_leaves_nothing(dev, data_dir)
     finally:
         if dev.poll() is None:
             dev.kill()
 
 
 def test_a_start_after_a_killed_run_cleans_up_and_serves(tmp_path: Path) -> None:
-    data_dir, port = tmp_path / "data", free_port()
+    data_dir, port = tmp_path / "data", free_port_with_neighbours()
     crashed = start_dev(data_dir, port)
     wait_ready(port, crashed)
     crashed.kill()  # SIGKILL: no clean-up ran; the servers it started are still up
@@ -121,8 +222,29 @@ def test_a_start_after_a_killed_run_cleans_up_and_serves(tmp_path: Path) -> None
             again.kill()
 
 
+def test_a_start_after_the_whole_group_was_killed_recovers(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", free_port_with_neighbours()
+    crashed = start_dev(data_dir, port)
+    wait_ready(port, crashed)
+    everyone = [crashed.pid, *family(crashed.pid)]
+    for pid in everyone:  # SIGKILL to every process: the servers leave their pid files behind
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    crashed.wait(timeout=10)
+    again = start_dev(data_dir, port)
+    try:
+        wait_ready(port, again)
+        auth = {"Authorization": f"Bearer {(data_dir / 'admin-token').read_text().strip()}"}
+        plan = f"http://127.0.0.1:{port}/plans/{demo_id('plan:334')}"
+        assert httpx.get(plan, headers=auth, timeout=10).status_code == 200
+        ctrl_c_leaves_nothing(again, data_dir)
+    finally:
+        if again.poll() is None:
+            again.kill()
+
+
 def test_a_second_dev_on_the_same_data_refuses_to_start(tmp_path: Path) -> None:
-    data_dir, port = tmp_path / "data", free_port()
+    data_dir, port = tmp_path / "data", free_port_with_neighbours()
     first = start_dev(data_dir, port)
     try:
         wait_ready(port, first)

@@ -1,0 +1,233 @@
+"""SIGTERM under load, per role, as an orchestrator sends it: the API finishes every request
+it accepted with its normal answer; the projector leaves no half-applied batch and lets go of
+the projection; the worker finishes the delivery it was making. Each exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from events.envelope import Metadata, NewEvent, StreamWrite
+from events.store import EventStore
+from projections import plan_view, task_facts
+from services.api.app import create_app
+from services.config import load_settings
+from services.demo import load_demo
+from tests.e2e.test_dev import free_port
+from tests.http import api_client
+from tests.org import bearer, make_user
+from tests.receiver import Receiver
+from tests.support import Noted
+from tests.task_histories import History, append_history, random_history
+
+pytestmark = pytest.mark.slow
+
+
+def start(dsn: str, log: Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    environment = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json", **env}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *args],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def until(check: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_api_finishes_every_accepted_request_on_sigterm(
+    store: EventStore, domain_store: EventStore, dsn: str, tmp_path: Path
+) -> None:
+    # Enough events that a catch-up page takes a while to send.
+    for _ in range(10):
+        stream = f"note-{uuid.uuid4()}"
+        await store.append(
+            [StreamWrite(stream, 0, [NewEvent(Noted(text="x" * 200)) for _ in range(1000)])],
+            Metadata(),
+        )
+    _, token = await make_user(domain_store, "admin")
+    port = free_port()
+    server = start(dsn, tmp_path / "api.log", "serve", HTTP_PORT=str(port), LOG_LEVEL="warning")
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, headers=bearer(token), timeout=60) as client:
+
+        async def served() -> bool:
+            try:
+                return (await client.get("/health/live")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await until(served, 30)
+        started = 0
+
+        async def feed() -> tuple[str, int, int]:
+            nonlocal started
+            async with client.stream(
+                "GET",
+                "/events",
+                params={"limit": "10000"},
+                headers={"Accept": "application/x-ndjson"},
+            ) as answer:
+                started += 1
+                lines = 0
+                async for chunk in answer.aiter_bytes():
+                    lines += chunk.count(b"\n")
+                return "feed", answer.status_code, lines
+
+        async def command(n: int) -> tuple[str, int, int]:
+            answer = await client.post(
+                "/units",
+                json={"name": f"Chi bộ {n}", "short_code": f"CB{n}", "kind": "party_cell"},
+            )
+            return "command", answer.status_code, len(answer.json().get("events", []))
+
+        requests = [asyncio.create_task(feed()) for _ in range(8)]
+        requests += [asyncio.create_task(command(n)) for n in range(20)]
+
+        async def all_feeds_answering() -> bool:
+            return started == 8
+
+        await until(all_feeds_answering, 30)  # every request is in; the feeds are streaming
+        server.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        in_flight = sum(not r.done() for r in requests)
+        answers = await asyncio.gather(*requests)
+        code = server.wait(timeout=30)
+        stopped_after = time.monotonic() - signalled
+        try:
+            await client.get("/health/live")
+            refused_after = False
+        except httpx.TransportError:
+            refused_after = True
+    assert code == 0
+    assert in_flight >= 4  # signalled while requests were being answered
+    assert sorted({(kind, status) for kind, status, _ in answers}) == [
+        ("command", 201),
+        ("feed", 200),
+    ]
+    assert {lines for kind, _, lines in answers if kind == "feed"} == {10_000}
+    assert {count for kind, _, count in answers if kind == "command"} == {1}
+    units = await domain_store.pool.fetchval(
+        "SELECT count(*) FROM events WHERE type = 'UnitRegistered'"
+    )
+    assert units == 20
+    assert refused_after and stopped_after < 25
+
+
+async def checkpoint(pool: asyncpg.Pool[Any]) -> asyncpg.Record:
+    row = await pool.fetchrow("SELECT * FROM projector_checkpoints WHERE name = 'task_facts'")
+    assert row is not None
+    return row
+
+
+async def test_the_projector_commits_its_batch_and_lets_go_on_sigterm(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str, tmp_path: Path
+) -> None:
+    rng = random.Random(1016)
+    histories: list[History] = []
+    for _ in range(40):
+        histories.append(random_history(rng, 10, 150))
+        await append_history(domain_store, histories[-1])
+    total = await pool.fetchval("SELECT count(*) FROM events WHERE category = 'assignment'")
+    stops, mid_way = [], 0
+    for round_ in range(4):
+        before = (await checkpoint(pool))["events"] if round_ else 0
+        projector = start(
+            dsn, tmp_path / "p.log", "project", "--owner", f"p{round_}", "--batch", "50"
+        )
+
+        async def moved(before: int = before) -> bool:
+            row = await pool.fetchrow(
+                "SELECT events FROM projector_checkpoints WHERE name = 'task_facts'"
+            )
+            return row is not None and row["events"] > before
+
+        await until(moved, 30)
+        projector.send_signal(signal.SIGTERM)
+        stops.append(projector.wait(timeout=20))
+        row = await checkpoint(pool)
+        # What the table holds is exactly the events up to the checkpoint: no half batch.
+        for history in histories:
+            expected = task_facts.fold(
+                await domain_store.plan_events_through(
+                    history.plan_id, (row["tx_id"], row["position"])
+                )
+            )
+            rows = await plan_view.facts_of_plan(pool, history.plan_id)
+            assert {f.assignment_id: f for f in rows} == expected
+        mid_way += 0 < row["events"] < total
+        assert row["owner"] is None  # it let go: a standby claims at once
+        locks = await pool.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        assert locks == 0
+        if row["events"] == total:
+            break
+    assert stops and set(stops) == {0}
+    assert mid_way >= 1
+
+
+async def test_the_worker_finishes_the_delivery_it_is_making_on_sigterm(
+    domain_store: EventStore,
+    pool: asyncpg.Pool[Any],
+    dsn: str,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    await load_demo(domain_store)
+    _, admin = await make_user(domain_store, "admin")
+    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": "127.0.0.1"}), pool=pool)
+    with Receiver() as receiver:
+        receiver.delay = 3.0  # the receiver takes its time
+        async with api_client(app) as client:
+            created = await client.post(
+                "/subscriptions",
+                headers=bearer(admin),
+                json={
+                    "url": receiver.url,
+                    "secret": "s3cret-of-the-department-0123456789",
+                    "start": "beginning",
+                    "filter": {"categories": ["plan"]},
+                },
+            )
+            subscription = created.json()["id"]
+            worker = start(
+                dsn,
+                tmp_path / "w.log",
+                "worker",
+                "--name",
+                "stopping",
+                REDIS_URL=redis_url,
+                WEBHOOK_ALLOWED_TARGETS="127.0.0.1",
+                WEBHOOK_BATCH="5",
+            )
+
+            async def arrived() -> bool:
+                return receiver.arrived.is_set()
+
+            await until(arrived, 30)
+            worker.send_signal(signal.SIGTERM)
+            code = worker.wait(timeout=30)
+            state = (
+                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
+            ).json()
+    assert code == 0
+    (delivered,) = receiver.accepted()
+    assert state["cursor"] == delivered.events[-1]["cursor"]  # finished, cursor moved
+    assert state["in_flight"] is False
