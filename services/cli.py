@@ -73,11 +73,11 @@ def _probe(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
     from services.api.app import create_app
-
-    import signal
 
     settings.require_database()
     app = create_app(settings)
@@ -403,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level)
+    # Every line says which role wrote it (containers of every role log to one place).
+    structlog.contextvars.bind_contextvars(role=args.command)
     try:
         code: int = args.run(settings, args)
     except ConfigError as error:

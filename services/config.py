@@ -97,9 +97,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_048_576, 1024, 100 * 1_048_576),
         db_pool_min=pool_min,
         db_pool_max=_int(env, "DB_POOL_MAX", 10, pool_min, 500),
-        metrics_port=(
-            _int(env, "METRICS_PORT", 0, 0, 65535) if env.get("METRICS_PORT") else None
-        ),
+        metrics_port=(_int(env, "METRICS_PORT", 0, 0, 65535) if env.get("METRICS_PORT") else None),
         webhook_allowed_targets=tuple(
             entry.strip()
             for entry in (env.get("WEBHOOK_ALLOWED_TARGETS") or "").split(",")

@@ -316,13 +316,16 @@ async def deliver(
 
 async def deliver_webhooks(ctx: dict[str, Any], subscription_id: str) -> int:
     subscription = UUID(subscription_id)
-    delivered, more = await deliver(
-        ctx["store"],
-        ctx["webhook_client"],
-        ctx["webhook_config"],
-        subscription,
-        ctx.get("stopping", lambda: False),
-    )
+    with structlog.contextvars.bound_contextvars(
+        job_id=ctx.get("job_id"), correlation_id=ctx.get("job_id"), subscription=subscription_id
+    ):
+        delivered, more = await deliver(
+            ctx["store"],
+            ctx["webhook_client"],
+            ctx["webhook_config"],
+            subscription,
+            ctx.get("stopping", lambda: False),
+        )
     if more is not None:
         await queue.enqueue(ctx["redis"], JOB, job_id(subscription, more), subscription_id)
     return delivered
