@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_projections.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_deadlines.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_feed.py $(BENCH_ARGS)
+	$(BIN)/python tests/benchmarks/bench_webhooks.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

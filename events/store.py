@@ -174,6 +174,7 @@ def _feed_conditions(
     streams: Sequence[str],
     plan_id: UUID | None,
     units: Sequence[UUID],
+    hidden_categories: Sequence[str] = (),
 ) -> tuple[list[str], list[Any]]:
     """The WHERE conditions (and their parameters) of a feed read: finished transactions only,
     after the cursor, filters combined with AND and values of one filter with OR."""
@@ -197,6 +198,8 @@ def _feed_conditions(
         conditions.append(f"plan_id = {param(plan_id)}::uuid")
     if units:
         conditions.append(f"units && {param(list(units))}::uuid[]")
+    if hidden_categories:
+        conditions.append(f"category <> ALL({param(list(hidden_categories))}::text[])")
     return conditions, params
 
 
@@ -765,13 +768,16 @@ class EventStore:
         streams: Sequence[str] = (),
         plan_id: UUID | None = None,
         units: Sequence[UUID] = (),
+        hidden_categories: Sequence[str] = (),
         decode: bool = False,
         raw: bool = False,
     ) -> Page:
         """Events in feed order after a cursor, only from finished transactions. With `raw`,
         the page carries the rows as read (for `events.wire`), not events."""
         start = Cursor.decode(after) if after else None
-        conditions, params = _feed_conditions(start, types, categories, streams, plan_id, units)
+        conditions, params = _feed_conditions(
+            start, types, categories, streams, plan_id, units, hidden_categories
+        )
         params.append(max(1, min(limit, 10_000)))
         # The epoch comes with the page, so a restore is noticed at once, even with no events.
         columns = _EVENT_COLUMNS
@@ -802,6 +808,7 @@ class EventStore:
         streams: Sequence[str] = (),
         plan_id: UUID | None = None,
         units: Sequence[UUID] = (),
+        hidden_categories: Sequence[str] = (),
         cap: int = 10_000,
     ) -> tuple[int, datetime | None]:
         """How many visible events match after a cursor (counted up to `cap`), and when the
@@ -809,7 +816,9 @@ class EventStore:
         start = Cursor.decode(after) if after else None
         if start is not None and start.epoch != await self.epoch():
             raise CursorFromAnotherEpoch(start.epoch, await self.epoch())
-        conditions, params = _feed_conditions(start, types, categories, streams, plan_id, units)
+        conditions, params = _feed_conditions(
+            start, types, categories, streams, plan_id, units, hidden_categories
+        )
         params.append(max(1, cap))
         row = await self.pool.fetchrow(
             f"SELECT count(*) AS pending, min(recorded_at) AS oldest FROM ("

@@ -59,17 +59,24 @@ async def _probes(settings: Settings, role: str, ready: Any) -> Any:
 
 
 def _probe(settings: Settings, args: argparse.Namespace) -> int:
+    """The image's HEALTHCHECK: with no --port, METRICS_PORT (projector, worker) and, when
+    nothing listens there, HTTP_PORT (the API); so one image probes every role."""
     import urllib.error
     import urllib.request
 
-    port = args.port or settings.metrics_port or settings.port
-    url = f"http://127.0.0.1:{port}/health/{'ready' if args.ready else 'live'}"
-    try:
-        with urllib.request.urlopen(url, timeout=3) as answer:
-            return 0 if answer.status == 200 else 1
-    except (urllib.error.URLError, OSError) as error:
-        print(f"{url}: {error}", file=sys.stderr)
-        return 1
+    path = f"/health/{'ready' if args.ready else 'live'}"
+    ports = [args.port] if args.port else [p for p in (settings.metrics_port, settings.port) if p]
+    for port in ports:
+        url = f"http://127.0.0.1:{port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=3) as answer:
+                return 0 if answer.status == 200 else 1
+        except urllib.error.HTTPError as error:
+            print(f"{url}: {error}", file=sys.stderr)
+            return 1
+        except (urllib.error.URLError, OSError) as error:
+            print(f"{url}: {error}", file=sys.stderr)
+    return 1
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:

@@ -65,6 +65,15 @@ async def reach(pool: asyncpg.Pool[Any], actor: Actor) -> list[UUID] | None:
     return sorted(units)
 
 
+HIDDEN_FROM_READERS = ("subscription",)
+"""Categories of events only admins read in the feeds: a subscription's configuration is its
+owner's business (its URL may carry a token), and the owner reads it at /subscriptions."""
+
+
+def hidden_categories(actor: Actor) -> tuple[str, ...]:
+    return () if actor.is_admin else HIDDEN_FROM_READERS
+
+
 async def shown_units(
     pool: asyncpg.Pool[Any], actor: Actor, asked: Iterable[UUID] | None
 ) -> list[UUID] | None:

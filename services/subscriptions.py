@@ -37,7 +37,7 @@ from services.domain.subscription import (
     SubscriptionCommand,
 )
 from services.domain.user import Grant
-from services.reach import reach, shown_units
+from services.reach import HIDDEN_FROM_READERS, hidden_categories, reach, shown_units
 
 SUBSCRIPTIONS = Gauge(
     "campaign_webhook_subscriptions", "Webhook subscriptions, by status", ["status"]
@@ -70,11 +70,19 @@ async def may_subscribe(pool: asyncpg.Pool[Any], actor: Actor) -> None:
         raise Forbidden("you may read no unit's events, so a subscription would receive nothing")
 
 
+class LeaseLost(Exception):
+    """The delivery that would park the subscription no longer holds its lease."""
+
+
 def handler(
-    command: SubscriptionCommand, actor: Actor, secret: str = "", *, reveal: bool = False
+    command: SubscriptionCommand,
+    actor: Actor,
+    secret: str = "",
+    *,
+    lease_token: UUID | None = None,
 ) -> Any:
-    """`secret`: the signing secret of a subscription being created (kept out of events),
-    shown in the answer when `reveal` (it was generated for the caller)."""
+    """`secret`: the signing secret of a subscription being created (kept out of events);
+    `lease_token`: the delivery lease a parking worker must still hold."""
 
     async def decide(session: Session) -> Outcome:
         stream = stream_of(command.subscription_id)
@@ -88,12 +96,19 @@ def handler(
         status = 201 if isinstance(command, CreateSubscription) else 200
         outcome = Outcome(str(command.subscription_id), stream, status=status)
         outcome.add(stream, decision)
-        if reveal:
-            outcome.extra = {"secret": secret}
         version = session.versions.get(stream, 0)
         changes = [(event, version + n) for n, event in enumerate(decision.events, 1)]
 
         async def write(connection: DbConnection) -> None:
+            if lease_token is not None:
+                held = await connection.fetchval(
+                    "SELECT lease_token = $2 FROM subscriptions WHERE subscription_id = $1 "
+                    "FOR UPDATE",
+                    command.subscription_id,
+                    lease_token,
+                )
+                if not held:
+                    raise LeaseLost(str(command.subscription_id))  # rolls the append back
             await write_rows(connection, changes, secret, command.now)
 
         outcome.after = write
@@ -190,10 +205,17 @@ async def park(
     reason: str,
     cursor: str | None,
     now: datetime,
+    *,
+    lease_token: UUID | None = None,
 ) -> None:
-    """Record that delivery stopped (the worker's command)."""
+    """Record that delivery stopped (the worker's command), only while the worker still holds
+    the delivery lease (LeaseLost otherwise: nothing is recorded)."""
     command = ParkSubscription(subscription_id, failures, reason, cursor, now)
-    await execute(store, CommandContext(DELIVERY_WORKER, now), handler(command, DELIVERY_WORKER))
+    await execute(
+        store,
+        CommandContext(DELIVERY_WORKER, now),
+        handler(command, DELIVERY_WORKER, lease_token=lease_token),
+    )
 
 
 @dataclass(frozen=True)
@@ -252,6 +274,7 @@ async def lag(store: EventStore, owner: Actor | None, row: asyncpg.Record) -> La
             streams=row["streams"],
             plan_id=row["plan_id"],
             units=shown or (),
+            hidden_categories=hidden_categories(owner) if owner else HIDDEN_FROM_READERS,
             cap=LAG_CAP,
         )
     except CursorFromAnotherEpoch:

@@ -17,7 +17,7 @@ import hmac
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 RESOLVE_SECONDS = 3.0
 URL_LONGEST = 2000
@@ -28,6 +28,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 class TargetRefused(ValueError):
     """The webhook URL is not one the operator allows."""
+
+
+class TargetUnresolved(TargetRefused):
+    """The host did not resolve: maybe for a while only (a delivery retries)."""
 
 
 def signature(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -83,15 +87,27 @@ def _public(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def check_target(url: str, allowed: AllowList, resolved: Sequence[str]) -> None:
-    """Refuse a URL the operator does not allow; `resolved` are the host's addresses now."""
-    parts = urlsplit(url)
+def _split(url: str) -> SplitResult:
+    if len(url) > URL_LONGEST:
+        raise TargetRefused(f"a webhook URL has at most {URL_LONGEST} characters")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise TargetRefused("a webhook URL has no spaces or control characters")
+    if not url.isascii():
+        raise TargetRefused("write the webhook URL in ASCII (punycode for the host, %-escapes)")
+    try:
+        parts = urlsplit(url)
+        _ = parts.port, parts.hostname
+    except ValueError:
+        raise TargetRefused(f"{url!r} is not a URL") from None
+    return parts
+
+
+def check_target(url: str, allowed: AllowList, resolved: Sequence[str]) -> list[IPAddress]:
+    """Refuse a URL the operator does not allow; `resolved` are the host's addresses now.
+    Answers the addresses a delivery may connect to."""
+    parts = _split(url)
     if parts.scheme not in ("https", "http"):
         raise TargetRefused(f"{url!r}: only http and https URLs are delivered to")
-    try:
-        _ = parts.port
-    except ValueError:
-        raise TargetRefused(f"{url!r} has an invalid port") from None
     if parts.fragment:
         raise TargetRefused("a webhook URL has no #fragment")
     if parts.username or parts.password:
@@ -113,37 +129,33 @@ def check_target(url: str, allowed: AllowList, resolved: Sequence[str]) -> None:
             raise TargetRefused(f"{host} is not in the operator's allow-list")
         addresses = [ipaddress.ip_address(a) for a in resolved]
         if not addresses:
-            raise TargetRefused(f"{host} does not resolve")
+            raise TargetUnresolved(f"{host} does not resolve")
     for address in addresses:
         if not _public(address) and not allowed.covers(address) and host not in allowed.hosts:
+            # The address is not named: which internal address a name has is not for users.
             raise TargetRefused(
-                f"{host} resolves to {address}, a private or loopback address the "
-                "allow-list does not name"
+                f"{host} resolves to a private or loopback address the allow-list does not name"
             )
+    return addresses
 
 
-async def resolve_and_check(url: str, allowed: AllowList) -> None:
+async def resolve_and_check(url: str, allowed: AllowList) -> list[IPAddress]:
     """Refuse a URL the operator does not allow, resolving its host now (at creation, and again
-    before each delivery, so a name later pointed at a private address is refused then)."""
-    if len(url) > URL_LONGEST:
-        raise TargetRefused(f"a webhook URL has at most {URL_LONGEST} characters")
-    parts = urlsplit(url)
+    before each delivery, which then connects to the addresses checked here, so a name pointed
+    elsewhere between the check and the connection is never followed)."""
+    parts = _split(url)
     host = parts.hostname or ""
     resolved: list[str] = []
     try:
         ipaddress.ip_address(host)
     except ValueError:
         if host and allowed.names(host.lower()):
-            try:
-                port = parts.port
-            except ValueError:
-                raise TargetRefused(f"{url!r} has an invalid port") from None
             loop = asyncio.get_running_loop()
             try:
                 infos = await asyncio.wait_for(
-                    loop.getaddrinfo(host, port or 443, proto=6), RESOLVE_SECONDS
+                    loop.getaddrinfo(host, parts.port or 443, proto=6), RESOLVE_SECONDS
                 )
             except (OSError, TimeoutError, UnicodeError):
-                raise TargetRefused(f"{host} does not resolve") from None
+                raise TargetUnresolved(f"{host} does not resolve (now)") from None
             resolved = sorted({str(info[4][0]) for info in infos})
-    check_target(url, allowed, resolved)
+    return check_target(url, allowed, resolved)

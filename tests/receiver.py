@@ -41,7 +41,9 @@ class Delivery:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        """The name URLs use for it (it listens on 127.0.0.1)."""
         self.deliveries: list[Delivery] = []
         self.answers: deque[int] = deque()
         """Statuses to answer next, in order; 204 when empty."""
@@ -95,7 +97,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/campaign"
+        return f"http://{self.host}:{self.server.server_address[1]}/hooks/campaign"
 
     def __enter__(self) -> Receiver:
         self.thread.start()

@@ -40,7 +40,8 @@ def build(settings: Settings, name: str, clock: Clock = _now, tick: int = 60) ->
             async def ready() -> tuple[bool, dict[str, Any]]:
                 await ctx["pool"].fetchval("SELECT 1")
                 await ctx["redis"].ping()
-                return True, {"worker": name}
+                dispatching = webhooks.running(ctx)
+                return dispatching, {"worker": name, "webhook_dispatcher": dispatching}
 
             ctx["probes"] = ProbeServer(settings.host, settings.metrics_port, "worker", ready)
             await ctx["probes"].start()

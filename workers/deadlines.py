@@ -89,12 +89,9 @@ async def deadline_step(
     ctx: dict[str, Any], assignment_id: str, schedule_version: int, step: str
 ) -> int:
     try:
-        with structlog.contextvars.bound_contextvars(
-            job_id=ctx.get("job_id"), correlation_id=ctx.get("job_id")
-        ):
-            recorded = await handle(
-                ctx["store"], UUID(assignment_id), schedule_version, step, ctx["clock"]()
-            )
+        recorded = await handle(
+            ctx["store"], UUID(assignment_id), schedule_version, step, ctx["clock"]()
+        )
     except Exception:
         JOBS.labels("deadline_step", "failed").inc()
         raise

@@ -4,11 +4,13 @@ the worker's construction. Nothing else imports arq."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import msgspec
+import structlog
 from arq import cron
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.cron import CronJob
@@ -18,6 +20,19 @@ from arq.worker import Worker, async_check_health, func
 JOB_TIMEOUT = 30
 """Seconds: a crashed worker's job is retried after the longest timeout + 10 s, so keep it short."""
 HEALTH_INTERVAL = 30
+
+
+def logged(coroutine: Any) -> Any:
+    """The job with its arq job id bound to every log line it writes (as correlation id)."""
+
+    @functools.wraps(coroutine)
+    async def job(ctx: dict[str, Any], *args: Any) -> Any:
+        with structlog.contextvars.bound_contextvars(
+            job_id=ctx.get("job_id"), correlation_id=ctx.get("job_id")
+        ):
+            return await coroutine(ctx, *args)
+
+    return job
 
 
 def serialize(value: dict[str, Any]) -> bytes:
@@ -70,7 +85,7 @@ def every(coroutine: Any, seconds: int, *, offset: int = 0) -> CronJob:
         raise ValueError(f"a period of {seconds} s does not divide a minute")
     marks = {(offset + k * seconds) % 60 for k in range(60 // seconds)}
     return cron(
-        coroutine,
+        logged(coroutine),
         second=marks,
         unique=True,
         timeout=max(1, seconds - 1),
@@ -92,8 +107,8 @@ def worker(
     """`unkept`: functions whose results are not kept, so that a job id can be queued again as
     soon as its job ended."""
     built = Worker(
-        [func(f, timeout=JOB_TIMEOUT, max_tries=5) for f in functions]
-        + [func(f, timeout=JOB_TIMEOUT, max_tries=5, keep_result=0) for f in unkept],
+        [func(logged(f), timeout=JOB_TIMEOUT, max_tries=5) for f in functions]
+        + [func(logged(f), timeout=JOB_TIMEOUT, max_tries=5, keep_result=0) for f in unkept],
         cron_jobs=list(cron_jobs),
         redis_settings=settings(redis_url),
         on_startup=on_startup,

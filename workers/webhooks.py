@@ -48,8 +48,14 @@ from services.domain.delivery import (
     RetryPolicy,
     after_attempt,
 )
-from services.reach import shown_units
-from services.webhooks import AllowList, TargetRefused, resolve_and_check, signature
+from services.reach import hidden_categories, shown_units
+from services.webhooks import (
+    AllowList,
+    TargetRefused,
+    TargetUnresolved,
+    resolve_and_check,
+    signature,
+)
 from workers import queue
 
 log = structlog.get_logger(__name__)
@@ -79,8 +85,9 @@ class DeliveryConfig:
 
     @property
     def lease_seconds(self) -> float:
-        """Longer than any job can hold it: its budget plus one more POST and some slack."""
-        return JOB_BUDGET + self.timeout + 5.0
+        """Renewed before each POST: longer than one POST (its whole timeout) and the reads
+        around it."""
+        return self.timeout + 10.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryConfig:
@@ -127,6 +134,12 @@ WHERE subscription_id = $1 AND lease_token = $2
 RETURNING next_attempt_at, attempts
 """
 
+_RENEW = """
+UPDATE subscriptions SET lease_until = now() + make_interval(secs => $3)
+WHERE subscription_id = $1 AND lease_token = $2 AND status = 'active'
+RETURNING 1
+"""
+
 _RELEASE = """
 UPDATE subscriptions SET lease_token = NULL, lease_until = NULL
 WHERE subscription_id = $1 AND lease_token = $2
@@ -134,7 +147,7 @@ RETURNING attempts
 """
 
 _DUE = """
-SELECT subscription_id, attempts FROM subscriptions
+SELECT subscription_id, attempts, cursor FROM subscriptions
 WHERE status = 'active' AND next_attempt_at <= now()
   AND (lease_until IS NULL OR lease_until < now())
 """
@@ -153,37 +166,82 @@ async def post(
     events: int,
     next_cursor: str,
 ) -> Delivered | Failed:
-    """POST one signed batch; what the receiver's answer means for the cursor."""
+    """POST one signed batch, within WEBHOOK_TIMEOUT_SECONDS in all (resolving the host,
+    connecting, sending, reading the answer); what the answer means for the cursor."""
     try:
-        await resolve_and_check(url, config.allowed)
+        async with asyncio.timeout(config.timeout):
+            return await _post(
+                client, config, subscription_id, url, secret, body, events, next_cursor
+            )
+    except TimeoutError:
+        return Failed(f"no answer within {config.timeout:g} s")
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    config: DeliveryConfig,
+    subscription_id: UUID,
+    url: str,
+    secret: str,
+    body: bytes,
+    events: int,
+    next_cursor: str,
+) -> Delivered | Failed:
+    try:
+        addresses = await resolve_and_check(url, config.allowed)
+        target = httpx.URL(url)
+    except TargetUnresolved as unresolved:
+        return Failed(str(unresolved))
     except TargetRefused as refused:
         return Failed(f"target refused: {refused}", curable=False)
+    except httpx.InvalidURL as invalid:
+        return Failed(f"target refused: {invalid}", curable=False)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "Campaign-Signature": signature(secret.encode(), int(time.time()), body),
         "Campaign-Subscription": str(subscription_id),
         "Campaign-Delivery": str(uuid.uuid4()),
+        # The connection goes to an address checked above, never to what the name resolves
+        # to a moment later; the Host header and TLS (SNI, certificate) keep the name.
+        "Host": target.netloc.decode("ascii"),
     }
-    try:
-        async with client.stream("POST", url, content=body, headers=headers) as response:
-            status = response.status_code
-            if 200 <= status < 300:
-                return Delivered(next_cursor, events)
-            if 300 <= status < 400:
-                where = response.headers.get("location", "")[:200]
-                return Failed(f"answered {status} (redirect to {where!r} not followed)")
-            told = b""
-            async for chunk in response.aiter_bytes():
-                told += chunk
-                if len(told) >= 300:
-                    break
-            said = told[:300].decode("utf-8", "replace").strip()
-            return Failed(f"answered {status}" + (f": {said}" if said else ""))
-    except httpx.TimeoutException:
-        return Failed(f"no answer within {config.timeout:g} s")
-    except httpx.HTTPError as error:
-        return Failed(f"could not deliver: {type(error).__name__}: {error}"[:500])
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    failed: Failed | None = None
+    for address in addresses:
+        try:
+            async with client.stream(
+                "POST",
+                target.copy_with(host=str(address)),
+                content=body,
+                headers=headers,
+                extensions=extensions,
+            ) as response:
+                return await _answer(response, events, next_cursor)
+        except httpx.ConnectError as error:
+            failed = Failed(f"could not connect: {error}"[:500])
+        except httpx.TimeoutException:
+            return Failed(f"no answer within {config.timeout:g} s")
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            return Failed(f"could not deliver: {type(error).__name__}: {error}"[:500])
+    assert failed is not None
+    return failed
+
+
+async def _answer(response: httpx.Response, events: int, next_cursor: str) -> Delivered | Failed:
+    status = response.status_code
+    if 200 <= status < 300:
+        return Delivered(next_cursor, events)
+    if 300 <= status < 400:
+        where = response.headers.get("location", "")[:200]
+        return Failed(f"answered {status} (redirect to {where!r} not followed)")
+    told = b""
+    async for chunk in response.aiter_bytes():
+        told += chunk
+        if len(told) >= 300:
+            break
+    said = told[:300].decode("utf-8", "replace").strip()
+    return Failed(f"answered {status}" + (f": {said}" if said else ""))
 
 
 async def deliver(
@@ -195,7 +253,9 @@ async def deliver(
 ) -> tuple[int, int | None]:
     """Deliver what is due for one subscription: (events delivered, claim count to queue the
     next job under when more is waiting now, else None). Pages follow one another until the
-    job's budget is spent or the worker is `stopping`; then the rest is handed to a new job."""
+    job's budget is spent or the worker is `stopping`; then the rest is handed to a new job.
+    Before each POST the lease is renewed, which also stops a delivery the owner paused or
+    reset meanwhile: at most one POST is in flight per subscription."""
     pool = store.pool
     token = uuid.uuid4()
     row = await pool.fetchrow(_CLAIM, subscription_id, token, config.lease_seconds)
@@ -203,50 +263,12 @@ async def deliver(
         return 0, None
     started = time.monotonic()
     cursor, failures, delivered = row["cursor"], row["failures"], 0
-    released = False
     try:
         while True:
-            owner = await actor_of(pool, row["owner_user_id"])
-            shown = await shown_units(pool, owner, list(row["units"])) if owner else []
-            result: Delivered | Failed
-            events = 0
-            if owner is None:
-                result = Failed("the owner's account no longer exists", curable=False)
-            elif shown == []:
-                return delivered, None  # the owner may see nothing (any more)
-            else:
-                try:
-                    page = await store.read_all(
-                        after=cursor,
-                        limit=config.batch,
-                        types=row["types"],
-                        categories=row["categories"],
-                        streams=row["streams"],
-                        plan_id=row["plan_id"],
-                        units=shown or (),
-                        raw=True,
-                    )
-                except CursorFromAnotherEpoch:
-                    result = Failed(
-                        "the cursor is from before the store was restored: reset the subscription",
-                        curable=False,
-                    )
-                else:
-                    if not page.rows:
-                        return delivered, None
-                    events = len(page.rows)
-                    assert page.next is not None
-                    body = page_json(page.rows, page.epoch, page.next)
-                    result = await post(
-                        client,
-                        config,
-                        subscription_id,
-                        row["url"],
-                        row["secret"],
-                        body,
-                        events,
-                        page.next,
-                    )
+            attempt = await _attempt(store, client, config, subscription_id, row, cursor, token)
+            if attempt is None:
+                return delivered, None  # nothing more to send, or the lease is no longer ours
+            result, events = attempt
             decided = after_attempt(config.policy, failures, result, random.random())
             match decided:
                 case Advance():
@@ -267,16 +289,15 @@ async def deliver(
                     if events < config.batch:
                         return delivered, None
                     if time.monotonic() - started > JOB_BUDGET or stopping():
-                        claims = await pool.fetchval(_RELEASE, subscription_id, token)
-                        released = True
+                        claims: int | None = await pool.fetchval(_RELEASE, subscription_id, token)
                         return delivered, claims
                 case RetryLater():
                     DELIVERIES.labels("failed").inc()
                     log.info(
                         "webhook delivery failed; will retry",
-                        subscription=str(subscription_id),
                         failures=decided.failures,
                         reason=decided.reason,
+                        retry_in=round(decided.delay, 2),
                     )
                     await pool.fetchrow(
                         _RETRY_LATER,
@@ -286,29 +307,74 @@ async def deliver(
                         decided.delay,
                         decided.reason,
                     )
-                    released = True
                     return delivered, None
                 case Park():
-                    DELIVERIES.labels("parked").inc()
                     log.warning(
                         "webhook subscription parked",
-                        subscription=str(subscription_id),
                         failures=decided.failures,
                         reason=decided.reason,
                     )
-                    await subscriptions.park(
-                        store,
-                        subscription_id,
-                        decided.failures,
-                        decided.reason,
-                        cursor,
-                        datetime.now(UTC),
-                    )
+                    with contextlib.suppress(subscriptions.LeaseLost):
+                        await subscriptions.park(
+                            store,
+                            subscription_id,
+                            decided.failures,
+                            decided.reason,
+                            cursor,
+                            datetime.now(UTC),
+                            lease_token=token,
+                        )
+                        DELIVERIES.labels("parked").inc()
                     return delivered, None
     finally:
-        if not released:
-            with contextlib.suppress(asyncpg.PostgresError, OSError):
-                await pool.execute(_RELEASE, subscription_id, token)
+        with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            await pool.execute(_RELEASE, subscription_id, token)
+
+
+async def _attempt(
+    store: EventStore,
+    client: httpx.AsyncClient,
+    config: DeliveryConfig,
+    subscription_id: UUID,
+    row: asyncpg.Record,
+    cursor: str | None,
+    token: uuid.UUID,
+) -> tuple[Delivered | Failed, int] | None:
+    """Send the next page after `cursor`: what came of it and how many events it held; None
+    when there is nothing to send or the lease was lost (paused, reset, taken over)."""
+    pool = store.pool
+    owner = await actor_of(pool, row["owner_user_id"])
+    if owner is None:
+        return Failed("the owner's account no longer exists", curable=False), 0
+    shown = await shown_units(pool, owner, list(row["units"]))
+    if shown == []:
+        return Failed("the owner may read no unit's events any more", curable=False), 0
+    try:
+        page = await store.read_all(
+            after=cursor,
+            limit=config.batch,
+            types=row["types"],
+            categories=row["categories"],
+            streams=row["streams"],
+            plan_id=row["plan_id"],
+            units=shown or (),
+            hidden_categories=hidden_categories(owner),
+            raw=True,
+        )
+    except CursorFromAnotherEpoch:
+        failed = "the cursor is from before the store was restored: reset the subscription"
+        return Failed(failed, curable=False), 0
+    if not page.rows:
+        return None
+    if await pool.fetchval(_RENEW, subscription_id, token, config.lease_seconds) is None:
+        return None
+    assert page.next is not None
+    body = page_json(page.rows, page.epoch, page.next)
+    events = len(page.rows)
+    sent = await post(
+        client, config, subscription_id, row["url"], row["secret"], body, events, page.next
+    )
+    return sent, events
 
 
 # -- the arq side ------------------------------------------------------------------------------
@@ -316,9 +382,7 @@ async def deliver(
 
 async def deliver_webhooks(ctx: dict[str, Any], subscription_id: str) -> int:
     subscription = UUID(subscription_id)
-    with structlog.contextvars.bound_contextvars(
-        job_id=ctx.get("job_id"), correlation_id=ctx.get("job_id"), subscription=subscription_id
-    ):
+    with structlog.contextvars.bound_contextvars(subscription=subscription_id):
         delivered, more = await deliver(
             ctx["store"],
             ctx["webhook_client"],
@@ -331,11 +395,14 @@ async def deliver_webhooks(ctx: dict[str, Any], subscription_id: str) -> int:
     return delivered
 
 
-async def dispatch(pool: asyncpg.Pool[Any], redis: Any) -> int:
-    """Queue a delivery job for every active subscription that is due and not leased."""
-    rows = await pool.fetch(_DUE)
+async def dispatch(store: EventStore, redis: Any) -> int:
+    """Queue a delivery job for every active subscription that is due, not leased, and not
+    already delivered through the feed's head."""
+    head = await store.head()
     queued = 0
-    for row in rows:
+    for row in await store.pool.fetch(_DUE):
+        if head is None or row["cursor"] == head:
+            continue
         queued += await queue.enqueue(
             redis,
             JOB,
@@ -346,15 +413,27 @@ async def dispatch(pool: asyncpg.Pool[Any], redis: Any) -> int:
 
 
 async def dispatcher(store: EventStore, redis: Any, listener: WakeUpListener) -> None:
+    """On each wake-up, and every SWEEP_SECONDS regardless, until cancelled; an error (Redis or
+    PostgreSQL away) is logged and the next round tries again."""
     while True:
         ticket = listener.ticket()
         try:
-            await dispatch(store.pool, redis)
-            await subscriptions.measure(store)
-        except (asyncpg.PostgresError, OSError) as error:
-            log.warning("webhook dispatch failed; retrying", error=str(error))
+            await dispatch(store, redis)
+        except Exception as error:  # the loop must outlive any one failure
+            log.warning(
+                "webhook dispatch failed; retrying", error=f"{type(error).__name__}: {error}"
+            )
         await listener.wait(ticket, SWEEP_SECONDS)
         await asyncio.sleep(MIN_DISPATCH_INTERVAL)
+
+
+async def measurer(store: EventStore) -> None:
+    while True:
+        try:
+            await subscriptions.measure(store)
+        except Exception as error:  # gauges are a convenience; never stop for them
+            log.warning("webhook gauges not measured", error=f"{type(error).__name__}: {error}")
+        await asyncio.sleep(subscriptions.MEASURE_EVERY)
 
 
 async def start(ctx: dict[str, Any], database_url: str, config: DeliveryConfig) -> None:
@@ -368,14 +447,20 @@ async def start(ctx: dict[str, Any], database_url: str, config: DeliveryConfig) 
     listener = WakeUpListener(database_url)
     await listener.start()
     ctx["webhook_listener"] = listener
-    ctx["webhook_dispatcher"] = asyncio.get_running_loop().create_task(
-        dispatcher(ctx["store"], ctx["redis"], listener)
-    )
+    loop = asyncio.get_running_loop()
+    ctx["webhook_tasks"] = [
+        loop.create_task(dispatcher(ctx["store"], ctx["redis"], listener)),
+        loop.create_task(measurer(ctx["store"])),
+    ]
+
+
+def running(ctx: dict[str, Any]) -> bool:
+    """Whether the dispatcher still runs (part of the worker's readiness)."""
+    return all(not task.done() for task in ctx.get("webhook_tasks", []))
 
 
 async def stop(ctx: dict[str, Any]) -> None:
-    task = ctx.get("webhook_dispatcher")
-    if task is not None:
+    for task in ctx.get("webhook_tasks", []):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

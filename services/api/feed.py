@@ -23,7 +23,7 @@ from events.envelope import Page
 from events.wire import ndjson, page_json, wire
 from services.api.commanding import store_of
 from services.auth import Actor
-from services.reach import shown_units
+from services.reach import hidden_categories, shown_units
 
 NDJSON = "application/x-ndjson"
 MSGPACK = "application/msgpack"
@@ -59,6 +59,7 @@ async def events_feed(
             streams=streams or (),
             plan_id=plan,
             units=shown or (),
+            hidden_categories=hidden_categories(actor),
             raw=raw,
         )
 

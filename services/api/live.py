@@ -33,7 +33,7 @@ from events.wakeup import WakeUpListener
 from events.wire import wire
 from services.api.commanding import store_of
 from services.auth import Actor
-from services.reach import shown_units
+from services.reach import hidden_categories, shown_units
 
 log = structlog.get_logger(__name__)
 
@@ -64,10 +64,12 @@ class Filter:
     streams: frozenset[str] = frozenset()
     plan: UUID | None = None
     units: frozenset[UUID] | None = None  # None: every unit
+    hidden: frozenset[str] = frozenset()
 
     def admits(self, event: RecordedEvent) -> bool:
         return (
-            (not self.types or event.type in self.types)
+            event.tags.category not in self.hidden
+            and (not self.types or event.type in self.types)
             and (not self.categories or event.tags.category in self.categories)
             and (not self.streams or event.stream_id in self.streams)
             and (self.plan is None or event.tags.plan_id == self.plan)
@@ -178,6 +180,7 @@ async def _catch_up(
             streams=sorted(wanted.streams),
             plan_id=wanted.plan,
             units=units,
+            hidden_categories=sorted(wanted.hidden),
         )
         for event in page.events:
             if limit is not None and key(event.cursor) > limit:
@@ -214,6 +217,7 @@ async def live_events(
         frozenset(streams or ()),
         plan,
         frozenset(shown) if shown is not None else None,
+        frozenset(hidden_categories(actor)),
     )
     hub = hub_of(request)
     await hub.start()

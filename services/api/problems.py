@@ -215,6 +215,7 @@ REFUSAL_STATUS = {
     "report-exists": 409,
     "already-commended": 409,
     "unknown-subscription": 404,
+    "cursor-epoch-gone": 410,
     "subscription-exists": 409,
 }
 

@@ -8,11 +8,13 @@ to a cursor; to anyone else it does not exist.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
+import httpx
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -20,8 +22,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from events.subscriptions import SubscriptionFilter
 from services import subscriptions
-from services.api.commanding import now, run, store_of
+from services.api.commanding import answer_response, command_context, now, run, store_of
 from services.auth import Actor, actor_of
+from services.commands import execute
 from services.domain.refusal import Refused
 from services.domain.subscription import (
     CreateSubscription,
@@ -150,8 +153,11 @@ async def create_subscription(
     await subscriptions.may_subscribe(pool, actor)
     try:
         await resolve_and_check(data.url, _allowed(request))
+        httpx.URL(data.url)  # what the delivery will parse
     except TargetRefused as refused:
         raise Refused("target-refused", str(refused)) from None
+    except httpx.InvalidURL as invalid:
+        raise Refused("target-refused", f"not a URL deliveries can use: {invalid}") from None
     start = await subscriptions.start_position(store_of(request), data.start)
     secret = data.secret if data.secret is not None else subscriptions.new_secret()
     given = data.filter
@@ -171,8 +177,18 @@ async def create_subscription(
         start,
         now(request),
     )
-    handler = subscriptions.handler(command, actor, secret, reveal=data.secret is None)
-    return await run(request, actor, handler)
+    handler = subscriptions.handler(command, actor, secret)
+    context = await command_context(request, actor)
+    answer = await execute(store_of(request), context, handler)
+    if data.secret is None:
+        # A generated secret is shown once, to the request that made it: not stored with the
+        # answer kept for an Idempotency-Key (a replay answers without it).
+        stored = await pool.fetchval(
+            "SELECT secret FROM subscriptions WHERE subscription_id = $1", command.subscription_id
+        )
+        if stored == secret:
+            answer = replace(answer, extra={**answer.extra, "secret": secret})
+    return answer_response(answer)
 
 
 @get("/subscriptions")

@@ -392,8 +392,8 @@ async def test_the_dispatcher_queues_each_due_subscription_once(
         await client.post(f"/subscriptions/{ids[2]}/pause", headers=bearer(admin))
     redis = await queue.connect(redis_url)
     try:
-        first = await dispatch(pool, redis)
-        second = await dispatch(pool, redis)  # the same jobs are still queued
+        first = await dispatch(domain_store, redis)
+        second = await dispatch(domain_store, redis)  # the same jobs are still queued
         queued = await redis.queued_jobs()
     finally:
         await redis.aclose()
@@ -430,3 +430,127 @@ async def test_a_subscription_whose_owner_was_erased_is_parked_and_sends_nothing
     assert receiver.deliveries == []
     assert state["status"] == "parked"
     assert state["parked_reason"] == "the owner's account no longer exists"
+
+
+async def test_a_delivery_connects_to_the_address_it_checked_and_keeps_the_host_name(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    _, admin = await make_user(domain_store, "admin")
+    named = {"WEBHOOK_ALLOWED_TARGETS": "localhost"}  # a name, allowed with its addresses
+    with Receiver(host="localhost") as receiver:
+        async with api_client(create_app(load_settings(named), pool=pool)) as client:
+            subscription, _ = await subscribe(client, admin, receiver.url, secret=SECRET)
+        settings = DeliveryConfig(AllowList.parse(["localhost"]), RetryPolicy(), 2.0, 100)
+        await keep_delivering(
+            domain_store, settings, subscription, lambda: bool(receiver.accepted())
+        )
+    (delivery,) = receiver.accepted()
+    assert delivery.headers["Host"] == f"localhost:{receiver.server.server_address[1]}"
+
+
+async def test_bad_urls_are_problems_and_a_generated_secret_is_shown_once(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    _, admin = await make_user(domain_store, "admin")
+    async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
+        bad = {}
+        for url in [
+            "http://[::1",
+            "http://127.0.0.1/a\x01b",
+            " http://127.0.0.1/",
+            "http://ex℀ample.com/",
+        ]:
+            answer = await client.post(
+                "/subscriptions", headers=bearer(admin), json={"url": url, "secret": SECRET}
+            )
+            bad[url] = (answer.status_code, answer.json()["type"].rsplit("/", 1)[-1])
+        once = {**bearer(admin), "Idempotency-Key": "make-hook-1"}
+        body = {"url": "http://127.0.0.1:9/hook"}
+        first = await client.post("/subscriptions", headers=once, json=body)
+        replay = await client.post("/subscriptions", headers=once, json=body)
+    assert set(bad.values()) == {(422, "target-refused")}
+    assert first.status_code == replay.status_code == 201
+    secret = first.json()["secret"]
+    assert replay.json()["id"] == first.json()["id"] and "secret" not in replay.json()
+    kept = await pool.fetchval(
+        "SELECT count(*) FROM idempotency WHERE answer::text LIKE $1", f"%{secret}%"
+    )
+    assert kept == 0
+    assert await pool.fetchval("SELECT secret FROM subscriptions") == secret
+
+
+async def test_only_admins_read_subscription_events_in_the_feeds(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    await load_demo(domain_store)
+    _, admin = await make_user(domain_store, "admin")
+    _, auditor = await make_user(domain_store, "auditor", demo_id("unit:sl-t1"))
+    async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
+        subscription, _ = await subscribe(
+            client, auditor, "http://127.0.0.1:9/hook?token=abc", secret=SECRET
+        )
+        stream = {"stream": f"subscription-{subscription}"}
+        by_auditor = (await client.get("/events", headers=bearer(auditor), params=stream)).json()
+        by_admin = (await client.get("/events", headers=bearer(admin), params=stream)).json()
+        owner_reads = await client.get(f"/subscriptions/{subscription}", headers=bearer(auditor))
+    assert by_auditor["events"] == []
+    assert [e["type"] for e in by_admin["events"]] == ["SubscriptionCreated"]
+    assert owner_reads.status_code == 200
+    assert owner_reads.json()["url"] == "http://127.0.0.1:9/hook?token=abc"
+
+
+async def test_pausing_stops_a_delivery_under_way_after_the_batch_in_flight(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    await load_demo(domain_store)
+    _, admin = await make_user(domain_store, "admin")
+    with Receiver() as receiver:
+        receiver.delay = 0.3
+        async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
+            subscription, _ = await subscribe(client, admin, receiver.url, secret=SECRET)
+            async with httpx.AsyncClient(timeout=2) as http:
+                running = asyncio.create_task(
+                    deliver(domain_store, http, config(batch=1), subscription)
+                )
+                assert await asyncio.to_thread(receiver.arrived.wait, 10)
+                await client.post(f"/subscriptions/{subscription}/pause", headers=bearer(admin))
+                delivered, more = await asyncio.wait_for(running, 10)
+            state = (
+                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
+            ).json()
+    assert delivered == 1 and more is None
+    assert len(receiver.deliveries) == 1
+    assert state["status"] == "paused"
+    assert state["cursor"] == receiver.deliveries[0].events[0]["cursor"]  # that batch counted
+
+
+async def test_a_subscription_whose_owner_can_read_nothing_is_parked(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    from datetime import UTC, datetime
+
+    from services import users
+    from services.auth import OPERATOR
+    from services.commands import CommandContext, execute
+
+    await load_demo(domain_store)
+    owner, consumer = await make_user(domain_store, "consumer", demo_id("unit:sl-t1"))
+    _, admin = await make_user(domain_store, "admin")
+    role = await pool.fetchval("SELECT role_id FROM user_roles WHERE user_id = $1", owner)
+    with Receiver() as receiver:
+        async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
+            subscription, _ = await subscribe(client, consumer, receiver.url, secret=SECRET)
+            now = datetime.now(UTC)
+            await execute(
+                domain_store,
+                CommandContext(OPERATOR, now),
+                users.revoke_handler(owner, role),
+            )
+            async with httpx.AsyncClient(timeout=2) as http:
+                await deliver(domain_store, http, config(), subscription)
+            state = (
+                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
+            ).json()
+    assert receiver.deliveries == []
+    assert state["status"] == "parked"
+    assert state["parked_reason"] == "the owner may read no unit's events any more"
