@@ -156,40 +156,36 @@ WHERE status = 'active' AND next_attempt_at <= now()
 # -- one attempt -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One page of a subscription's events, encoded, to be signed and POSTed."""
+
+    subscription_id: UUID
+    url: str
+    secret: str
+    body: bytes
+    events: int
+    next_cursor: str
+
+
 async def post(
-    client: httpx.AsyncClient,
-    config: DeliveryConfig,
-    subscription_id: UUID,
-    url: str,
-    secret: str,
-    body: bytes,
-    events: int,
-    next_cursor: str,
+    client: httpx.AsyncClient, config: DeliveryConfig, batch: Batch
 ) -> Delivered | Failed:
     """POST one signed batch, within WEBHOOK_TIMEOUT_SECONDS in all (resolving the host,
     connecting, sending, reading the answer); what the answer means for the cursor."""
     try:
         async with asyncio.timeout(config.timeout):
-            return await _post(
-                client, config, subscription_id, url, secret, body, events, next_cursor
-            )
+            return await _post(client, config, batch)
     except TimeoutError:
         return Failed(f"no answer within {config.timeout:g} s")
 
 
 async def _post(
-    client: httpx.AsyncClient,
-    config: DeliveryConfig,
-    subscription_id: UUID,
-    url: str,
-    secret: str,
-    body: bytes,
-    events: int,
-    next_cursor: str,
+    client: httpx.AsyncClient, config: DeliveryConfig, batch: Batch
 ) -> Delivered | Failed:
     try:
-        addresses = await resolve_and_check(url, config.allowed)
-        target = httpx.URL(url)
+        addresses = await resolve_and_check(batch.url, config.allowed)
+        target = httpx.URL(batch.url)
     except TargetUnresolved as unresolved:
         return Failed(str(unresolved))
     except TargetRefused as refused:
@@ -199,8 +195,8 @@ async def _post(
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        "Campaign-Signature": signature(secret.encode(), int(time.time()), body),
-        "Campaign-Subscription": str(subscription_id),
+        "Campaign-Signature": signature(batch.secret.encode(), int(time.time()), batch.body),
+        "Campaign-Subscription": str(batch.subscription_id),
         "Campaign-Delivery": str(uuid.uuid4()),
         # The connection goes to an address checked above, never to what the name resolves
         # to a moment later; the Host header and TLS (SNI, certificate) keep the name.
@@ -213,11 +209,11 @@ async def _post(
             async with client.stream(
                 "POST",
                 target.copy_with(host=str(address)),
-                content=body,
+                content=batch.body,
                 headers=headers,
                 extensions=extensions,
             ) as response:
-                return await _answer(response, events, next_cursor)
+                return await _answer(response, batch.events, batch.next_cursor)
         except httpx.ConnectError as error:
             failed = Failed(f"could not connect: {error}"[:500])
         except httpx.TimeoutException:
@@ -369,12 +365,15 @@ async def _attempt(
     if await pool.fetchval(_RENEW, subscription_id, token, config.lease_seconds) is None:
         return None
     assert page.next is not None
-    body = page_json(page.rows, page.epoch, page.next)
-    events = len(page.rows)
-    sent = await post(
-        client, config, subscription_id, row["url"], row["secret"], body, events, page.next
+    batch = Batch(
+        subscription_id,
+        row["url"],
+        row["secret"],
+        page_json(page.rows, page.epoch, page.next),
+        len(page.rows),
+        page.next,
     )
-    return sent, events
+    return await post(client, config, batch), batch.events
 
 
 # -- the arq side ------------------------------------------------------------------------------

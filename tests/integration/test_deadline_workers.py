@@ -4,10 +4,7 @@ step across two workers, arq's deferral to a step's instant, and a worker killed
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,26 +20,16 @@ from services.auth import OPERATOR
 from services.commands import CommandContext, execute
 from services.demo import demo_id, load_demo
 from services.domain.assignment import IssueAssignment
+from tests.processes import start_campaign, stop
 from workers import queue
 
 pytestmark = pytest.mark.slow
 
 
 def start_worker(dsn: str, redis_url: str, name: str, log: Path, tick: int = 2) -> Any:
-    env = {**os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis_url, "LOG_FORMAT": "json"}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "worker", "--name", name, "--tick", str(tick)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(process: Any) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    return int(process.wait(timeout=40))
+    return start_campaign(
+        log, "worker", "--name", name, "--tick", str(tick), DATABASE_URL=dsn, REDIS_URL=redis_url
+    )
 
 
 async def until(check: Any, timeout: float) -> None:

@@ -5,11 +5,9 @@ the projection; the worker finishes the delivery it was making. Each exits 0."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +26,7 @@ from services.demo import load_demo
 from tests.e2e.test_dev import free_port
 from tests.http import api_client
 from tests.org import bearer, make_user
+from tests.processes import start_campaign
 from tests.receiver import Receiver
 from tests.support import Noted
 from tests.task_histories import History, append_history, random_history
@@ -36,14 +35,7 @@ pytestmark = pytest.mark.slow
 
 
 def start(dsn: str, log: Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
-    environment = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json", **env}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *args],
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    return start_campaign(log, *args, DATABASE_URL=dsn, **env)
 
 
 async def until(check: Any, timeout: float) -> None:

@@ -5,10 +5,7 @@ delivery in flight per subscription, and events appended later are pushed as the
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from services.config import load_settings
 from services.demo import load_demo
 from tests.http import api_client
 from tests.org import bearer, make_user
+from tests.processes import start_campaign, stop
 from tests.receiver import Receiver
 
 pytestmark = pytest.mark.slow
@@ -30,29 +28,15 @@ SECRET = "s3cret-of-the-department-0123456789"
 
 
 def start_worker(dsn: str, redis_url: str, name: str, log: Path, **env: str) -> Any:
-    environment = {
-        **os.environ,
+    settings = {
         "DATABASE_URL": dsn,
         "REDIS_URL": redis_url,
-        "LOG_FORMAT": "json",
         "WEBHOOK_ALLOWED_TARGETS": "127.0.0.1",
         "WEBHOOK_TIMEOUT_SECONDS": "2",
         "WEBHOOK_BACKOFF_SECONDS": "0.2",
         **env,
     }
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "worker", "--name", name, "--tick", "60"],
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(process: Any) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    return int(process.wait(timeout=40))
+    return start_campaign(log, "worker", "--name", name, "--tick", "60", **settings)
 
 
 async def until(check: Any, timeout: float) -> None:
