@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from events.verify import verify
 from services.api.commanding import store_of
@@ -21,8 +21,8 @@ from services.reach import require_read
 async def audit_verify(
     request: Request[Any, Any, Any],
     actor: NamedDependency[Actor],
-    plan: Annotated[UUID | None, Parameter(query="plan")] = None,
-    stream: Annotated[str | None, Parameter(query="stream", max_length=200)] = None,
+    plan: Annotated[UUID | None, QueryParameter(name="plan")] = None,
+    stream: Annotated[str | None, QueryParameter(name="stream", max_length=200)] = None,
 ) -> dict[str, Any]:
     """Every stream of the campaign (the plan's and its tasks') or the one stream, checked from
     its first event: versions, `prev_hash` links, and each hash against the stored envelope."""

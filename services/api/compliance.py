@@ -8,7 +8,7 @@ from uuid import UUID
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 
 from projections import compliance
 from services.api.as_of import aware, plan_as_of
@@ -20,16 +20,16 @@ from services.reach import require_read
 
 After = Annotated[
     str | None,
-    Parameter(
-        query="after",
+    QueryParameter(
+        name="after",
         description="The cursor a command returned: wait up to 2 s for the projection to pass it",
     ),
 ]
-ConsistencyToken = Annotated[str | None, Parameter(header="Consistency-Token")]
+ConsistencyToken = Annotated[str | None, HeaderParameter(name="Consistency-Token")]
 AsOf = Annotated[
     datetime | None,
-    Parameter(
-        query="as_of",
+    QueryParameter(
+        name="as_of",
         description="An instant with an offset: the view built from the events recorded by then",
     ),
 ]
@@ -68,7 +68,7 @@ async def unit_compliance(
     request: Request[Any, Any, Any],
     actor: NamedDependency[Actor],
     unit_id: FromPath[UUID],
-    from_: Annotated[datetime | None, Parameter(query="from")] = None,
+    from_: Annotated[datetime | None, QueryParameter(name="from")] = None,
     to: FromQuery[datetime | None] = None,
     after: After = None,
     consistency_token: ConsistencyToken = None,

@@ -36,11 +36,11 @@ async def events_feed(
     actor: NamedDependency[Actor],
     after: Annotated[str | None, QueryParameter(max_length=200)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 500,
-    types: Annotated[list[str] | None, QueryParameter(query="type", max_items=50)] = None,
-    categories: Annotated[list[str] | None, QueryParameter(query="category", max_items=20)] = None,
-    streams: Annotated[list[str] | None, QueryParameter(query="stream", max_items=100)] = None,
+    types: Annotated[list[str] | None, QueryParameter(name="type", max_items=50)] = None,
+    categories: Annotated[list[str] | None, QueryParameter(name="category", max_items=20)] = None,
+    streams: Annotated[list[str] | None, QueryParameter(name="stream", max_items=100)] = None,
     plan: Annotated[UUID | None, QueryParameter()] = None,
-    units: Annotated[list[UUID] | None, QueryParameter(query="unit", max_items=100)] = None,
+    units: Annotated[list[UUID] | None, QueryParameter(name="unit", max_items=100)] = None,
 ) -> Response[Any]:
     """Events after a cursor in feed order (only from finished transactions, so paging never
     skips a late commit), with the cursor to continue from; filters combine with AND, values

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 
 from events.wire import wire
 from services import plans
@@ -25,9 +25,9 @@ async def plan_history(
     request: Request[Any, Any, Any],
     actor: NamedDependency[Actor],
     plan_id: FromPath[UUID],
-    include_sub_plans: Annotated[bool, Parameter(query="include_sub_plans")] = False,
-    after: Annotated[str | None, Parameter(query="after")] = None,
-    limit: Annotated[int, Parameter(query="limit", ge=1, le=10_000)] = 1000,
+    include_sub_plans: Annotated[bool, QueryParameter(name="include_sub_plans")] = False,
+    after: Annotated[str | None, QueryParameter(name="after")] = None,
+    limit: Annotated[int, QueryParameter(name="limit", ge=1, le=10_000)] = 1000,
 ) -> Response[Any]:
     """Every event of the campaign in feed order with actor, times and hashes; JSON, or NDJSON
     when asked for with `Accept: application/x-ndjson` (the next page's cursor in `Next-Cursor`)."""

@@ -21,7 +21,7 @@ import msgspec
 import structlog
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 from prometheus_client import Counter, Gauge
 
@@ -196,12 +196,12 @@ async def live_events(
     request: Request[Any, Any, Any],
     actor: NamedDependency[Actor],
     after: Annotated[str | None, QueryParameter(max_length=200)] = None,
-    types: Annotated[list[str] | None, QueryParameter(query="type", max_items=50)] = None,
-    categories: Annotated[list[str] | None, QueryParameter(query="category", max_items=20)] = None,
-    streams: Annotated[list[str] | None, QueryParameter(query="stream", max_items=100)] = None,
+    types: Annotated[list[str] | None, QueryParameter(name="type", max_items=50)] = None,
+    categories: Annotated[list[str] | None, QueryParameter(name="category", max_items=20)] = None,
+    streams: Annotated[list[str] | None, QueryParameter(name="stream", max_items=100)] = None,
     plan: Annotated[UUID | None, QueryParameter()] = None,
-    units: Annotated[list[UUID] | None, QueryParameter(query="unit", max_items=100)] = None,
-    last_event_id: Annotated[str | None, QueryParameter(header="Last-Event-ID")] = None,
+    units: Annotated[list[UUID] | None, QueryParameter(name="unit", max_items=100)] = None,
+    last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
 ) -> Stream:
     """Server-Sent Events: catch-up from the cursor first, then live; each event's `id` is its
     cursor, so a client that reconnects with `Last-Event-ID` misses nothing."""
