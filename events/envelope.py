@@ -143,3 +143,6 @@ class Page:
     rows: list[Any] = field(default_factory=list)
     """Rows as read, when asked for raw (`events.wire` encodes them without building events)."""
     epoch: str = ""
+    scanned: str | None = None
+    """When the page was not full: a cursor past every event visible when it was read, so a
+    filtered follower that found nothing may continue from there without reading it again."""

@@ -778,12 +778,15 @@ class EventStore:
         conditions, params = _feed_conditions(
             start, types, categories, streams, plan_id, units, hidden_categories
         )
-        params.append(max(1, min(limit, 10_000)))
+        limit = max(1, min(limit, 10_000))
+        params.append(limit)
         # The epoch comes with the page, so a restore is noticed at once, even with no events.
         columns = _EVENT_COLUMNS
         sql = (
-            "WITH epoch AS (SELECT token FROM store_epochs ORDER BY id DESC LIMIT 1) "
-            f"SELECT epoch.token AS epoch_token, page.* FROM epoch LEFT JOIN LATERAL ("
+            "WITH epoch AS (SELECT token, store_visible_horizon() AS horizon FROM store_epochs "
+            "ORDER BY id DESC LIMIT 1) "
+            "SELECT epoch.token AS epoch_token, epoch.horizon AS scan_horizon, page.* "
+            "FROM epoch LEFT JOIN LATERAL ("
             f"SELECT {columns} FROM events WHERE {' AND '.join(conditions)} "
             f"ORDER BY tx_id, position LIMIT ${len(params)}) page ON true"
         )
@@ -792,12 +795,21 @@ class EventStore:
         self._epoch = epoch
         if start is not None and start.epoch != epoch:
             raise CursorFromAnotherEpoch(start.epoch, epoch)
+        found = [row for row in rows if row["event_id"]]
+        # Every transaction below the horizon has ended, and this one statement saw them all:
+        # a page that is not full holds every matching event up to there.
+        scanned = (
+            Cursor(epoch, max(0, rows[0]["scan_horizon"] - 1), 2**63 - 1).encode()
+            if len(found) < limit
+            else None
+        )
         if raw:
-            found = [row for row in rows if row["event_id"]]
             last = Cursor(epoch, found[-1]["tx_id"], found[-1]["position"]) if found else None
-            return Page([], last.encode() if last else after, rows=found, epoch=epoch)
-        events = [self._recorded(row, epoch, decode) for row in rows if row["event_id"]]
-        return Page(events, events[-1].cursor if events else after)
+            return Page(
+                [], last.encode() if last else after, rows=found, epoch=epoch, scanned=scanned
+            )
+        events = [self._recorded(row, epoch, decode) for row in found]
+        return Page(events, events[-1].cursor if events else after, scanned=scanned)
 
     async def backlog(
         self,

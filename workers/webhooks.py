@@ -32,7 +32,8 @@ import httpx
 import structlog
 from prometheus_client import Counter
 
-from events.errors import CursorFromAnotherEpoch
+from events.cursor import Cursor
+from events.errors import CursorFromAnotherEpoch, InvalidCursor
 from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import page_json
@@ -132,6 +133,10 @@ SET failures = $3, next_attempt_at = now() + make_interval(secs => $4), last_err
     last_attempt_at = now(), lease_token = NULL, lease_until = NULL
 WHERE subscription_id = $1 AND lease_token = $2
 RETURNING next_attempt_at, attempts
+"""
+
+_SKIP = """
+UPDATE subscriptions SET cursor = $3 WHERE subscription_id = $1 AND lease_token = $2
 """
 
 _RENEW = """
@@ -361,6 +366,9 @@ async def _attempt(
         failed = "the cursor is from before the store was restored: reset the subscription"
         return Failed(failed, curable=False), 0
     if not page.rows:
+        if page.scanned is not None:
+            # Nothing for this subscription up to the horizon: no need to look there again.
+            await pool.execute(_SKIP, subscription_id, token, page.scanned)
         return None
     if await pool.fetchval(_RENEW, subscription_id, token, config.lease_seconds) is None:
         return None
@@ -400,7 +408,7 @@ async def dispatch(store: EventStore, redis: Any) -> int:
     head = await store.head()
     queued = 0
     for row in await store.pool.fetch(_DUE):
-        if head is None or row["cursor"] == head:
+        if head is None or _through(row["cursor"], head):
             continue
         queued += await queue.enqueue(
             redis,
@@ -409,6 +417,17 @@ async def dispatch(store: EventStore, redis: Any) -> int:
             str(row["subscription_id"]),
         )
     return queued
+
+
+def _through(cursor: str | None, head: str) -> bool:
+    """Whether a subscription's cursor is at or past the feed's head (same epoch)."""
+    if cursor is None:
+        return False
+    try:
+        mine, last = Cursor.decode(cursor), Cursor.decode(head)
+    except InvalidCursor:
+        return False
+    return mine.epoch == last.epoch and (mine.tx_id, mine.position) >= (last.tx_id, last.position)
 
 
 async def dispatcher(store: EventStore, redis: Any, listener: WakeUpListener) -> None:

@@ -183,3 +183,59 @@ async def _writers_and_follower(
     finally:
         await store.close()
         await pool.close()
+
+
+async def test_a_scanned_cursor_never_passes_a_transaction_still_open(
+    store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    start = await store.head()
+    wanted, other = new_stream("assignment"), new_stream("note")
+    async with pool.acquire() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        await store.append([write(wanted, 0, "late")], METADATA, connection=connection)
+        await store.append([write(other, 0, "x")], METADATA)  # commits first
+        page = await store.read_all(after=start, categories=["assignment"])
+        assert page.events == [] and page.scanned is not None
+        await transaction.commit()
+    # Continuing from where the filtered reader looked, the late commit is still ahead.
+    after = await store.read_all(after=page.scanned, categories=["assignment"])
+    assert [e.stream_id for e in after.events] == [wanted]
+
+
+async def test_following_by_scanned_cursors_under_concurrent_writers_misses_nothing(
+    store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    start = await store.head()
+    written: list[str] = []
+    done = asyncio.Event()
+
+    async def writer(n: int) -> None:
+        rng = random.Random(n)
+        for i in range(60):
+            category = rng.choice(["assignment", "note"])
+            stream = new_stream(category)
+            async with pool.acquire() as connection, connection.transaction():
+                await store.append([write(stream, 0, f"{n}.{i}")], METADATA, connection=connection)
+                await asyncio.sleep(rng.uniform(0, 0.005))  # held open a little
+            store.wake_followers()
+            if category == "assignment":
+                written.append(stream)
+
+    async def follower() -> list[str]:
+        seen: list[str] = []
+        cursor = start
+        while True:
+            finished = done.is_set()
+            page = await store.read_all(after=cursor, limit=5, categories=["assignment"])
+            seen += [e.stream_id for e in page.events]
+            cursor = page.scanned or page.next
+            if finished and page.scanned is not None and not page.events:
+                return seen
+            await asyncio.sleep(0.001)
+
+    following = asyncio.create_task(follower())
+    await asyncio.gather(*(writer(n) for n in range(6)))
+    done.set()
+    seen = await asyncio.wait_for(following, 30)
+    assert sorted(seen) == sorted(written) and len(seen) == len(set(seen))

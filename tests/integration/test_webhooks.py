@@ -401,6 +401,48 @@ async def test_the_dispatcher_queues_each_due_subscription_once(
     assert sorted(job.args[0] for job in queued) == sorted(str(i) for i in ids[:2])
 
 
+async def test_a_filtered_subscription_that_found_nothing_new_is_not_woken_again(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], redis_url: str
+) -> None:
+    from events.cursor import Cursor
+    from workers import queue
+
+    await load_demo(domain_store)
+    _, admin = await make_user(domain_store, "admin")
+    with Receiver() as receiver:
+        async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
+            subscription, _ = await subscribe(
+                client, admin, receiver.url, secret=SECRET, filter={"types": ["PlanIssued"]}
+            )
+            issued = (
+                await client.get("/events", headers=bearer(admin), params={"type": "PlanIssued"})
+            ).json()["events"]
+            await keep_delivering(
+                domain_store,
+                config(),
+                subscription,
+                lambda: len(receiver.accepted_events()) == len(issued),
+            )
+            await make_user(domain_store, "consumer", demo_id("unit:sl-t1"))  # not for it
+            redis = await queue.connect(redis_url)
+            try:
+                woken = await dispatch(domain_store, redis)  # something new in the feed
+                async with httpx.AsyncClient(timeout=2) as http:
+                    await deliver(domain_store, http, config(), subscription)
+                await redis.flushdb()
+                again = await dispatch(domain_store, redis)
+            finally:
+                await redis.aclose()
+            state = (
+                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
+            ).json()
+    assert (woken, again) == (1, 0)
+    assert len(receiver.deliveries) == 1  # nothing was sent for the new events
+    head = await domain_store.head()
+    assert head is not None and Cursor.decode(state["cursor"]) >= Cursor.decode(head)
+    assert state["lag"]["events"] == 0 and state["delivered"] == len(issued)
+
+
 async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not await check():
