@@ -104,6 +104,41 @@ class DeliveryConfig:
         )
 
 
+class Clients:
+    """HTTP clients for deliveries, one per receiver (scheme, host name, port). A delivery
+    connects to an address it checked, so a pooled connection is known by that address: kept
+    apart per name, a connection made (and its certificate checked) for one name is never
+    reused for another name that happens to share the address."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._clients: dict[tuple[str, str, int | None], httpx.AsyncClient] = {}
+
+    def for_target(self, target: httpx.URL) -> httpx.AsyncClient:
+        key = (target.scheme, target.host, target.port)
+        client = self._clients.get(key)
+        if client is None:
+            client = httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=httpx.Timeout(self.timeout),
+                limits=httpx.Limits(max_connections=10, max_keepalive_connections=2),
+                trust_env=False,
+            )
+            self._clients[key] = client
+        return client
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    async def __aenter__(self) -> Clients:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+
 def job_id(subscription_id: UUID, claims: int) -> str:
     return f"webhook:{subscription_id}:{claims}"
 
@@ -173,21 +208,20 @@ class Batch:
     next_cursor: str
 
 
-async def post(
-    client: httpx.AsyncClient, config: DeliveryConfig, batch: Batch
-) -> Delivered | Failed:
+async def post(clients: Clients, config: DeliveryConfig, batch: Batch) -> Delivered | Failed:
     """POST one signed batch, within WEBHOOK_TIMEOUT_SECONDS in all (resolving the host,
     connecting, sending, reading the answer); what the answer means for the cursor."""
     try:
         async with asyncio.timeout(config.timeout):
-            return await _post(client, config, batch)
+            return await _post(clients, config, batch)
     except TimeoutError:
         return Failed(f"no answer within {config.timeout:g} s")
+    except Exception as error:  # whatever went wrong, it is this attempt's failure
+        log.exception("webhook delivery failed unexpectedly")
+        return Failed(f"could not deliver: {type(error).__name__}: {error}"[:500])
 
 
-async def _post(
-    client: httpx.AsyncClient, config: DeliveryConfig, batch: Batch
-) -> Delivered | Failed:
+async def _post(clients: Clients, config: DeliveryConfig, batch: Batch) -> Delivered | Failed:
     try:
         addresses = await resolve_and_check(batch.url, config.allowed)
         target = httpx.URL(batch.url)
@@ -207,9 +241,16 @@ async def _post(
         # to a moment later; the Host header and TLS (SNI, certificate) keep the name.
         "Host": target.netloc.decode("ascii"),
     }
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    extensions = (
+        {"sni_hostname": target.raw_host.decode("ascii")} if target.scheme == "https" else {}
+    )
+    # IPv4 first (an IPv6 route that drops packets is common), each address a share of the
+    # time to connect, the next one tried when one cannot be reached.
+    ordered = sorted(addresses, key=lambda a: a.version)
+    timeout = httpx.Timeout(config.timeout, connect=max(1.0, config.timeout / (len(ordered) + 1)))
+    client = clients.for_target(target)
     failed: Failed | None = None
-    for address in addresses:
+    for address in ordered:
         try:
             async with client.stream(
                 "POST",
@@ -217,10 +258,11 @@ async def _post(
                 content=batch.body,
                 headers=headers,
                 extensions=extensions,
+                timeout=timeout,
             ) as response:
                 return await _answer(response, batch.events, batch.next_cursor)
-        except httpx.ConnectError as error:
-            failed = Failed(f"could not connect: {error}"[:500])
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            failed = Failed(f"could not connect: {type(error).__name__}: {error}"[:500])
         except httpx.TimeoutException:
             return Failed(f"no answer within {config.timeout:g} s")
         except (httpx.HTTPError, httpx.InvalidURL) as error:
@@ -247,7 +289,7 @@ async def _answer(response: httpx.Response, events: int, next_cursor: str) -> De
 
 async def deliver(
     store: EventStore,
-    client: httpx.AsyncClient,
+    clients: Clients,
     config: DeliveryConfig,
     subscription_id: UUID,
     stopping: Callable[[], bool] = lambda: False,
@@ -266,7 +308,23 @@ async def deliver(
     cursor, failures, delivered = row["cursor"], row["failures"], 0
     try:
         while True:
-            attempt = await _attempt(store, client, config, subscription_id, row, cursor, token)
+            try:
+                attempt = await _attempt(
+                    store, clients, config, subscription_id, row, cursor, token
+                )
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
+                # Not the receiver's fault: try again after the first backoff, failures kept.
+                log.warning("webhook delivery could not read its events", error=str(error))
+                with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                    await pool.execute(
+                        _RETRY_LATER,
+                        subscription_id,
+                        token,
+                        failures,
+                        config.policy.base_seconds,
+                        f"could not read the events to send: {type(error).__name__}",
+                    )
+                return delivered, None
             if attempt is None:
                 return delivered, None  # nothing more to send, or the lease is no longer ours
             result, events = attempt
@@ -334,7 +392,7 @@ async def deliver(
 
 async def _attempt(
     store: EventStore,
-    client: httpx.AsyncClient,
+    clients: Clients,
     config: DeliveryConfig,
     subscription_id: UUID,
     row: asyncpg.Record,
@@ -349,7 +407,8 @@ async def _attempt(
         return Failed("the owner's account no longer exists", curable=False), 0
     shown = await shown_units(pool, owner, list(row["units"]))
     if shown == []:
-        return Failed("the owner may read no unit's events any more", curable=False), 0
+        failed = "the owner may no longer read the events this subscription asks for"
+        return Failed(failed, curable=False), 0
     try:
         page = await store.read_all(
             after=cursor,
@@ -366,7 +425,7 @@ async def _attempt(
         failed = "the cursor is from before the store was restored: reset the subscription"
         return Failed(failed, curable=False), 0
     if not page.rows:
-        if page.scanned is not None:
+        if page.scanned is not None and _through(page.scanned, cursor, beyond=True):
             # Nothing for this subscription up to the horizon: no need to look there again.
             await pool.execute(_SKIP, subscription_id, token, page.scanned)
         return None
@@ -381,7 +440,7 @@ async def _attempt(
         len(page.rows),
         page.next,
     )
-    return await post(client, config, batch), batch.events
+    return await post(clients, config, batch), batch.events
 
 
 # -- the arq side ------------------------------------------------------------------------------
@@ -392,7 +451,7 @@ async def deliver_webhooks(ctx: dict[str, Any], subscription_id: str) -> int:
     with structlog.contextvars.bound_contextvars(subscription=subscription_id):
         delivered, more = await deliver(
             ctx["store"],
-            ctx["webhook_client"],
+            ctx["webhook_clients"],
             ctx["webhook_config"],
             subscription,
             ctx.get("stopping", lambda: False),
@@ -419,15 +478,21 @@ async def dispatch(store: EventStore, redis: Any) -> int:
     return queued
 
 
-def _through(cursor: str | None, head: str) -> bool:
-    """Whether a subscription's cursor is at or past the feed's head (same epoch)."""
+def _through(cursor: str | None, mark: str | None, *, beyond: bool = False) -> bool:
+    """Whether `cursor` is at (or, with `beyond`, strictly past) `mark` in the feed, in one
+    epoch; no cursor is before everything, no mark the beginning."""
     if cursor is None:
         return False
+    if mark is None:
+        return True
     try:
-        mine, last = Cursor.decode(cursor), Cursor.decode(head)
+        mine, other = Cursor.decode(cursor), Cursor.decode(mark)
     except InvalidCursor:
         return False
-    return mine.epoch == last.epoch and (mine.tx_id, mine.position) >= (last.tx_id, last.position)
+    if mine.epoch != other.epoch:
+        return False
+    key, mark_key = (mine.tx_id, mine.position), (other.tx_id, other.position)
+    return key > mark_key if beyond else key >= mark_key
 
 
 async def dispatcher(store: EventStore, redis: Any, listener: WakeUpListener) -> None:
@@ -456,12 +521,7 @@ async def measurer(store: EventStore) -> None:
 
 async def start(ctx: dict[str, Any], database_url: str, config: DeliveryConfig) -> None:
     ctx["webhook_config"] = config
-    ctx["webhook_client"] = httpx.AsyncClient(
-        follow_redirects=False,
-        timeout=httpx.Timeout(config.timeout),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        trust_env=False,
-    )
+    ctx["webhook_clients"] = Clients(config.timeout)
     listener = WakeUpListener(database_url)
     await listener.start()
     ctx["webhook_listener"] = listener
@@ -484,5 +544,5 @@ async def stop(ctx: dict[str, Any]) -> None:
             await task
     if "webhook_listener" in ctx:
         await ctx["webhook_listener"].close()
-    if "webhook_client" in ctx:
-        await ctx["webhook_client"].aclose()
+    if "webhook_clients" in ctx:
+        await ctx["webhook_clients"].aclose()

@@ -151,6 +151,12 @@ async def create_subscription(
     """Subscribe a webhook URL (it must match the operator's allow-list) to the feed."""
     pool = request.app.state.pool
     await subscriptions.may_subscribe(pool, actor)
+    if data.secret is None and request.headers.get("idempotency-key") is not None:
+        raise Refused(
+            "secret-required",
+            "with an Idempotency-Key, send the secret: a generated one could not be shown to a "
+            "retry of this request",
+        )
     try:
         await resolve_and_check(data.url, _allowed(request))
         httpx.URL(data.url)  # what the delivery will parse
@@ -181,8 +187,8 @@ async def create_subscription(
     context = await command_context(request, actor)
     answer = await execute(store_of(request), context, handler)
     if data.secret is None:
-        # A generated secret is shown once, to the request that made it: not stored with the
-        # answer kept for an Idempotency-Key (a replay answers without it).
+        # A generated secret is shown once, to the request that made it (never stored with an
+        # answer kept for an Idempotency-Key: such requests bring their own secret).
         stored = await pool.fetchval(
             "SELECT secret FROM subscriptions WHERE subscription_id = $1", command.subscription_id
         )

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -41,7 +40,7 @@ from services.webhooks import AllowList
 from tests.benchmarks.scratch import scratch_database
 from tests.org import make_user
 from tests.support import Noted, test_catalog
-from workers.webhooks import DeliveryConfig, deliver
+from workers.webhooks import Clients, DeliveryConfig, deliver
 
 COLUMNS = (
     "event_id, stream_id, version, position, tx_id, type, schema_version, data, metadata, "
@@ -131,7 +130,7 @@ async def bench(dsn: str, events: int, batch: int) -> None:
     raw_rows, raw_seconds = await raw_read(pool, batch)
     config = DeliveryConfig(AllowList.parse(["127.0.0.1"]), RetryPolicy(), 5.0, batch)
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+    async with Clients(5.0) as client:
         while receiver.events < total:
             await deliver(store, client, config, subscription)
     seconds = time.perf_counter() - started

@@ -22,7 +22,7 @@ from services.webhooks import AllowList
 from tests.http import api_client
 from tests.org import bearer, make_user
 from tests.receiver import Receiver, readme_verify
-from workers.webhooks import DeliveryConfig, deliver, dispatch
+from workers.webhooks import Clients, DeliveryConfig, deliver, dispatch
 
 LOOPBACK = {"WEBHOOK_ALLOWED_TARGETS": "127.0.0.1"}
 SECRET = "s3cret-of-the-department-0123456789"
@@ -43,7 +43,7 @@ async def keep_delivering(
 ) -> None:
     """What the worker does, in this process: deliver whenever due, until `done`."""
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(follow_redirects=False, timeout=settings.timeout) as client:
+    async with Clients(settings.timeout) as client:
         while not done():
             assert time.monotonic() < deadline, "timed out"
             await deliver(store, client, settings, subscription)
@@ -220,7 +220,7 @@ async def test_a_parked_subscription_resumes_from_its_cursor(
                 return bool(state["status"] == "parked")
 
             deadline = time.monotonic() + 20
-            async with httpx.AsyncClient(timeout=2) as http:
+            async with Clients(2.0) as http:
                 while not await parked():
                     assert time.monotonic() < deadline
                     await deliver(domain_store, http, config(max_failures=3, batch=4), subscription)
@@ -237,7 +237,7 @@ async def test_a_parked_subscription_resumes_from_its_cursor(
             ).json()["events"]
             # Nothing is tried while parked.
             tried = len(receiver.deliveries)
-            await deliver(domain_store, httpx.AsyncClient(), config(), subscription)
+            await deliver(domain_store, Clients(2.0), config(), subscription)
             assert len(receiver.deliveries) == tried
             # Only the owner (or an admin) may resume it; to another reader it does not exist.
             refused = await client.post(
@@ -293,7 +293,7 @@ async def test_pause_holds_deliveries_and_reset_replays_from_a_cursor(
             waiting = (
                 await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
             ).json()
-            async with httpx.AsyncClient(timeout=2) as http:
+            async with Clients(2.0) as http:
                 await deliver(domain_store, http, config(), subscription)
             assert receiver.deliveries == []  # paused: nothing goes
             await client.post(f"/subscriptions/{subscription}/resume", headers=bearer(admin))
@@ -427,7 +427,7 @@ async def test_a_filtered_subscription_that_found_nothing_new_is_not_woken_again
             redis = await queue.connect(redis_url)
             try:
                 woken = await dispatch(domain_store, redis)  # something new in the feed
-                async with httpx.AsyncClient(timeout=2) as http:
+                async with Clients(2.0) as http:
                     await deliver(domain_store, http, config(), subscription)
                 await redis.flushdb()
                 again = await dispatch(domain_store, redis)
@@ -464,7 +464,7 @@ async def test_a_subscription_whose_owner_was_erased_is_parked_and_sends_nothing
         async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
             subscription, _ = await subscribe(client, consumer, receiver.url, secret=SECRET)
             await users.erase(pool, owner, datetime.now(UTC))
-            async with httpx.AsyncClient(timeout=2) as http:
+            async with Clients(2.0) as http:
                 await deliver(domain_store, http, config(), subscription)
             state = (
                 await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
@@ -506,19 +506,29 @@ async def test_bad_urls_are_problems_and_a_generated_secret_is_shown_once(
                 "/subscriptions", headers=bearer(admin), json={"url": url, "secret": SECRET}
             )
             bad[url] = (answer.status_code, answer.json()["type"].rsplit("/", 1)[-1])
+        generated = await client.post(
+            "/subscriptions", headers=bearer(admin), json={"url": "http://127.0.0.1:9/a"}
+        )
         once = {**bearer(admin), "Idempotency-Key": "make-hook-1"}
-        body = {"url": "http://127.0.0.1:9/hook"}
-        first = await client.post("/subscriptions", headers=once, json=body)
-        replay = await client.post("/subscriptions", headers=once, json=body)
+        body = {"url": "http://127.0.0.1:9/b"}
+        # A generated secret could not be shown to a retry: with a key, the caller brings one.
+        unkeyed = await client.post("/subscriptions", headers=once, json=body)
+        first = await client.post("/subscriptions", headers=once, json={**body, "secret": SECRET})
+        replay = await client.post("/subscriptions", headers=once, json={**body, "secret": SECRET})
     assert set(bad.values()) == {(422, "target-refused")}
+    secret = generated.json()["secret"]
+    stored = await pool.fetchval(
+        "SELECT secret FROM subscriptions WHERE subscription_id = $1",
+        uuid.UUID(generated.json()["id"]),
+    )
+    assert secret.startswith("whsec_") and stored == secret
+    assert unkeyed.status_code == 422 and unkeyed.json()["type"].endswith("secret-required")
     assert first.status_code == replay.status_code == 201
-    secret = first.json()["secret"]
     assert replay.json()["id"] == first.json()["id"] and "secret" not in replay.json()
     kept = await pool.fetchval(
-        "SELECT count(*) FROM idempotency WHERE answer::text LIKE $1", f"%{secret}%"
+        "SELECT count(*) FROM idempotency WHERE answer::text LIKE '%whsec_%'"
     )
     assert kept == 0
-    assert await pool.fetchval("SELECT secret FROM subscriptions") == secret
 
 
 async def test_only_admins_read_subscription_events_in_the_feeds(
@@ -550,7 +560,7 @@ async def test_pausing_stops_a_delivery_under_way_after_the_batch_in_flight(
         receiver.delay = 0.3
         async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
             subscription, _ = await subscribe(client, admin, receiver.url, secret=SECRET)
-            async with httpx.AsyncClient(timeout=2) as http:
+            async with Clients(2.0) as http:
                 running = asyncio.create_task(
                     deliver(domain_store, http, config(batch=1), subscription)
                 )
@@ -588,11 +598,13 @@ async def test_a_subscription_whose_owner_can_read_nothing_is_parked(
                 CommandContext(OPERATOR, now),
                 users.revoke_handler(owner, role),
             )
-            async with httpx.AsyncClient(timeout=2) as http:
+            async with Clients(2.0) as http:
                 await deliver(domain_store, http, config(), subscription)
             state = (
                 await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
             ).json()
     assert receiver.deliveries == []
     assert state["status"] == "parked"
-    assert state["parked_reason"] == "the owner may read no unit's events any more"
+    assert state["parked_reason"] == (
+        "the owner may no longer read the events this subscription asks for"
+    )
