@@ -36,6 +36,17 @@ async def _opened_store(settings: Settings, max_size: int = 3) -> AsyncIterator[
         await pool.close()
 
 
+def _leave_quietly_on_sigterm() -> None:
+    """A long-running role told to stop while it is still starting (nothing in flight yet)
+    exits 0, as it would once running; its own handlers replace this one when it is up."""
+    import signal
+
+    def leave(*_: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)
+
+
 def _stop_on_signals() -> asyncio.Event:
     """Set by SIGINT or SIGTERM: long-running commands finish what they do and return."""
     import signal
@@ -80,6 +91,7 @@ def _probe(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    _leave_quietly_on_sigterm()
     import signal
 
     import uvicorn
@@ -178,6 +190,7 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _project(settings: Settings, args: argparse.Namespace) -> int:
+    _leave_quietly_on_sigterm()
     from events.wakeup import WakeUpListener
     from projections.projector import Projector
 
@@ -211,6 +224,7 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    _leave_quietly_on_sigterm()
     import socket
 
     from workers import app, queue
