@@ -38,7 +38,7 @@ from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import page_json
 from services import subscriptions
-from services.auth import actor_of
+from services.auth import Actor, actor_of
 from services.config import Settings
 from services.domain.delivery import (
     Advance,
@@ -306,11 +306,14 @@ async def deliver(
         return 0, None
     started = time.monotonic()
     cursor, failures, delivered = row["cursor"], row["failures"], 0
+    eyes: Eyes | None = None
     try:
         while True:
             try:
+                if eyes is None:  # whose eyes the job reads with, looked up once per job
+                    eyes = await _eyes_of(pool, row)
                 attempt = await _attempt(
-                    store, clients, config, subscription_id, row, cursor, token
+                    store, clients, config, subscription_id, row, cursor, token, eyes
                 )
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
                 # Not the receiver's fault: try again after the first backoff, failures kept.
@@ -390,6 +393,21 @@ async def deliver(
             await pool.execute(_RELEASE, subscription_id, token)
 
 
+@dataclass(frozen=True)
+class Eyes:
+    """The subscription's owner as they stand now, and the units an event must concern for
+    them to see it (None: every unit)."""
+
+    owner: Actor | None
+    shown: list[UUID] | None
+
+
+async def _eyes_of(pool: asyncpg.Pool[Any], row: asyncpg.Record) -> Eyes:
+    owner = await actor_of(pool, row["owner_user_id"])
+    shown = await shown_units(pool, owner, list(row["units"])) if owner is not None else []
+    return Eyes(owner, shown)
+
+
 async def _attempt(
     store: EventStore,
     clients: Clients,
@@ -398,14 +416,14 @@ async def _attempt(
     row: asyncpg.Record,
     cursor: str | None,
     token: uuid.UUID,
+    eyes: Eyes,
 ) -> tuple[Delivered | Failed, int] | None:
     """Send the next page after `cursor`: what came of it and how many events it held; None
     when there is nothing to send or the lease was lost (paused, reset, taken over)."""
     pool = store.pool
-    owner = await actor_of(pool, row["owner_user_id"])
+    owner, shown = eyes.owner, eyes.shown
     if owner is None:
         return Failed("the owner's account no longer exists", curable=False), 0
-    shown = await shown_units(pool, owner, list(row["units"]))
     if shown == []:
         failed = "the owner may no longer read the events this subscription asks for"
         return Failed(failed, curable=False), 0
