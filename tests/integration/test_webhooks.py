@@ -50,6 +50,22 @@ async def keep_delivering(
             await asyncio.sleep(0.02)
 
 
+async def state_of(
+    client: httpx.AsyncClient, token: str, subscription: uuid.UUID
+) -> dict[str, Any]:
+    answer = await client.get(f"/subscriptions/{subscription}", headers=bearer(token))
+    assert answer.status_code == 200, answer.text
+    state: dict[str, Any] = answer.json()
+    return state
+
+
+async def feed(client: httpx.AsyncClient, token: str, **params: Any) -> list[dict[str, Any]]:
+    answer = await client.get("/events", headers=bearer(token), params={"limit": 1000, **params})
+    assert answer.status_code == 200, answer.text
+    events: list[dict[str, Any]] = answer.json()["events"]
+    return events
+
+
 async def subscribe(
     client: httpx.AsyncClient, token: str, url: str, **body: Any
 ) -> tuple[uuid.UUID, str]:
@@ -74,17 +90,14 @@ async def test_the_receiver_gets_what_the_owner_may_see_in_order_signed(
         async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
             subscription, secret = await subscribe(client, consumer, receiver.url)
             assert secret.startswith("whsec_")  # generated, shown once
-            feed = await client.get("/events", headers=bearer(consumer), params={"limit": 1000})
-            expected = feed.json()["events"]
+            expected = await feed(client, consumer)
             await keep_delivering(
                 domain_store,
                 config(batch=5),
                 subscription,
                 lambda: len(receiver.accepted_events()) >= len(expected),
             )
-            state = (
-                await client.get(f"/subscriptions/{subscription}", headers=bearer(consumer))
-            ).json()
+            state = await state_of(client, consumer, subscription)
     got = receiver.accepted_events()
     group = demo_id("task:334-2b")
     names = {
@@ -150,21 +163,13 @@ async def test_a_receiver_failing_three_times_gets_everything_once_it_recovers(
 
             async def watch() -> None:
                 while len(failures_seen) < 3:
-                    state = (
-                        await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
-                    ).json()
+                    state = await state_of(client, admin, subscription)
                     if state["failures"] > len(failures_seen):
                         failures_seen.append(state)
                     await asyncio.sleep(0.01)
 
             watcher = asyncio.create_task(watch())
-            expected = (
-                await client.get(
-                    "/events",
-                    headers=bearer(admin),
-                    params={"category": "plan", "limit": 1000},
-                )
-            ).json()["events"]
+            expected = await feed(client, admin, category="plan")
             started = time.monotonic()
             await keep_delivering(
                 domain_store,
@@ -174,9 +179,7 @@ async def test_a_receiver_failing_three_times_gets_everything_once_it_recovers(
             )
             took = time.monotonic() - started
             await asyncio.wait_for(watcher, 5)
-            state = (
-                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
-            ).json()
+            state = await state_of(client, admin, subscription)
     assert [d.status for d in receiver.deliveries] == [500, 503, 302, 204]
     # The same batch each time: the cursor moved only after the 2xx.
     assert len({d.body.split(b'"next"')[0] for d in receiver.deliveries}) == 1
@@ -203,20 +206,12 @@ async def test_a_parked_subscription_resumes_from_its_cursor(
             subscription, _ = await subscribe(
                 client, admin, receiver.url, secret=SECRET, filter={"categories": ["plan"]}
             )
-            everything = (
-                await client.get(
-                    "/events",
-                    headers=bearer(admin),
-                    params={"category": "plan", "limit": 1000},
-                )
-            ).json()["events"]
+            everything = await feed(client, admin, category="plan")
             # The first batch goes through; then the receiver goes down.
             receiver.answers.extend([204] + [500] * 10)
 
             async def parked() -> bool:
-                state = (
-                    await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
-                ).json()
+                state = await state_of(client, admin, subscription)
                 return bool(state["status"] == "parked")
 
             deadline = time.monotonic() + 20
@@ -225,9 +220,7 @@ async def test_a_parked_subscription_resumes_from_its_cursor(
                     assert time.monotonic() < deadline
                     await deliver(domain_store, http, config(max_failures=3, batch=4), subscription)
                     await asyncio.sleep(0.05)
-            state = (
-                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
-            ).json()
+            state = await state_of(client, admin, subscription)
             history = (
                 await client.get(
                     "/events",
@@ -282,17 +275,13 @@ async def test_pause_holds_deliveries_and_reset_replays_from_a_cursor(
             subscription, _ = await subscribe(
                 client, admin, receiver.url, secret=SECRET, filter={"types": ["PlanIssued"]}
             )
-            issued = (
-                await client.get("/events", headers=bearer(admin), params={"type": "PlanIssued"})
-            ).json()["events"]
+            issued = await feed(client, admin, type="PlanIssued")
             paused = await client.post(
                 f"/subscriptions/{subscription}/pause",
                 headers=bearer(admin),
                 json={"reason": "bảo trì máy chủ"},
             )
-            waiting = (
-                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
-            ).json()
+            waiting = await state_of(client, admin, subscription)
             async with Clients(2.0) as http:
                 await deliver(domain_store, http, config(), subscription)
             assert receiver.deliveries == []  # paused: nothing goes
@@ -414,9 +403,7 @@ async def test_a_filtered_subscription_that_found_nothing_new_is_not_woken_again
             subscription, _ = await subscribe(
                 client, admin, receiver.url, secret=SECRET, filter={"types": ["PlanIssued"]}
             )
-            issued = (
-                await client.get("/events", headers=bearer(admin), params={"type": "PlanIssued"})
-            ).json()["events"]
+            issued = await feed(client, admin, type="PlanIssued")
             await keep_delivering(
                 domain_store,
                 config(),
@@ -433,9 +420,7 @@ async def test_a_filtered_subscription_that_found_nothing_new_is_not_woken_again
                 again = await dispatch(domain_store, redis)
             finally:
                 await redis.aclose()
-            state = (
-                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
-            ).json()
+            state = await state_of(client, admin, subscription)
     assert (woken, again) == (1, 0)
     assert len(receiver.deliveries) == 1  # nothing was sent for the new events
     head = await domain_store.head()
@@ -466,9 +451,7 @@ async def test_a_subscription_whose_owner_was_erased_is_parked_and_sends_nothing
             await users.erase(pool, owner, datetime.now(UTC))
             async with Clients(2.0) as http:
                 await deliver(domain_store, http, config(), subscription)
-            state = (
-                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
-            ).json()
+            state = await state_of(client, admin, subscription)
     assert receiver.deliveries == []
     assert state["status"] == "parked"
     assert state["parked_reason"] == "the owner's account no longer exists"
@@ -567,9 +550,7 @@ async def test_pausing_stops_a_delivery_under_way_after_the_batch_in_flight(
                 assert await asyncio.to_thread(receiver.arrived.wait, 10)
                 await client.post(f"/subscriptions/{subscription}/pause", headers=bearer(admin))
                 delivered, more = await asyncio.wait_for(running, 10)
-            state = (
-                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
-            ).json()
+            state = await state_of(client, admin, subscription)
     assert delivered == 1 and more is None
     assert len(receiver.deliveries) == 1
     assert state["status"] == "paused"
@@ -600,9 +581,7 @@ async def test_a_subscription_whose_owner_can_read_nothing_is_parked(
             )
             async with Clients(2.0) as http:
                 await deliver(domain_store, http, config(), subscription)
-            state = (
-                await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))
-            ).json()
+            state = await state_of(client, admin, subscription)
     assert receiver.deliveries == []
     assert state["status"] == "parked"
     assert state["parked_reason"] == (
