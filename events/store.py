@@ -826,8 +826,8 @@ class EventStore:
         """How many visible events match after a cursor (counted up to `cap`), and when the
         oldest of them was recorded: a follower's lag."""
         start = Cursor.decode(after) if after else None
-        if start is not None and start.epoch != await self.epoch():
-            raise CursorFromAnotherEpoch(start.epoch, await self.epoch())
+        if start is not None and start.epoch != (epoch := await self.epoch()):
+            raise CursorFromAnotherEpoch(start.epoch, epoch)
         conditions, params = _feed_conditions(
             start, types, categories, streams, plan_id, units, hidden_categories
         )

@@ -261,22 +261,45 @@ async def listing(pool: asyncpg.Pool[Any], actor: Actor, limit: int) -> list[asy
     return list(rows)
 
 
-async def lag(store: EventStore, owner: Actor | None, row: asyncpg.Record) -> Lag | None:
+@dataclass(frozen=True)
+class Eyes:
+    """Whose eyes a subscription reads the feed with: its owner as they stand now (None when
+    erased), and the units an event must concern for them to see it (None: every unit)."""
+
+    owner: Actor | None
+    shown: list[UUID] | None
+
+    @property
+    def blind(self) -> bool:
+        return self.owner is None or self.shown == []
+
+    def filters(self, row: asyncpg.Record) -> dict[str, Any]:
+        """The feed read (`EventStore.read_all`, `backlog`) of the subscription `row`."""
+        return {
+            "types": row["types"],
+            "categories": row["categories"],
+            "streams": row["streams"],
+            "plan_id": row["plan_id"],
+            "units": self.shown or (),
+            "hidden_categories": (
+                hidden_categories(self.owner) if self.owner else HIDDEN_FROM_READERS
+            ),
+        }
+
+
+async def eyes_of(pool: asyncpg.Pool[Any], row: asyncpg.Record) -> Eyes:
+    owner = await actor_of(pool, row["owner_user_id"])
+    shown = await shown_units(pool, owner, list(row["units"])) if owner is not None else []
+    return Eyes(owner, shown)
+
+
+async def lag(store: EventStore, row: asyncpg.Record) -> Lag | None:
     """What the owner would still receive; None when the cursor is from another epoch."""
-    shown = await shown_units(store.pool, owner, list(row["units"])) if owner else []
-    if shown == []:
+    eyes = await eyes_of(store.pool, row)
+    if eyes.blind:
         return Lag(0, None)
     try:
-        pending, oldest = await store.backlog(
-            after=row["cursor"],
-            types=row["types"],
-            categories=row["categories"],
-            streams=row["streams"],
-            plan_id=row["plan_id"],
-            units=shown or (),
-            hidden_categories=hidden_categories(owner) if owner else HIDDEN_FROM_READERS,
-            cap=LAG_CAP,
-        )
+        pending, oldest = await store.backlog(after=row["cursor"], cap=LAG_CAP, **eyes.filters(row))
     except CursorFromAnotherEpoch:
         return None
     return Lag(pending, oldest)
@@ -303,7 +326,7 @@ async def measure(store: EventStore, *, force: bool = False) -> None:
     for row in await store.pool.fetch(
         f"SELECT {_COLUMNS} FROM subscriptions WHERE status = 'active' LIMIT 1000"
     ):
-        behind = await lag(store, await actor_of(store.pool, row["owner_user_id"]), row)
+        behind = await lag(store, row)
         if behind is None:
             continue
         most_events = max(most_events, behind.events)

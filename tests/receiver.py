@@ -47,8 +47,6 @@ class Receiver:
         self.deliveries: list[Delivery] = []
         self.answers: deque[int] = deque()
         """Statuses to answer next, in order; 204 when empty."""
-        self.always: int | None = None
-        """A status answered to everything (a receiver that is down), when set."""
         self.held = threading.Event()
         self.held.set()
         """Cleared: requests wait (unanswered) until it is set again."""
@@ -71,10 +69,7 @@ class Receiver:
                 time.sleep(receiver.delay)
                 with receiver._lock:
                     receiver.in_flight -= 1
-                    if receiver.always is not None:
-                        status = receiver.always
-                    else:
-                        status = receiver.answers.popleft() if receiver.answers else 204
+                    status = receiver.answers.popleft() if receiver.answers else 204
                     receiver.deliveries.append(Delivery(dict(self.headers), body, status))
                 self.send_response(status)
                 if status >= 300:

@@ -38,7 +38,6 @@ from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import page_json
 from services import subscriptions
-from services.auth import Actor, actor_of
 from services.config import Settings
 from services.domain.delivery import (
     Advance,
@@ -49,7 +48,6 @@ from services.domain.delivery import (
     RetryPolicy,
     after_attempt,
 )
-from services.reach import hidden_categories, shown_units
 from services.webhooks import (
     AllowList,
     TargetRefused,
@@ -306,12 +304,12 @@ async def deliver(
         return 0, None
     started = time.monotonic()
     cursor, failures, delivered = row["cursor"], row["failures"], 0
-    eyes: Eyes | None = None
+    eyes: subscriptions.Eyes | None = None
     try:
         while True:
             try:
                 if eyes is None:  # whose eyes the job reads with, looked up once per job
-                    eyes = await _eyes_of(pool, row)
+                    eyes = await subscriptions.eyes_of(pool, row)
                 attempt = await _attempt(
                     store, clients, config, subscription_id, row, cursor, token, eyes
                 )
@@ -393,21 +391,6 @@ async def deliver(
             await pool.execute(_RELEASE, subscription_id, token)
 
 
-@dataclass(frozen=True)
-class Eyes:
-    """The subscription's owner as they stand now, and the units an event must concern for
-    them to see it (None: every unit)."""
-
-    owner: Actor | None
-    shown: list[UUID] | None
-
-
-async def _eyes_of(pool: asyncpg.Pool[Any], row: asyncpg.Record) -> Eyes:
-    owner = await actor_of(pool, row["owner_user_id"])
-    shown = await shown_units(pool, owner, list(row["units"])) if owner is not None else []
-    return Eyes(owner, shown)
-
-
 async def _attempt(
     store: EventStore,
     clients: Clients,
@@ -416,29 +399,18 @@ async def _attempt(
     row: asyncpg.Record,
     cursor: str | None,
     token: uuid.UUID,
-    eyes: Eyes,
+    eyes: subscriptions.Eyes,
 ) -> tuple[Delivered | Failed, int] | None:
     """Send the next page after `cursor`: what came of it and how many events it held; None
     when there is nothing to send or the lease was lost (paused, reset, taken over)."""
     pool = store.pool
-    owner, shown = eyes.owner, eyes.shown
-    if owner is None:
+    if eyes.owner is None:
         return Failed("the owner's account no longer exists", curable=False), 0
-    if shown == []:
+    if eyes.shown == []:
         failed = "the owner may no longer read the events this subscription asks for"
         return Failed(failed, curable=False), 0
     try:
-        page = await store.read_all(
-            after=cursor,
-            limit=config.batch,
-            types=row["types"],
-            categories=row["categories"],
-            streams=row["streams"],
-            plan_id=row["plan_id"],
-            units=shown or (),
-            hidden_categories=hidden_categories(owner),
-            raw=True,
-        )
+        page = await store.read_all(after=cursor, limit=config.batch, raw=True, **eyes.filters(row))
     except CursorFromAnotherEpoch:
         failed = "the cursor is from before the store was restored: reset the subscription"
         return Failed(failed, curable=False), 0
@@ -528,15 +500,6 @@ async def dispatcher(store: EventStore, redis: Any, listener: WakeUpListener) ->
         await asyncio.sleep(MIN_DISPATCH_INTERVAL)
 
 
-async def measurer(store: EventStore) -> None:
-    while True:
-        try:
-            await subscriptions.measure(store)
-        except Exception as error:  # gauges are a convenience; never stop for them
-            log.warning("webhook gauges not measured", error=f"{type(error).__name__}: {error}")
-        await asyncio.sleep(subscriptions.MEASURE_EVERY)
-
-
 async def start(ctx: dict[str, Any], database_url: str, config: DeliveryConfig) -> None:
     ctx["webhook_config"] = config
     ctx["webhook_clients"] = Clients(config.timeout)
@@ -546,7 +509,6 @@ async def start(ctx: dict[str, Any], database_url: str, config: DeliveryConfig) 
     loop = asyncio.get_running_loop()
     ctx["webhook_tasks"] = [
         loop.create_task(dispatcher(ctx["store"], ctx["redis"], listener)),
-        loop.create_task(measurer(ctx["store"])),
     ]
 
 

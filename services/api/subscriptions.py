@@ -23,7 +23,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from events.subscriptions import SubscriptionFilter
 from services import subscriptions
 from services.api.commanding import answer_response, command_context, now, run, store_of
-from services.auth import Actor, actor_of
+from services.auth import Actor
 from services.commands import execute
 from services.domain.refusal import Refused
 from services.domain.subscription import (
@@ -218,8 +218,7 @@ async def read_subscription(
     """State, cursor, lag (what the owner would still receive) and the last error."""
     store = store_of(request)
     row = await subscriptions.row_of(store.pool, actor, subscription_id)
-    owner = await actor_of(store.pool, row["owner_user_id"])
-    behind = await subscriptions.lag(store, owner, row)
+    behind = await subscriptions.lag(store, row)
     at = await store.pool.fetchval("SELECT now()")
     lag = None
     if behind is not None:
