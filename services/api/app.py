@@ -54,8 +54,8 @@ async def _measure_lags(store: EventStore, every: float = 5.0) -> None:
         try:
             await projector.measure_lag(store.pool)
             await subscriptions_service.measure(store)
-        except (asyncpg.PostgresError, OSError) as error:
-            log.warning("lags not measured", error=str(error))
+        except Exception as error:  # gauges are a convenience: the loop outlives any failure
+            log.warning("lags not measured", error=f"{type(error).__name__}: {error}")
         await asyncio.sleep(every)
 
 
