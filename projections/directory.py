@@ -27,7 +27,7 @@ from events.organisation import (
 )
 from events.store import DbConnection, EventStore
 from projections import deadline_steps, plan_list
-from services.text import fold
+from services.domain.text import fold
 
 
 @dataclass(frozen=True)

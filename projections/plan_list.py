@@ -18,7 +18,7 @@ from events.plans import (
     PlanSuperseded,
 )
 from events.store import DbConnection
-from services.text import fold
+from services.domain.text import fold
 
 
 @dataclass(frozen=True)

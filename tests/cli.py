@@ -12,7 +12,7 @@ def campaign(
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
+        [sys.executable, "-m", "services.ops.cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -13,7 +13,7 @@ import pytest
 
 from events.migrate import migrate
 from events.store import EventStore, create_pool
-from services.schema import migrate_and_rebuild
+from services.ops.migrate import migrate_and_rebuild
 from tests.servers import Servers, with_database
 from tests.support import test_catalog
 

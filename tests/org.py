@@ -11,9 +11,9 @@ import asyncpg
 
 from events.organisation import Role
 from events.store import EventStore
-from services import users
-from services.auth import OPERATOR, issue_token
-from services.commands import CommandContext, execute
+from services.handlers import users
+from services.handlers.auth import OPERATOR, issue_token
+from services.handlers.command_path import CommandContext, execute
 
 
 async def make_user(

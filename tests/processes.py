@@ -14,7 +14,7 @@ def start_campaign(log: Path, *args: str, **env: str) -> subprocess.Popen[bytes]
     environment = {**os.environ, "LOG_FORMAT": "json", **env}
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *args],
+            [sys.executable, "-m", "services.ops.cli", *args],
             env=environment,
             stdout=out,
             stderr=subprocess.STDOUT,

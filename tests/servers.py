@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from services.embedded import EmbeddedPostgres, EmbeddedRedis
+from services.ops.embedded import EmbeddedPostgres, EmbeddedRedis
 
 
 def reachable(host: str, port: int) -> bool:

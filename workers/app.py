@@ -10,8 +10,8 @@ import structlog
 
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
-from services.config import Settings
-from services.probes import ProbeServer
+from services.runtime.config import Settings
+from services.runtime.probes import ProbeServer
 from workers import deadlines, queue, webhooks
 
 log = structlog.get_logger(__name__)

@@ -3,8 +3,9 @@
 - `schedule_due_steps` (once a minute, one worker of the fleet): every pending step due within
   the next few minutes becomes an arq job deferred to its instant, with a deterministic id
   (task, schedule version, step), so enqueueing twice queues it once.
-- `deadline_step` (the job): the step handler (`services.deadlines.perform_step`) re-reads the
-  task and records the step if it still applies, under a deterministic idempotency key.
+- `deadline_step` (the job): the step handler (`services.handlers.deadlines.perform_step`)
+  re-reads the task and records the step if it still applies, under a deterministic
+  idempotency key.
 - `reconcile` (once a minute): performs due steps not yet recorded, whatever happened to their
   jobs (Redis lost, a job expired, a worker killed): a step is late by a minute at most.
 """
@@ -24,7 +25,7 @@ from prometheus_client import Counter, Histogram
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore
 from projections import deadline_steps
-from services.deadlines import perform_step
+from services.handlers.deadlines import perform_step
 from workers import queue
 
 log = structlog.get_logger(__name__)

@@ -37,8 +37,6 @@ from events.errors import CursorFromAnotherEpoch, InvalidCursor
 from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import page_json
-from services import subscriptions
-from services.config import Settings
 from services.domain.delivery import (
     Advance,
     Delivered,
@@ -48,13 +46,15 @@ from services.domain.delivery import (
     RetryPolicy,
     after_attempt,
 )
-from services.webhooks import (
+from services.handlers import subscriptions
+from services.handlers.webhooks import (
     AllowList,
     TargetRefused,
     TargetUnresolved,
     resolve_and_check,
     signature,
 )
+from services.runtime.config import Settings
 from workers import queue
 
 log = structlog.get_logger(__name__)

@@ -20,7 +20,6 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
 from projections import projector
-from services import subscriptions as subscriptions_service
 from services.api import (
     assignments,
     audit,
@@ -41,8 +40,9 @@ from services.api.commanding import current_actor
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
 from services.api.request_context import request_context_middleware
-from services.config import Settings
-from services.webhooks import AllowList
+from services.handlers import subscriptions as subscriptions_service
+from services.handlers.webhooks import AllowList
+from services.runtime.config import Settings
 
 log = structlog.get_logger()
 

@@ -17,12 +17,12 @@ from litestar import Request
 from events.cursor import Cursor
 from projections import task_facts
 from projections.task_facts import TaskFact
-from services import plans
 from services.api.commanding import now, store_of
 from services.api.plans import readable_plan
 from services.api.problems import Problem
-from services.auth import Actor
-from services.reach import require_read
+from services.handlers import plans
+from services.handlers.auth import Actor
+from services.handlers.reach import require_read
 
 
 def aware(moment: datetime | None, name: str) -> datetime | None:

@@ -14,10 +14,8 @@ from litestar.params import FromPath, JSONBody
 
 from events.assignments import AttachmentMeta, Count, Outcome
 from events.plans import EscalationStep, ReviewStep
-from services import assignments
 from services.api.commanding import now, run, store_of
 from services.api.problems import Problem
-from services.auth import Actor
 from services.domain.assignment import (
     Acknowledge,
     DecideExtension,
@@ -32,7 +30,9 @@ from services.domain.assignment import (
     Withdraw,
 )
 from services.domain.rules import BACKDATE_TOLERANCE
-from services.reach import require_read
+from services.handlers import assignments
+from services.handlers.auth import Actor
+from services.handlers.reach import require_read
 
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 Short = Annotated[str, msgspec.Meta(max_length=2000)]

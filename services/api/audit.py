@@ -13,8 +13,8 @@ from events.verify import verify
 from services.api.commanding import store_of
 from services.api.plans import readable_plan
 from services.api.problems import Problem
-from services.auth import Actor
-from services.reach import require_read
+from services.handlers.auth import Actor
+from services.handlers.reach import require_read
 
 
 @get("/audit/verify")

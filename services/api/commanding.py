@@ -12,8 +12,8 @@ from litestar import Request, Response
 
 from events.store import EventStore
 from services.api.problems import Problem
-from services.auth import Actor, authenticate
-from services.commands import Answer, CommandContext, Handler, execute
+from services.handlers.auth import Actor, authenticate
+from services.handlers.command_path import Answer, CommandContext, Handler, execute
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')

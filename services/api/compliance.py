@@ -15,8 +15,8 @@ from services.api.as_of import aware, plan_as_of
 from services.api.commanding import now, store_of
 from services.api.consistency import wait_for_projection
 from services.api.plans import readable_plan
-from services.auth import Actor
-from services.reach import require_read
+from services.handlers.auth import Actor
+from services.handlers.reach import require_read
 
 After = Annotated[
     str | None,

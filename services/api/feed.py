@@ -22,8 +22,8 @@ from litestar.response import Stream
 from events.envelope import Page
 from events.wire import ndjson, page_json, wire
 from services.api.commanding import store_of
-from services.auth import Actor
-from services.reach import hidden_categories, shown_units
+from services.handlers.auth import Actor
+from services.handlers.reach import hidden_categories, shown_units
 
 NDJSON = "application/x-ndjson"
 MSGPACK = "application/msgpack"

@@ -11,11 +11,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
 from events.wire import wire
-from services import plans
 from services.api.commanding import store_of
 from services.api.plans import readable_plan
-from services.auth import Actor
-from services.reach import can_read
+from services.handlers import plans
+from services.handlers.auth import Actor
+from services.handlers.reach import can_read
 
 NDJSON = "application/x-ndjson"
 

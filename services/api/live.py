@@ -32,8 +32,8 @@ from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import wire
 from services.api.commanding import store_of
-from services.auth import Actor
-from services.reach import hidden_categories, shown_units
+from services.handlers.auth import Actor
+from services.handlers.reach import hidden_categories, shown_units
 
 log = structlog.get_logger(__name__)
 

@@ -14,11 +14,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from events.assignments import Count
 from events.models import CommendationLevel, ModelKind
-from services import models
 from services.api.commanding import now, run
-from services.auth import Actor
 from services.domain.model import CommendModel, RegisterModel, ReportModel
 from services.domain.rules import BACKDATE_TOLERANCE
+from services.handlers import models
+from services.handlers.auth import Actor
 
 
 class RegisterModelRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -16,15 +16,15 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from projections import plan_list, plan_view
 from projections.task_facts import TaskFact
-from services import plans
 from services.api.as_of import aware, plan_as_of
 from services.api.commanding import now
 from services.api.compliance import After, AsOf, ConsistencyToken, consistent
 from services.api.plans import readable_plan
 from services.api.problems import Problem
-from services.auth import Actor
-from services.docnumber import InvalidDocumentNumber, parse
-from services.reach import reach
+from services.domain.docnumber import InvalidDocumentNumber, parse
+from services.handlers import plans
+from services.handlers.auth import Actor
+from services.handlers.reach import reach
 
 PlanStatus = Literal["draft", "issued", "closed", "cancelled", "superseded"]
 

@@ -24,10 +24,8 @@ from events.plans import (
     Signer,
     Urgency,
 )
-from services import plans
 from services.api.commanding import now, run, store_of
 from services.api.problems import Problem
-from services.auth import Actor
 from services.domain.plan import (
     AddAttachment,
     AmendPlan,
@@ -40,7 +38,9 @@ from services.domain.plan import (
 )
 from services.domain.refusal import Refused
 from services.domain.rules import BACKDATE_TOLERANCE
-from services.reach import require_read
+from services.handlers import plans
+from services.handlers.auth import Actor
+from services.handlers.reach import require_read
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]

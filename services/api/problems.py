@@ -19,9 +19,9 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ExceptionHandlersMap
 
 from events import errors as store_errors
-from services.auth import Forbidden, Unauthenticated
-from services.commands import Busy, StaleVersion
 from services.domain.refusal import Refused
+from services.handlers.auth import Forbidden, Unauthenticated
+from services.handlers.command_path import Busy, StaleVersion
 
 log = structlog.get_logger(__name__)
 

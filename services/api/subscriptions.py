@@ -21,10 +21,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from events.subscriptions import SubscriptionFilter
-from services import subscriptions
 from services.api.commanding import answer_response, command_context, now, run, store_of
-from services.auth import Actor
-from services.commands import execute
 from services.domain.refusal import Refused
 from services.domain.subscription import (
     CreateSubscription,
@@ -32,7 +29,10 @@ from services.domain.subscription import (
     ResetSubscription,
     ResumeSubscription,
 )
-from services.webhooks import AllowList, TargetRefused, resolve_and_check
+from services.handlers import subscriptions
+from services.handlers.auth import Actor
+from services.handlers.command_path import execute
+from services.handlers.webhooks import AllowList, TargetRefused, resolve_and_check
 
 Position = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 """`beginning`, `now`, or a feed cursor: delivery goes on after it."""

@@ -14,10 +14,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from events.organisation import UnitKind
-from services import units
 from services.api.commanding import now, run
 from services.api.problems import Problem
-from services.auth import Actor, require_admin
 from services.domain.unit import (
     DissolveUnit,
     MergeUnit,
@@ -26,6 +24,8 @@ from services.domain.unit import (
     RenameUnit,
     SplitUnit,
 )
+from services.handlers import units
+from services.handlers.auth import Actor, require_admin
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]

@@ -13,10 +13,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from events.organisation import Role
-from services import users
 from services.api.commanding import now, run
 from services.api.problems import Problem
-from services.auth import Actor, issue_token, require_admin
+from services.handlers import users
+from services.handlers.auth import Actor, issue_token, require_admin
 
 
 class RoleRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -24,8 +24,8 @@ from events.deadlines import (
     ScheduledStep,
 )
 from events.plans import EscalationStep
-from services.calendar import Calendar
 from services.domain.assignment import Assignment
+from services.domain.calendar import Calendar
 
 VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 OFFICE_HOUR = time(8, 0)

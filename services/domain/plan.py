@@ -33,11 +33,11 @@ from events.plans import (
     SubPlanLinked,
     Urgency,
 )
-from services.docnumber import DocumentNumber, InvalidDocumentNumber, parse
+from services.domain.docnumber import DocumentNumber, InvalidDocumentNumber, parse
 from services.domain.refusal import Decision, Key, Refused
 from services.domain.rules import BACKDATE_TOLERANCE, text
+from services.domain.text import normalize_text
 from services.domain.unit import Unit
-from services.text import normalize_text
 
 Status = Literal["unknown", "draft", "issued", "closed", "cancelled", "superseded"]
 ENDED = ("closed", "cancelled", "superseded")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.domain.refusal import Refused
-from services.text import normalize_text
+from services.domain.text import normalize_text
 
 BACKDATE_TOLERANCE = timedelta(minutes=5)
 """Only the import path and admins record a fact earlier than this before now."""

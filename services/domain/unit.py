@@ -19,7 +19,7 @@ from events.organisation import (
     UnitSplit,
 )
 from services.domain.refusal import Decision, Key, Refused
-from services.text import normalize_code, normalize_text
+from services.domain.text import normalize_code, normalize_text
 
 Status = Literal["unknown", "active", "merged", "split", "dissolved"]
 

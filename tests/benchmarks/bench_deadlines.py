@@ -30,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
-from services import assignments
-from services.auth import OPERATOR
-from services.commands import CommandContext, execute
-from services.demo import demo_id, load_demo
 from services.domain.assignment import IssueAssignment
-from services.schema import migrate_and_rebuild
+from services.handlers import assignments
+from services.handlers.auth import OPERATOR
+from services.handlers.command_path import CommandContext, execute
+from services.ops.demo import demo_id, load_demo
+from services.ops.migrate import migrate_and_rebuild
 from tests.benchmarks.scratch import scratch_database
 
 
@@ -97,7 +97,7 @@ async def bench(dsn: str, redis_url: str, total: int, wave: int, lead_seconds: i
                 await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "services.cli",
+                    "services.ops.cli",
                     "worker",
                     "--name",
                     f"bench-{n}",

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import events.domain  # noqa: F401 - registers every domain event
 from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore, create_pool
-from services.schema import migrate_and_rebuild
+from services.ops.migrate import migrate_and_rebuild
 from tests.benchmarks.bench_projections import generate, load
 from tests.benchmarks.scratch import scratch_database
 from tests.org import bearer, make_user
@@ -163,7 +163,12 @@ async def bench(dsn: str, events: int, clients: int, seconds: float, rate: int) 
         "LOG_LEVEL": "warning",
     }
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", "serve", env=env, stdout=asyncio.subprocess.DEVNULL
+        sys.executable,
+        "-m",
+        "services.ops.cli",
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
     )
     try:
         print(f"appending about {events:,} task events ...", flush=True)

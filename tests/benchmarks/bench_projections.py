@@ -148,7 +148,7 @@ async def bench_lag(dsn: str, seconds: float, rate: int, seed: int, workers: int
     projector = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.cli",
+        "services.ops.cli",
         "project",
         "--owner",
         "bench",

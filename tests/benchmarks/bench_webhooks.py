@@ -30,13 +30,13 @@ import events.domain  # noqa: F401 - registers every domain event
 from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore, create_pool
 from events.subscriptions import SubscriptionFilter
-from services import subscriptions
-from services.auth import OPERATOR
-from services.commands import CommandContext, execute
 from services.domain.delivery import RetryPolicy
 from services.domain.subscription import CreateSubscription
-from services.schema import migrate_and_rebuild
-from services.webhooks import AllowList
+from services.handlers import subscriptions
+from services.handlers.auth import OPERATOR
+from services.handlers.command_path import CommandContext, execute
+from services.handlers.webhooks import AllowList
+from services.ops.migrate import migrate_and_rebuild
 from tests.benchmarks.scratch import scratch_database
 from tests.org import make_user
 from tests.support import Noted, test_catalog

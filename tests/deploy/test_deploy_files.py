@@ -17,9 +17,9 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from services.api.app import create_app
-from services.cli import build_parser
-from services.config import load_settings
-from services.probes import ProbeServer
+from services.ops.cli import build_parser
+from services.runtime.config import load_settings
+from services.runtime.probes import ProbeServer
 from workers import queue
 
 ROOT = Path(__file__).resolve().parents[2]

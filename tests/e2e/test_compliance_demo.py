@@ -12,7 +12,7 @@ import asyncpg
 from events.store import EventStore
 from projections import compliance
 from projections.projector import Projector
-from services.demo import demo_id, load_demo
+from services.ops.demo import demo_id, load_demo
 
 HANOI = timezone(timedelta(hours=7))
 NOW = datetime(2026, 1, 1, tzinfo=HANOI)

@@ -13,8 +13,8 @@ import pytest
 
 from events.store import EventStore
 from events.verify import verify
-from services.demo import load_demo
-from services.demo_data import NOT_IN_SEEDS, PLANS, UNITS, all_facts
+from services.ops.demo import load_demo
+from services.ops.demo_data import NOT_IN_SEEDS, PLANS, UNITS, all_facts
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 

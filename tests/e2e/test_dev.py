@@ -16,7 +16,7 @@ import httpx
 import psutil
 import pytest
 
-from services.demo import demo_id
+from services.ops.demo import demo_id
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def start_dev(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DATA_DIR=str(data_dir), HTTP_PORT=str(port), LOG_FORMAT="console")
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "dev"],
+        [sys.executable, "-m", "services.ops.cli", "dev"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -166,7 +166,7 @@ def test_dev_runs_every_role_on_embedded_servers_keeps_its_data_and_stops_cleanl
                 [
                     sys.executable,
                     "-m",
-                    "services.cli",
+                    "services.ops.cli",
                     "probe",
                     "--ready",
                     "--port",
@@ -251,7 +251,7 @@ def test_a_second_dev_on_the_same_data_refuses_to_start(tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env.update(DATA_DIR=str(data_dir), HTTP_PORT=str(free_port()))
         second = subprocess.run(
-            [sys.executable, "-m", "services.cli", "dev"],
+            [sys.executable, "-m", "services.ops.cli", "dev"],
             env=env,
             capture_output=True,
             text=True,

@@ -42,7 +42,7 @@ def server(dsn: str) -> Iterator[tuple[str, dict[str, str]]]:
         "WEBHOOK_ALLOWED_TARGETS": "203.0.113.0/24",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "serve"],
+        [sys.executable, "-m", "services.ops.cli", "serve"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

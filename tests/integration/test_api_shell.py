@@ -10,7 +10,7 @@ from litestar import Litestar
 
 from events.store import create_pool
 from services.api.app import create_app
-from services.config import load_settings
+from services.runtime.config import load_settings
 from tests.http import api_client
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.api.app import create_app
-from services.config import load_settings
+from services.runtime.config import load_settings
 from tests.cli import campaign
 from tests.http import api_client
 

@@ -15,11 +15,11 @@ import asyncpg
 import pytest
 
 from events.store import EventStore
-from services import assignments
-from services.auth import OPERATOR
-from services.commands import CommandContext, execute
-from services.demo import demo_id, load_demo
 from services.domain.assignment import IssueAssignment
+from services.handlers import assignments
+from services.handlers.auth import OPERATOR
+from services.handlers.command_path import CommandContext, execute
+from services.ops.demo import demo_id, load_demo
 from tests.processes import start_campaign, stop
 from workers import queue
 

@@ -13,12 +13,12 @@ from redis.asyncio import Redis
 
 from events.store import EventStore
 from projections import deadline_steps
-from services import assignments
-from services.auth import OPERATOR
-from services.commands import CommandContext, execute
-from services.deadlines import perform_step
-from services.demo import demo_id, load_demo
 from services.domain.assignment import IssueAssignment
+from services.handlers import assignments
+from services.handlers.auth import OPERATOR
+from services.handlers.command_path import CommandContext, execute
+from services.handlers.deadlines import perform_step
+from services.ops.demo import demo_id, load_demo
 from workers import queue
 from workers.deadlines import reconcile, schedule_due_steps
 
@@ -214,8 +214,8 @@ async def test_tasks_issued_before_schedules_existed_get_one_from_the_backfill(
 async def test_a_new_calendar_version_moves_no_recorded_step(
     domain_store: EventStore, pool: asyncpg.Pool[Any], monkeypatch: Any
 ) -> None:
-    from services import calendar
-    from services import deadlines as deadline_shell
+    from services.domain import calendar
+    from services.handlers import deadlines as deadline_shell
 
     await load_demo(domain_store)
     before = await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3")
@@ -258,7 +258,7 @@ async def test_a_plan_that_asks_for_the_day_off_shift_gives_it_to_its_tasks(
     domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
     from services.api.app import create_app
-    from services.config import load_settings
+    from services.runtime.config import load_settings
     from tests.http import api_client
     from tests.org import bearer, make_user
 

@@ -18,8 +18,8 @@ import msgspec
 from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore
 from services.api.app import create_app
-from services.config import load_settings
-from services.demo import demo_id, load_demo
+from services.ops.demo import demo_id, load_demo
+from services.runtime.config import load_settings
 from tests.cli import campaign
 from tests.http import api_client
 from tests.org import bearer, make_user
@@ -207,7 +207,7 @@ async def test_formats_and_cursors(domain_store: EventStore, pool: asyncpg.Pool[
 def start_tail(dsn: str, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json"}
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "tail", *args],
+        [sys.executable, "-m", "services.ops.cli", "tail", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -21,8 +21,8 @@ from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore
 from projections import plan_view, task_facts
 from services.api.app import create_app
-from services.config import load_settings
-from services.demo import load_demo
+from services.ops.demo import load_demo
+from services.runtime.config import load_settings
 from tests.e2e.test_dev import free_port
 from tests.http import api_client
 from tests.org import bearer, make_user

@@ -10,8 +10,8 @@ import msgspec
 
 from events.store import EventStore
 from services.api.app import create_app
-from services.config import load_settings
-from services.demo import demo_id, load_demo
+from services.ops.demo import demo_id, load_demo
+from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, make_user
 

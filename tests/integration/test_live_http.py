@@ -19,8 +19,8 @@ import uvicorn
 from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore
 from services.api.app import create_app
-from services.config import load_settings
-from services.demo import load_demo
+from services.ops.demo import load_demo
+from services.runtime.config import load_settings
 from tests.org import bearer, make_user
 from tests.support import Noted
 
@@ -156,7 +156,7 @@ async def test_a_client_that_reads_nothing_does_not_hold_back_the_others(
 async def test_a_consumer_gets_over_sse_exactly_what_the_feed_shows_it(
     domain_store: EventStore, store: EventStore, pool: asyncpg.Pool[Any], dsn: str
 ) -> None:
-    from services.demo import demo_id
+    from services.ops.demo import demo_id
 
     await load_demo(domain_store)
     group = demo_id("unit:sl-t1")

@@ -72,7 +72,7 @@ async def test_a_restore_into_another_database_opens_a_new_epoch_and_blocks_serv
     store: EventStore, pool: asyncpg.Pool[Any], dsn: str
 ) -> None:
     from services.api.app import create_app
-    from services.config import load_settings
+    from services.runtime.config import load_settings
     from tests.http import api_client
 
     before = await store.append([write(new_stream(), 0, "before")], METADATA)
@@ -91,8 +91,8 @@ async def test_a_restore_into_another_database_opens_a_new_epoch_and_blocks_serv
 async def test_a_migration_that_adds_a_read_model_has_it_filled_from_the_events(
     domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str
 ) -> None:
-    from services.demo import load_demo
-    from services.schema import migrate_and_rebuild
+    from services.ops.demo import load_demo
+    from services.ops.migrate import migrate_and_rebuild
 
     await load_demo(domain_store)
     plans = await pool.fetch("SELECT * FROM plan_list ORDER BY plan_id")

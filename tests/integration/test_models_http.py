@@ -9,7 +9,7 @@ import asyncpg
 
 from events.store import EventStore
 from services.api.app import create_app
-from services.config import load_settings
+from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, make_user
 

@@ -12,8 +12,8 @@ import asyncpg
 from events.store import EventStore
 from projections.projector import Projector
 from services.api.app import create_app
-from services.config import load_settings
-from services.demo import demo_id, load_demo
+from services.ops.demo import demo_id, load_demo
+from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, make_user
 

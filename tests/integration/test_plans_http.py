@@ -13,7 +13,7 @@ import pytest
 import events.plans  # noqa: F401 - registers the plans' events
 from events.store import EventStore
 from services.api.app import create_app
-from services.config import load_settings
+from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, event_count, make_user
 

@@ -12,7 +12,7 @@ import pytest
 from events.store import EventStore
 from events.wakeup import WakeUpListener
 from projections.projector import Fenced, Projector
-from services.demo import load_demo
+from services.ops.demo import load_demo
 from tests.cli import campaign
 
 
@@ -74,8 +74,8 @@ async def test_compliance_and_boards_over_http(
     from datetime import datetime, timedelta, timezone
 
     from services.api.app import create_app
-    from services.config import load_settings
-    from services.demo import demo_id
+    from services.ops.demo import demo_id
+    from services.runtime.config import load_settings
     from tests.http import api_client
     from tests.org import bearer, make_user
 
@@ -165,7 +165,7 @@ async def test_the_api_shows_how_far_the_projector_lags(
     domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
     from services.api.app import create_app
-    from services.config import load_settings
+    from services.runtime.config import load_settings
     from tests.http import api_client
 
     await load_demo(domain_store)  # and no projector has run
@@ -183,8 +183,8 @@ async def test_a_read_with_a_commands_cursor_waits_for_the_projector(
 ) -> None:
     from services.api import consistency
     from services.api.app import create_app
-    from services.config import load_settings
-    from services.demo import demo_id
+    from services.ops.demo import demo_id
+    from services.runtime.config import load_settings
     from tests.http import api_client
     from tests.org import bearer, make_user
 

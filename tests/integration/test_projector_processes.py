@@ -27,7 +27,7 @@ def start_projector(dsn: str, owner: str, log: Path, *options: str) -> subproces
     env = {**os.environ, "DATABASE_URL": dsn, "LOG_FORMAT": "json"}
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "project", "--owner", owner, *options],
+            [sys.executable, "-m", "services.ops.cli", "project", "--owner", owner, *options],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -23,7 +23,7 @@ from events.assignments import (
 from events.deadlines import DeadlineScheduled, ScheduledStep
 from events.store import EventStore
 from services.api.app import create_app
-from services.config import load_settings
+from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, make_user
 

@@ -16,8 +16,8 @@ import pytest
 from events.cursor import Cursor
 from events.store import EventStore
 from services.api.app import create_app
-from services.config import load_settings
-from services.demo import load_demo
+from services.ops.demo import load_demo
+from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, make_user
 from tests.processes import start_campaign, stop

@@ -15,10 +15,10 @@ import httpx
 
 from events.store import EventStore
 from services.api.app import create_app
-from services.config import load_settings
-from services.demo import demo_id, load_demo
 from services.domain.delivery import RetryPolicy
-from services.webhooks import AllowList
+from services.handlers.webhooks import AllowList
+from services.ops.demo import demo_id, load_demo
+from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, make_user
 from tests.receiver import Receiver, readme_verify
@@ -440,7 +440,7 @@ async def test_a_subscription_whose_owner_was_erased_is_parked_and_sends_nothing
 ) -> None:
     from datetime import UTC, datetime
 
-    from services import users
+    from services.handlers import users
 
     await load_demo(domain_store)
     owner, consumer = await make_user(domain_store, "consumer", demo_id("unit:sl-t1"))
@@ -562,9 +562,9 @@ async def test_a_subscription_whose_owner_can_read_nothing_is_parked(
 ) -> None:
     from datetime import UTC, datetime
 
-    from services import users
-    from services.auth import OPERATOR
-    from services.commands import CommandContext, execute
+    from services.handlers import users
+    from services.handlers.auth import OPERATOR
+    from services.handlers.command_path import CommandContext, execute
 
     await load_demo(domain_store)
     owner, consumer = await make_user(domain_store, "consumer", demo_id("unit:sl-t1"))

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from services import calendar
+from services.domain import calendar
 from services.domain.deadlines import DEFAULT_POLICY, VIETNAM, day_zero, place
 
 CALENDAR = calendar.from_rows(*calendar.materialise())

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.config import ConfigError, load_settings
+from services.runtime.config import ConfigError, load_settings
 
 
 def test_defaults_need_nothing_set() -> None:

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from events.assignments import AssignmentCompleted, AssignmentIssued, ExtensionGranted
 from events.deadlines import DeadlineMissed, EscalationRaised, ReminderSent
-from services import calendar
 from services.domain import assignment as tasks
+from services.domain import calendar
 from services.domain.deadlines import perform, schedule
 
 CALENDAR = calendar.from_rows(*calendar.materialise())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.docnumber import InvalidDocumentNumber, parse
+from services.domain.docnumber import InvalidDocumentNumber, parse
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.text import fold, normalize_code, normalize_text
+from services.domain.text import fold, normalize_code, normalize_text
 
 
 @pytest.mark.parametrize(

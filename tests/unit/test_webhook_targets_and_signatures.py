@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.webhooks import AllowList, TargetRefused, check_target, signature, verify
+from services.handlers.webhooks import AllowList, TargetRefused, check_target, signature, verify
 
 ALLOWED = AllowList.parse(["hooks.snv.gov.vn", "*.sotttt.gov.vn", "10.20.0.0/16", "", "127.0.0.1"])
 

@@ -13,12 +13,12 @@ import asyncpg
 
 from events.organisation import Role
 from events.store import DbConnection
-from services.commands import Outcome, Session
 from services.domain import user as users
 from services.domain.refusal import Refused
+from services.domain.text import normalize_text
 from services.domain.user import GrantRole, RegisterUser, RevokeRole, User
-from services.text import normalize_text
-from services.units import load as load_unit
+from services.handlers.command_path import Outcome, Session
+from services.handlers.units import load as load_unit
 
 
 def stream_of(user_id: UUID) -> str:

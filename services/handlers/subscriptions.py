@@ -26,8 +26,6 @@ from events.subscriptions import (
     SubscriptionReset,
     SubscriptionResumed,
 )
-from services.auth import Actor, Forbidden, actor_of
-from services.commands import CommandContext, Outcome, Session, execute
 from services.domain import subscription as subscriptions
 from services.domain.refusal import Decision, Refused
 from services.domain.subscription import (
@@ -37,7 +35,9 @@ from services.domain.subscription import (
     SubscriptionCommand,
 )
 from services.domain.user import Grant
-from services.reach import HIDDEN_FROM_READERS, hidden_categories, reach, shown_units
+from services.handlers.auth import Actor, Forbidden, actor_of
+from services.handlers.command_path import CommandContext, Outcome, Session, execute
+from services.handlers.reach import HIDDEN_FROM_READERS, hidden_categories, reach, shown_units
 
 SUBSCRIPTIONS = Gauge(
     "campaign_webhook_subscriptions", "Webhook subscriptions, by status", ["status"]

@@ -32,8 +32,8 @@ from events.envelope import (
 from events.errors import IdempotencyKeyInUse, ReservationTaken, VersionConflict
 from events.store import DbConnection, EventStore
 from projections import directory
-from services.auth import Actor
 from services.domain.refusal import Decision, Refused
+from services.handlers.auth import Actor
 
 S = TypeVar("S")
 

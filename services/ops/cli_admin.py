@@ -18,11 +18,11 @@ import asyncpg
 import events.domain  # noqa: F401 - registers every domain event
 from events.organisation import Role
 from events.store import EventStore, create_pool
-from services import units, users
-from services.auth import OPERATOR, issue_token
-from services.commands import Busy, CommandContext, Handler, StaleVersion, execute
-from services.config import Settings
 from services.domain.refusal import Refused
+from services.handlers import units, users
+from services.handlers.auth import OPERATOR, issue_token
+from services.handlers.command_path import Busy, CommandContext, Handler, StaleVersion, execute
+from services.runtime.config import Settings
 
 ROLES: tuple[str, ...] = get_args(Role)
 

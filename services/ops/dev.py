@@ -23,10 +23,10 @@ from typing import IO
 
 import structlog
 
-from services.config import Settings
-from services.demo import demo_id
-from services.embedded import EmbeddedPostgres, EmbeddedRedis
-from services.schema import migrate_and_rebuild
+from services.ops.demo import demo_id
+from services.ops.embedded import EmbeddedPostgres, EmbeddedRedis
+from services.ops.migrate import migrate_and_rebuild
+from services.runtime.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +117,7 @@ class Supervisor:
             if role in METRICS_OFFSET:
                 role_env["METRICS_PORT"] = str(self.settings.port + METRICS_OFFSET[role])
             self.children[role] = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", *args],
+                [sys.executable, "-m", "services.ops.cli", *args],
                 env=role_env,
                 start_new_session=True,
                 preexec_fn=_die_with(os.getpid()),
@@ -161,9 +161,9 @@ async def dev_admin_token(database_url: str, data_dir: Path) -> str:
     """The dev admin's token: made on the first run, kept in DATA_DIR/admin-token (0600)."""
     import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
-    from services import users
-    from services.auth import OPERATOR, hash_token, issue_token
-    from services.commands import CommandContext, execute
+    from services.handlers import users
+    from services.handlers.auth import OPERATOR, hash_token, issue_token
+    from services.handlers.command_path import CommandContext, execute
 
     saved = data_dir / "admin-token"
     pool = await create_pool(database_url, min_size=1, max_size=2)
@@ -200,7 +200,7 @@ async def load_demo_once(database_url: str) -> None:
     """The five seed campaigns, so a newcomer sees a real campaign at once (idempotent)."""
     import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
-    from services.demo import load_demo
+    from services.ops.demo import load_demo
 
     pool = await create_pool(database_url, min_size=1, max_size=2)
     store = EventStore(pool)

@@ -15,17 +15,6 @@ import structlog
 from events.assignments import Outcome
 from events.plans import Phase, Recipient, ReviewStep, Signer
 from events.store import EventStore
-from services import assignments, models, plans, units
-from services.auth import OPERATOR
-from services.commands import CommandContext, Handler, execute
-from services.demo_data import (
-    NOT_IN_SEEDS,
-    PLANS,
-    PROGRESS_2020,
-    REORGANISATION,
-    UNITS,
-    DemoPlan,
-)
 from services.domain.assignment import (
     DecideExtension,
     FileSubmission,
@@ -39,6 +28,17 @@ from services.domain.assignment import (
 from services.domain.model import CommendModel, RegisterModel, ReportModel
 from services.domain.plan import DraftPlan, ImplementsRef, IssuePlan
 from services.domain.unit import ImportedUnit, MergeUnit, MoveUnit, RegisterUnit
+from services.handlers import assignments, models, plans, units
+from services.handlers.auth import OPERATOR
+from services.handlers.command_path import CommandContext, Handler, execute
+from services.ops.demo_data import (
+    NOT_IN_SEEDS,
+    PLANS,
+    PROGRESS_2020,
+    REORGANISATION,
+    UNITS,
+    DemoPlan,
+)
 
 log = structlog.get_logger(__name__)
 HANOI = timezone(timedelta(hours=7))

@@ -11,9 +11,6 @@ from uuid import UUID
 import msgspec
 
 from events.store import EventStore
-from services import plans, units
-from services.auth import Actor
-from services.commands import Outcome, Session
 from services.domain import assignment as tasks
 from services.domain.assignment import (
     Acknowledge,
@@ -31,6 +28,9 @@ from services.domain.assignment import (
     Withdraw,
 )
 from services.domain.unit import Unit
+from services.handlers import plans, units
+from services.handlers.auth import Actor
+from services.handlers.command_path import Outcome, Session
 
 
 def stream_of(assignment_id: UUID) -> str:
@@ -68,7 +68,7 @@ def _require_reviewer(actor: Actor, task: Assignment) -> UUID | None:
 
 
 def _deadlines() -> Any:
-    from services import deadlines  # imports this module
+    from services.handlers import deadlines  # imports this module
 
     return deadlines
 

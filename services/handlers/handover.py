@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from services import assignments, deadlines
-from services.commands import Outcome, Session
 from services.domain import assignment as tasks
 from services.domain.assignment import Assignment, Reassign
 from services.domain.refusal import Refused
 from services.domain.unit import Unit
+from services.handlers import assignments, deadlines
+from services.handlers.command_path import Outcome, Session
 
 
 async def open_tasks_led_by(session: Session, unit_id: UUID) -> list[Assignment]:

@@ -7,11 +7,11 @@ from uuid import UUID
 
 import asyncpg
 
-from services import units
-from services.auth import Actor
-from services.commands import Outcome, Session
 from services.domain import model as models
 from services.domain.model import CommendModel, Model, RegisterModel, ReportModel
+from services.handlers import units
+from services.handlers.auth import Actor
+from services.handlers.command_path import Outcome, Session
 
 
 def stream_of(model_id: UUID) -> str:

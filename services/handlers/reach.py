@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.auth import Actor, Forbidden
+from services.handlers.auth import Actor, Forbidden
 
 _ANCESTRY = """
 WITH RECURSIVE up(unit_id, parent_id, depth) AS (

@@ -15,15 +15,15 @@ from uuid import UUID
 import asyncpg
 
 from events.store import EventStore
-from services import assignments, calendar
-from services.auth import Actor
-from services.calendar import Calendar
-from services.commands import Answer, CommandContext, Outcome, Session, execute
 from services.domain import assignment as tasks
-from services.domain import deadlines
+from services.domain import calendar, deadlines
 from services.domain.assignment import Assignment
+from services.domain.calendar import Calendar
 from services.domain.refusal import Decision
 from services.domain.user import Grant
+from services.handlers import assignments
+from services.handlers.auth import Actor
+from services.handlers.command_path import Answer, CommandContext, Outcome, Session, execute
 
 WORKER = Actor(None, (Grant("admin", None),), label="deadline-worker")
 """Who records reminders, misses and escalations: the deadline engine itself."""

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from services.text import normalize_text
+from services.domain.text import normalize_text
 
 PARTY_KINDS = {
     "NQ": "Nghị quyết",

@@ -15,11 +15,8 @@ import msgspec
 
 from events.envelope import RecordedEvent
 from events.store import EventStore
-from services import units
-from services.auth import Actor
-from services.commands import Outcome, Session
-from services.docnumber import InvalidDocumentNumber, parse
 from services.domain import plan as plans
+from services.domain.docnumber import InvalidDocumentNumber, parse
 from services.domain.plan import (
     AddAttachment,
     AmendPlan,
@@ -34,6 +31,9 @@ from services.domain.plan import (
 )
 from services.domain.refusal import Refused
 from services.domain.unit import Unit
+from services.handlers import units
+from services.handlers.auth import Actor
+from services.handlers.command_path import Outcome, Session
 
 VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 

@@ -15,9 +15,9 @@ import asyncpg
 import msgspec
 
 from events.organisation import UnitKind
-from services.commands import Outcome, Session
 from services.domain import unit as units
 from services.domain.refusal import Refused
+from services.domain.text import fold
 from services.domain.unit import (
     DissolveUnit,
     ImportedUnit,
@@ -28,7 +28,7 @@ from services.domain.unit import (
     Surroundings,
     Unit,
 )
-from services.text import fold
+from services.handlers.command_path import Outcome, Session
 
 MAX_DEPTH = 64
 KINDS: tuple[str, ...] = get_args(UnitKind)
@@ -109,7 +109,7 @@ def handler(
             ),
         )
         if isinstance(command, MergeUnit | SplitUnit | DissolveUnit):
-            from services.handover import hand_over
+            from services.handlers.handover import hand_over
 
             await hand_over(
                 session,

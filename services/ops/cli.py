@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from services.config import ConfigError, Settings, load_settings
-from services.logging import configure_logging
+from services.runtime.config import ConfigError, Settings, load_settings
+from services.runtime.logging import configure_logging
 
 if TYPE_CHECKING:
     from events.store import EventStore
@@ -60,7 +60,7 @@ def _stop_on_signals() -> asyncio.Event:
 
 async def _probes(settings: Settings, role: str, ready: Any) -> Any:
     """The role's probes and metrics on METRICS_PORT, when set."""
-    from services.probes import ProbeServer
+    from services.runtime.probes import ProbeServer
 
     if settings.metrics_port is None:
         return None
@@ -115,7 +115,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
-    from services.schema import migrate_and_rebuild
+    from services.ops.migrate import migrate_and_rebuild
 
     report = asyncio.run(migrate_and_rebuild(settings.require_database()))
     print(
@@ -160,7 +160,7 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
 def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
     from projections import deadline_steps, directory
     from projections.rebuild import RebuildRunning, rebuild_task_facts
-    from services.progress import ProgressBar
+    from services.runtime.progress import ProgressBar
 
     async def run() -> int:
         async with _opened_store(settings) as store:
@@ -253,7 +253,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 def _deadlines_backfill(settings: Settings, _: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from services.deadlines import backfill
+    from services.handlers.deadlines import backfill
 
     async def run() -> int:
         async with _opened_store(settings) as store:
@@ -312,7 +312,7 @@ def _tail(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, _: argparse.Namespace) -> int:
-    from services.demo import load_demo
+    from services.ops.demo import load_demo
 
     async def run() -> int:
         async with _opened_store(settings, max_size=4) as store:
@@ -327,7 +327,7 @@ def _demo(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _dev(settings: Settings, _: argparse.Namespace) -> int:
-    from services.dev import run_dev
+    from services.ops.dev import run_dev
 
     return run_dev(settings)
 
@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "dev", help="run every role, on embedded PostgreSQL and Redis when no URL is set"
     ).set_defaults(run=_dev)
-    from services.cli_admin import add_parsers, add_term_parsers, runner
+    from services.ops.cli_admin import add_parsers, add_term_parsers, runner
 
     add_parsers(sub, runner)
     add_term_parsers(sub, runner)
