@@ -1,5 +1,5 @@
-"""The deadline steps table: every scheduled step and where it stands, kept from the task
-streams in the transaction of the command that appends to them.
+"""The deadline steps table (an inline read model): every scheduled step and where it stands,
+kept from the task streams in the transaction of the command that appends to them.
 
 A step's status follows from the events alone (so a rebuild gives the same table): `pending`;
 `done` when its reminder, miss or escalation is recorded; `skipped`, a reminder already past
@@ -9,6 +9,7 @@ reminder: closed at all) or when it aims at no unit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,8 @@ import asyncpg
 from events.assignments import AssignmentCompleted, AssignmentWithdrawn
 from events.catalog import Event
 from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised, ReminderSent
-from events.store import DbConnection, EventStore
+from events.store import DbConnection
+from projections.change import Change
 from services.domain.deadlines import sends
 
 EVENTS = (
@@ -38,7 +40,12 @@ def status_when_scheduled(step: Any, scheduled: DeadlineScheduled) -> str:
     return "pending"
 
 
-async def write(connection: DbConnection, event: Event) -> None:
+async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
+    for change in changes:
+        await _write(connection, change.event)
+
+
+async def _write(connection: DbConnection, event: Event) -> None:
     match event:
         case DeadlineScheduled():
             await connection.execute(
@@ -95,16 +102,3 @@ async def pending(
         limit,
         since,
     )
-
-
-async def rebuild(pool: asyncpg.Pool[Any], store: EventStore) -> int:
-    """Empty the table and apply every task event again, in one transaction (commands write
-    it in theirs: once TRUNCATE holds the lock, every event that matters is read here)."""
-    applied = 0
-    async with pool.acquire() as connection, connection.transaction():
-        await connection.execute("TRUNCATE deadline_steps")
-        async for recorded in store.replay(connection, categories=["assignment"]):
-            if isinstance(recorded.data, EVENTS):
-                await write(connection, recorded.data)
-                applied += 1
-    return applied

@@ -3,6 +3,7 @@ row, written in the transaction of the command that appended them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -18,6 +19,8 @@ from events.plans import (
     PlanSuperseded,
 )
 from events.store import DbConnection
+from projections.change import Change
+from projections.rows import RowTable
 from services.domain.text import fold
 
 
@@ -42,7 +45,7 @@ class PlanRow:
 
 
 COLUMNS = (*PlanRow.__dataclass_fields__, "search_key")
-PLAN_EVENTS = (PlanDrafted, PlanIssued, PlanAmended, PlanClosed, PlanCancelled, PlanSuperseded)
+EVENTS = (PlanDrafted, PlanIssued, PlanAmended, PlanClosed, PlanCancelled, PlanSuperseded)
 
 
 def apply(row: PlanRow | None, event: Event, version: int, at: datetime) -> PlanRow | None:
@@ -90,25 +93,25 @@ def apply(row: PlanRow | None, event: Event, version: int, at: datetime) -> Plan
     return row
 
 
-async def write(connection: DbConnection, event: Any, version: int, at: datetime) -> None:
-    record = await connection.fetchrow(
-        f"SELECT {', '.join(COLUMNS[:-1])} FROM plan_list WHERE plan_id = $1", event.plan_id
-    )
-    current = None
-    if record is not None:
-        current = PlanRow(**{**dict(record), "recipients": tuple(record["recipients"])})
-    row = apply(current, event, version, at)
-    if row is None:
-        return
+def _from_record(record: Mapping[str, Any]) -> PlanRow:
+    return PlanRow(**{**dict(record), "recipients": tuple(record["recipients"])})
+
+
+def _values(row: PlanRow) -> list[Any]:
     values = [getattr(row, name) for name in COLUMNS]
     values[COLUMNS.index("recipients")] = list(row.recipients)
-    await connection.execute(
-        f"INSERT INTO plan_list ({', '.join(COLUMNS)}) "
-        f"VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))}) "
-        "ON CONFLICT (plan_id) DO UPDATE SET "
-        + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "plan_id"),
-        *values,
-    )
+    return values
+
+
+TABLE = RowTable("plan_list", "plan_id", COLUMNS, _from_record, _values, COLUMNS[:-1])
+
+
+async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
+    for change in changes:
+        event: Any = change.event
+        row = apply(await TABLE.get(connection, event.plan_id), event, change.version, change.at)
+        if row is not None:
+            await TABLE.put(connection, row)
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,63 @@
-"""The plan view's task part: a plan's tasks with their status and who has not reported yet.
-
-The plan itself is folded from its own stream when read; its tasks come from `task_facts` as
-the projector keeps them, or from the plan's events folded up to an instant (as of).
+"""The plan view behind GET /plans/{id}: the plan folded from its own stream when read (a pure
+fold), its tasks with their status and who has not reported yet, from `task_facts` as the
+projector keeps them or from the plan's events folded up to an instant (as of).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
+from events.envelope import RecordedEvent
+from events.plans import AttachmentAdded, PlanAmended, PlanIssued
 from projections import task_facts
 from projections.compliance import CLOSED
 from projections.task_facts import TaskFact
+from projections.task_view import history_entry
+from services.domain import plan as plans
+
+
+@dataclass(frozen=True)
+class PlanView:
+    plan: plans.Plan
+    version: int
+    issued: dict[str, Any] | None
+    attachments: list[dict[str, Any]]
+    amendments: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+
+
+def fold(plan_id: UUID, events: Sequence[RecordedEvent]) -> PlanView | None:
+    """The plan folded from its stream's events (others are ignored); None when it has none."""
+    events = [e for e in events if e.stream_id == f"plan-{plan_id}"]
+    if not events:
+        return None
+    state = plans.unknown(plan_id)
+    issued: dict[str, Any] | None = None
+    attachments: list[dict[str, Any]] = []
+    amendments: list[dict[str, Any]] = []
+    history = []
+    for recorded in events:
+        event = recorded.data
+        assert event is not None
+        state = plans.evolve(state, event)
+        history.append(history_entry(recorded))
+        data = {k: v for k, v in msgspec.to_builtins(event).items() if k != "plan_id"}
+        match event:
+            case PlanIssued():
+                issued = data
+            case AttachmentAdded():
+                attachments.append(data)
+            case PlanAmended():
+                amendments.append(data)
+    return PlanView(state, events[-1].version, issued, attachments, amendments, history)
+
 
 # Open tasks with no report under review or approved: assigned, acknowledged, or sent back.
 AWAITING_REPORT = ("assigned", "acknowledged", "changes_requested")

@@ -1,4 +1,5 @@
-"""The projector: follows the store's feed and keeps `task_facts` in step.
+"""The projector: follows the store's feed and keeps one projected read model in step (any
+model of `projections/registry.py` whose mode is `projector`: `task_facts` today).
 
 Rows and the checkpoint are written in one transaction, guarded by the owner epoch the projector
 claimed (compare-and-set): once a standby has taken over (the active one stopped heart-beating),
@@ -13,7 +14,6 @@ import contextlib
 import time
 import uuid
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import structlog
@@ -22,8 +22,7 @@ from prometheus_client import Gauge
 from events.cursor import Cursor
 from events.store import DbConnection, EventStore
 from events.wakeup import WakeUpListener
-from projections import task_facts
-from projections.task_facts import TaskFact
+from projections.projected import ProjectedModel
 
 log = structlog.get_logger(__name__)
 
@@ -36,63 +35,25 @@ LAG_SECONDS = Gauge(
     ["projection"],
 )
 
-_UPSERT = (
-    f"INSERT INTO task_facts ({', '.join(task_facts.COLUMNS)}) VALUES "
-    f"({', '.join(f'${i}' for i in range(1, len(task_facts.COLUMNS) + 1))}) "
-    "ON CONFLICT (assignment_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in task_facts.COLUMNS if c != "assignment_id")
-)
+
+def _upsert(model: ProjectedModel) -> str:
+    return (
+        f"INSERT INTO {model.table} ({', '.join(model.columns)}) VALUES "
+        f"({', '.join(f'${i}' for i in range(1, len(model.columns) + 1))}) "
+        f"ON CONFLICT ({model.key}) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in model.columns if c != model.key)
+    )
 
 
 async def measure_lag(
-    pool: asyncpg.Pool[Any], name: str = "task_facts", position: tuple[int, int] | None = None
+    store: EventStore, model: ProjectedModel, position: tuple[int, int] | None = None
 ) -> None:
-    """Set the lag gauges from `position`, or from the stored checkpoint (any process may ask).
-
-    Bounds are plain parameters and every scan runs in feed order under a LIMIT, so even the
-    generic plan of a prepared statement reads the feed index from the position on."""
-    if position is None:
-        position = await _checkpoint(pool, name)
-    row = await pool.fetchrow(
-        """SELECT (SELECT count(*) FROM (
-                       SELECT 1 FROM events WHERE category = 'assignment'
-                         AND (tx_id, position) > ($1::bigint, $2::bigint)
-                       ORDER BY tx_id, position LIMIT 10000000) AS unapplied) AS behind,
-                  (SELECT recorded_at FROM events WHERE category = 'assignment'
-                     AND (tx_id, position) > ($1::bigint, $2::bigint)
-                   ORDER BY tx_id, position LIMIT 1) AS oldest""",
-        *position,
-    )
-    assert row is not None
-    LAG_EVENTS.labels(name).set(row["behind"])
-    oldest = row["oldest"]
-    LAG_SECONDS.labels(name).set(
+    """Set the lag gauges from `position`, or from the stored checkpoint (any process may ask)."""
+    backlog = await model.backlog(store, position)
+    LAG_EVENTS.labels(model.name).set(backlog.events)
+    oldest = backlog.oldest_at
+    LAG_SECONDS.labels(model.name).set(
         0 if oldest is None else max(0.0, time.time() - oldest.timestamp())
-    )
-
-
-async def _checkpoint(pool: asyncpg.Pool[Any], name: str) -> tuple[int, int]:
-    row = await pool.fetchrow(
-        "SELECT tx_id, position FROM projector_checkpoints WHERE name = $1", name
-    )
-    return (row["tx_id"], row["position"]) if row else (0, 0)
-
-
-async def has_unapplied(pool: asyncpg.Pool[Any], tx_id: int, position: int) -> bool:
-    """Whether a task event at or before this feed position is not yet in the task facts."""
-    done = await _checkpoint(pool, "task_facts")
-    if done >= (tx_id, position):
-        return False
-    return bool(
-        await pool.fetchval(
-            """SELECT EXISTS (
-                   SELECT 1 FROM events WHERE category = 'assignment'
-                     AND (tx_id, position) > ($1::bigint, $2::bigint)
-                     AND (tx_id, position) <= ($3::bigint, $4::bigint))""",
-            *done,
-            tx_id,
-            position,
-        )
     )
 
 
@@ -101,11 +62,10 @@ class Fenced(Exception):
 
 
 class Projector:
-    name = "task_facts"
-
     def __init__(
         self,
         store: EventStore,
+        model: ProjectedModel,
         *,
         owner: str | None = None,
         stale_after: float = 15.0,
@@ -113,6 +73,9 @@ class Projector:
         lock_dsn: str | None = None,
     ) -> None:
         self.store = store
+        self.model = model
+        self.name = model.name
+        self.upsert = _upsert(model)
         self.pool = store.pool
         self.owner = owner or f"projector-{uuid.uuid4().hex[:8]}"
         self.stale_after = stale_after
@@ -195,7 +158,7 @@ class Projector:
         epoch = await self.store.epoch(refresh=True)
         after = Cursor(epoch, *self.position).encode() if self.position != (0, 0) else None
         page = await self.store.read_all(
-            after=after, limit=self.batch, categories=["assignment"], decode=True
+            after=after, limit=self.batch, categories=[self.model.category], decode=True
         )
         events = page.events
         last = events[-1].tx_id_position() if events else self.position
@@ -229,31 +192,29 @@ class Projector:
                 raise Fenced(f"{self.owner} lost the projection to another projector")
 
     async def _apply(self, connection: DbConnection, events: list[Any]) -> None:
-        ids = list(dict.fromkeys(UUID(e.stream_id.removeprefix("assignment-")) for e in events))
-        rows: dict[UUID, TaskFact | None] = dict.fromkeys(ids)
+        model = self.model
+        keys = list(dict.fromkeys(model.key_of(e.stream_id) for e in events))
+        rows: dict[Any, Any] = dict.fromkeys(keys)
         for record in await connection.fetch(
-            f"SELECT {', '.join(task_facts.COLUMNS)} FROM task_facts "
-            "WHERE assignment_id = ANY($1::uuid[])",
-            ids,
+            f"SELECT {', '.join(model.columns)} FROM {model.table} "
+            f"WHERE {model.key} = ANY($1::uuid[])",
+            keys,
         ):
-            rows[record["assignment_id"]] = task_facts.from_record(record)
+            rows[record[model.key]] = model.from_record(record)
         for event in events:
-            key = UUID(event.stream_id.removeprefix("assignment-"))
-            rows[key] = task_facts.apply(rows[key], event.data)
+            key = model.key_of(event.stream_id)
+            rows[key] = model.apply(rows[key], event.data)
         await connection.executemany(
-            _UPSERT,
-            [task_facts.values(row) for row in rows.values() if row is not None],
+            self.upsert, [model.values(row) for row in rows.values() if row is not None]
         )
 
     async def catch_up_to_the_end(self, pause: float = 0.05) -> int:
-        """Catch up with every task event committed so far. The feed holds events back while an
-        older transaction anywhere in the cluster is open, so a short page is not the end."""
-        end = await self.pool.fetchrow(
-            "SELECT tx_id, position FROM events WHERE category = 'assignment' "
-            "ORDER BY tx_id DESC, position DESC LIMIT 1"
-        )
+        """Catch up with every event of the model's category committed so far. The feed holds
+        events back while an older transaction anywhere in the cluster is open, so a short page
+        is not the end."""
+        end = await self.store.last_position([self.model.category])
         applied = await self.catch_up()
-        while end is not None and self.position < (end["tx_id"], end["position"]):
+        while end is not None and self.position < end:
             await asyncio.sleep(pause)
             applied += await self.catch_up()
         return applied
@@ -280,7 +241,7 @@ class Projector:
             await self._drop_lock()
 
     async def measure_lag(self) -> None:
-        await measure_lag(self.pool, self.name, self.position)
+        await measure_lag(self.store, self.model, self.position)
 
     async def run(
         self, stop: asyncio.Event, listener: WakeUpListener | None = None, poll_seconds: float = 1.0

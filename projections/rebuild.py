@@ -1,6 +1,6 @@
-"""Rebuild the task facts beside the live table and swap the new one in.
+"""Rebuild a projected read model (`task_facts`) beside the live table and swap the new one in.
 
-The projector keeps serving the old table while the rebuild folds every task event in memory
+The projector keeps serving the old table while the rebuild folds every event in memory
 (page by page, in feed order) and writes the rows with COPY, in chunks of their own
 transactions, into a fresh table; no transaction stays open long enough to hold back the
 feed's horizon. The swap is one short transaction: the new table takes the old one's name,
@@ -22,16 +22,13 @@ import asyncpg
 import structlog
 
 from events.store import EventStore
-from projections import task_facts
-from projections.task_facts import TaskFact
+from projections.projected import ProjectedModel
 
 log = structlog.get_logger(__name__)
 
 Progress = Callable[[str, int, int], None]
 """Called with (phase, done, total) as the rebuild goes: "fold" in events, "write" in rows."""
 
-NAME = "task_facts"
-FRESH = "task_facts_rebuild"
 _INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (.*)$")
 
 
@@ -55,7 +52,8 @@ def _quiet(_: str, __: int, ___: int) -> None:
     return None
 
 
-async def rebuild_task_facts(
+async def rebuild_beside(
+    model: ProjectedModel,
     store: EventStore,
     *,
     progress: Progress = _quiet,
@@ -65,42 +63,39 @@ async def rebuild_task_facts(
     pool = store.pool
     started = time.perf_counter()
     async with pool.acquire() as guard:
-        key = f"rebuild:{NAME}"
+        key = f"rebuild:{model.name}"
         if not await guard.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key):
-            raise RebuildRunning(f"another rebuild of {NAME} is running")
+            raise RebuildRunning(f"another rebuild of {model.name} is running")
         try:
-            position, events, rows = await _fold(store, page, progress)
-            await _write(pool, rows, chunk, progress)
-            await _swap(pool, position, events, await store.epoch(refresh=True))
+            position, events, rows = await _fold(model, store, page, progress)
+            await _write(model, pool, rows, chunk, progress)
+            await _swap(model, pool, position, events, await store.epoch(refresh=True))
         finally:
             await guard.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
     done = Rebuilt(events, len(rows), time.perf_counter() - started, position)
-    log.info("projection rebuilt", projection=NAME, events=events, rows=len(rows))
+    log.info("projection rebuilt", projection=model.name, events=events, rows=len(rows))
     return done
 
 
 async def _fold(
-    store: EventStore, page: int, progress: Progress
-) -> tuple[tuple[int, int], int, list[TaskFact]]:
-    """Every task event committed when the rebuild started, folded in feed order. The feed
-    holds events back while an older transaction is open, so a short page is not the end."""
-    end = await store.pool.fetchrow(
-        "SELECT tx_id, position, (SELECT count(*) FROM events WHERE category = 'assignment') "
-        "AS total FROM events WHERE category = 'assignment' "
-        "ORDER BY tx_id DESC, position DESC LIMIT 1"
-    )
-    last = (end["tx_id"], end["position"]) if end else (0, 0)
-    total = end["total"] if end else 0
-    rows: dict[str, TaskFact | None] = {}
+    model: ProjectedModel, store: EventStore, page: int, progress: Progress
+) -> tuple[tuple[int, int], int, list[Any]]:
+    """Every event of the model's category committed when the rebuild started, folded in feed
+    order. The feed holds events back while an older transaction is open, so a short page is
+    not the end."""
+    categories = [model.category]
+    last = await store.last_position(categories) or (0, 0)
+    total = (await store.backlog_after((0, 0), categories, cap=10**12))[0]
+    rows: dict[str, Any] = {}
     position, applied = (0, 0), 0
-    apply = task_facts.apply
+    apply = model.apply
     # Millions of small objects stay alive until the write: the cyclic collector would walk
     # them again and again for nothing (they hold no cycles), so it pauses during the fold.
     collecting = gc.isenabled()
     gc.disable()
     try:
         following = asyncio.ensure_future(
-            store.scan(categories=["assignment"], after=position, limit=page)
+            store.scan(categories=categories, after=position, limit=page)
         )
         while True:
             batch = await following
@@ -109,7 +104,7 @@ async def _fold(
             done = len(batch) < page and position >= last
             if not done:  # read the next page while this one is folded
                 following = asyncio.ensure_future(
-                    store.scan(categories=["assignment"], after=position, limit=page)
+                    store.scan(categories=categories, after=position, limit=page)
                 )
             for _, stream_id, event in batch:
                 rows[stream_id] = apply(rows.get(stream_id), event)
@@ -127,75 +122,80 @@ async def _fold(
 
 
 async def _write(
-    pool: asyncpg.Pool[Any], rows: list[TaskFact], chunk: int, progress: Progress
+    model: ProjectedModel, pool: asyncpg.Pool[Any], rows: list[Any], chunk: int, progress: Progress
 ) -> None:
+    table, fresh = model.table, f"{model.table}_rebuild"
     async with pool.acquire() as connection:
-        await connection.execute(f"DROP TABLE IF EXISTS {FRESH}")
+        await connection.execute(f"DROP TABLE IF EXISTS {fresh}")
         await connection.execute(
-            f"CREATE TABLE {FRESH} (LIKE {NAME} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            f"CREATE TABLE {fresh} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
         )
         written = 0
         for start in range(0, len(rows), chunk):
             part = rows[start : start + chunk]
             async with connection.transaction():
                 await connection.copy_records_to_table(
-                    FRESH,
-                    records=[task_facts.values(row) for row in part],
-                    columns=task_facts.COLUMNS,
+                    fresh, records=[model.values(row) for row in part], columns=model.columns
                 )
             written += len(part)
             progress("write", written, len(rows))
-        for _, definition in await _indexes(connection):
+        for _, definition in await _indexes(connection, table):
             await connection.execute(definition)
-        await connection.execute(f"ANALYZE {FRESH}")
+        await connection.execute(f"ANALYZE {fresh}")
 
 
-async def _indexes(connection: Any) -> list[tuple[str, str]]:
+async def _indexes(connection: Any, table: str) -> list[tuple[str, str]]:
     """The live table's indexes as (name, definition on the fresh table under a new name)."""
     found = []
     for row in await connection.fetch(
         "SELECT indexname, indexdef FROM pg_indexes "
         "WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname",
-        NAME,
+        table,
     ):
         match = _INDEX.match(row["indexdef"])
         assert match is not None, row["indexdef"]
         unique, name, _, rest = match.groups()
-        found.append((name, f"CREATE {unique or ''}INDEX {name}_rebuild ON {FRESH} {rest}"))
+        found.append((name, f"CREATE {unique or ''}INDEX {name}_rebuild ON {table}_rebuild {rest}"))
     return found
 
 
 async def _swap(
-    pool: asyncpg.Pool[Any], position: tuple[int, int], events: int, epoch: str
+    model: ProjectedModel,
+    pool: asyncpg.Pool[Any],
+    position: tuple[int, int],
+    events: int,
+    epoch: str,
 ) -> None:
+    table = model.table
     async with pool.acquire() as connection, connection.transaction():
         # The table first, then the checkpoint row: the projector's order, so no deadlock.
-        await connection.execute(f"LOCK TABLE {NAME} IN ACCESS EXCLUSIVE MODE")
+        await connection.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         primary = await connection.fetchval(
             "SELECT c.conname FROM pg_constraint c WHERE c.conrelid = $1::regclass "
             "AND c.contype = 'p'",
-            NAME,
+            table,
         )
-        indexes = await _indexes(connection)
-        await connection.execute(f"DROP TABLE {NAME}")
-        await connection.execute(f"ALTER TABLE {FRESH} RENAME TO {NAME}")
+        indexes = await _indexes(connection, table)
+        await connection.execute(f"DROP TABLE {table}")
+        await connection.execute(f"ALTER TABLE {table}_rebuild RENAME TO {table}")
         for name, _ in indexes:
             if name == primary:
                 await connection.execute(
-                    f"ALTER TABLE {NAME} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX "
+                    f"ALTER TABLE {table} ADD CONSTRAINT {name} PRIMARY KEY USING INDEX "
                     f"{name}_rebuild"
                 )
             else:
                 await connection.execute(f"ALTER INDEX {name}_rebuild RENAME TO {name}")
         await connection.execute(
-            "INSERT INTO projector_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", NAME
+            "INSERT INTO projector_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
+            model.name,
         )
         await connection.execute(
             """UPDATE projector_checkpoints
                SET tx_id = $2, position = $3, events = $4, epoch = $5,
                    owner_epoch = owner_epoch + 1, owner = NULL, heartbeat_at = NULL
                WHERE name = $1""",
-            NAME,
+            model.name,
             position[0],
             position[1],
             events,

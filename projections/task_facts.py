@@ -1,4 +1,5 @@
-"""Per-task compliance facts: a pure fold of a task's events into one row."""
+"""Per-task compliance facts: a pure fold of a task's events into one row, kept by the
+projector."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from events.assignments import (
 from events.catalog import Event
 from events.deadlines import DeadlineScheduled
 from events.envelope import RecordedEvent
+from projections.projected import ProjectedModel
 
 
 class TaskFact(msgspec.Struct, frozen=True):
@@ -146,3 +148,34 @@ def fold(events: Iterable[RecordedEvent]) -> dict[UUID, TaskFact]:
 def values(row: TaskFact) -> list[Any]:
     """The row's columns in order, metrics as JSON (jsonb travels as raw bytes)."""
     return [msgspec.json.encode(v) if isinstance(v, dict) else v for v in astuple(row)]
+
+
+EVENTS = (
+    AssignmentIssued,
+    AssignmentAcknowledged,
+    SubmissionFiled,
+    SubmissionReviewed,
+    AssignmentCompleted,
+    ExtensionRequested,
+    ExtensionGranted,
+    ExtensionDenied,
+    ObstacleRaised,
+    ObstacleResolved,
+    AssignmentReassigned,
+    AssignmentWithdrawn,
+    DeadlineScheduled,
+)
+
+MODEL = ProjectedModel(
+    name="task_facts",
+    summary="each task's status, due and figures, for plan views, boards and compliance",
+    handles=EVENTS,
+    category="assignment",
+    table="task_facts",
+    key="assignment_id",
+    columns=COLUMNS,
+    apply=apply,
+    from_record=from_record,
+    values=values,
+    rows_are="tasks",
+)

@@ -20,6 +20,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
 from projections import projector
+from projections.registry import PROJECTED
 from services.api import (
     assignments,
     audit,
@@ -52,7 +53,8 @@ async def _measure_lags(store: EventStore, every: float = 5.0) -> None:
     this process's /metrics."""
     while True:
         try:
-            await projector.measure_lag(store.pool)
+            for model in PROJECTED:
+                await projector.measure_lag(store, model)
             await subscriptions_service.measure(store)
         except Exception as error:  # gauges are a convenience: the loop outlives any failure
             log.warning("lags not measured", error=f"{type(error).__name__}: {error}")

@@ -15,7 +15,7 @@ from uuid import UUID
 from litestar import Request
 
 from events.cursor import Cursor
-from projections import task_facts
+from projections import plan_view, task_facts
 from projections.task_facts import TaskFact
 from services.api.commanding import now, store_of
 from services.api.plans import readable_plan
@@ -47,7 +47,7 @@ def aware(moment: datetime | None, name: str) -> datetime | None:
 
 @dataclass(frozen=True)
 class PlanAsOf:
-    view: plans.PlanView
+    view: plan_view.PlanView
     facts: list[TaskFact]
     instant: datetime
     cursor: str | None
@@ -68,7 +68,7 @@ async def plan_as_of(
     store = store_of(request)
     position = await store.position_at(instant)
     events = await store.plan_events_through(plan_id, position) if position else []
-    view = plans.fold_view(plan_id, events)
+    view = plan_view.fold(plan_id, events)
     if view is None:
         raise Problem(
             404,

@@ -1,8 +1,9 @@
 """Read-your-writes: a read that carries the cursor a command returned waits for the projector.
 
 The token comes as `?after=` or a `Consistency-Token` header. The read waits up to
-`WAIT_SECONDS` until no task event at or before the token is left unapplied, then answers;
-past that it answers with what the projection has and the header `Consistency: stale`.
+`WAIT_SECONDS` until no projected read model has an event at or before the token left to apply,
+then answers; past that it answers with what the projection has and the header
+`Consistency: stale`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncpg
 from events.cursor import Cursor
 from events.errors import CursorFromAnotherEpoch
 from events.store import EventStore
-from projections.projector import has_unapplied
+from projections.registry import PROJECTED
 
 WAIT_SECONDS = 2.0
 POLL_SECONDS = 0.02
@@ -35,8 +36,16 @@ async def wait_for_projection(
         if cursor.epoch != current:
             raise CursorFromAnotherEpoch(cursor.epoch, current)
     deadline = time.monotonic() + WAIT_SECONDS
-    while await has_unapplied(pool, cursor.tx_id, cursor.position):
+    while await _behind(store, (cursor.tx_id, cursor.position)):
         if time.monotonic() >= deadline:
             return {"Consistency": "stale"}
         await asyncio.sleep(POLL_SECONDS)
     return {}
+
+
+async def _behind(store: EventStore, upto: tuple[int, int]) -> bool:
+    """Whether a projected read model has yet to apply an event at or before `upto`."""
+    for model in PROJECTED:
+        if await model.has_unapplied(store, upto):
+            return True
+    return False

@@ -22,14 +22,13 @@ from services.api.compliance import After, AsOf, ConsistencyToken, consistent
 from services.api.plans import readable_plan
 from services.api.problems import Problem
 from services.domain.docnumber import InvalidDocumentNumber, parse
-from services.handlers import plans
 from services.handlers.auth import Actor
 from services.handlers.reach import reach
 
 PlanStatus = Literal["draft", "issued", "closed", "cancelled", "superseded"]
 
 
-def body(found: plans.PlanView, facts: list[TaskFact], at: datetime) -> dict[str, Any]:
+def body(found: plan_view.PlanView, facts: list[TaskFact], at: datetime) -> dict[str, Any]:
     plan = found.plan
     return {
         "id": str(plan.id),

@@ -24,6 +24,7 @@ from events.plans import (
     Signer,
     Urgency,
 )
+from projections import plan_view
 from services.api.commanding import now, run, store_of
 from services.api.problems import Problem
 from services.domain.plan import (
@@ -319,7 +320,7 @@ async def link_sub_plan(
 
 async def readable_plan(
     request: Request[Any, Any, Any], actor: Actor, plan_id: UUID
-) -> plans.PlanView:
+) -> plan_view.PlanView:
     """The plan folded from its stream, if it exists (404) and the reader may read it (403)."""
     found = await plans.view(store_of(request), plan_id)
     if found is None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from events.store import EventStore
+from projections import task_view
+from projections.task_view import TaskView
 from services.domain import assignment as tasks
 from services.domain.assignment import (
     Acknowledge,
@@ -170,73 +169,5 @@ def handler(command: tasks.AssignmentCommand, actor: Actor) -> Any:
 # -- the task as it stands, folded from its stream ------------------------------------------
 
 
-@dataclass(frozen=True)
-class TaskView:
-    body: dict[str, Any]
-    version: int
-
-
 async def view(store: EventStore, assignment_id: UUID, now: datetime) -> TaskView | None:
-    events = await store.read_stream(stream_of(assignment_id))
-    if not events:
-        return None
-    state = tasks.unknown(assignment_id)
-    issued: dict[str, Any] = {}
-    submissions: dict[str, dict[str, Any]] = {}
-    extensions: dict[str, dict[str, Any]] = {}
-    obstacles: dict[str, dict[str, Any]] = {}
-    completed: dict[str, Any] | None = None
-    history = []
-    for event in events:
-        assert event.data is not None
-        state = tasks.evolve(state, event.data)
-        data = msgspec.to_builtins(event.data)
-        data.pop("assignment_id", None)
-        history.append(
-            {
-                "type": event.type,
-                "version": event.version,
-                "recorded_at": event.recorded_at.isoformat(),
-                "backdated": event.metadata.backdated,
-            }
-        )
-        match event.type:
-            case "AssignmentIssued":
-                issued = data
-            case "SubmissionFiled":
-                submissions[data["submission_id"]] = {**data, "reviews": []}
-            case "SubmissionReviewed":
-                submissions[data["submission_id"]]["reviews"].append(data)
-            case "ExtensionRequested":
-                extensions[data["extension_id"]] = {**data, "status": "pending"}
-            case "ExtensionGranted" | "ExtensionDenied":
-                extensions[data["extension_id"]].update(
-                    status="granted" if event.type == "ExtensionGranted" else "denied",
-                    decision=data,
-                )
-            case "ObstacleRaised":
-                obstacles[data["obstacle_id"]] = {**data, "status": "open"}
-            case "ObstacleResolved":
-                obstacles[data["obstacle_id"]].update(
-                    status="resolved", direction=data["direction"]
-                )
-            case "AssignmentCompleted":
-                completed = data
-    body = {
-        "id": str(assignment_id),
-        **issued,
-        "status": state.status,
-        "overdue": state.overdue(now),
-        "extension_pending": state.extension_pending,
-        "obstacle_open": state.obstacle_open,
-        "lead_unit_id": str(state.lead_unit_id),
-        "original_due": issued.get("due"),
-        "due": msgspec.to_builtins(state.due),
-        "submissions": list(submissions.values()),
-        "extensions": list(extensions.values()),
-        "obstacles": list(obstacles.values()),
-        "completed": completed,
-        "version": events[-1].version,
-        "history": history,
-    }
-    return TaskView(body, events[-1].version)
+    return task_view.fold(assignment_id, await store.read_stream(stream_of(assignment_id)), now)

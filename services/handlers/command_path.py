@@ -31,7 +31,8 @@ from events.envelope import (
 )
 from events.errors import IdempotencyKeyInUse, ReservationTaken, VersionConflict
 from events.store import DbConnection, EventStore
-from projections import directory
+from projections import registry
+from projections.change import Change
 from services.domain.refusal import Decision, Refused
 from services.handlers.auth import Actor
 
@@ -221,11 +222,6 @@ async def _append(
         idempotency = IdempotencyEntry(
             context.actor.idempotency_owner, context.idempotency_key, context.request_hash, answer
         )
-    changes = [
-        (new.data, session.versions.get(stream_id, 0) + offset)
-        for stream_id, events in outcome.writes.items()
-        for offset, new in enumerate(events, 1)
-    ]
     async with store.pool.acquire() as connection, connection.transaction():
         result = await store.append(
             writes,
@@ -235,8 +231,15 @@ async def _append(
             idempotency=idempotency,
             connection=connection,
         )
-        # Read models carry the events' own time, so that a rebuild comes out identical.
-        await directory.write(connection, changes, result.recorded_at or context.now)
+        at = result.recorded_at or context.now
+        await registry.write_inline(
+            connection,
+            [
+                Change(new.data, stream_id, session.versions.get(stream_id, 0) + offset, at)
+                for stream_id, events in outcome.writes.items()
+                for offset, new in enumerate(events, 1)
+            ],
+        )
         if outcome.after is not None:
             await outcome.after(connection)
     return result.events

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
-from events.envelope import RecordedEvent
 from events.store import EventStore
+from projections import plan_view
+from projections.plan_view import PlanView
 from services.domain import plan as plans
 from services.domain.docnumber import InvalidDocumentNumber, parse
 from services.domain.plan import (
@@ -166,16 +164,6 @@ def new_id() -> UUID:
 # -- the plan as it stands, folded from its stream ------------------------------------------
 
 
-@dataclass(frozen=True)
-class PlanView:
-    plan: Plan
-    version: int
-    issued: dict[str, Any] | None
-    attachments: list[dict[str, Any]]
-    amendments: list[dict[str, Any]]
-    history: list[dict[str, Any]]
-
-
 def readers(plan: plans.Plan) -> list[UUID | None]:
     """The units whose reach lets a user read the plan: a draft is its issuer's until issued."""
     if plan.status == "draft":
@@ -184,36 +172,4 @@ def readers(plan: plans.Plan) -> list[UUID | None]:
 
 
 async def view(store: EventStore, plan_id: UUID) -> PlanView | None:
-    return fold_view(plan_id, await store.read_stream(stream_of(plan_id)))
-
-
-def fold_view(plan_id: UUID, events: Sequence[RecordedEvent]) -> PlanView | None:
-    """The plan view folded from the plan stream's events (others are ignored)."""
-    events = [e for e in events if e.stream_id == stream_of(plan_id)]
-    if not events:
-        return None
-    state = plans.unknown(plan_id)
-    issued: dict[str, Any] | None = None
-    attachments: list[dict[str, Any]] = []
-    amendments: list[dict[str, Any]] = []
-    history = []
-    for event in events:
-        assert event.data is not None
-        state = plans.evolve(state, event.data)
-        data = msgspec.to_builtins(event.data)
-        history.append(
-            {
-                "type": event.type,
-                "version": event.version,
-                "recorded_at": event.recorded_at.isoformat(),
-                "backdated": event.metadata.backdated,
-            }
-        )
-        match event.type:
-            case "PlanIssued":
-                issued = {k: v for k, v in data.items() if k != "plan_id"}
-            case "AttachmentAdded":
-                attachments.append({k: v for k, v in data.items() if k != "plan_id"})
-            case "PlanAmended":
-                amendments.append({k: v for k, v in data.items() if k != "plan_id"})
-    return PlanView(state, events[-1].version, issued, attachments, amendments, history)
+    return plan_view.fold(plan_id, await store.read_stream(stream_of(plan_id)))

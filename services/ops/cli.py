@@ -158,30 +158,37 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
-    from projections import deadline_steps, directory
-    from projections.rebuild import RebuildRunning, rebuild_task_facts
+    from projections import registry
+    from projections.projected import ProjectedModel
+    from projections.rebuild import RebuildRunning, rebuild_beside
     from services.runtime.progress import ProgressBar
 
     async def run() -> int:
         async with _opened_store(settings) as store:
-            pool = store.pool
-            if args.projection in ("all", "directory"):
-                applied = await directory.rebuild(pool, store)
-                print(f"rebuilt the unit directory, roles and models from {applied} events")
-            if args.projection in ("all", "deadline_steps"):
-                steps = await deadline_steps.rebuild(pool, store)
-                print(f"rebuilt the deadline steps from {steps} events")
-            if args.projection in ("all", "task_facts"):
-                bar = ProgressBar("task_facts")
+            if args.list:
+                _print_standing(await registry.standing(store))
+                return 0
+            try:
+                models = registry.named(args.projection)
+            except registry.UnknownReadModel as unknown:
+                print(f"error: {unknown}", file=sys.stderr)
+                return 2
+            for model in models:
+                if not isinstance(model, ProjectedModel):
+                    applied = await registry.rebuild(model, store)
+                    print(f"rebuilt {model.name} ({model.summary}) from {applied:,} events")
+                    continue
+                bar = ProgressBar(model.name)
                 try:
-                    done = await rebuild_task_facts(store, progress=bar)
+                    done = await rebuild_beside(model, store, progress=bar)
                 except RebuildRunning as running:
                     bar.finish_line()
                     print(f"error: {running}", file=sys.stderr)
                     return 1
                 bar.finish_line()
                 print(
-                    f"rebuilt the task facts: {done.rows:,} tasks from {done.events:,} events "
+                    f"rebuilt the {model.name.replace('_', ' ')}: {done.rows:,} "
+                    f"{model.rows_are} from {done.events:,} events "
                     f"in {done.seconds:.1f} s ({done.rate:,.0f} events/s)"
                 )
         return 0
@@ -189,31 +196,49 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _print_standing(standing: list[Any]) -> None:
+    rows = [("read model", "mode", "rows", "lag", "tables")]
+    rows += [(s.name, s.mode, f"{s.rows:,}", f"{s.lag:,}", ", ".join(s.tables)) for s in standing]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[4]
+        )
+
+
 def _project(settings: Settings, args: argparse.Namespace) -> int:
     _leave_quietly_on_sigterm()
     from events.wakeup import WakeUpListener
     from projections.projector import Projector
+    from projections.registry import PROJECTED
 
     async def run() -> int:
         dsn = settings.require_database()
         async with _opened_store(settings, max_size=4) as store:
             listener = WakeUpListener(dsn)
             await listener.start()
-            projector = Projector(
-                store,
-                owner=args.owner,
-                stale_after=args.stale_after,
-                batch=args.batch,
-                lock_dsn=dsn,
-            )
+            projectors = [
+                Projector(
+                    store,
+                    model,
+                    owner=args.owner,
+                    stale_after=args.stale_after,
+                    batch=args.batch,
+                    lock_dsn=dsn,
+                )
+                for model in PROJECTED
+            ]
 
             async def ready() -> tuple[bool, dict[str, Any]]:
-                await store.pool.fetchval("SELECT 1")
-                return True, {"active": projector.owner_epoch is not None}
+                await store.ping()
+                return True, {"active": any(p.owner_epoch is not None for p in projectors)}
 
             probes = await _probes(settings, "projector", ready)
             try:
-                await projector.run(_stop_on_signals(), listener)
+                stop = _stop_on_signals()
+                await asyncio.gather(*(p.run(stop, listener) for p in projectors))
             finally:
                 if probes is not None:
                     await probes.close()
@@ -362,15 +387,20 @@ def build_parser() -> argparse.ArgumentParser:
     project.set_defaults(run=_project)
     rebuild = sub.add_parser(
         "rebuild",
-        help="rebuild the read models (directory, roles, models, task facts) from the events",
+        help="rebuild read models from the events, or list them (--list)",
     )
     rebuild.add_argument(
         "projection",
         nargs="?",
         default="all",
-        choices=["all", "directory", "deadline_steps", "task_facts"],
-        help="which read model (default: all); task_facts is built beside the live table and "
-        "swapped in, directory is rebuilt in one transaction",
+        help="which read model (default: all; `directory` is the unit directory, roles, models "
+        "and plan list); inline ones are rebuilt in one transaction, projected ones beside the "
+        "live table and swapped in",
+    )
+    rebuild.add_argument(
+        "--list",
+        action="store_true",
+        help="show every read model with its mode (inline or projector), rows and lag",
     )
     rebuild.set_defaults(run=_rebuild)
     worker = sub.add_parser(

@@ -7,7 +7,7 @@ and the live projector's lag while tasks are recorded at a steady 1,000 events/s
 Events: random valid task histories (issue, acknowledge, progress, submissions, reviews,
 extensions, obstacles, reassignments, withdrawals, through the task decider), appended
 interleaved across plans in batches. Raw: the same rows read in feed order with asyncpg, page
-by page, not decoded. Rebuild: `rebuild_task_facts` (decode, fold, COPY, index, swap).
+by page, not decoded. Rebuild: `rebuild_beside` (decode, fold, COPY, index, swap).
 Lag: a `campaign project` process follows while writers append 1-3 event commands at the
 target rate; lag is from an append's commit to the checkpoint passing it (polled every 2 ms).
 Prints figures and ratios; asserts nothing about speed.
@@ -35,7 +35,8 @@ import events.domain  # noqa: F401 - registers every domain event
 from events.envelope import Metadata, NewEvent, StreamWrite
 from events.migrate import migrate
 from events.store import EventStore, create_pool
-from projections.rebuild import rebuild_task_facts
+from projections import task_facts
+from projections.rebuild import rebuild_beside
 from tests.benchmarks.scratch import scratch_database
 from tests.task_histories import History, random_history
 
@@ -119,7 +120,7 @@ async def bench_rebuild(dsn: str, events: int, seed: int) -> None:
         await pool.execute("VACUUM ANALYZE events")
         raw_rows, raw_seconds = await raw_read(pool, 10_000)  # warm the cache for both
         raw_rows, raw_seconds = await raw_read(pool, 10_000)
-        done = await rebuild_task_facts(store)
+        done = await rebuild_beside(task_facts.MODEL, store)
         raw_rate = raw_rows / raw_seconds
         print("rebuild of the task facts")
         print(f"  raw sequential read  {raw_rows:10,} rows    {raw_rate:12,.0f} rows/s")

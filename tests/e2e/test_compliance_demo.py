@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from events.store import EventStore
-from projections import compliance
+from projections import compliance, task_facts
 from projections.projector import Projector
 from services.ops.demo import demo_id, load_demo
 
@@ -71,7 +71,7 @@ EXPECTED_UNITS = {
 
 async def test_compliance_of_the_demo(domain_store: EventStore, pool: asyncpg.Pool[Any]) -> None:
     await load_demo(domain_store)
-    projector = Projector(domain_store)
+    projector = Projector(domain_store, task_facts.MODEL)
     assert await projector.claim()
     # the demo's 47 task events and the 13 schedules recorded with them (11 issued, 1 extended,
     # 1 reassigned)

@@ -121,7 +121,7 @@ def test_every_fact_of_the_demo_appears_in_its_seed() -> None:
 async def test_the_read_models_rebuilt_after_the_demo_come_out_identical(
     domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
-    from projections import directory
+    from projections.registry import rebuild_named
 
     await load_demo(domain_store)
 
@@ -133,5 +133,5 @@ async def test_the_read_models_rebuilt_after_the_demo_come_out_identical(
 
     before = await snapshot()
     assert len(before[2]) == 1 and before[2][0]["commendations"] == ["grassroots"]
-    await directory.rebuild(pool, domain_store)
+    await rebuild_named("directory", domain_store)
     assert await snapshot() == before

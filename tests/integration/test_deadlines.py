@@ -12,7 +12,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from events.store import EventStore
-from projections import deadline_steps
+from projections.registry import rebuild_named
 from services.domain.assignment import IssueAssignment
 from services.handlers import assignments
 from services.handlers.auth import OPERATOR
@@ -92,7 +92,7 @@ async def test_the_reconciler_records_the_demos_misses_and_escalations_once(
 
     # A rebuild of the steps table changes no step.
     before = await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3")
-    await deadline_steps.rebuild(pool, domain_store)
+    await rebuild_named("deadline_steps", domain_store)
     assert await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3") == before
     assert await reconcile(context(domain_store)) == 0
 

@@ -629,7 +629,7 @@ async def test_every_event_names_its_actor_and_the_request_ids(
 async def test_the_directory_rebuilt_from_the_events_comes_out_identical(
     app: Any, admin: dict[str, str], domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
-    from projections import directory
+    from projections.registry import rebuild_named
 
     async with api_client(app) as client:
         tree = (await post(client, "/units/import", SON_LA, admin)).json()["units"]
@@ -663,7 +663,7 @@ async def test_the_directory_rebuilt_from_the_events_comes_out_identical(
         return [dict(r) for r in units], [dict(r) for r in roles]
 
     before = await snapshot()
-    applied = await directory.rebuild(pool, domain_store)
+    applied = await rebuild_named("directory", domain_store)
     assert applied >= 13
     assert await snapshot() == before
 
@@ -671,7 +671,7 @@ async def test_the_directory_rebuilt_from_the_events_comes_out_identical(
 async def test_a_rebuild_is_not_cut_short_by_an_unrelated_open_transaction(
     app: Any, admin: dict[str, str], domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
-    from projections import directory
+    from projections.registry import rebuild_named
 
     idle = await pool.acquire()
     try:
@@ -685,7 +685,7 @@ async def test_a_rebuild_is_not_cut_short_by_an_unrelated_open_transaction(
         assert held_back.events == []  # the feed waits for the older transaction
         before = [dict(r) for r in await pool.fetch("SELECT * FROM unit_directory ORDER BY 1")]
 
-        applied = await directory.rebuild(pool, domain_store)
+        applied = await rebuild_named("directory", domain_store)
 
         assert applied == await pool.fetchval(
             "SELECT count(*) FROM events WHERE category IN ('unit', 'user', 'model')"

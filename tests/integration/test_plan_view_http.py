@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from events.store import EventStore
+from projections import task_facts
 from projections.projector import Projector
 from services.api.app import create_app
 from services.ops.demo import demo_id, load_demo
@@ -26,7 +27,7 @@ async def test_the_plan_view_now_and_as_of_before_a_withdrawal(
     domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
     await load_demo(domain_store)
-    projector = Projector(domain_store)
+    projector = Projector(domain_store, task_facts.MODEL)
     assert await projector.claim()
     await projector.catch_up_to_the_end()
     _, chief_token = await make_user(domain_store, "chief", demo_id("unit:ct-btv"))

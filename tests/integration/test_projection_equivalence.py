@@ -16,7 +16,7 @@ from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore, create_pool
 from projections import compliance, plan_view, task_facts
 from projections.projector import Projector
-from projections.rebuild import rebuild_task_facts
+from projections.rebuild import rebuild_beside
 from projections.task_facts import TaskFact
 from tests.task_histories import NOW, History, random_history
 
@@ -44,7 +44,7 @@ async def _check(dsn: str, history: History, batch: int, seed: int) -> None:
     rng = random.Random(seed)
     pool = await create_pool(dsn, min_size=1, max_size=4)
     store = EventStore(pool)
-    projector = Projector(store, owner=f"p-{seed}", batch=batch)
+    projector = Projector(store, task_facts.MODEL, owner=f"p-{seed}", batch=batch)
     try:
         assert await projector.claim()
         await projector.catch_up_to_the_end()
@@ -76,7 +76,7 @@ async def _check(dsn: str, history: History, batch: int, seed: int) -> None:
             pool, history.plan_id, projected.values(), NOW
         )
         await projector.release()
-        await rebuild_task_facts(store)
+        await rebuild_beside(task_facts.MODEL, store)
         assert await _facts(store, history.plan_id) == projected
         # Asked afterwards, the fold at each earlier instant is what the projector had then.
         for instant, snapshot in snapshots.items():

@@ -11,6 +11,7 @@ import pytest
 
 from events.store import EventStore
 from events.wakeup import WakeUpListener
+from projections import task_facts
 from projections.projector import Fenced, Projector
 from services.ops.demo import load_demo
 from tests.cli import campaign
@@ -24,8 +25,8 @@ async def test_a_stale_projector_cannot_write_after_a_standby_took_over(
     domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
     await load_demo(domain_store)
-    active = Projector(domain_store, owner="active", stale_after=30, batch=10)
-    standby = Projector(domain_store, owner="standby", stale_after=30, batch=10)
+    active = Projector(domain_store, task_facts.MODEL, owner="active", stale_after=30, batch=10)
+    standby = Projector(domain_store, task_facts.MODEL, owner="standby", stale_after=30, batch=10)
     assert await active.claim()
     assert not await standby.claim()  # the active one is heart-beating
     assert await active.step() == 10
@@ -38,7 +39,7 @@ async def test_a_stale_projector_cannot_write_after_a_standby_took_over(
         await active.step()  # the frozen one wakes up: its write is refused
     rebuilt = await facts(pool)
     await pool.execute("TRUNCATE task_facts; DELETE FROM projector_checkpoints")
-    fresh = Projector(domain_store, owner="fresh")
+    fresh = Projector(domain_store, task_facts.MODEL, owner="fresh")
     assert await fresh.claim()
     assert await fresh.catch_up_to_the_end() == 60
     assert await facts(pool) == rebuilt  # the same rows as a rebuild from the start
@@ -49,7 +50,7 @@ async def test_the_projector_follows_live_and_releases_on_stop(
 ) -> None:
     listener = WakeUpListener(dsn)
     await listener.start()
-    projector = Projector(domain_store, owner="live")
+    projector = Projector(domain_store, task_facts.MODEL, owner="live")
     stop = asyncio.Event()
     running = asyncio.create_task(projector.run(stop, listener, poll_seconds=30))
     await load_demo(domain_store)
@@ -80,7 +81,7 @@ async def test_compliance_and_boards_over_http(
     from tests.org import bearer, make_user
 
     await load_demo(domain_store)
-    projector = Projector(domain_store)
+    projector = Projector(domain_store, task_facts.MODEL)
     assert await projector.claim()
     await projector.catch_up_to_the_end()
     hanoi = timezone(timedelta(hours=7))
@@ -143,7 +144,7 @@ async def test_campaign_rebuild_repairs_the_task_facts_and_fences_the_active_pro
     domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str
 ) -> None:
     await load_demo(domain_store)
-    active = Projector(domain_store, owner="active")
+    active = Projector(domain_store, task_facts.MODEL, owner="active")
     assert await active.claim()
     await active.catch_up_to_the_end()
     truth = await facts(pool)
@@ -199,7 +200,7 @@ async def test_a_read_with_a_commands_cursor_waits_for_the_projector(
         assert stale.status_code == 200
         assert (stale.headers.get("consistency"), stale.json()["assigned"]) == ("stale", 0)
 
-        projector = Projector(domain_store, owner="live")
+        projector = Projector(domain_store, task_facts.MODEL, owner="live")
         stop = asyncio.Event()
         running = asyncio.create_task(projector.run(stop, None, poll_seconds=0.05))
         monkeypatch.setattr(consistency, "WAIT_SECONDS", 10.0)
@@ -224,7 +225,7 @@ async def test_consolidated_reports_count_their_own_figures_and_their_sources_on
     from datetime import UTC, datetime
 
     from projections import compliance, task_facts
-    from projections.projector import _UPSERT
+    from projections.projector import _upsert
     from projections.task_facts import TaskFact
 
     plan, unit, when = uuid.uuid4(), uuid.uuid4(), datetime(2022, 10, 16, tzinfo=UTC)
@@ -244,7 +245,7 @@ async def test_consolidated_reports_count_their_own_figures_and_their_sources_on
         completed(cell, {"x": 5 + 3 + 4, "y": 1}, group_1, group_2),  # its own 5 and theirs
         completed(committee, {"x": 1 + 12, "y": 1}, cell),  # its own 1 and the cell's total
     ]
-    await pool.executemany(_UPSERT, [task_facts.values(row) for row in rows])
+    await pool.executemany(_upsert(task_facts.MODEL), [task_facts.values(row) for row in rows])
 
     figures = await compliance.for_plan(pool, plan, when)
 
@@ -257,7 +258,7 @@ async def test_a_rebuild_is_swapped_in_while_reads_and_the_live_projector_keep_w
     import random
 
     from projections import compliance
-    from projections.rebuild import RebuildRunning, rebuild_task_facts
+    from projections.rebuild import RebuildRunning, rebuild_beside
     from tests.task_histories import NOW, append_history, random_history
 
     rng = random.Random(1293)
@@ -268,7 +269,7 @@ async def test_a_rebuild_is_swapped_in_while_reads_and_the_live_projector_keep_w
     before = [r["indexname"] for r in await pool.fetch(indexes)]
     listener = WakeUpListener(dsn)
     await listener.start()
-    live = Projector(domain_store, owner="live", stale_after=5)
+    live = Projector(domain_store, task_facts.MODEL, owner="live", stale_after=5)
     stop = asyncio.Event()
     running = asyncio.create_task(live.run(stop, listener, poll_seconds=0.05))
     reads = 0
@@ -281,7 +282,9 @@ async def test_a_rebuild_is_swapped_in_while_reads_and_the_live_projector_keep_w
             await asyncio.sleep(0)
 
     reader = asyncio.create_task(read_all_along())
-    rebuilding = asyncio.create_task(rebuild_task_facts(domain_store, page=20, chunk=50))
+    rebuilding = asyncio.create_task(
+        rebuild_beside(task_facts.MODEL, domain_store, page=20, chunk=50)
+    )
     for history in histories[8:]:  # appended while the rebuild runs
         await append_history(domain_store, history)
     done = await rebuilding
@@ -302,13 +305,11 @@ async def test_a_rebuild_is_swapped_in_while_reads_and_the_live_projector_keep_w
     async with pool.acquire() as holder:  # a second rebuild at the same time is refused
         await holder.execute("SELECT pg_advisory_lock(hashtextextended('rebuild:task_facts', 0))")
         with pytest.raises(RebuildRunning):
-            await rebuild_task_facts(domain_store)
+            await rebuild_beside(task_facts.MODEL, domain_store)
         await holder.execute("SELECT pg_advisory_unlock_all()")
     assert [r["indexname"] for r in await pool.fetch(indexes)] == before
     every = await domain_store.read_all(categories=["assignment"], decode=True, limit=10_000)
     assert len(every.events) == total
-    from projections import task_facts
-
     rows = {
         UUID(r["assignment_id"].hex): r
         for r in await pool.fetch(f"SELECT {', '.join(task_facts.COLUMNS)} FROM task_facts")

@@ -1,0 +1,271 @@
+"""The unit directory: units as they stand, the tree's closure, and the queries over them.
+
+A pure `apply` folds a unit's events into its row; `write` keeps the table in step inside the
+transaction of the command that appended the events (an inline read model), then recomputes
+the closure (ancestor, descendant) the compliance roll-up joins on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import astuple, dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from events.catalog import Event
+from events.organisation import (
+    UnitDissolved,
+    UnitMerged,
+    UnitMoved,
+    UnitRegistered,
+    UnitRenamed,
+    UnitSplit,
+)
+from events.store import DbConnection
+from projections.change import Change
+from projections.rows import RowTable
+from services.domain.text import fold
+
+EVENTS = (UnitRegistered, UnitRenamed, UnitMoved, UnitMerged, UnitSplit, UnitDissolved)
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    unit_id: UUID
+    version: int
+    name: str
+    short_code: str
+    kind: str
+    parent_id: UUID | None
+    status: str
+    successor_id: UUID | None
+    registered_at: datetime
+    updated_at: datetime
+
+    @property
+    def search_key(self) -> str:
+        return fold(f"{self.name} {self.short_code}")
+
+
+def apply_unit(row: UnitRow | None, event: Event, version: int, at: datetime) -> UnitRow | None:
+    match event:
+        case UnitRegistered():
+            return UnitRow(
+                event.unit_id,
+                version,
+                event.name,
+                event.short_code,
+                event.kind,
+                event.parent_id,
+                "active",
+                None,
+                at,
+                at,
+            )
+    if row is None:
+        return None
+    match event:
+        case UnitRenamed():
+            return replace(
+                row, version=version, name=event.name, short_code=event.short_code, updated_at=at
+            )
+        case UnitMoved():
+            return replace(row, version=version, parent_id=event.to_parent_id, updated_at=at)
+        case UnitMerged():
+            return replace(
+                row,
+                version=version,
+                status="merged",
+                successor_id=event.successor_id,
+                updated_at=at,
+            )
+        case UnitSplit():
+            return replace(
+                row,
+                version=version,
+                status="split",
+                successor_id=event.default_successor_id,
+                updated_at=at,
+            )
+        case UnitDissolved():
+            return replace(
+                row,
+                version=version,
+                status="dissolved",
+                successor_id=event.successor_id,
+                updated_at=at,
+            )
+    return row
+
+
+COLUMNS = (
+    "unit_id",
+    "version",
+    "name",
+    "short_code",
+    "kind",
+    "parent_id",
+    "status",
+    "successor_id",
+    "registered_at",
+    "updated_at",
+)
+
+
+def _from_record(record: Mapping[str, Any]) -> UnitRow:
+    return UnitRow(**{name: record[name] for name in COLUMNS})
+
+
+TABLE = RowTable(
+    "unit_directory",
+    "unit_id",
+    (*COLUMNS, "search_key"),
+    _from_record,
+    lambda row: (*astuple(row), row.search_key),
+    read_columns=COLUMNS,
+)
+
+
+async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
+    for change in changes:
+        event: Any = change.event
+        row = apply_unit(
+            await TABLE.get(connection, event.unit_id), event, change.version, change.at
+        )
+        if row is not None:
+            await TABLE.put(connection, row)
+    await refresh_closure(connection)
+
+
+async def refresh_closure(connection: DbConnection) -> None:
+    await connection.execute("SELECT unit_closure_refresh()")
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+_LISTED = "unit_id, version, name, short_code, kind, parent_id, status, successor_id"
+
+
+async def get(pool: asyncpg.Pool[Any], unit_id: UUID) -> asyncpg.Record | None:
+    return await pool.fetchrow(f"SELECT {_LISTED} FROM unit_directory WHERE unit_id = $1", unit_id)
+
+
+@dataclass(frozen=True)
+class UnitPage:
+    items: list[asyncpg.Record]
+    next: tuple[str, UUID] | None
+    """Where the next page starts after: (search key, unit id)."""
+
+
+async def search(
+    pool: asyncpg.Pool[Any],
+    *,
+    q: str | None,
+    parent: UUID | None,
+    status: str | None,
+    limit: int,
+    after: tuple[str, UUID] | None,
+) -> UnitPage:
+    """Units by name (folded: with or without diacritics), under a parent, in a status."""
+    conditions, params = [], []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    if q:
+        pattern = fold(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(f"search_key LIKE {param('%' + pattern + '%')}")
+    if parent is not None:
+        conditions.append(f"parent_id = {param(parent)}")
+    if status is not None:
+        conditions.append(f"status = {param(status)}")
+    if after is not None:
+        conditions.append(f"(search_key, unit_id) > ({param(after[0])}, {param(after[1])})")
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = await pool.fetch(
+        f"SELECT {_LISTED}, search_key FROM unit_directory {where} "
+        f"ORDER BY search_key, unit_id LIMIT {param(limit + 1)}",
+        *params,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = (rows[-1]["search_key"], rows[-1]["unit_id"]) if more and rows else None
+    return UnitPage(list(rows), last)
+
+
+async def active_children(pool: asyncpg.Pool[Any], unit_id: UUID) -> int:
+    count = await pool.fetchval(
+        "SELECT count(*) FROM unit_directory WHERE parent_id = $1 AND status = 'active'", unit_id
+    )
+    return int(count)
+
+
+async def parent_of(pool: asyncpg.Pool[Any], unit_id: UUID) -> UUID | None:
+    parent: UUID | None = await pool.fetchval(
+        "SELECT parent_id FROM unit_directory WHERE unit_id = $1", unit_id
+    )
+    return parent
+
+
+async def active_by_short_code(pool: asyncpg.Pool[Any], code: str) -> list[asyncpg.Record]:
+    return list(
+        await pool.fetch(
+            "SELECT unit_id, name FROM unit_directory WHERE short_code = upper($1) "
+            "AND status = 'active'",
+            code,
+        )
+    )
+
+
+async def successors_in_place(pool: asyncpg.Pool[Any], unit_ids: set[UUID]) -> dict[UUID, UUID]:
+    """Each unit itself while active, else the unit its work went to (followed to the end)."""
+    rows = await pool.fetch(
+        """WITH RECURSIVE chain(origin, unit_id, status, successor_id, depth) AS (
+               SELECT unit_id, unit_id, status, successor_id, 0 FROM unit_directory
+               WHERE unit_id = ANY($1::uuid[])
+               UNION ALL
+               SELECT chain.origin, d.unit_id, d.status, d.successor_id, chain.depth + 1
+               FROM unit_directory d JOIN chain ON d.unit_id = chain.successor_id
+               WHERE chain.status <> 'active' AND chain.depth < 32)
+           SELECT DISTINCT ON (origin) origin, unit_id FROM chain
+           ORDER BY origin, depth DESC""",
+        list(unit_ids),
+    )
+    found = {row["origin"]: row["unit_id"] for row in rows}
+    return {unit: found.get(unit, unit) for unit in unit_ids}
+
+
+_ANCESTRY = """
+WITH RECURSIVE up(unit_id, parent_id, depth) AS (
+    SELECT unit_id, parent_id, 0 FROM unit_directory WHERE unit_id = ANY($1::uuid[])
+    UNION
+    SELECT d.unit_id, d.parent_id, up.depth + 1
+    FROM unit_directory d JOIN up ON d.unit_id = up.parent_id
+    WHERE up.depth < 64
+)
+SELECT DISTINCT unit_id FROM up
+"""
+
+_SUBTREES = """
+WITH RECURSIVE down(unit_id, depth) AS (
+    SELECT unit_id, 0 FROM unit_directory WHERE unit_id = ANY($1::uuid[])
+    UNION
+    SELECT d.unit_id, down.depth + 1 FROM unit_directory d JOIN down ON d.parent_id = down.unit_id
+    WHERE down.depth < 64
+)
+SELECT DISTINCT unit_id FROM down
+"""
+
+
+async def with_ancestors(pool: asyncpg.Pool[Any], unit_ids: list[UUID]) -> set[UUID]:
+    """The units and every unit above them."""
+    return {row["unit_id"] for row in await pool.fetch(_ANCESTRY, unit_ids)}
+
+
+async def with_descendants(pool: asyncpg.Pool[Any], unit_ids: list[UUID]) -> set[UUID]:
+    """The units and every unit below them."""
+    return {row["unit_id"] for row in await pool.fetch(_SUBTREES, unit_ids)}
