@@ -37,6 +37,7 @@ from events.errors import CursorFromAnotherEpoch, InvalidCursor
 from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import page_json
+from projections import subscriptions as subscription_rows
 from services.domain.delivery import (
     Advance,
     Delivered,
@@ -139,56 +140,6 @@ class Clients:
 
 def job_id(subscription_id: UUID, claims: int) -> str:
     return f"webhook:{subscription_id}:{claims}"
-
-
-# -- the subscription's delivery state -------------------------------------------------------
-
-_CLAIM = """
-UPDATE subscriptions
-SET lease_token = $2, lease_until = now() + make_interval(secs => $3), attempts = attempts + 1
-WHERE subscription_id = $1 AND status = 'active' AND next_attempt_at <= now()
-  AND (lease_until IS NULL OR lease_until < now())
-RETURNING owner_user_id, url, secret, types, categories, streams, plan_id, units, cursor,
-          failures, attempts
-"""
-
-_ADVANCE = """
-UPDATE subscriptions
-SET cursor = $3, delivered = delivered + $4, failures = 0, next_attempt_at = '-infinity',
-    last_attempt_at = now(), last_delivered_at = now(), last_error = NULL,
-    lease_until = now() + make_interval(secs => $5)
-WHERE subscription_id = $1 AND lease_token = $2
-"""
-
-_RETRY_LATER = """
-UPDATE subscriptions
-SET failures = $3, next_attempt_at = now() + make_interval(secs => $4), last_error = $5,
-    last_attempt_at = now(), lease_token = NULL, lease_until = NULL
-WHERE subscription_id = $1 AND lease_token = $2
-RETURNING next_attempt_at, attempts
-"""
-
-_SKIP = """
-UPDATE subscriptions SET cursor = $3 WHERE subscription_id = $1 AND lease_token = $2
-"""
-
-_RENEW = """
-UPDATE subscriptions SET lease_until = now() + make_interval(secs => $3)
-WHERE subscription_id = $1 AND lease_token = $2 AND status = 'active'
-RETURNING 1
-"""
-
-_RELEASE = """
-UPDATE subscriptions SET lease_token = NULL, lease_until = NULL
-WHERE subscription_id = $1 AND lease_token = $2
-RETURNING attempts
-"""
-
-_DUE = """
-SELECT subscription_id, attempts, cursor FROM subscriptions
-WHERE status = 'active' AND next_attempt_at <= now()
-  AND (lease_until IS NULL OR lease_until < now())
-"""
 
 
 # -- one attempt -------------------------------------------------------------------------------
@@ -299,7 +250,7 @@ async def deliver(
     reset meanwhile: at most one POST is in flight per subscription."""
     pool = store.pool
     token = uuid.uuid4()
-    row = await pool.fetchrow(_CLAIM, subscription_id, token, config.lease_seconds)
+    row = await subscription_rows.claim(pool, subscription_id, token, config.lease_seconds)
     if row is None:
         return 0, None
     started = time.monotonic()
@@ -317,8 +268,8 @@ async def deliver(
                 # Not the receiver's fault: try again after the first backoff, failures kept.
                 log.warning("webhook delivery could not read its events", error=str(error))
                 with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-                    await pool.execute(
-                        _RETRY_LATER,
+                    await subscription_rows.retry_later(
+                        pool,
                         subscription_id,
                         token,
                         failures,
@@ -332,15 +283,15 @@ async def deliver(
             decided = after_attempt(config.policy, failures, result, random.random())
             match decided:
                 case Advance():
-                    moved = await pool.execute(
-                        _ADVANCE,
+                    moved = await subscription_rows.advance(
+                        pool,
                         subscription_id,
                         token,
                         decided.cursor,
                         decided.events,
                         config.lease_seconds,
                     )
-                    if moved != "UPDATE 1":
+                    if not moved:
                         return delivered, None  # reset meanwhile: the new cursor stands
                     DELIVERIES.labels("delivered").inc()
                     EVENTS_DELIVERED.inc(decided.events)
@@ -349,7 +300,7 @@ async def deliver(
                     if events < config.batch:
                         return delivered, None
                     if time.monotonic() - started > JOB_BUDGET or stopping():
-                        claims: int | None = await pool.fetchval(_RELEASE, subscription_id, token)
+                        claims = await subscription_rows.release(pool, subscription_id, token)
                         return delivered, claims
                 case RetryLater():
                     DELIVERIES.labels("failed").inc()
@@ -359,8 +310,8 @@ async def deliver(
                         reason=decided.reason,
                         retry_in=round(decided.delay, 2),
                     )
-                    await pool.fetchrow(
-                        _RETRY_LATER,
+                    await subscription_rows.retry_later(
+                        pool,
                         subscription_id,
                         token,
                         decided.failures,
@@ -388,7 +339,7 @@ async def deliver(
                     return delivered, None
     finally:
         with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-            await pool.execute(_RELEASE, subscription_id, token)
+            await subscription_rows.release(pool, subscription_id, token)
 
 
 async def _attempt(
@@ -417,9 +368,9 @@ async def _attempt(
     if not page.rows:
         if page.scanned is not None and _through(page.scanned, cursor, beyond=True):
             # Nothing for this subscription up to the horizon: no need to look there again.
-            await pool.execute(_SKIP, subscription_id, token, page.scanned)
+            await subscription_rows.skip(pool, subscription_id, token, page.scanned)
         return None
-    if await pool.fetchval(_RENEW, subscription_id, token, config.lease_seconds) is None:
+    if not await subscription_rows.renew(pool, subscription_id, token, config.lease_seconds):
         return None
     assert page.next is not None
     batch = Batch(
@@ -456,7 +407,7 @@ async def dispatch(store: EventStore, redis: Any) -> int:
     already delivered through the feed's head."""
     head = await store.head()
     queued = 0
-    for row in await store.pool.fetch(_DUE):
+    for row in await subscription_rows.due(store.pool):
         if head is None or _through(row["cursor"], head):
             continue
         queued += await queue.enqueue(
