@@ -162,7 +162,7 @@ class Appending(StoreBase):
 
     append_path: AppendPath
     paths_taken: Counter[str]
-    """How many appends took each path ("function", "statement", "one") in this store."""
+    """How many appends (refused ones included) took each path: "function", "statement", "one"."""
     wake_channel: str
     _wake: WakeUpSender
     _rows: Rows
@@ -191,6 +191,7 @@ class Appending(StoreBase):
         batch = self._rows.batch(writes, metadata) if one is None else None
         chained = batch is not None and plain and await self._chain(batch, target)
         path = "one" if one is not None else "statement" if chained else "function"
+        self.paths_taken[path] += 1
         started = time.perf_counter()
         try:
             if one is not None:
@@ -214,7 +215,6 @@ class Appending(StoreBase):
             raise refusal from error
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         metrics.APPENDS_OK.inc()
-        self.paths_taken[path] += 1
         # A caller's transaction may still roll back: remember heads only of committed appends.
         committed = connection is None or not connection.is_in_transaction()
         if committed:
