@@ -26,11 +26,13 @@ SELECT (SELECT count(*) FROM (
         ORDER BY tx_id, position LIMIT 1) AS oldest
 """
 
+# The first event in the range, under a LIMIT (an EXISTS would drop the order and the LIMIT,
+# and its generic plan may scan the whole table).
 _ANY_BETWEEN_SQL = """
-SELECT EXISTS (
-    SELECT 1 FROM events WHERE category = ANY($1::text[])
-      AND (tx_id, position) > ($2::bigint, $3::bigint)
-      AND (tx_id, position) <= ($4::bigint, $5::bigint))
+SELECT (SELECT 1 FROM events WHERE category = ANY($1::text[])
+          AND (tx_id, position) > ($2::bigint, $3::bigint)
+          AND (tx_id, position) <= ($4::bigint, $5::bigint)
+        ORDER BY tx_id, position LIMIT 1) IS NOT NULL
 """
 
 _LAST_SQL = """
