@@ -12,8 +12,15 @@ import pytest
 
 from events.envelope import Actor, Metadata, NewEvent, StreamWrite
 from events.errors import ClockSkew, InvalidAppend, VersionConflict
-from events.store import EventStore
+from events.store import AppendPath, EventStore
+from tests.append_paths import (  # noqa: F401 - fixtures
+    each_append_path,
+    forced_path_used,
+    store_on_each_path,
+)
 from tests.support import METADATA, Noted, new_stream, noted, test_catalog, write
+
+# Every test here runs on each append path (see tests/append_paths.py).
 
 
 async def test_appended_events_read_back_in_version_order_with_their_envelope(
@@ -59,6 +66,7 @@ async def test_a_stale_expected_version_is_a_conflict_carrying_the_actual_versio
         await store.append([write(stream, 5, "c")], METADATA)
     assert ahead.value.actual == 2
     assert len(await store.read_stream(stream)) == 2
+    assert forced_path_used(store)
 
 
 async def test_32_concurrent_appends_at_one_version_one_wins_31_conflict(
@@ -80,6 +88,7 @@ async def test_32_concurrent_appends_at_one_version_one_wins_31_conflict(
     assert outcomes.count("conflict") == 31
     events = await store.read_stream(stream)
     assert [e.version for e in events] == [1, 2]
+    assert forced_path_used(store)
 
 
 async def test_32_concurrent_creations_of_one_stream_one_wins(store: EventStore) -> None:
@@ -91,6 +100,7 @@ async def test_32_concurrent_creations_of_one_stream_one_wins(store: EventStore)
     assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
     assert all(isinstance(o, VersionConflict) for o in outcomes if isinstance(o, BaseException))
     assert [e.version for e in await store.read_stream(stream)] == [1]
+    assert forced_path_used(store)
 
 
 async def test_a_two_stream_append_with_one_stale_version_appends_to_neither(
@@ -139,13 +149,19 @@ async def test_malformed_appends_are_refused_before_the_database(store: EventSto
 
 
 async def test_a_recorded_at_far_from_the_database_clock_is_refused(
-    pool: asyncpg.Pool[Any],
+    pool: asyncpg.Pool[Any], append_path: AppendPath
 ) -> None:
     skewed = EventStore(
-        pool, catalog=test_catalog, clock=lambda: datetime.now(UTC) - timedelta(days=3)
+        pool,
+        catalog=test_catalog,
+        clock=lambda: datetime.now(UTC) - timedelta(days=3),
+        append_path=append_path,
     )
     with pytest.raises(ClockSkew):
         await skewed.append([write(new_stream(), 0, "backdated")], METADATA)
+    with pytest.raises(ClockSkew):
+        await skewed.append([write(new_stream(), 0, "backdated", "twice")], METADATA)
+    assert forced_path_used(skewed)
     await skewed.close()
 
 
@@ -187,13 +203,13 @@ async def test_an_append_inside_a_repeatable_read_transaction_is_refused(
 
 
 async def test_contended_appends_in_callers_transactions_conflict_at_once_on_a_small_pool(
-    dsn: str,
+    dsn: str, append_path: AppendPath
 ) -> None:
     """A refused append never waits on the pool while its own transaction sits aborted."""
     from events.store import create_pool
 
     small = await create_pool(dsn, min_size=1, max_size=2)
-    store = EventStore(small, catalog=test_catalog)
+    store = EventStore(small, catalog=test_catalog, append_path=append_path)
     stream = new_stream()
     await store.append([write(stream, 0, "start")], METADATA)
     await store.read_stream(stream)  # the head is known: the one-statement path
@@ -210,5 +226,6 @@ async def test_contended_appends_in_callers_transactions_conflict_at_once_on_a_s
     outcomes = await asyncio.wait_for(asyncio.gather(attempt(1), attempt(2)), timeout=10)
     assert sorted(outcomes) == ["conflict", "ok"]
     assert asyncio.get_running_loop().time() - started < 5
+    assert forced_path_used(store)
     await store.close()
     await small.close()

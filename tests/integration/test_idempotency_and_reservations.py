@@ -13,7 +13,16 @@ import pytest
 from events.envelope import AppendResult, IdempotencyEntry, Reservation, StoredAnswer
 from events.errors import Conflict, IdempotencyKeyReused, ReservationTaken
 from events.store import EventStore
+from tests.append_paths import (  # noqa: F401 - fixtures
+    each_append_path,
+    forced_path_used,
+    store_on_each_path,
+)
 from tests.support import METADATA, new_stream, write
+
+# Every test here runs on each append path (see tests/append_paths.py). Reservations, releases
+# and idempotency entries are carried by the function path only; the plain appends around them
+# take the path the store is forced to.
 
 
 def request_hash(body: bytes) -> bytes:
@@ -81,6 +90,7 @@ async def test_a_failed_append_records_no_idempotency_entry(store: EventStore) -
             [write(stream, 0, "x")], METADATA, idempotency=IdempotencyEntry("u", "k", b"h")
         )
     assert await store.find_answer("u", "k") is None
+    assert forced_path_used(store)
 
 
 async def test_concurrent_reservations_of_one_key_leave_one_holder(
@@ -128,3 +138,59 @@ async def test_a_taken_reservation_names_its_holder(store: EventStore) -> None:
     assert taken.value.holder == first
     assert taken.value.key == "107"
     assert await store.read_stream(second) == []
+    # The refused append took nothing: the stream is still new, and may take free keys.
+    await store.append([write(second, 0, "c")], METADATA)
+    await store.append(
+        [write(second, 1, "d")],
+        METADATA,
+        reservations=[Reservation("state/SNV/KH/2022", "108", second)],
+    )
+    assert forced_path_used(store)
+
+
+async def test_a_released_reservation_can_be_taken_by_another_stream(store: EventStore) -> None:
+    holder, other = new_stream("unit"), new_stream("unit")
+    code = Reservation("unit/root", "BTV", holder)
+    await store.append([write(holder, 0, "named BTV")], METADATA, reservations=[code])
+    await store.append([write(holder, 1, "renamed nothing")], METADATA)  # keeps its key
+    with pytest.raises(ReservationTaken) as taken:
+        await store.append(
+            [write(other, 0, "named BTV")],
+            METADATA,
+            reservations=[Reservation("unit/root", "BTV", other)],
+        )
+    assert taken.value.holder == holder
+    # A release by a stream that does not hold the key frees nothing.
+    await store.append([write(other, 0, "not the holder")], METADATA, releases=[code])
+    with pytest.raises(ReservationTaken):
+        await store.append(
+            [write(other, 1, "named BTV")],
+            METADATA,
+            reservations=[Reservation("unit/root", "BTV", other)],
+        )
+    await store.append([write(holder, 2, "renamed BVT")], METADATA, releases=[code])
+    await store.append(
+        [write(other, 1, "named BTV")],
+        METADATA,
+        reservations=[Reservation("unit/root", "BTV", other)],
+    )
+    assert [e.version for e in await store.read_stream(other)] == [1, 2]
+    assert forced_path_used(store)
+
+
+async def test_a_stream_may_release_a_key_and_take_it_back_in_one_append(
+    store: EventStore,
+) -> None:
+    stream, other = new_stream("unit"), new_stream("unit")
+    code = Reservation("unit/root", "SNV", stream)
+    await store.append([write(stream, 0, "named SNV")], METADATA, reservations=[code])
+    await store.append(
+        [write(stream, 1, "moved and back")], METADATA, releases=[code], reservations=[code]
+    )
+    with pytest.raises(ReservationTaken) as taken:
+        await store.append(
+            [write(other, 0, "named SNV")],
+            METADATA,
+            reservations=[Reservation("unit/root", "SNV", other)],
+        )
+    assert taken.value.holder == stream

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import uuid
 
-from events.store import _new_event_id, _new_event_ids
+from events.store.ids import new_event_id as _new_event_id
+from events.store.ids import new_event_ids as _new_event_ids
 
 
 def test_event_ids_are_distinct_version_4_uuids() -> None:
