@@ -84,8 +84,8 @@ async def _fold(
     order. The feed holds events back while an older transaction is open, so a short page is
     not the end."""
     categories = [model.category]
-    last = await store.last_position(categories) or (0, 0)
-    total = (await store.backlog_after((0, 0), categories, cap=10**12))[0]
+    end, total = await store.last_position_and_count(categories)
+    last = end or (0, 0)
     rows: dict[str, Any] = {}
     position, applied = (0, 0), 0
     apply = model.apply

@@ -38,7 +38,7 @@ def build(settings: Settings, name: str, clock: Clock = _now, tick: int = 60) ->
         if settings.metrics_port is not None:
 
             async def ready() -> tuple[bool, dict[str, Any]]:
-                await ctx["pool"].fetchval("SELECT 1")
+                await ctx["store"].ping()
                 await ctx["redis"].ping()
                 dispatching = webhooks.running(ctx)
                 return dispatching, {"worker": name, "webhook_dispatcher": dispatching}

@@ -111,6 +111,16 @@ class StoreBase:
         assert self._epoch is not None
         return self._epoch
 
+    async def epoch_needed(self) -> str | None:
+        """Why a new store epoch must be opened before serving (the store was restored or
+        copied: `campaign migrate` opens it), or None."""
+        reason: str | None = await self.pool.fetchval("SELECT store_epoch_needed()")
+        return reason
+
+    async def ping(self) -> None:
+        """A round trip to the database (readiness probes)."""
+        await self.pool.fetchval("SELECT 1")
+
     async def head(self) -> str | None:
         """The cursor of the last visible event, or None for an empty store."""
         epoch = await self.epoch()

@@ -474,10 +474,10 @@ class Loader:
 
 async def load_demo(store: EventStore) -> int:
     """Load the demo; returns how many events this run appended (0 on a second run)."""
-    before = int(await store.pool.fetchval("SELECT count(*) FROM events"))
+    before = await store.count_events()
     loader = Loader(store)
     await loader.run()
-    after = int(await store.pool.fetchval("SELECT count(*) FROM events"))
+    after = await store.count_events()
     log.info("demo loaded", steps=loader.steps, appended=after - before)
     return after - before
 
