@@ -15,6 +15,7 @@ from events.models import (
     ModelRegistered,
     ModelReported,
 )
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
 from services.domain.rules import text, when
 from services.domain.unit import Unit
@@ -84,13 +85,13 @@ def decide(command: ModelCommand, model: Model, unit: Unit | None = None) -> Dec
     match command:
         case RegisterModel():
             if model.registered:
-                raise Refused("model-exists", f"model {model.id} is already registered")
+                raise Refused(codes.MODEL_EXISTS, f"model {model.id} is already registered")
             if unit is None or unit.status == "unknown":
-                raise Refused("unknown-unit-ref", f"unit {command.unit_id} does not exist")
+                raise Refused(codes.UNKNOWN_UNIT_REF, f"unit {command.unit_id} does not exist")
             if not unit.active:
-                raise Refused("unit-ref-inactive", f"unit {command.unit_id} is {unit.status}")
+                raise Refused(codes.UNIT_REF_INACTIVE, f"unit {command.unit_id} is {unit.status}")
             if not 1990 <= command.year <= command.now.year + 1:
-                raise Refused("invalid-year", f"{command.year} is not a year of this campaign")
+                raise Refused(codes.INVALID_YEAR, f"{command.year} is not a year of this campaign")
             when(command.effective_at, command.now, command.may_backdate)
             return Decision(
                 [
@@ -98,25 +99,25 @@ def decide(command: ModelCommand, model: Model, unit: Unit | None = None) -> Dec
                         model_id=command.model_id,
                         unit_id=command.unit_id,
                         year=command.year,
-                        field=text(command.field, "field", 200),
+                        field=text(command.field, codes.INVALID_FIELD, 200),
                         kind=command.kind,
-                        title=text(command.title, "title", 500),
+                        title=text(command.title, codes.INVALID_TITLE, 500),
                         effective_at=command.effective_at,
                     )
                 ]
             )
         case ReportModel():
             if not model.registered:
-                raise Refused("unknown-model", f"model {model.id} does not exist")
+                raise Refused(codes.UNKNOWN_MODEL, f"model {model.id} does not exist")
             if command.report_id in model.reports:
-                raise Refused("report-exists", f"report {command.report_id} exists")
+                raise Refused(codes.REPORT_EXISTS, f"report {command.report_id} exists")
             when(command.effective_at, command.now, command.may_backdate)
             return Decision(
                 [
                     ModelReported(
                         model_id=model.id,
                         report_id=command.report_id,
-                        text=text(command.text, "text"),
+                        text=text(command.text, codes.INVALID_TEXT),
                         metrics=command.metrics or {},
                         effective_at=command.effective_at,
                     )
@@ -124,11 +125,13 @@ def decide(command: ModelCommand, model: Model, unit: Unit | None = None) -> Dec
             )
         case CommendModel():
             if not model.registered:
-                raise Refused("unknown-model", f"model {model.id} does not exist")
+                raise Refused(codes.UNKNOWN_MODEL, f"model {model.id} does not exist")
             if command.level in model.commendations:
-                raise Refused("already-commended", f"model {model.id} is commended at that level")
+                raise Refused(
+                    codes.ALREADY_COMMENDED, f"model {model.id} is commended at that level"
+                )
             if unit is None or unit.status == "unknown":
-                raise Refused("unknown-unit-ref", f"unit {command.by_unit_id} does not exist")
+                raise Refused(codes.UNKNOWN_UNIT_REF, f"unit {command.by_unit_id} does not exist")
             when(command.effective_at, command.now, command.may_backdate)
             return Decision(
                 [
@@ -136,7 +139,7 @@ def decide(command: ModelCommand, model: Model, unit: Unit | None = None) -> Dec
                         model_id=model.id,
                         level=command.level,
                         by_unit_id=command.by_unit_id,
-                        citation=text(command.citation, "citation", 2000),
+                        citation=text(command.citation, codes.INVALID_CITATION, 2000),
                         effective_at=command.effective_at,
                     )
                 ]

@@ -22,6 +22,7 @@ from events.subscriptions import (
     SubscriptionReset,
     SubscriptionResumed,
 )
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
 from services.domain.rules import text
 
@@ -110,11 +111,11 @@ def _checked_filter(given: SubscriptionFilter) -> SubscriptionFilter:
         try:
             catalog.type_of(name)
         except UnknownEventType:
-            raise Refused("unknown-event-type", f"{name!r} is not an event type") from None
+            raise Refused(codes.UNKNOWN_EVENT_TYPE, f"{name!r} is not an event type") from None
     for category in given.categories:
         if category not in CATEGORIES:
             raise Refused(
-                "unknown-category",
+                codes.UNKNOWN_CATEGORY,
                 f"{category!r} is not a category; use one of {', '.join(CATEGORIES)}",
             )
     return SubscriptionFilter(
@@ -128,14 +129,14 @@ def _checked_filter(given: SubscriptionFilter) -> SubscriptionFilter:
 
 def decide(command: SubscriptionCommand, state: Subscription) -> Decision:
     if not isinstance(command, CreateSubscription) and state.status == "unknown":
-        raise Refused("unknown-subscription", f"subscription {state.id} does not exist")
+        raise Refused(codes.UNKNOWN_SUBSCRIPTION, f"subscription {state.id} does not exist")
     match command:
         case CreateSubscription():
             if state.status != "unknown":
-                raise Refused("subscription-exists", f"subscription {state.id} exists")
+                raise Refused(codes.SUBSCRIPTION_EXISTS, f"subscription {state.id} exists")
             if len(command.secret) < MIN_SECRET_LENGTH or len(command.secret) > 200:
                 raise Refused(
-                    "invalid-secret",
+                    codes.INVALID_SECRET,
                     f"a signing secret has {MIN_SECRET_LENGTH} to 200 characters",
                 )
             return Decision(
@@ -143,7 +144,7 @@ def decide(command: SubscriptionCommand, state: Subscription) -> Decision:
                     SubscriptionCreated(
                         subscription_id=command.subscription_id,
                         owner_user_id=command.owner_user_id,
-                        name=text(command.name, "name", 200),
+                        name=text(command.name, codes.INVALID_NAME, 200),
                         url=command.url,
                         filter=_checked_filter(command.filter),
                         secret_fingerprint=fingerprint(command.secret),
@@ -155,7 +156,7 @@ def decide(command: SubscriptionCommand, state: Subscription) -> Decision:
         case PauseSubscription():
             if state.status == "paused":
                 return Decision([])
-            reason = text(command.reason, "reason", 500) if command.reason else None
+            reason = text(command.reason, codes.INVALID_REASON, 500) if command.reason else None
             return Decision(
                 [
                     SubscriptionPaused(

@@ -18,6 +18,7 @@ from events.organisation import (
     UnitRenamed,
     UnitSplit,
 )
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Key, Refused
 from services.domain.text import normalize_code, normalize_text
 
@@ -140,7 +141,7 @@ def code_key(parent_id: UUID | None, short_code: str) -> Key:
 def _clean_name(name: str) -> str:
     text = normalize_text(name)
     if not 1 <= len(text) <= 300:
-        raise Refused("invalid-name", "a unit's name has 1 to 300 characters")
+        raise Refused(codes.INVALID_NAME, "a unit's name has 1 to 300 characters")
     return text
 
 
@@ -148,19 +149,27 @@ def _clean_code(code: str) -> str:
     text = normalize_code(code)
     if text is None:
         raise Refused(
-            "invalid-short-code",
+            codes.INVALID_SHORT_CODE,
             f"{code!r} is not a short code: 1 to 32 letters or digits, joined by - . or &",
         )
     return text
 
 
+_ROLES = {
+    "unit": (codes.UNKNOWN_UNIT, codes.UNIT_INACTIVE),
+    "parent": (codes.UNKNOWN_PARENT, codes.PARENT_INACTIVE),
+    "successor": (codes.UNKNOWN_SUCCESSOR, codes.SUCCESSOR_INACTIVE),
+}
+
+
 def _require_active(unit: Unit, role: str) -> None:
     """`role` ("unit", "parent", "successor") names the refusal: unknown-parent, unit-inactive..."""
+    unknown_code, inactive_code = _ROLES[role]
     if unit.status == "unknown":
-        raise Refused(f"unknown-{role}", f"{role} {unit.id} does not exist", unit_id=str(unit.id))
+        raise Refused(unknown_code, f"{role} {unit.id} does not exist", unit_id=str(unit.id))
     if not unit.active:
         raise Refused(
-            f"{role}-inactive",
+            inactive_code,
             f"{role} {unit.id} is {unit.status}",
             unit_id=str(unit.id),
             successor_id=str(unit.successor_id) if unit.successor_id else None,
@@ -169,14 +178,14 @@ def _require_active(unit: Unit, role: str) -> None:
 
 def _require_no_cycle(unit: Unit, lineage: Sequence[Unit]) -> None:
     if any(ancestor.id == unit.id for ancestor in lineage):
-        raise Refused("cycle", f"unit {unit.id} cannot go under itself or its own descendant")
+        raise Refused(codes.CYCLE, f"unit {unit.id} cannot go under itself or its own descendant")
 
 
 def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings()) -> Decision:
     match command:
         case RegisterUnit():
             if unit.status != "unknown":
-                raise Refused("unit-exists", f"unit {unit.id} is already registered")
+                raise Refused(codes.UNIT_EXISTS, f"unit {unit.id} is already registered")
             name, code = _clean_name(command.name), _clean_code(command.short_code)
             if command.parent_id is not None:
                 _require_active(around.get(command.parent_id), "parent")
@@ -197,7 +206,9 @@ def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings
             name = _clean_name(command.name)
             code = _clean_code(command.short_code) if command.short_code else unit.short_code
             if (name, code) == (unit.name, unit.short_code):
-                raise Refused("nothing-changed", "the unit already has this name and short code")
+                raise Refused(
+                    codes.NOTHING_CHANGED, "the unit already has this name and short code"
+                )
             changed = code != unit.short_code
             return Decision(
                 [
@@ -219,7 +230,7 @@ def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings
             _require_active(parent, "parent")
             _require_no_cycle(unit, around.lineage)
             if parent.id == unit.parent_id:
-                raise Refused("nothing-changed", f"unit {unit.id} is already under {parent.id}")
+                raise Refused(codes.NOTHING_CHANGED, f"unit {unit.id} is already under {parent.id}")
             return Decision(
                 [
                     UnitMoved(
@@ -236,7 +247,7 @@ def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings
             _require_active(unit, "unit")
             successor = around.get(command.successor_id)
             if successor.id == unit.id:
-                raise Refused("same-unit", "a unit cannot be merged into itself")
+                raise Refused(codes.SAME_UNIT, "a unit cannot be merged into itself")
             _require_active(successor, "successor")
             _require_no_cycle(unit, around.lineage)
             _require_childless(unit, around)
@@ -248,17 +259,17 @@ def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings
             _require_active(unit, "unit")
             successors = list(dict.fromkeys(command.successor_ids))
             if len(successors) < 2:
-                raise Refused("invalid-split", "a split names at least two successors")
+                raise Refused(codes.INVALID_SPLIT, "a split names at least two successors")
             if unit.id in successors:
-                raise Refused("same-unit", "a unit cannot be its own successor")
+                raise Refused(codes.SAME_UNIT, "a unit cannot be its own successor")
             for successor_id in successors:
                 _require_active(around.get(successor_id), "successor")
             if command.default_successor_id not in successors:
-                raise Refused("invalid-split", "the default successor must be one of them")
+                raise Refused(codes.INVALID_SPLIT, "the default successor must be one of them")
             for _, successor_id in command.allocations:
                 if successor_id not in successors:
                     raise Refused(
-                        "invalid-split", f"task allocated to {successor_id}, not a successor"
+                        codes.INVALID_SPLIT, f"task allocated to {successor_id}, not a successor"
                     )
             _require_childless(unit, around)
             return Decision(
@@ -280,7 +291,7 @@ def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings
             _require_active(unit, "unit")
             if command.successor_id is not None:
                 if command.successor_id == unit.id:
-                    raise Refused("same-unit", "a unit cannot be its own successor")
+                    raise Refused(codes.SAME_UNIT, "a unit cannot be its own successor")
                 _require_active(around.get(command.successor_id), "successor")
             _require_childless(unit, around)
             return Decision(
@@ -296,7 +307,7 @@ def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings
 def _require_childless(unit: Unit, around: Surroundings) -> None:
     if around.active_children:
         raise Refused(
-            "has-children",
+            codes.HAS_CHILDREN,
             f"unit {unit.id} still has {around.active_children} active unit(s) under it: "
             "move, merge or dissolve them first",
         )
@@ -322,19 +333,19 @@ def plan_import(
     """Registrations for a whole tree, parents first. A parent is either a row of the file
     (`parent_ref`) or a unit already registered (`parent_id`, found in `existing`)."""
     if not rows:
-        raise Refused("empty-import", "the file names no unit")
+        raise Refused(codes.EMPTY_IMPORT, "the file names no unit")
     by_ref: dict[str, ImportedUnit] = {}
     for row in rows:
         if row.ref in by_ref:
-            raise Refused("duplicate-ref", f"ref {row.ref!r} appears twice in the file")
+            raise Refused(codes.DUPLICATE_REF, f"ref {row.ref!r} appears twice in the file")
         by_ref[row.ref] = row
     ids = [row.unit_id for row in rows]
     if len(set(ids)) != len(ids):
-        raise Refused("duplicate-ref", "two rows carry the same unit id")
+        raise Refused(codes.DUPLICATE_REF, "two rows carry the same unit id")
     for row in rows:
         if row.parent_ref is not None and row.parent_ref not in by_ref:
             raise Refused(
-                "unknown-parent",
+                codes.UNKNOWN_PARENT,
                 f"row {row.ref!r}: no row {row.parent_ref!r} in the file",
                 ref=row.ref,
             )
@@ -346,7 +357,9 @@ def plan_import(
         if row.ref in placed:
             return
         if row.ref in visiting:
-            raise Refused("cycle", f"row {row.ref!r} is its own ancestor in the file", ref=row.ref)
+            raise Refused(
+                codes.CYCLE, f"row {row.ref!r} is its own ancestor in the file", ref=row.ref
+            )
         visiting.add(row.ref)
         if row.parent_ref is not None:
             place(by_ref[row.parent_ref])
@@ -376,7 +389,7 @@ def plan_import(
         for key in decision.reserve:
             if key in taken:
                 raise Refused(
-                    "duplicate-short-code",
+                    codes.DUPLICATE_SHORT_CODE,
                     f"row {row.ref!r}: short code {key.key} is used twice under "
                     "one parent in the file",
                     ref=row.ref,

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from events.catalog import Event
 from events.organisation import Role, RoleGranted, RoleRevoked, UserRegistered
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
 from services.domain.unit import Unit
 
@@ -68,24 +69,26 @@ def decide(command: UserCommand, user: User, unit: Unit | None = None) -> Decisi
     match command:
         case RegisterUser():
             if user.registered:
-                raise Refused("user-exists", f"user {user.id} is already registered")
+                raise Refused(codes.USER_EXISTS, f"user {user.id} is already registered")
             return Decision([UserRegistered(user_id=command.user_id)])
         case GrantRole():
             if not user.registered:
-                raise Refused("unknown-user", f"user {user.id} does not exist")
+                raise Refused(codes.UNKNOWN_USER, f"user {user.id} does not exist")
             if command.role == "admin" and command.unit_id is not None:
-                raise Refused("invalid-role", "admin reaches everywhere: name no unit")
+                raise Refused(codes.INVALID_ROLE, "admin reaches everywhere: name no unit")
             if command.role != "admin":
                 if command.unit_id is None:
-                    raise Refused("invalid-role", f"a {command.role} acts for a unit: name it")
+                    raise Refused(codes.INVALID_ROLE, f"a {command.role} acts for a unit: name it")
                 if unit is None or unit.status == "unknown":
-                    raise Refused("unknown-role-unit", f"unit {command.unit_id} does not exist")
+                    raise Refused(codes.UNKNOWN_ROLE_UNIT, f"unit {command.unit_id} does not exist")
                 if not unit.active:
-                    raise Refused("role-unit-inactive", f"unit {command.unit_id} is {unit.status}")
+                    raise Refused(
+                        codes.ROLE_UNIT_INACTIVE, f"unit {command.unit_id} is {unit.status}"
+                    )
             grant = Grant(command.role, command.unit_id)
             if grant in user.roles.values():
                 raise Refused(
-                    "role-already-granted", f"user {user.id} is already {command.role} there"
+                    codes.ROLE_ALREADY_GRANTED, f"user {user.id} is already {command.role} there"
                 )
             return Decision(
                 [
@@ -99,9 +102,9 @@ def decide(command: UserCommand, user: User, unit: Unit | None = None) -> Decisi
             )
         case RevokeRole():
             if not user.registered:
-                raise Refused("unknown-user", f"user {user.id} does not exist")
+                raise Refused(codes.UNKNOWN_USER, f"user {user.id} does not exist")
             if command.role_id not in user.roles:
-                raise Refused("unknown-role", f"user {user.id} holds no role {command.role_id}")
+                raise Refused(codes.UNKNOWN_ROLE, f"user {user.id} holds no role {command.role_id}")
             return Decision(
                 [RoleRevoked(user_id=user.id, role_id=command.role_id, reason=command.reason)]
             )

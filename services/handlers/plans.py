@@ -16,6 +16,7 @@ import msgspec
 from events.envelope import RecordedEvent
 from events.store import EventStore
 from services.domain import plan as plans
+from services.domain import refusal_codes as codes
 from services.domain.docnumber import InvalidDocumentNumber, parse
 from services.domain.plan import (
     AddAttachment,
@@ -59,7 +60,7 @@ async def numbering_period(
     try:
         number = parse(number_text)
     except InvalidDocumentNumber as error:
-        raise Refused("invalid-document-number", str(error)) from None
+        raise Refused(codes.INVALID_DOCUMENT_NUMBER, str(error)) from None
     if number.form == "state":
         return str(issued_on.year)
     label = await pool.fetchval(
