@@ -102,7 +102,8 @@ class Assignment:
         return self.open and self.due is not None and now > self.due
 
 
-def unknown(assignment_id: UUID) -> Assignment:
+def initial(assignment_id: UUID) -> Assignment:
+    """A task before any event: unknown."""
     return Assignment(assignment_id)
 
 
@@ -375,154 +376,180 @@ def _open(task: Assignment) -> None:
         )
 
 
-def decide(command: AssignmentCommand, task: Assignment, context: Context = Context()) -> Decision:
+def decide(command: AssignmentCommand, state: Assignment, context: Context = Context()) -> Decision:
     match command:
         case IssueAssignment():
-            return _issue(command, task, context)
+            return _issue(command, state, context)
         case Acknowledge():
-            _open(task)
-            if task.status != "assigned":
-                raise Refused(codes.ALREADY_ACKNOWLEDGED, f"task {task.id} is {task.status}")
-            return Decision(
-                [AssignmentAcknowledged(assignment_id=task.id, effective_at=command.now)]
-            )
+            return _acknowledge(command, state)
         case ReportProgress():
-            _open(task)
-            if command.percent is not None and not 0 <= command.percent <= 100:
-                raise Refused(codes.INVALID_PERCENT, "progress is 0 to 100 percent")
-            _check_metrics(command.metrics)
-            return Decision(
-                [
-                    ProgressReported(
-                        assignment_id=task.id,
-                        note=text(command.note, codes.INVALID_NOTE),
-                        percent=command.percent,
-                        metrics=command.metrics,
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _report_progress(command, state)
         case FileSubmission():
-            return _file(command, task, context)
+            return _file(command, state, context)
         case Review():
-            return _review(command, task)
+            return _review(command, state)
         case RequestExtension():
-            _open(task)
-            assert task.due is not None
-            if task.extension_pending:
-                raise Refused(codes.EXTENSION_PENDING, "an extension request awaits its decision")
-            if command.extension_id in task.extensions:
-                raise Refused(codes.EXTENSION_EXISTS, f"extension {command.extension_id} exists")
-            if command.requested_due <= task.due:
-                raise Refused(
-                    codes.DUE_NOT_LATER, f"the requested due must be after {task.due.isoformat()}"
-                )
-            return Decision(
-                [
-                    ExtensionRequested(
-                        assignment_id=task.id,
-                        extension_id=command.extension_id,
-                        requested_due=command.requested_due,
-                        reason=text(command.reason, codes.INVALID_REASON),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _request_extension(command, state)
         case DecideExtension():
-            _open(task)
-            extension = task.extensions.get(command.extension_id)
-            if extension is None:
-                raise Refused(codes.UNKNOWN_EXTENSION, f"no extension {command.extension_id}")
-            state, asked = extension
-            if state != "pending":
-                raise Refused(
-                    codes.EXTENSION_DECIDED, f"extension {command.extension_id} is {state}"
-                )
-            if command.grant:
-                assert task.due is not None
-                return Decision(
-                    [
-                        ExtensionGranted(
-                            assignment_id=task.id,
-                            extension_id=command.extension_id,
-                            previous_due=task.due,
-                            new_due=asked,
-                            comments=command.comments,
-                            effective_at=command.now,
-                        )
-                    ]
-                )
-            return Decision(
-                [
-                    ExtensionDenied(
-                        assignment_id=task.id,
-                        extension_id=command.extension_id,
-                        reason=text(command.comments or "", codes.INVALID_REASON),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _decide_extension(command, state)
         case RaiseObstacle():
-            _open(task)
-            if command.obstacle_id in task.obstacles:
-                raise Refused(codes.OBSTACLE_EXISTS, f"obstacle {command.obstacle_id} exists")
-            return Decision(
-                [
-                    ObstacleRaised(
-                        assignment_id=task.id,
-                        obstacle_id=command.obstacle_id,
-                        description=text(command.description, codes.INVALID_DESCRIPTION),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _raise_obstacle(command, state)
         case ResolveObstacle():
-            _open(task)
-            obstacle = task.obstacles.get(command.obstacle_id)
-            if obstacle is None:
-                raise Refused(codes.UNKNOWN_OBSTACLE, f"no obstacle {command.obstacle_id}")
-            if obstacle != "open":
-                raise Refused(
-                    codes.OBSTACLE_RESOLVED, f"obstacle {command.obstacle_id} is resolved"
-                )
-            return Decision(
-                [
-                    ObstacleResolved(
-                        assignment_id=task.id,
-                        obstacle_id=command.obstacle_id,
-                        direction=text(command.direction, codes.INVALID_DIRECTION),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _resolve_obstacle(command, state)
         case Reassign():
-            _open(task)
-            if command.to_unit_id == task.lead_unit_id:
-                raise Refused(codes.NOTHING_CHANGED, "the task is already that unit's")
-            _active(context.unit(command.to_unit_id), "lead")
-            assert task.lead_unit_id is not None
-            return Decision(
-                [
-                    AssignmentReassigned(
-                        assignment_id=task.id,
-                        from_unit_id=task.lead_unit_id,
-                        to_unit_id=command.to_unit_id,
-                        reason=text(command.reason, codes.INVALID_REASON),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _reassign(command, state, context)
         case Withdraw():
-            _open(task)
-            return Decision(
-                [
-                    AssignmentWithdrawn(
-                        assignment_id=task.id,
-                        reason=text(command.reason, codes.INVALID_REASON),
-                        effective_at=command.now,
-                    )
-                ]
+            return _withdraw(command, state)
+
+
+def _acknowledge(command: Acknowledge, task: Assignment) -> Decision:
+    _open(task)
+    if task.status != "assigned":
+        raise Refused(codes.ALREADY_ACKNOWLEDGED, f"task {task.id} is {task.status}")
+    return Decision([AssignmentAcknowledged(assignment_id=task.id, effective_at=command.now)])
+
+
+def _report_progress(command: ReportProgress, task: Assignment) -> Decision:
+    _open(task)
+    if command.percent is not None and not 0 <= command.percent <= 100:
+        raise Refused(codes.INVALID_PERCENT, "progress is 0 to 100 percent")
+    _check_metrics(command.metrics)
+    return Decision(
+        [
+            ProgressReported(
+                assignment_id=task.id,
+                note=text(command.note, codes.INVALID_NOTE),
+                percent=command.percent,
+                metrics=command.metrics,
+                effective_at=command.now,
             )
+        ]
+    )
+
+
+def _request_extension(command: RequestExtension, task: Assignment) -> Decision:
+    _open(task)
+    assert task.due is not None
+    if task.extension_pending:
+        raise Refused(codes.EXTENSION_PENDING, "an extension request awaits its decision")
+    if command.extension_id in task.extensions:
+        raise Refused(codes.EXTENSION_EXISTS, f"extension {command.extension_id} exists")
+    if command.requested_due <= task.due:
+        raise Refused(
+            codes.DUE_NOT_LATER, f"the requested due must be after {task.due.isoformat()}"
+        )
+    return Decision(
+        [
+            ExtensionRequested(
+                assignment_id=task.id,
+                extension_id=command.extension_id,
+                requested_due=command.requested_due,
+                reason=text(command.reason, codes.INVALID_REASON),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _decide_extension(command: DecideExtension, task: Assignment) -> Decision:
+    _open(task)
+    extension = task.extensions.get(command.extension_id)
+    if extension is None:
+        raise Refused(codes.UNKNOWN_EXTENSION, f"no extension {command.extension_id}")
+    state, asked = extension
+    if state != "pending":
+        raise Refused(codes.EXTENSION_DECIDED, f"extension {command.extension_id} is {state}")
+    if command.grant:
+        assert task.due is not None
+        return Decision(
+            [
+                ExtensionGranted(
+                    assignment_id=task.id,
+                    extension_id=command.extension_id,
+                    previous_due=task.due,
+                    new_due=asked,
+                    comments=command.comments,
+                    effective_at=command.now,
+                )
+            ]
+        )
+    return Decision(
+        [
+            ExtensionDenied(
+                assignment_id=task.id,
+                extension_id=command.extension_id,
+                reason=text(command.comments or "", codes.INVALID_REASON),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _raise_obstacle(command: RaiseObstacle, task: Assignment) -> Decision:
+    _open(task)
+    if command.obstacle_id in task.obstacles:
+        raise Refused(codes.OBSTACLE_EXISTS, f"obstacle {command.obstacle_id} exists")
+    return Decision(
+        [
+            ObstacleRaised(
+                assignment_id=task.id,
+                obstacle_id=command.obstacle_id,
+                description=text(command.description, codes.INVALID_DESCRIPTION),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _resolve_obstacle(command: ResolveObstacle, task: Assignment) -> Decision:
+    _open(task)
+    obstacle = task.obstacles.get(command.obstacle_id)
+    if obstacle is None:
+        raise Refused(codes.UNKNOWN_OBSTACLE, f"no obstacle {command.obstacle_id}")
+    if obstacle != "open":
+        raise Refused(codes.OBSTACLE_RESOLVED, f"obstacle {command.obstacle_id} is resolved")
+    return Decision(
+        [
+            ObstacleResolved(
+                assignment_id=task.id,
+                obstacle_id=command.obstacle_id,
+                direction=text(command.direction, codes.INVALID_DIRECTION),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _reassign(command: Reassign, task: Assignment, context: Context) -> Decision:
+    _open(task)
+    if command.to_unit_id == task.lead_unit_id:
+        raise Refused(codes.NOTHING_CHANGED, "the task is already that unit's")
+    _active(context.unit(command.to_unit_id), "lead")
+    assert task.lead_unit_id is not None
+    return Decision(
+        [
+            AssignmentReassigned(
+                assignment_id=task.id,
+                from_unit_id=task.lead_unit_id,
+                to_unit_id=command.to_unit_id,
+                reason=text(command.reason, codes.INVALID_REASON),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _withdraw(command: Withdraw, task: Assignment) -> Decision:
+    _open(task)
+    return Decision(
+        [
+            AssignmentWithdrawn(
+                assignment_id=task.id,
+                reason=text(command.reason, codes.INVALID_REASON),
+                effective_at=command.now,
+            )
+        ]
+    )
 
 
 def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Decision:
@@ -590,7 +617,7 @@ def _file(command: FileSubmission, task: Assignment, context: Context) -> Decisi
     metrics = dict(command.metrics)
     sources = []
     for source_id in dict.fromkeys(command.sources):
-        source = context.sources.get(source_id) or unknown(source_id)
+        source = context.sources.get(source_id) or initial(source_id)
         if source.status == "unknown":
             raise Refused(codes.UNKNOWN_SOURCE, f"task {source_id} does not exist")
         if source.plan_id != task.plan_id:

@@ -70,7 +70,8 @@ class Plan:
         return self.status == "issued"
 
 
-def unknown(plan_id: UUID) -> Plan:
+def initial(plan_id: UUID) -> Plan:
+    """A plan before any event: unknown."""
     return Plan(plan_id)
 
 
@@ -230,7 +231,7 @@ class Context:
         return self.units.get(unit_id) or Unit(unit_id)
 
     def plan(self, plan_id: UUID) -> Plan:
-        return self.plans.get(plan_id) or unknown(plan_id)
+        return self.plans.get(plan_id) or initial(plan_id)
 
 
 def number_key(issuer_unit_id: UUID, number: DocumentNumber, kind: str, period: str) -> Key:
@@ -338,130 +339,145 @@ def _parse(text: str) -> DocumentNumber:
         raise Refused(codes.INVALID_DOCUMENT_NUMBER, str(error)) from None
 
 
-def decide(command: PlanCommand, plan: Plan, context: Context = Context()) -> Decision:
+def decide(command: PlanCommand, state: Plan, context: Context = Context()) -> Decision:
     match command:
         case DraftPlan():
-            if plan.status != "unknown":
-                raise Refused(codes.PLAN_EXISTS, f"plan {plan.id} already exists")
-            issuer = context.unit(command.issuer_unit_id)
-            if issuer.status == "unknown":
-                raise Refused(codes.UNKNOWN_ISSUER, f"issuing unit {issuer.id} does not exist")
-            if not issuer.active:
-                raise Refused(codes.ISSUER_INACTIVE, f"issuing unit {issuer.id} is {issuer.status}")
-            _check_units(command.recipients, context)
-            _check_phases(command.phases)
-            _check_review_steps(command.review_steps)
-            check_policy(command.escalation_policy)
-            return Decision(
-                [
-                    PlanDrafted(
-                        plan_id=command.plan_id,
-                        kind=command.kind,
-                        title=text(command.title, codes.INVALID_TITLE, 500),
-                        issuer_unit_id=command.issuer_unit_id,
-                        implements=_implements(command.implements, context),
-                        purpose=normalize_text(command.purpose) if command.purpose else None,
-                        phases=command.phases,
-                        recipients=command.recipients,
-                        escalation_policy=command.escalation_policy,
-                        review_steps=command.review_steps,
-                        shift_day_off=command.shift_day_off,
-                    )
-                ]
-            )
+            return _draft(command, state, context)
         case IssuePlan():
-            _require(plan, "draft")
-            return _issue(command, plan)
+            return _issue(command, state)
         case AmendPlan():
-            _require(plan, "draft", "issued")
-            return _amend(command, plan, context)
+            return _amend(command, state, context)
         case ClosePlan():
-            _require(plan, "issued")
-            return Decision(
-                [PlanClosed(plan_id=plan.id, effective_at=command.now, reason=command.reason)]
-            )
+            return _close(command, state)
         case CancelPlan():
-            _require(plan, "draft", "issued")
-            return Decision(
-                [
-                    PlanCancelled(
-                        plan_id=plan.id,
-                        effective_at=command.now,
-                        reason=text(command.reason, codes.INVALID_REASON, 2000),
-                    )
-                ]
-            )
+            return _cancel(command, state)
         case SupersedePlan():
-            _require(plan, "issued")
-            if command.superseded_by == plan.id:
-                raise Refused(codes.SAME_PLAN, "a plan cannot supersede itself")
-            successor = context.plan(command.superseded_by)
-            if successor.status != "issued":
-                raise Refused(
-                    codes.SUCCESSOR_NOT_ISSUED,
-                    f"plan {successor.id} is {successor.status}, not issued",
-                )
-            return Decision(
-                [
-                    PlanSuperseded(
-                        plan_id=plan.id,
-                        superseded_by=successor.id,
-                        effective_at=command.now,
-                        reason=command.reason,
-                    )
-                ]
-            )
+            return _supersede(command, state, context)
         case AddAttachment():
-            _require(plan, "draft", "issued")
-            if command.attachment_id in plan.attachments:
-                raise Refused(codes.ATTACHMENT_EXISTS, f"attachment {command.attachment_id} exists")
-            if not _SHA256.match(command.sha256):
-                raise Refused(codes.INVALID_ATTACHMENT, "sha256 is 64 lower-case hex digits")
-            if not _MEDIA_TYPE.match(command.media_type):
-                raise Refused(
-                    codes.INVALID_ATTACHMENT, f"{command.media_type!r} is not a media type"
-                )
-            if not 0 <= command.size <= 2**40:
-                raise Refused(codes.INVALID_ATTACHMENT, "size is 0 to 1 TiB")
-            return Decision(
-                [
-                    AttachmentAdded(
-                        plan_id=plan.id,
-                        attachment_id=command.attachment_id,
-                        name=text(command.name, codes.INVALID_ATTACHMENT_NAME, 255),
-                        media_type=command.media_type,
-                        sha256=command.sha256,
-                        size=command.size,
-                    )
-                ]
-            )
+            return _add_attachment(command, state)
         case LinkSubPlan():
-            _require(plan, "issued")
-            if command.sub_plan_id == plan.id:
-                raise Refused(codes.SAME_PLAN, "a plan cannot implement itself")
-            if command.sub_plan_id in plan.sub_plans:
-                raise Refused(codes.ALREADY_LINKED, f"plan {command.sub_plan_id} is linked already")
-            sub = context.plan(command.sub_plan_id)
-            if sub.status == "unknown":
-                raise Refused(codes.UNKNOWN_SUB_PLAN, f"plan {command.sub_plan_id} does not exist")
-            if sub.status != "issued":
-                raise Refused(codes.SUB_PLAN_NOT_ISSUED, f"plan {sub.id} is {sub.status}")
-            ancestors = [u.id for u in context.lineage[1:]]
-            if plan.issuer_unit_id not in ancestors:
-                raise Refused(
-                    codes.NOT_A_LOWER_UNIT, "a sub-plan is issued by a unit below the plan's issuer"
-                )
-            assert sub.issuer_unit_id is not None
-            return Decision(
-                [
-                    SubPlanLinked(
-                        plan_id=plan.id, sub_plan_id=sub.id, sub_plan_issuer_id=sub.issuer_unit_id
-                    )
-                ]
+            return _link_sub_plan(command, state, context)
+
+
+def _draft(command: DraftPlan, plan: Plan, context: Context) -> Decision:
+    if plan.status != "unknown":
+        raise Refused(codes.PLAN_EXISTS, f"plan {plan.id} already exists")
+    issuer = context.unit(command.issuer_unit_id)
+    if issuer.status == "unknown":
+        raise Refused(codes.UNKNOWN_ISSUER, f"issuing unit {issuer.id} does not exist")
+    if not issuer.active:
+        raise Refused(codes.ISSUER_INACTIVE, f"issuing unit {issuer.id} is {issuer.status}")
+    _check_units(command.recipients, context)
+    _check_phases(command.phases)
+    _check_review_steps(command.review_steps)
+    check_policy(command.escalation_policy)
+    return Decision(
+        [
+            PlanDrafted(
+                plan_id=command.plan_id,
+                kind=command.kind,
+                title=text(command.title, codes.INVALID_TITLE, 500),
+                issuer_unit_id=command.issuer_unit_id,
+                implements=_implements(command.implements, context),
+                purpose=normalize_text(command.purpose) if command.purpose else None,
+                phases=command.phases,
+                recipients=command.recipients,
+                escalation_policy=command.escalation_policy,
+                review_steps=command.review_steps,
+                shift_day_off=command.shift_day_off,
             )
+        ]
+    )
+
+
+def _close(command: ClosePlan, plan: Plan) -> Decision:
+    _require(plan, "issued")
+    return Decision([PlanClosed(plan_id=plan.id, effective_at=command.now, reason=command.reason)])
+
+
+def _cancel(command: CancelPlan, plan: Plan) -> Decision:
+    _require(plan, "draft", "issued")
+    return Decision(
+        [
+            PlanCancelled(
+                plan_id=plan.id,
+                effective_at=command.now,
+                reason=text(command.reason, codes.INVALID_REASON, 2000),
+            )
+        ]
+    )
+
+
+def _supersede(command: SupersedePlan, plan: Plan, context: Context) -> Decision:
+    _require(plan, "issued")
+    if command.superseded_by == plan.id:
+        raise Refused(codes.SAME_PLAN, "a plan cannot supersede itself")
+    successor = context.plan(command.superseded_by)
+    if successor.status != "issued":
+        raise Refused(
+            codes.SUCCESSOR_NOT_ISSUED,
+            f"plan {successor.id} is {successor.status}, not issued",
+        )
+    return Decision(
+        [
+            PlanSuperseded(
+                plan_id=plan.id,
+                superseded_by=successor.id,
+                effective_at=command.now,
+                reason=command.reason,
+            )
+        ]
+    )
+
+
+def _add_attachment(command: AddAttachment, plan: Plan) -> Decision:
+    _require(plan, "draft", "issued")
+    if command.attachment_id in plan.attachments:
+        raise Refused(codes.ATTACHMENT_EXISTS, f"attachment {command.attachment_id} exists")
+    if not _SHA256.match(command.sha256):
+        raise Refused(codes.INVALID_ATTACHMENT, "sha256 is 64 lower-case hex digits")
+    if not _MEDIA_TYPE.match(command.media_type):
+        raise Refused(codes.INVALID_ATTACHMENT, f"{command.media_type!r} is not a media type")
+    if not 0 <= command.size <= 2**40:
+        raise Refused(codes.INVALID_ATTACHMENT, "size is 0 to 1 TiB")
+    return Decision(
+        [
+            AttachmentAdded(
+                plan_id=plan.id,
+                attachment_id=command.attachment_id,
+                name=text(command.name, codes.INVALID_ATTACHMENT_NAME, 255),
+                media_type=command.media_type,
+                sha256=command.sha256,
+                size=command.size,
+            )
+        ]
+    )
+
+
+def _link_sub_plan(command: LinkSubPlan, plan: Plan, context: Context) -> Decision:
+    _require(plan, "issued")
+    if command.sub_plan_id == plan.id:
+        raise Refused(codes.SAME_PLAN, "a plan cannot implement itself")
+    if command.sub_plan_id in plan.sub_plans:
+        raise Refused(codes.ALREADY_LINKED, f"plan {command.sub_plan_id} is linked already")
+    sub = context.plan(command.sub_plan_id)
+    if sub.status == "unknown":
+        raise Refused(codes.UNKNOWN_SUB_PLAN, f"plan {command.sub_plan_id} does not exist")
+    if sub.status != "issued":
+        raise Refused(codes.SUB_PLAN_NOT_ISSUED, f"plan {sub.id} is {sub.status}")
+    ancestors = [u.id for u in context.lineage[1:]]
+    if plan.issuer_unit_id not in ancestors:
+        raise Refused(
+            codes.NOT_A_LOWER_UNIT, "a sub-plan is issued by a unit below the plan's issuer"
+        )
+    assert sub.issuer_unit_id is not None
+    return Decision(
+        [SubPlanLinked(plan_id=plan.id, sub_plan_id=sub.id, sub_plan_issuer_id=sub.issuer_unit_id)]
+    )
 
 
 def _issue(command: IssuePlan, plan: Plan) -> Decision:
+    _require(plan, "draft")
     number = _parse(command.number)
     if number.form == "party" or number.kind is not None:
         if number.kind != plan.kind:
@@ -526,6 +542,7 @@ _AMENDABLE = ("title", "purpose", "phases", "recipients", "escalation_policy", "
 
 
 def _amend(command: AmendPlan, plan: Plan, context: Context) -> Decision:
+    _require(plan, "draft", "issued")
     changes = {}
     for name in _AMENDABLE:
         value = getattr(command, name)

@@ -40,7 +40,8 @@ class Unit:
         return self.status == "active"
 
 
-def unknown(unit_id: UUID) -> Unit:
+def initial(unit_id: UUID) -> Unit:
+    """A unit before any event: unknown."""
     return Unit(unit_id)
 
 
@@ -117,7 +118,7 @@ UnitCommand = RegisterUnit | RenameUnit | MoveUnit | MergeUnit | SplitUnit | Dis
 
 
 @dataclass(frozen=True)
-class Surroundings:
+class Context:
     """What a decision about one unit needs to know of others, loaded by the shell.
 
     `lineage` is the chain of the new parent (move) or successor (merge) up to the root;
@@ -130,7 +131,7 @@ class Surroundings:
     active_children: int = 0
 
     def get(self, unit_id: UUID) -> Unit:
-        return (self.others or {}).get(unit_id, unknown(unit_id))
+        return (self.others or {}).get(unit_id, initial(unit_id))
 
 
 def code_key(parent_id: UUID | None, short_code: str) -> Key:
@@ -181,134 +182,150 @@ def _require_no_cycle(unit: Unit, lineage: Sequence[Unit]) -> None:
         raise Refused(codes.CYCLE, f"unit {unit.id} cannot go under itself or its own descendant")
 
 
-def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings()) -> Decision:
+def decide(command: UnitCommand, state: Unit, context: Context = Context()) -> Decision:
     match command:
         case RegisterUnit():
-            if unit.status != "unknown":
-                raise Refused(codes.UNIT_EXISTS, f"unit {unit.id} is already registered")
-            name, code = _clean_name(command.name), _clean_code(command.short_code)
-            if command.parent_id is not None:
-                _require_active(around.get(command.parent_id), "parent")
-            return Decision(
-                [
-                    UnitRegistered(
-                        unit_id=command.unit_id,
-                        name=name,
-                        short_code=code,
-                        kind=command.kind,
-                        parent_id=command.parent_id,
-                    )
-                ],
-                reserve=[code_key(command.parent_id, code)],
-            )
+            return _register(command, state, context)
         case RenameUnit():
-            _require_active(unit, "unit")
-            name = _clean_name(command.name)
-            code = _clean_code(command.short_code) if command.short_code else unit.short_code
-            if (name, code) == (unit.name, unit.short_code):
-                raise Refused(
-                    codes.NOTHING_CHANGED, "the unit already has this name and short code"
-                )
-            changed = code != unit.short_code
-            return Decision(
-                [
-                    UnitRenamed(
-                        unit_id=unit.id,
-                        name=name,
-                        short_code=code,
-                        previous_name=unit.name,
-                        previous_short_code=unit.short_code,
-                        reason=command.reason,
-                    )
-                ],
-                reserve=[code_key(unit.parent_id, code)] if changed else [],
-                release=[code_key(unit.parent_id, unit.short_code)] if changed else [],
-            )
+            return _rename(command, state)
         case MoveUnit():
-            _require_active(unit, "unit")
-            parent = around.get(command.parent_id)
-            _require_active(parent, "parent")
-            _require_no_cycle(unit, around.lineage)
-            if parent.id == unit.parent_id:
-                raise Refused(codes.NOTHING_CHANGED, f"unit {unit.id} is already under {parent.id}")
-            return Decision(
-                [
-                    UnitMoved(
-                        unit_id=unit.id,
-                        from_parent_id=unit.parent_id,
-                        to_parent_id=parent.id,
-                        reason=command.reason,
-                    )
-                ],
-                reserve=[code_key(parent.id, unit.short_code)],
-                release=[code_key(unit.parent_id, unit.short_code)],
-            )
+            return _move(command, state, context)
         case MergeUnit():
-            _require_active(unit, "unit")
-            successor = around.get(command.successor_id)
-            if successor.id == unit.id:
-                raise Refused(codes.SAME_UNIT, "a unit cannot be merged into itself")
-            _require_active(successor, "successor")
-            _require_no_cycle(unit, around.lineage)
-            _require_childless(unit, around)
-            return Decision(
-                [UnitMerged(unit_id=unit.id, successor_id=successor.id, reason=command.reason)],
-                release=[code_key(unit.parent_id, unit.short_code)],
-            )
+            return _merge(command, state, context)
         case SplitUnit():
-            _require_active(unit, "unit")
-            successors = list(dict.fromkeys(command.successor_ids))
-            if len(successors) < 2:
-                raise Refused(codes.INVALID_SPLIT, "a split names at least two successors")
-            if unit.id in successors:
-                raise Refused(codes.SAME_UNIT, "a unit cannot be its own successor")
-            for successor_id in successors:
-                _require_active(around.get(successor_id), "successor")
-            if command.default_successor_id not in successors:
-                raise Refused(codes.INVALID_SPLIT, "the default successor must be one of them")
-            for _, successor_id in command.allocations:
-                if successor_id not in successors:
-                    raise Refused(
-                        codes.INVALID_SPLIT, f"task allocated to {successor_id}, not a successor"
-                    )
-            _require_childless(unit, around)
-            return Decision(
-                [
-                    UnitSplit(
-                        unit_id=unit.id,
-                        successor_ids=tuple(successors),
-                        default_successor_id=command.default_successor_id,
-                        allocations=tuple(
-                            TaskAllocation(assignment_id=task, successor_id=successor)
-                            for task, successor in command.allocations
-                        ),
-                        reason=command.reason,
-                    )
-                ],
-                release=[code_key(unit.parent_id, unit.short_code)],
-            )
+            return _split(command, state, context)
         case DissolveUnit():
-            _require_active(unit, "unit")
-            if command.successor_id is not None:
-                if command.successor_id == unit.id:
-                    raise Refused(codes.SAME_UNIT, "a unit cannot be its own successor")
-                _require_active(around.get(command.successor_id), "successor")
-            _require_childless(unit, around)
-            return Decision(
-                [
-                    UnitDissolved(
-                        unit_id=unit.id, successor_id=command.successor_id, reason=command.reason
-                    )
-                ],
-                release=[code_key(unit.parent_id, unit.short_code)],
+            return _dissolve(command, state, context)
+
+
+def _register(command: RegisterUnit, unit: Unit, context: Context) -> Decision:
+    if unit.status != "unknown":
+        raise Refused(codes.UNIT_EXISTS, f"unit {unit.id} is already registered")
+    name, code = _clean_name(command.name), _clean_code(command.short_code)
+    if command.parent_id is not None:
+        _require_active(context.get(command.parent_id), "parent")
+    return Decision(
+        [
+            UnitRegistered(
+                unit_id=command.unit_id,
+                name=name,
+                short_code=code,
+                kind=command.kind,
+                parent_id=command.parent_id,
             )
+        ],
+        reserve=[code_key(command.parent_id, code)],
+    )
 
 
-def _require_childless(unit: Unit, around: Surroundings) -> None:
-    if around.active_children:
+def _rename(command: RenameUnit, unit: Unit) -> Decision:
+    _require_active(unit, "unit")
+    name = _clean_name(command.name)
+    code = _clean_code(command.short_code) if command.short_code else unit.short_code
+    if (name, code) == (unit.name, unit.short_code):
+        raise Refused(codes.NOTHING_CHANGED, "the unit already has this name and short code")
+    changed = code != unit.short_code
+    return Decision(
+        [
+            UnitRenamed(
+                unit_id=unit.id,
+                name=name,
+                short_code=code,
+                previous_name=unit.name,
+                previous_short_code=unit.short_code,
+                reason=command.reason,
+            )
+        ],
+        reserve=[code_key(unit.parent_id, code)] if changed else [],
+        release=[code_key(unit.parent_id, unit.short_code)] if changed else [],
+    )
+
+
+def _move(command: MoveUnit, unit: Unit, context: Context) -> Decision:
+    _require_active(unit, "unit")
+    parent = context.get(command.parent_id)
+    _require_active(parent, "parent")
+    _require_no_cycle(unit, context.lineage)
+    if parent.id == unit.parent_id:
+        raise Refused(codes.NOTHING_CHANGED, f"unit {unit.id} is already under {parent.id}")
+    return Decision(
+        [
+            UnitMoved(
+                unit_id=unit.id,
+                from_parent_id=unit.parent_id,
+                to_parent_id=parent.id,
+                reason=command.reason,
+            )
+        ],
+        reserve=[code_key(parent.id, unit.short_code)],
+        release=[code_key(unit.parent_id, unit.short_code)],
+    )
+
+
+def _merge(command: MergeUnit, unit: Unit, context: Context) -> Decision:
+    _require_active(unit, "unit")
+    successor = context.get(command.successor_id)
+    if successor.id == unit.id:
+        raise Refused(codes.SAME_UNIT, "a unit cannot be merged into itself")
+    _require_active(successor, "successor")
+    _require_no_cycle(unit, context.lineage)
+    _require_childless(unit, context)
+    return Decision(
+        [UnitMerged(unit_id=unit.id, successor_id=successor.id, reason=command.reason)],
+        release=[code_key(unit.parent_id, unit.short_code)],
+    )
+
+
+def _split(command: SplitUnit, unit: Unit, context: Context) -> Decision:
+    _require_active(unit, "unit")
+    successors = list(dict.fromkeys(command.successor_ids))
+    if len(successors) < 2:
+        raise Refused(codes.INVALID_SPLIT, "a split names at least two successors")
+    if unit.id in successors:
+        raise Refused(codes.SAME_UNIT, "a unit cannot be its own successor")
+    for successor_id in successors:
+        _require_active(context.get(successor_id), "successor")
+    if command.default_successor_id not in successors:
+        raise Refused(codes.INVALID_SPLIT, "the default successor must be one of them")
+    for _, successor_id in command.allocations:
+        if successor_id not in successors:
+            raise Refused(codes.INVALID_SPLIT, f"task allocated to {successor_id}, not a successor")
+    _require_childless(unit, context)
+    return Decision(
+        [
+            UnitSplit(
+                unit_id=unit.id,
+                successor_ids=tuple(successors),
+                default_successor_id=command.default_successor_id,
+                allocations=tuple(
+                    TaskAllocation(assignment_id=task, successor_id=successor)
+                    for task, successor in command.allocations
+                ),
+                reason=command.reason,
+            )
+        ],
+        release=[code_key(unit.parent_id, unit.short_code)],
+    )
+
+
+def _dissolve(command: DissolveUnit, unit: Unit, context: Context) -> Decision:
+    _require_active(unit, "unit")
+    if command.successor_id is not None:
+        if command.successor_id == unit.id:
+            raise Refused(codes.SAME_UNIT, "a unit cannot be its own successor")
+        _require_active(context.get(command.successor_id), "successor")
+    _require_childless(unit, context)
+    return Decision(
+        [UnitDissolved(unit_id=unit.id, successor_id=command.successor_id, reason=command.reason)],
+        release=[code_key(unit.parent_id, unit.short_code)],
+    )
+
+
+def _require_childless(unit: Unit, context: Context) -> None:
+    if context.active_children:
         raise Refused(
             codes.HAS_CHILDREN,
-            f"unit {unit.id} still has {around.active_children} active unit(s) under it: "
+            f"unit {unit.id} still has {context.active_children} active unit(s) under it: "
             "move, merge or dissolve them first",
         )
 
@@ -379,8 +396,8 @@ def plan_import(
         try:
             decision = decide(
                 command,
-                registered.get(row.unit_id, unknown(row.unit_id)),
-                Surroundings(others=registered),
+                registered.get(row.unit_id, initial(row.unit_id)),
+                Context(others=registered),
             )
         except Refused as refused:
             raise Refused(
@@ -395,6 +412,6 @@ def plan_import(
                     ref=row.ref,
                 )
             taken.add(key)
-        registered[row.unit_id] = evolve(unknown(row.unit_id), decision.events[0])
+        registered[row.unit_id] = evolve(initial(row.unit_id), decision.events[0])
         decisions.append((command, decision))
     return decisions

@@ -38,7 +38,7 @@ def stream_of(assignment_id: UUID) -> str:
 
 
 async def load(session: Session, assignment_id: UUID) -> Assignment:
-    return await session.load(stream_of(assignment_id), tasks.evolve, tasks.unknown(assignment_id))
+    return await session.load(stream_of(assignment_id), tasks.evolve, tasks.initial(assignment_id))
 
 
 def tags(task: Assignment) -> dict[str, Any]:
@@ -180,7 +180,7 @@ async def view(store: EventStore, assignment_id: UUID, now: datetime) -> TaskVie
     events = await store.read_stream(stream_of(assignment_id))
     if not events:
         return None
-    state = tasks.unknown(assignment_id)
+    state = tasks.initial(assignment_id)
     issued: dict[str, Any] = {}
     submissions: dict[str, dict[str, Any]] = {}
     extensions: dict[str, dict[str, Any]] = {}

@@ -44,7 +44,7 @@ def stream_of(plan_id: UUID) -> str:
 
 
 async def load(session: Session, plan_id: UUID) -> Plan:
-    return await session.load(stream_of(plan_id), plans.evolve, plans.unknown(plan_id))
+    return await session.load(stream_of(plan_id), plans.evolve, plans.initial(plan_id))
 
 
 def default_term(on: date) -> str:
@@ -193,7 +193,7 @@ def fold_view(plan_id: UUID, events: Sequence[RecordedEvent]) -> PlanView | None
     events = [e for e in events if e.stream_id == stream_of(plan_id)]
     if not events:
         return None
-    state = plans.unknown(plan_id)
+    state = plans.initial(plan_id)
     issued: dict[str, Any] | None = None
     attachments: list[dict[str, Any]] = []
     amendments: list[dict[str, Any]] = []

@@ -17,6 +17,7 @@ import asyncpg
 from prometheus_client import Gauge
 
 from events.catalog import Event
+from events.domain import catalog
 from events.errors import CursorFromAnotherEpoch
 from events.store import DbConnection, EventStore
 from events.subscriptions import (
@@ -93,7 +94,8 @@ def handler(
         owned_by_actor = actor.is_admin or state.owner_user_id == actor.user_id
         if not isinstance(command, CreateSubscription | ParkSubscription) and not owned_by_actor:
             raise Refused(codes.UNKNOWN_SUBSCRIPTION, f"subscription {state.id} does not exist")
-        decision: Decision = subscriptions.decide(command, state)
+        known = subscriptions.Context(known_types=catalog.type_names())
+        decision: Decision = subscriptions.decide(command, state, known)
         status = 201 if isinstance(command, CreateSubscription) else 200
         outcome = Outcome(str(command.subscription_id), stream, status=status)
         outcome.add(stream, decision)

@@ -26,7 +26,6 @@ from services.domain.unit import (
     MoveUnit,
     RegisterUnit,
     SplitUnit,
-    Surroundings,
     Unit,
 )
 from services.handlers.command_path import Outcome, Session
@@ -40,7 +39,7 @@ def stream_of(unit_id: UUID) -> str:
 
 
 async def load(session: Session, unit_id: UUID) -> Unit:
-    return await session.load(stream_of(unit_id), units.evolve, units.unknown(unit_id))
+    return await session.load(stream_of(unit_id), units.evolve, units.initial(unit_id))
 
 
 async def lineage(session: Session, start_id: UUID) -> list[Unit]:
@@ -96,7 +95,7 @@ def handler(
                 if command.successor_id is not None:
                     others[command.successor_id] = await load(session, command.successor_id)
                 children = await active_children(pool, command.unit_id)
-        decision = units.decide(command, unit, Surroundings(chain, others, children))
+        decision = units.decide(command, unit, units.Context(chain, others, children))
         stream = stream_of(command.unit_id)
         outcome = Outcome(
             str(command.unit_id), stream, status=201 if isinstance(command, RegisterUnit) else 200

@@ -67,7 +67,7 @@ def register_handler(
         for role, unit_id in roles:
             grant = GrantRole(user_id, uuid.uuid4(), role, unit_id)
             unit = await load_unit(session, unit_id) if unit_id else None
-            decision = users.decide(grant, user, unit)
+            decision = users.decide(grant, user, users.Context(unit))
             outcome.add(stream, decision, units=[unit_id] if unit_id else [])
             user = users.evolve(user, decision.events[0])
             role_ids.append(str(grant.role_id))
@@ -96,7 +96,9 @@ def grant_handler(user_id: UUID, role: Role, unit_id: UUID | None) -> Any:
     async def decide(session: Session) -> Outcome:
         user = await load(session, user_id)
         unit = await load_unit(session, unit_id) if unit_id else None
-        decision = users.decide(GrantRole(user_id, role_id, role, unit_id), user, unit)
+        decision = users.decide(
+            GrantRole(user_id, role_id, role, unit_id), user, users.Context(unit)
+        )
         outcome = Outcome(str(role_id), stream_of(user_id), status=201)
         outcome.add(stream_of(user_id), decision, units=[unit_id] if unit_id else [])
         return outcome
