@@ -14,9 +14,8 @@ log = structlog.get_logger(__name__)
 
 
 async def migrate_and_rebuild(dsn: str) -> MigrationReport:
-    from projections import deadline_steps, directory
+    from projections import calendar, deadline_steps, directory
     from projections.rebuild import rebuild_task_facts
-    from services.domain import calendar
 
     report = await migrate(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=3)
