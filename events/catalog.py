@@ -66,6 +66,10 @@ class Catalog:
         except KeyError:
             raise UnknownEventType(f"event type {type_name} is not in the catalogue") from None
 
+    def type_names(self) -> frozenset[str]:
+        """The names of every event type registered."""
+        return frozenset(self._by_name)
+
     def decode(self, type_name: str, schema_version: int, raw: bytes) -> Event:
         """Decode stored data into the current shape, upcasting older schema versions."""
         cls, current = self.type_of(type_name)

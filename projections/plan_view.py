@@ -38,7 +38,7 @@ def fold(plan_id: UUID, events: Sequence[RecordedEvent]) -> PlanView | None:
     events = [e for e in events if e.stream_id == f"plan-{plan_id}"]
     if not events:
         return None
-    state = plans.unknown(plan_id)
+    state = plans.initial(plan_id)
     issued: dict[str, Any] | None = None
     attachments: list[dict[str, Any]] = []
     amendments: list[dict[str, Any]] = []

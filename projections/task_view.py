@@ -45,7 +45,7 @@ def fold(assignment_id: UUID, events: Sequence[RecordedEvent], now: datetime) ->
     """The task folded from its stream's events; None when it has none."""
     if not events:
         return None
-    state = assignment.unknown(assignment_id)
+    state = assignment.initial(assignment_id)
     issued: dict[str, Any] = {}
     submissions: dict[str, dict[str, Any]] = {}
     extensions: dict[str, dict[str, Any]] = {}

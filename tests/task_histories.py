@@ -110,7 +110,7 @@ def random_history(rng: random.Random, task_count: int, commands: int) -> Histor
     def record(task_id: UUID, decided: list[Event]) -> None:
         stream = f"assignment-{task_id}"
         for event in decided:
-            states[task_id] = tasks.evolve(states.get(task_id, tasks.unknown(task_id)), event)
+            states[task_id] = tasks.evolve(states.get(task_id, tasks.initial(task_id)), event)
         same = [w for w in pending if w[0] == stream]
         if same:
             same[0][2].extend(decided)
@@ -137,7 +137,7 @@ def random_history(rng: random.Random, task_count: int, commands: int) -> Histor
             review_steps=rng.choice([("approval",), ("appraisal", "approval")]),
             may_backdate=True,
         )
-        record(task_id, tasks.decide(issue, tasks.unknown(task_id), context).events)
+        record(task_id, tasks.decide(issue, tasks.initial(task_id), context).events)
         if rng.random() < 0.5:
             flush()
     flush()

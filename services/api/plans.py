@@ -27,6 +27,7 @@ from events.plans import (
 from projections import plan_view
 from services.api.commanding import now, run, store_of
 from services.api.problems import Problem
+from services.domain import refusal_codes as codes
 from services.domain.plan import (
     AddAttachment,
     AmendPlan,
@@ -60,7 +61,7 @@ def parse_date(text: str, what: str = "date") -> date:
         return parsed
     except ValueError:
         raise Refused(
-            "invalid-date", f"{what} {text!r} is not a date (2022-10-12 or 12/10/2022)"
+            codes.INVALID_DATE, f"{what} {text!r} is not a date (2022-10-12 or 12/10/2022)"
         ) from None
 
 

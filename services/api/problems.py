@@ -20,6 +20,7 @@ from litestar.types import ExceptionHandlersMap
 
 from events import errors as store_errors
 from services.domain.refusal import Refused
+from services.domain.refusal_codes import Kind
 from services.handlers.auth import Forbidden, Unauthenticated
 from services.handlers.command_path import Busy, StaleVersion
 
@@ -188,40 +189,55 @@ def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Resp
     )
 
 
-# Refusals answer 422 (a rule of the domain) unless listed here.
-REFUSAL_STATUS = {
-    "unknown-unit": 404,
-    "unknown-user": 404,
-    "unknown-role": 404,
-    "unit-exists": 409,
-    "user-exists": 409,
-    "duplicate-short-code": 409,
-    "role-already-granted": 409,
-    "unknown-plan": 404,
-    "plan-exists": 409,
-    "attachment-exists": 409,
-    "already-linked": 409,
-    "document-number-taken": 409,
-    "unknown-assignment": 404,
-    "assignment-exists": 409,
-    "submission-exists": 409,
-    "extension-exists": 409,
-    "obstacle-exists": 409,
-    "unknown-submission": 404,
-    "unknown-extension": 404,
-    "unknown-obstacle": 404,
-    "unknown-model": 404,
-    "model-exists": 409,
-    "report-exists": 409,
-    "already-commended": 409,
-    "unknown-subscription": 404,
-    "cursor-epoch-gone": 410,
-    "subscription-exists": 409,
+STATUS_OF_KIND = {
+    Kind.NOT_FOUND: 404,
+    Kind.EXISTS: 409,
+    Kind.TAKEN: 409,
+    Kind.GONE: 410,
+    Kind.UNKNOWN_REFERENCE: 422,
+    Kind.INVALID: 422,
+    Kind.RULE: 422,
 }
+"""A refusal's status follows from its code's kind (`services/domain/refusal_codes.py`)."""
+
+SHELL_PROBLEMS = {
+    **{code: status for status, (code, _) in _HTTP_CODES.items()},
+    # the store's errors (_from_store_error)
+    "version-conflict": 409,
+    "reservation-taken": 409,
+    "conflict": 409,
+    "duplicate-event": 409,
+    "idempotency-key-reused": 422,
+    "unstorable-text": 422,
+    "invalid-cursor": 400,
+    "cursor-epoch-gone": 410,
+    "clock-skew": 503,
+    # the shell's own
+    "internal-error": 500,
+    "stale-version": 409,
+    "busy": 409,
+    "not-ready": 503,
+    "invalid-idempotency-key": 400,
+    "invalid-if-match": 400,
+    "invalid-page": 400,
+    "invalid-import": 400,
+    "verify-scope": 400,
+    "unknown-stream": 404,
+    "unknown-token": 404,
+    "unknown-plan-then": 404,
+    "naive-time": 422,
+    "invalid-time": 422,
+    "future-instant": 422,
+    "duplicate-lead": 422,
+    "user-erased": 422,
+}
+"""Every problem the HTTP shell and the store answer with, besides the domain's refusals, and
+its status (a unit test checks each `Problem(...)` of services/api against it, and the README's
+list against both)."""
 
 
 def handle_refused(request: Request[Any, Any, Any], error: Refused) -> Response[Any]:
-    status = REFUSAL_STATUS.get(error.code, 422)
+    status = STATUS_OF_KIND[error.code.kind]
     reserved = {"type", "title", "status", "detail", "instance", "code"}
     extra = {k: v for k, v in error.extra.items() if v is not None and k not in reserved}
     return problem_response(

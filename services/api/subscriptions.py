@@ -22,6 +22,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from events.subscriptions import SubscriptionFilter
 from services.api.commanding import answer_response, command_context, now, run, store_of
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Refused
 from services.domain.subscription import (
     CreateSubscription,
@@ -153,7 +154,7 @@ async def create_subscription(
     await subscriptions.may_subscribe(pool, actor)
     if data.secret is None and request.headers.get("idempotency-key") is not None:
         raise Refused(
-            "secret-required",
+            codes.SECRET_REQUIRED,
             "with an Idempotency-Key, send the secret: a generated one could not be shown to a "
             "retry of this request",
         )
@@ -161,9 +162,9 @@ async def create_subscription(
         await resolve_and_check(data.url, _allowed(request))
         httpx.URL(data.url)  # what the delivery will parse
     except TargetRefused as refused:
-        raise Refused("target-refused", str(refused)) from None
+        raise Refused(codes.TARGET_REFUSED, str(refused)) from None
     except httpx.InvalidURL as invalid:
-        raise Refused("target-refused", f"not a URL deliveries can use: {invalid}") from None
+        raise Refused(codes.TARGET_REFUSED, f"not a URL deliveries can use: {invalid}") from None
     start = await subscriptions.start_position(store_of(request), data.start)
     secret = data.secret if data.secret is not None else subscriptions.new_secret()
     given = data.filter

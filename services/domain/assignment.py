@@ -32,6 +32,7 @@ from events.assignments import (
 from events.catalog import Event
 from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised, ReminderSent
 from events.plans import EscalationStep, ReviewStep
+from services.domain import refusal_codes as codes
 from services.domain.plan import Plan, check_policy
 from services.domain.refusal import Decision, Refused
 from services.domain.rules import text, when
@@ -101,7 +102,8 @@ class Assignment:
         return self.open and self.due is not None and now > self.due
 
 
-def unknown(assignment_id: UUID) -> Assignment:
+def initial(assignment_id: UUID) -> Assignment:
+    """A task before any event: unknown."""
     return Assignment(assignment_id)
 
 
@@ -345,12 +347,21 @@ class Context:
         return self.units.get(unit_id) or Unit(unit_id)
 
 
+_ROLES = {
+    "lead": (codes.UNKNOWN_LEAD, codes.LEAD_INACTIVE),
+    "coordinating": (codes.UNKNOWN_COORDINATING, codes.COORDINATING_INACTIVE),
+    "report-to": (codes.UNKNOWN_REPORT_TO, codes.REPORT_TO_INACTIVE),
+}
+
+
 def _active(unit: Unit, role: str) -> None:
+    """`role` ("lead", "coordinating", "report-to") names the refusal: unknown-lead..."""
+    unknown_code, inactive_code = _ROLES[role]
     if unit.status == "unknown":
-        raise Refused(f"unknown-{role}", f"{role} unit {unit.id} does not exist")
+        raise Refused(unknown_code, f"{role} unit {unit.id} does not exist")
     if not unit.active:
         raise Refused(
-            f"{role}-inactive",
+            inactive_code,
             f"{role} unit {unit.id} is {unit.status}",
             successor_id=str(unit.successor_id) if unit.successor_id else None,
         )
@@ -358,199 +369,229 @@ def _active(unit: Unit, role: str) -> None:
 
 def _open(task: Assignment) -> None:
     if task.status == "unknown":
-        raise Refused("unknown-assignment", f"task {task.id} does not exist")
+        raise Refused(codes.UNKNOWN_ASSIGNMENT, f"task {task.id} does not exist")
     if task.status in CLOSED:
         raise Refused(
-            "assignment-closed", f"task {task.id} is {task.status}", task_status=task.status
+            codes.ASSIGNMENT_CLOSED, f"task {task.id} is {task.status}", task_status=task.status
         )
 
 
-def decide(command: AssignmentCommand, task: Assignment, context: Context = Context()) -> Decision:
+def decide(command: AssignmentCommand, state: Assignment, context: Context = Context()) -> Decision:
     match command:
         case IssueAssignment():
-            return _issue(command, task, context)
+            return _issue(command, state, context)
         case Acknowledge():
-            _open(task)
-            if task.status != "assigned":
-                raise Refused("already-acknowledged", f"task {task.id} is {task.status}")
-            return Decision(
-                [AssignmentAcknowledged(assignment_id=task.id, effective_at=command.now)]
-            )
+            return _acknowledge(command, state)
         case ReportProgress():
-            _open(task)
-            if command.percent is not None and not 0 <= command.percent <= 100:
-                raise Refused("invalid-percent", "progress is 0 to 100 percent")
-            _check_metrics(command.metrics)
-            return Decision(
-                [
-                    ProgressReported(
-                        assignment_id=task.id,
-                        note=text(command.note, "note"),
-                        percent=command.percent,
-                        metrics=command.metrics,
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _report_progress(command, state)
         case FileSubmission():
-            return _file(command, task, context)
+            return _file(command, state, context)
         case Review():
-            return _review(command, task)
+            return _review(command, state)
         case RequestExtension():
-            _open(task)
-            assert task.due is not None
-            if task.extension_pending:
-                raise Refused("extension-pending", "an extension request awaits its decision")
-            if command.extension_id in task.extensions:
-                raise Refused("extension-exists", f"extension {command.extension_id} exists")
-            if command.requested_due <= task.due:
-                raise Refused(
-                    "due-not-later", f"the requested due must be after {task.due.isoformat()}"
-                )
-            return Decision(
-                [
-                    ExtensionRequested(
-                        assignment_id=task.id,
-                        extension_id=command.extension_id,
-                        requested_due=command.requested_due,
-                        reason=text(command.reason, "reason"),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _request_extension(command, state)
         case DecideExtension():
-            _open(task)
-            extension = task.extensions.get(command.extension_id)
-            if extension is None:
-                raise Refused("unknown-extension", f"no extension {command.extension_id}")
-            state, asked = extension
-            if state != "pending":
-                raise Refused("extension-decided", f"extension {command.extension_id} is {state}")
-            if command.grant:
-                assert task.due is not None
-                return Decision(
-                    [
-                        ExtensionGranted(
-                            assignment_id=task.id,
-                            extension_id=command.extension_id,
-                            previous_due=task.due,
-                            new_due=asked,
-                            comments=command.comments,
-                            effective_at=command.now,
-                        )
-                    ]
-                )
-            return Decision(
-                [
-                    ExtensionDenied(
-                        assignment_id=task.id,
-                        extension_id=command.extension_id,
-                        reason=text(command.comments or "", "reason"),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _decide_extension(command, state)
         case RaiseObstacle():
-            _open(task)
-            if command.obstacle_id in task.obstacles:
-                raise Refused("obstacle-exists", f"obstacle {command.obstacle_id} exists")
-            return Decision(
-                [
-                    ObstacleRaised(
-                        assignment_id=task.id,
-                        obstacle_id=command.obstacle_id,
-                        description=text(command.description, "description"),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _raise_obstacle(command, state)
         case ResolveObstacle():
-            _open(task)
-            obstacle = task.obstacles.get(command.obstacle_id)
-            if obstacle is None:
-                raise Refused("unknown-obstacle", f"no obstacle {command.obstacle_id}")
-            if obstacle != "open":
-                raise Refused("obstacle-resolved", f"obstacle {command.obstacle_id} is resolved")
-            return Decision(
-                [
-                    ObstacleResolved(
-                        assignment_id=task.id,
-                        obstacle_id=command.obstacle_id,
-                        direction=text(command.direction, "direction"),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _resolve_obstacle(command, state)
         case Reassign():
-            _open(task)
-            if command.to_unit_id == task.lead_unit_id:
-                raise Refused("nothing-changed", "the task is already that unit's")
-            _active(context.unit(command.to_unit_id), "lead")
-            assert task.lead_unit_id is not None
-            return Decision(
-                [
-                    AssignmentReassigned(
-                        assignment_id=task.id,
-                        from_unit_id=task.lead_unit_id,
-                        to_unit_id=command.to_unit_id,
-                        reason=text(command.reason, "reason"),
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _reassign(command, state, context)
         case Withdraw():
-            _open(task)
-            return Decision(
-                [
-                    AssignmentWithdrawn(
-                        assignment_id=task.id,
-                        reason=text(command.reason, "reason"),
-                        effective_at=command.now,
-                    )
-                ]
+            return _withdraw(command, state)
+
+
+def _acknowledge(command: Acknowledge, task: Assignment) -> Decision:
+    _open(task)
+    if task.status != "assigned":
+        raise Refused(codes.ALREADY_ACKNOWLEDGED, f"task {task.id} is {task.status}")
+    return Decision([AssignmentAcknowledged(assignment_id=task.id, effective_at=command.now)])
+
+
+def _report_progress(command: ReportProgress, task: Assignment) -> Decision:
+    _open(task)
+    if command.percent is not None and not 0 <= command.percent <= 100:
+        raise Refused(codes.INVALID_PERCENT, "progress is 0 to 100 percent")
+    _check_metrics(command.metrics)
+    return Decision(
+        [
+            ProgressReported(
+                assignment_id=task.id,
+                note=text(command.note, codes.INVALID_NOTE),
+                percent=command.percent,
+                metrics=command.metrics,
+                effective_at=command.now,
             )
+        ]
+    )
+
+
+def _request_extension(command: RequestExtension, task: Assignment) -> Decision:
+    _open(task)
+    assert task.due is not None
+    if task.extension_pending:
+        raise Refused(codes.EXTENSION_PENDING, "an extension request awaits its decision")
+    if command.extension_id in task.extensions:
+        raise Refused(codes.EXTENSION_EXISTS, f"extension {command.extension_id} exists")
+    if command.requested_due <= task.due:
+        raise Refused(
+            codes.DUE_NOT_LATER, f"the requested due must be after {task.due.isoformat()}"
+        )
+    return Decision(
+        [
+            ExtensionRequested(
+                assignment_id=task.id,
+                extension_id=command.extension_id,
+                requested_due=command.requested_due,
+                reason=text(command.reason, codes.INVALID_REASON),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _decide_extension(command: DecideExtension, task: Assignment) -> Decision:
+    _open(task)
+    extension = task.extensions.get(command.extension_id)
+    if extension is None:
+        raise Refused(codes.UNKNOWN_EXTENSION, f"no extension {command.extension_id}")
+    state, asked = extension
+    if state != "pending":
+        raise Refused(codes.EXTENSION_DECIDED, f"extension {command.extension_id} is {state}")
+    if command.grant:
+        assert task.due is not None
+        return Decision(
+            [
+                ExtensionGranted(
+                    assignment_id=task.id,
+                    extension_id=command.extension_id,
+                    previous_due=task.due,
+                    new_due=asked,
+                    comments=command.comments,
+                    effective_at=command.now,
+                )
+            ]
+        )
+    return Decision(
+        [
+            ExtensionDenied(
+                assignment_id=task.id,
+                extension_id=command.extension_id,
+                reason=text(command.comments or "", codes.INVALID_REASON),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _raise_obstacle(command: RaiseObstacle, task: Assignment) -> Decision:
+    _open(task)
+    if command.obstacle_id in task.obstacles:
+        raise Refused(codes.OBSTACLE_EXISTS, f"obstacle {command.obstacle_id} exists")
+    return Decision(
+        [
+            ObstacleRaised(
+                assignment_id=task.id,
+                obstacle_id=command.obstacle_id,
+                description=text(command.description, codes.INVALID_DESCRIPTION),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _resolve_obstacle(command: ResolveObstacle, task: Assignment) -> Decision:
+    _open(task)
+    obstacle = task.obstacles.get(command.obstacle_id)
+    if obstacle is None:
+        raise Refused(codes.UNKNOWN_OBSTACLE, f"no obstacle {command.obstacle_id}")
+    if obstacle != "open":
+        raise Refused(codes.OBSTACLE_RESOLVED, f"obstacle {command.obstacle_id} is resolved")
+    return Decision(
+        [
+            ObstacleResolved(
+                assignment_id=task.id,
+                obstacle_id=command.obstacle_id,
+                direction=text(command.direction, codes.INVALID_DIRECTION),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _reassign(command: Reassign, task: Assignment, context: Context) -> Decision:
+    _open(task)
+    if command.to_unit_id == task.lead_unit_id:
+        raise Refused(codes.NOTHING_CHANGED, "the task is already that unit's")
+    _active(context.unit(command.to_unit_id), "lead")
+    assert task.lead_unit_id is not None
+    return Decision(
+        [
+            AssignmentReassigned(
+                assignment_id=task.id,
+                from_unit_id=task.lead_unit_id,
+                to_unit_id=command.to_unit_id,
+                reason=text(command.reason, codes.INVALID_REASON),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _withdraw(command: Withdraw, task: Assignment) -> Decision:
+    _open(task)
+    return Decision(
+        [
+            AssignmentWithdrawn(
+                assignment_id=task.id,
+                reason=text(command.reason, codes.INVALID_REASON),
+                effective_at=command.now,
+            )
+        ]
+    )
 
 
 def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Decision:
     if task.status != "unknown":
-        raise Refused("assignment-exists", f"task {task.id} already exists")
+        raise Refused(codes.ASSIGNMENT_EXISTS, f"task {task.id} already exists")
     plan = context.plan
     if plan is None or plan.status == "unknown":
-        raise Refused("unknown-plan", f"plan {command.plan_id} does not exist")
+        raise Refused(codes.UNKNOWN_PLAN, f"plan {command.plan_id} does not exist")
     if not plan.accepts_tasks:
         raise Refused(
-            "plan-takes-no-tasks", f"plan {plan.id} is {plan.status}", plan_status=plan.status
+            codes.PLAN_TAKES_NO_TASKS, f"plan {plan.id} is {plan.status}", plan_status=plan.status
         )
     assert plan.issuer_unit_id is not None
     _active(context.unit(command.lead_unit_id), "lead")
     for unit_id in command.coordinating_unit_ids:
         _active(context.unit(unit_id), "coordinating")
     if command.lead_unit_id in command.coordinating_unit_ids:
-        raise Refused("lead-also-coordinating", "the lead unit is not also a coordinator")
+        raise Refused(codes.LEAD_ALSO_COORDINATING, "the lead unit is not also a coordinator")
     report_to = command.report_to_unit_id or plan.issuer_unit_id
     _active(context.unit(report_to), "report-to")
     if command.phase_id is not None and command.phase_id not in {p.phase_id for p in plan.phases}:
-        raise Refused("unknown-phase", f"plan {plan.id} has no phase {command.phase_id}")
+        raise Refused(codes.UNKNOWN_PHASE, f"plan {plan.id} has no phase {command.phase_id}")
     when(command.effective_at, command.now, command.may_backdate)
     if command.due <= command.effective_at:
-        raise Refused("due-in-past", "the due must come after the task is issued")
+        raise Refused(codes.DUE_IN_PAST, "the due must come after the task is issued")
     if command.escalation_policy is not None:
         check_policy(command.escalation_policy)
     steps = command.review_steps or plan.review_steps
     if list(steps) not in (["approval"], ["appraisal", "approval"]):
         raise Refused(
-            "invalid-review-steps", 'review steps are ["approval"] or ["appraisal", "approval"]'
+            codes.INVALID_REVIEW_STEPS, 'review steps are ["approval"] or ["appraisal", "approval"]'
         )
     return Decision(
         [
             AssignmentIssued(
                 assignment_id=command.assignment_id,
                 plan_id=plan.id,
-                item=text(command.item, "item", 40),
-                text=text(command.text, "text"),
+                item=text(command.item, codes.INVALID_ITEM, 40),
+                text=text(command.text, codes.INVALID_TEXT),
                 lead_unit_id=command.lead_unit_id,
                 coordinating_unit_ids=tuple(dict.fromkeys(command.coordinating_unit_ids)),
-                deliverable=text(command.deliverable, "deliverable", 200),
+                deliverable=text(command.deliverable, codes.INVALID_DELIVERABLE, 200),
                 due=command.due,
                 report_to_unit_id=report_to,
                 issuer_unit_id=plan.issuer_unit_id,
@@ -569,26 +610,26 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
 def _file(command: FileSubmission, task: Assignment, context: Context) -> Decision:
     _open(task)
     if task.status == "submitted":
-        raise Refused("submission-pending", "a submission already awaits review")
+        raise Refused(codes.SUBMISSION_PENDING, "a submission already awaits review")
     if command.submission_id in task.submissions:
-        raise Refused("submission-exists", f"submission {command.submission_id} exists")
+        raise Refused(codes.SUBMISSION_EXISTS, f"submission {command.submission_id} exists")
     when(command.effective_at, command.now, command.may_backdate)
     metrics = dict(command.metrics)
     sources = []
     for source_id in dict.fromkeys(command.sources):
-        source = context.sources.get(source_id) or unknown(source_id)
+        source = context.sources.get(source_id) or initial(source_id)
         if source.status == "unknown":
-            raise Refused("unknown-source", f"task {source_id} does not exist")
+            raise Refused(codes.UNKNOWN_SOURCE, f"task {source_id} does not exist")
         if source.plan_id != task.plan_id:
-            raise Refused("source-other-plan", f"task {source_id} is under another plan")
+            raise Refused(codes.SOURCE_OTHER_PLAN, f"task {source_id} is under another plan")
         if task.lead_unit_id not in context.lineages.get(source_id, ())[1:]:
             raise Refused(
-                "source-not-sub-unit",
+                codes.SOURCE_NOT_SUB_UNIT,
                 f"task {source_id} is not led by a unit under {task.lead_unit_id}",
             )
         approved = [s for s in source.submissions.values() if s.status == "approved"]
         if not approved:
-            raise Refused("source-not-approved", f"task {source_id} has no approved submission")
+            raise Refused(codes.SOURCE_NOT_APPROVED, f"task {source_id} has no approved submission")
         chosen = max(approved, key=lambda s: s.effective_at)
         for name, value in chosen.metrics.items():
             metrics[name] = metrics.get(name, 0) + value
@@ -602,7 +643,7 @@ def _file(command: FileSubmission, task: Assignment, context: Context) -> Decisi
             SubmissionFiled(
                 assignment_id=task.id,
                 submission_id=command.submission_id,
-                text=text(command.text, "text"),
+                text=text(command.text, codes.INVALID_TEXT),
                 effective_at=command.effective_at,
                 attachments=command.attachments,
                 metrics=metrics,
@@ -619,25 +660,27 @@ def _check_metrics(metrics: Metrics) -> None:
     """Counts and amounts stay exact in JSON and JCS: within ±(2^53 - 1)."""
     for name, value in metrics.items():
         if not -LARGEST <= value <= LARGEST:
-            raise Refused("metric-overflow", f"metric {name!r} exceeds ±(2^53 - 1)", metric=name)
+            raise Refused(
+                codes.METRIC_OVERFLOW, f"metric {name!r} exceeds ±(2^53 - 1)", metric=name
+            )
 
 
 def _review(command: Review, task: Assignment) -> Decision:
     if task.status == "unknown":
-        raise Refused("unknown-assignment", f"task {task.id} does not exist")
+        raise Refused(codes.UNKNOWN_ASSIGNMENT, f"task {task.id} does not exist")
     submission = task.submissions.get(command.submission_id)
     if submission is None:
-        raise Refused("unknown-submission", f"no submission {command.submission_id}")
+        raise Refused(codes.UNKNOWN_SUBMISSION, f"no submission {command.submission_id}")
     if submission.status != "filed" or task.pending_submission != submission.id:
         raise Refused(
-            "submission-not-pending",
+            codes.SUBMISSION_NOT_PENDING,
             f"submission {submission.id} is {submission.status}, not awaiting review",
         )
     if command.step in submission.steps_done:
-        raise Refused("step-done", f"the {command.step} of this submission is done")
+        raise Refused(codes.STEP_DONE, f"the {command.step} of this submission is done")
     expected = next(s for s in task.review_steps if s not in submission.steps_done)
     if command.step != expected:
-        raise Refused("wrong-step", f"the next step of this submission is {expected}")
+        raise Refused(codes.WRONG_STEP, f"the next step of this submission is {expected}")
     reviewed = SubmissionReviewed(
         assignment_id=task.id,
         submission_id=submission.id,

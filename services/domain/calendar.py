@@ -3,8 +3,9 @@
 A version is the `holidays` package's Vietnamese holidays (at its pinned version) plus our own
 overrides (`services/data/vn_calendar_overrides.json`: days off added, weekend days worked).
 `campaign migrate` stores the current version's exceptions to the Monday-to-Friday rule in
-`calendar_days` once; a schedule records the version it used and is recomputed only from the
-stored rows, so upgrading the package never moves a recorded deadline.
+`calendar_days` once (`projections/calendar.py` holds the tables' queries); a schedule records
+the version it used and is recomputed only from the stored rows, so upgrading the package never
+moves a recorded deadline.
 """
 
 from __future__ import annotations
@@ -95,50 +96,3 @@ def from_rows(version: str, rows: list[CalendarDay]) -> Calendar:
         frozenset(r.day for r in rows if not r.working),
         frozenset(r.day for r in rows if r.working and r.day.weekday() >= 5),
     )
-
-
-# -- stored versions ---------------------------------------------------------------------------
-
-
-async def store_current(connection: Any) -> str | None:
-    """Store the current version's days unless stored already; the version if it was new."""
-    version, rows = materialise()
-    async with connection.transaction():
-        created = await connection.fetchval(
-            "INSERT INTO calendar_versions (version, first_day, last_day) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING RETURNING version",
-            version,
-            date(FIRST_YEAR, 1, 1),
-            date(LAST_YEAR, 12, 31),
-        )
-        if created is None:
-            return None
-        await connection.copy_records_to_table(
-            "calendar_days",
-            records=[(version, r.day, r.working, r.reason) for r in rows],
-            columns=("version", "day", "working", "reason"),
-        )
-    return version
-
-
-async def latest_version(connection: Any) -> str:
-    version: str | None = await connection.fetchval(
-        "SELECT version FROM calendar_versions ORDER BY loaded_at DESC, version DESC LIMIT 1"
-    )
-    if version is None:
-        raise LookupError("no working-day calendar is stored: run `campaign migrate`")
-    return version
-
-
-async def load(connection: Any, version: str | None = None) -> Calendar:
-    """A stored version, the latest loaded when none is named."""
-    if version is None:
-        version = await latest_version(connection)
-    rows = await connection.fetch(
-        "SELECT day, working, reason FROM calendar_days WHERE version = $1", version
-    )
-    if not rows and not await connection.fetchval(
-        "SELECT 1 FROM calendar_versions WHERE version = $1", version
-    ):
-        raise LookupError(f"calendar version {version} is not stored")
-    return from_rows(version, [CalendarDay(r["day"], r["working"], r["reason"]) for r in rows])

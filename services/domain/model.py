@@ -15,6 +15,7 @@ from events.models import (
     ModelRegistered,
     ModelReported,
 )
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
 from services.domain.rules import text, when
 from services.domain.unit import Unit
@@ -28,6 +29,11 @@ class Model:
     year: int = 0
     reports: tuple[UUID, ...] = ()
     commendations: tuple[str, ...] = ()
+
+
+def initial(model_id: UUID) -> Model:
+    """A model before any event: not registered."""
+    return Model(model_id)
 
 
 def evolve(state: Model, event: Event) -> Model:
@@ -79,65 +85,86 @@ class CommendModel:
 ModelCommand = RegisterModel | ReportModel | CommendModel
 
 
-def decide(command: ModelCommand, model: Model, unit: Unit | None = None) -> Decision:
-    """`unit` is the registering unit (register) or the commending unit (commend)."""
+@dataclass(frozen=True)
+class Context:
+    """What a model decision needs of others, loaded by the shell: the registering unit
+    (register) or the commending unit (commend)."""
+
+    unit: Unit | None = None
+
+
+def decide(command: ModelCommand, state: Model, context: Context = Context()) -> Decision:
     match command:
         case RegisterModel():
-            if model.registered:
-                raise Refused("model-exists", f"model {model.id} is already registered")
-            if unit is None or unit.status == "unknown":
-                raise Refused("unknown-unit-ref", f"unit {command.unit_id} does not exist")
-            if not unit.active:
-                raise Refused("unit-ref-inactive", f"unit {command.unit_id} is {unit.status}")
-            if not 1990 <= command.year <= command.now.year + 1:
-                raise Refused("invalid-year", f"{command.year} is not a year of this campaign")
-            when(command.effective_at, command.now, command.may_backdate)
-            return Decision(
-                [
-                    ModelRegistered(
-                        model_id=command.model_id,
-                        unit_id=command.unit_id,
-                        year=command.year,
-                        field=text(command.field, "field", 200),
-                        kind=command.kind,
-                        title=text(command.title, "title", 500),
-                        effective_at=command.effective_at,
-                    )
-                ]
-            )
+            return _register(command, state, context)
         case ReportModel():
-            if not model.registered:
-                raise Refused("unknown-model", f"model {model.id} does not exist")
-            if command.report_id in model.reports:
-                raise Refused("report-exists", f"report {command.report_id} exists")
-            when(command.effective_at, command.now, command.may_backdate)
-            return Decision(
-                [
-                    ModelReported(
-                        model_id=model.id,
-                        report_id=command.report_id,
-                        text=text(command.text, "text"),
-                        metrics=command.metrics or {},
-                        effective_at=command.effective_at,
-                    )
-                ]
-            )
+            return _report(command, state)
         case CommendModel():
-            if not model.registered:
-                raise Refused("unknown-model", f"model {model.id} does not exist")
-            if command.level in model.commendations:
-                raise Refused("already-commended", f"model {model.id} is commended at that level")
-            if unit is None or unit.status == "unknown":
-                raise Refused("unknown-unit-ref", f"unit {command.by_unit_id} does not exist")
-            when(command.effective_at, command.now, command.may_backdate)
-            return Decision(
-                [
-                    ModelCommended(
-                        model_id=model.id,
-                        level=command.level,
-                        by_unit_id=command.by_unit_id,
-                        citation=text(command.citation, "citation", 2000),
-                        effective_at=command.effective_at,
-                    )
-                ]
+            return _commend(command, state, context)
+
+
+def _register(command: RegisterModel, model: Model, context: Context) -> Decision:
+    unit = context.unit
+    if model.registered:
+        raise Refused(codes.MODEL_EXISTS, f"model {model.id} is already registered")
+    if unit is None or unit.status == "unknown":
+        raise Refused(codes.UNKNOWN_UNIT_REF, f"unit {command.unit_id} does not exist")
+    if not unit.active:
+        raise Refused(codes.UNIT_REF_INACTIVE, f"unit {command.unit_id} is {unit.status}")
+    if not 1990 <= command.year <= command.now.year + 1:
+        raise Refused(codes.INVALID_YEAR, f"{command.year} is not a year of this campaign")
+    when(command.effective_at, command.now, command.may_backdate)
+    return Decision(
+        [
+            ModelRegistered(
+                model_id=command.model_id,
+                unit_id=command.unit_id,
+                year=command.year,
+                field=text(command.field, codes.INVALID_FIELD, 200),
+                kind=command.kind,
+                title=text(command.title, codes.INVALID_TITLE, 500),
+                effective_at=command.effective_at,
             )
+        ]
+    )
+
+
+def _report(command: ReportModel, model: Model) -> Decision:
+    if not model.registered:
+        raise Refused(codes.UNKNOWN_MODEL, f"model {model.id} does not exist")
+    if command.report_id in model.reports:
+        raise Refused(codes.REPORT_EXISTS, f"report {command.report_id} exists")
+    when(command.effective_at, command.now, command.may_backdate)
+    return Decision(
+        [
+            ModelReported(
+                model_id=model.id,
+                report_id=command.report_id,
+                text=text(command.text, codes.INVALID_TEXT),
+                metrics=command.metrics or {},
+                effective_at=command.effective_at,
+            )
+        ]
+    )
+
+
+def _commend(command: CommendModel, model: Model, context: Context) -> Decision:
+    unit = context.unit
+    if not model.registered:
+        raise Refused(codes.UNKNOWN_MODEL, f"model {model.id} does not exist")
+    if command.level in model.commendations:
+        raise Refused(codes.ALREADY_COMMENDED, f"model {model.id} is commended at that level")
+    if unit is None or unit.status == "unknown":
+        raise Refused(codes.UNKNOWN_UNIT_REF, f"unit {command.by_unit_id} does not exist")
+    when(command.effective_at, command.now, command.may_backdate)
+    return Decision(
+        [
+            ModelCommended(
+                model_id=model.id,
+                level=command.level,
+                by_unit_id=command.by_unit_id,
+                citation=text(command.citation, codes.INVALID_CITATION, 2000),
+                effective_at=command.effective_at,
+            )
+        ]
+    )

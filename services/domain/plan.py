@@ -33,6 +33,7 @@ from events.plans import (
     SubPlanLinked,
     Urgency,
 )
+from services.domain import refusal_codes as codes
 from services.domain.docnumber import DocumentNumber, InvalidDocumentNumber, parse
 from services.domain.refusal import Decision, Key, Refused
 from services.domain.rules import BACKDATE_TOLERANCE, text
@@ -69,7 +70,8 @@ class Plan:
         return self.status == "issued"
 
 
-def unknown(plan_id: UUID) -> Plan:
+def initial(plan_id: UUID) -> Plan:
+    """A plan before any event: unknown."""
     return Plan(plan_id)
 
 
@@ -229,7 +231,7 @@ class Context:
         return self.units.get(unit_id) or Unit(unit_id)
 
     def plan(self, plan_id: UUID) -> Plan:
-        return self.plans.get(plan_id) or unknown(plan_id)
+        return self.plans.get(plan_id) or initial(plan_id)
 
 
 def number_key(issuer_unit_id: UUID, number: DocumentNumber, kind: str, period: str) -> Key:
@@ -244,11 +246,15 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
 
+_NOT_YET_OR_PAST = {"draft": codes.PLAN_DRAFT, "issued": codes.PLAN_ISSUED}
+"""The refusal of a command the plan's status does not allow (an ended plan: plan-ended)."""
+
+
 def _require(plan: Plan, *statuses: Status) -> None:
     if plan.status == "unknown":
-        raise Refused("unknown-plan", f"plan {plan.id} does not exist")
+        raise Refused(codes.UNKNOWN_PLAN, f"plan {plan.id} does not exist")
     if plan.status not in statuses:
-        code = "plan-ended" if plan.status in ENDED else f"plan-{plan.status}"
+        code = codes.PLAN_ENDED if plan.status in ENDED else _NOT_YET_OR_PAST[plan.status]
         raise Refused(code, f"plan {plan.id} is {plan.status}", plan_status=plan.status)
 
 
@@ -256,28 +262,28 @@ def _check_units(recipients: Sequence[Recipient], context: Context) -> None:
     seen: set[UUID] = set()
     for recipient in recipients:
         if recipient.unit_id in seen:
-            raise Refused("duplicate-recipient", f"unit {recipient.unit_id} is named twice")
+            raise Refused(codes.DUPLICATE_RECIPIENT, f"unit {recipient.unit_id} is named twice")
         seen.add(recipient.unit_id)
         unit = context.unit(recipient.unit_id)
         if unit.status == "unknown":
-            raise Refused("unknown-recipient", f"recipient {unit.id} does not exist")
+            raise Refused(codes.UNKNOWN_RECIPIENT, f"recipient {unit.id} does not exist")
         if not unit.active:
-            raise Refused("recipient-inactive", f"recipient {unit.id} is {unit.status}")
+            raise Refused(codes.RECIPIENT_INACTIVE, f"recipient {unit.id} is {unit.status}")
 
 
 def _check_phases(phases: Sequence[Phase]) -> None:
     ids = [p.phase_id for p in phases]
     if len(set(ids)) != len(ids):
-        raise Refused("invalid-phase", "two phases share an id")
+        raise Refused(codes.INVALID_PHASE, "two phases share an id")
     for phase in phases:
         if phase.starts_on and phase.ends_on and phase.ends_on < phase.starts_on:
-            raise Refused("invalid-phase", f"phase {phase.phase_id} ends before it starts")
+            raise Refused(codes.INVALID_PHASE, f"phase {phase.phase_id} ends before it starts")
 
 
 def _check_review_steps(steps: Sequence[str]) -> None:
     if list(steps) not in (["approval"], ["appraisal", "approval"]):
         raise Refused(
-            "invalid-review-steps", 'review steps are ["approval"] or ["appraisal", "approval"]'
+            codes.INVALID_REVIEW_STEPS, 'review steps are ["approval"] or ["appraisal", "approval"]'
         )
 
 
@@ -285,23 +291,23 @@ def check_policy(policy: Sequence[EscalationStep] | None) -> None:
     if policy is None:
         return
     if not any(step.action == "miss" and step.offset == 0 for step in policy):
-        raise Refused("invalid-escalation-policy", "a policy records the miss at offset 0")
+        raise Refused(codes.INVALID_ESCALATION_POLICY, "a policy records the miss at offset 0")
     if len({(s.offset, s.action, s.target) for s in policy}) != len(policy):
-        raise Refused("invalid-escalation-policy", "a step is listed twice")
+        raise Refused(codes.INVALID_ESCALATION_POLICY, "a step is listed twice")
 
 
 def _implements(refs: Sequence[ImplementsRef], context: Context) -> tuple[Implements, ...]:
     result = []
     for ref in refs:
         if (ref.plan_id is None) == (ref.number is None):
-            raise Refused("invalid-implements", "cite a plan by id or a document by its number")
+            raise Refused(codes.INVALID_IMPLEMENTS, "cite a plan by id or a document by its number")
         if ref.plan_id is not None:
             cited = context.plan(ref.plan_id)
             if cited.status == "unknown":
-                raise Refused("unknown-plan", f"implemented plan {ref.plan_id} does not exist")
+                raise Refused(codes.UNKNOWN_PLAN, f"implemented plan {ref.plan_id} does not exist")
             if cited.status == "draft":
                 raise Refused(
-                    "implemented-plan-not-issued",
+                    codes.IMPLEMENTED_PLAN_NOT_ISSUED,
                     f"plan {ref.plan_id} is a draft, not a document yet",
                 )
             result.append(
@@ -330,163 +336,182 @@ def _parse(text: str) -> DocumentNumber:
     try:
         return parse(text)
     except InvalidDocumentNumber as error:
-        raise Refused("invalid-document-number", str(error)) from None
+        raise Refused(codes.INVALID_DOCUMENT_NUMBER, str(error)) from None
 
 
-def decide(command: PlanCommand, plan: Plan, context: Context = Context()) -> Decision:
+def decide(command: PlanCommand, state: Plan, context: Context = Context()) -> Decision:
     match command:
         case DraftPlan():
-            if plan.status != "unknown":
-                raise Refused("plan-exists", f"plan {plan.id} already exists")
-            issuer = context.unit(command.issuer_unit_id)
-            if issuer.status == "unknown":
-                raise Refused("unknown-issuer", f"issuing unit {issuer.id} does not exist")
-            if not issuer.active:
-                raise Refused("issuer-inactive", f"issuing unit {issuer.id} is {issuer.status}")
-            _check_units(command.recipients, context)
-            _check_phases(command.phases)
-            _check_review_steps(command.review_steps)
-            check_policy(command.escalation_policy)
-            return Decision(
-                [
-                    PlanDrafted(
-                        plan_id=command.plan_id,
-                        kind=command.kind,
-                        title=text(command.title, "title", 500),
-                        issuer_unit_id=command.issuer_unit_id,
-                        implements=_implements(command.implements, context),
-                        purpose=normalize_text(command.purpose) if command.purpose else None,
-                        phases=command.phases,
-                        recipients=command.recipients,
-                        escalation_policy=command.escalation_policy,
-                        review_steps=command.review_steps,
-                        shift_day_off=command.shift_day_off,
-                    )
-                ]
-            )
+            return _draft(command, state, context)
         case IssuePlan():
-            _require(plan, "draft")
-            return _issue(command, plan)
+            return _issue(command, state)
         case AmendPlan():
-            _require(plan, "draft", "issued")
-            return _amend(command, plan, context)
+            return _amend(command, state, context)
         case ClosePlan():
-            _require(plan, "issued")
-            return Decision(
-                [PlanClosed(plan_id=plan.id, effective_at=command.now, reason=command.reason)]
-            )
+            return _close(command, state)
         case CancelPlan():
-            _require(plan, "draft", "issued")
-            return Decision(
-                [
-                    PlanCancelled(
-                        plan_id=plan.id,
-                        effective_at=command.now,
-                        reason=text(command.reason, "reason", 2000),
-                    )
-                ]
-            )
+            return _cancel(command, state)
         case SupersedePlan():
-            _require(plan, "issued")
-            if command.superseded_by == plan.id:
-                raise Refused("same-plan", "a plan cannot supersede itself")
-            successor = context.plan(command.superseded_by)
-            if successor.status != "issued":
-                raise Refused(
-                    "successor-not-issued", f"plan {successor.id} is {successor.status}, not issued"
-                )
-            return Decision(
-                [
-                    PlanSuperseded(
-                        plan_id=plan.id,
-                        superseded_by=successor.id,
-                        effective_at=command.now,
-                        reason=command.reason,
-                    )
-                ]
-            )
+            return _supersede(command, state, context)
         case AddAttachment():
-            _require(plan, "draft", "issued")
-            if command.attachment_id in plan.attachments:
-                raise Refused("attachment-exists", f"attachment {command.attachment_id} exists")
-            if not _SHA256.match(command.sha256):
-                raise Refused("invalid-attachment", "sha256 is 64 lower-case hex digits")
-            if not _MEDIA_TYPE.match(command.media_type):
-                raise Refused("invalid-attachment", f"{command.media_type!r} is not a media type")
-            if not 0 <= command.size <= 2**40:
-                raise Refused("invalid-attachment", "size is 0 to 1 TiB")
-            return Decision(
-                [
-                    AttachmentAdded(
-                        plan_id=plan.id,
-                        attachment_id=command.attachment_id,
-                        name=text(command.name, "attachment-name", 255),
-                        media_type=command.media_type,
-                        sha256=command.sha256,
-                        size=command.size,
-                    )
-                ]
-            )
+            return _add_attachment(command, state)
         case LinkSubPlan():
-            _require(plan, "issued")
-            if command.sub_plan_id == plan.id:
-                raise Refused("same-plan", "a plan cannot implement itself")
-            if command.sub_plan_id in plan.sub_plans:
-                raise Refused("already-linked", f"plan {command.sub_plan_id} is linked already")
-            sub = context.plan(command.sub_plan_id)
-            if sub.status == "unknown":
-                raise Refused("unknown-sub-plan", f"plan {command.sub_plan_id} does not exist")
-            if sub.status != "issued":
-                raise Refused("sub-plan-not-issued", f"plan {sub.id} is {sub.status}")
-            ancestors = [u.id for u in context.lineage[1:]]
-            if plan.issuer_unit_id not in ancestors:
-                raise Refused(
-                    "not-a-lower-unit", "a sub-plan is issued by a unit below the plan's issuer"
-                )
-            assert sub.issuer_unit_id is not None
-            return Decision(
-                [
-                    SubPlanLinked(
-                        plan_id=plan.id, sub_plan_id=sub.id, sub_plan_issuer_id=sub.issuer_unit_id
-                    )
-                ]
+            return _link_sub_plan(command, state, context)
+
+
+def _draft(command: DraftPlan, plan: Plan, context: Context) -> Decision:
+    if plan.status != "unknown":
+        raise Refused(codes.PLAN_EXISTS, f"plan {plan.id} already exists")
+    issuer = context.unit(command.issuer_unit_id)
+    if issuer.status == "unknown":
+        raise Refused(codes.UNKNOWN_ISSUER, f"issuing unit {issuer.id} does not exist")
+    if not issuer.active:
+        raise Refused(codes.ISSUER_INACTIVE, f"issuing unit {issuer.id} is {issuer.status}")
+    _check_units(command.recipients, context)
+    _check_phases(command.phases)
+    _check_review_steps(command.review_steps)
+    check_policy(command.escalation_policy)
+    return Decision(
+        [
+            PlanDrafted(
+                plan_id=command.plan_id,
+                kind=command.kind,
+                title=text(command.title, codes.INVALID_TITLE, 500),
+                issuer_unit_id=command.issuer_unit_id,
+                implements=_implements(command.implements, context),
+                purpose=normalize_text(command.purpose) if command.purpose else None,
+                phases=command.phases,
+                recipients=command.recipients,
+                escalation_policy=command.escalation_policy,
+                review_steps=command.review_steps,
+                shift_day_off=command.shift_day_off,
             )
+        ]
+    )
+
+
+def _close(command: ClosePlan, plan: Plan) -> Decision:
+    _require(plan, "issued")
+    return Decision([PlanClosed(plan_id=plan.id, effective_at=command.now, reason=command.reason)])
+
+
+def _cancel(command: CancelPlan, plan: Plan) -> Decision:
+    _require(plan, "draft", "issued")
+    return Decision(
+        [
+            PlanCancelled(
+                plan_id=plan.id,
+                effective_at=command.now,
+                reason=text(command.reason, codes.INVALID_REASON, 2000),
+            )
+        ]
+    )
+
+
+def _supersede(command: SupersedePlan, plan: Plan, context: Context) -> Decision:
+    _require(plan, "issued")
+    if command.superseded_by == plan.id:
+        raise Refused(codes.SAME_PLAN, "a plan cannot supersede itself")
+    successor = context.plan(command.superseded_by)
+    if successor.status != "issued":
+        raise Refused(
+            codes.SUCCESSOR_NOT_ISSUED,
+            f"plan {successor.id} is {successor.status}, not issued",
+        )
+    return Decision(
+        [
+            PlanSuperseded(
+                plan_id=plan.id,
+                superseded_by=successor.id,
+                effective_at=command.now,
+                reason=command.reason,
+            )
+        ]
+    )
+
+
+def _add_attachment(command: AddAttachment, plan: Plan) -> Decision:
+    _require(plan, "draft", "issued")
+    if command.attachment_id in plan.attachments:
+        raise Refused(codes.ATTACHMENT_EXISTS, f"attachment {command.attachment_id} exists")
+    if not _SHA256.match(command.sha256):
+        raise Refused(codes.INVALID_ATTACHMENT, "sha256 is 64 lower-case hex digits")
+    if not _MEDIA_TYPE.match(command.media_type):
+        raise Refused(codes.INVALID_ATTACHMENT, f"{command.media_type!r} is not a media type")
+    if not 0 <= command.size <= 2**40:
+        raise Refused(codes.INVALID_ATTACHMENT, "size is 0 to 1 TiB")
+    return Decision(
+        [
+            AttachmentAdded(
+                plan_id=plan.id,
+                attachment_id=command.attachment_id,
+                name=text(command.name, codes.INVALID_ATTACHMENT_NAME, 255),
+                media_type=command.media_type,
+                sha256=command.sha256,
+                size=command.size,
+            )
+        ]
+    )
+
+
+def _link_sub_plan(command: LinkSubPlan, plan: Plan, context: Context) -> Decision:
+    _require(plan, "issued")
+    if command.sub_plan_id == plan.id:
+        raise Refused(codes.SAME_PLAN, "a plan cannot implement itself")
+    if command.sub_plan_id in plan.sub_plans:
+        raise Refused(codes.ALREADY_LINKED, f"plan {command.sub_plan_id} is linked already")
+    sub = context.plan(command.sub_plan_id)
+    if sub.status == "unknown":
+        raise Refused(codes.UNKNOWN_SUB_PLAN, f"plan {command.sub_plan_id} does not exist")
+    if sub.status != "issued":
+        raise Refused(codes.SUB_PLAN_NOT_ISSUED, f"plan {sub.id} is {sub.status}")
+    ancestors = [u.id for u in context.lineage[1:]]
+    if plan.issuer_unit_id not in ancestors:
+        raise Refused(
+            codes.NOT_A_LOWER_UNIT, "a sub-plan is issued by a unit below the plan's issuer"
+        )
+    assert sub.issuer_unit_id is not None
+    return Decision(
+        [SubPlanLinked(plan_id=plan.id, sub_plan_id=sub.id, sub_plan_issuer_id=sub.issuer_unit_id)]
+    )
 
 
 def _issue(command: IssuePlan, plan: Plan) -> Decision:
+    _require(plan, "draft")
     number = _parse(command.number)
     if number.form == "party" or number.kind is not None:
         if number.kind != plan.kind:
             raise Refused(
-                "number-kind-mismatch",
+                codes.NUMBER_KIND_MISMATCH,
                 f"{number.written} is a {number.kind}, the plan is a {plan.kind}",
             )
     elif plan.kind != "CV":
         raise Refused(
-            "number-kind-mismatch",
+            codes.NUMBER_KIND_MISMATCH,
             f"{number.written} has no kind code: only an official letter (CV) has none",
         )
     if number.year is not None and number.year != command.issued_on.year:
         raise Refused(
-            "number-year-mismatch",
+            codes.NUMBER_YEAR_MISMATCH,
             f"{number.written} is numbered in {number.year}, issued in {command.issued_on.year}",
         )
     if command.issued_on > command.today:
-        raise Refused("issue-date-in-future", f"{command.issued_on} is after today")
+        raise Refused(codes.ISSUE_DATE_IN_FUTURE, f"{command.issued_on} is after today")
     if command.effective_at > command.now + timedelta(minutes=5):
-        raise Refused("effective-in-future", "a plan takes effect when it is issued, not later")
+        raise Refused(codes.EFFECTIVE_IN_FUTURE, "a plan takes effect when it is issued, not later")
     if command.effective_at.date() < command.issued_on - timedelta(days=1):
-        raise Refused("effective-before-issue", "it takes effect on or after its issue date")
+        raise Refused(codes.EFFECTIVE_BEFORE_ISSUE, "it takes effect on or after its issue date")
     backdated = (
         command.issued_on < command.today or command.effective_at < command.now - BACKDATE_TOLERANCE
     )
     if backdated and not command.may_backdate:
         raise Refused(
-            "backdating-not-allowed", "only an admin or an import gives a plan a date in the past"
+            codes.BACKDATING_NOT_ALLOWED,
+            "only an admin or an import gives a plan a date in the past",
         )
     signer = Signer(
-        name=text(command.signer.name, "signer", 200),
-        title=text(command.signer.title, "signer-title", 200),
+        name=text(command.signer.name, codes.INVALID_SIGNER, 200),
+        title=text(command.signer.title, codes.INVALID_SIGNER_TITLE, 200),
         authority=command.signer.authority,
         on_behalf_of=command.signer.on_behalf_of,
     )
@@ -499,7 +524,7 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
                 number_normalized=number.normalized,
                 number_form=number.form,
                 number_warnings=number.warnings,
-                place=text(command.place, "place", 200),
+                place=text(command.place, codes.INVALID_PLACE, 200),
                 issued_on=command.issued_on,
                 effective_at=command.effective_at,
                 signer=signer,
@@ -517,6 +542,7 @@ _AMENDABLE = ("title", "purpose", "phases", "recipients", "escalation_policy", "
 
 
 def _amend(command: AmendPlan, plan: Plan, context: Context) -> Decision:
+    _require(plan, "draft", "issued")
     changes = {}
     for name in _AMENDABLE:
         value = getattr(command, name)
@@ -525,9 +551,9 @@ def _amend(command: AmendPlan, plan: Plan, context: Context) -> Decision:
         if value is not None and value != getattr(plan, name):
             changes[name] = value
     if not changes:
-        raise Refused("nothing-changed", "the amendment changes nothing")
+        raise Refused(codes.NOTHING_CHANGED, "the amendment changes nothing")
     if "title" in changes:
-        changes["title"] = text(changes["title"], "title", 500)
+        changes["title"] = text(changes["title"], codes.INVALID_TITLE, 500)
     if "recipients" in changes:
         _check_units(changes["recipients"], context)
     if "phases" in changes:
@@ -540,7 +566,7 @@ def _amend(command: AmendPlan, plan: Plan, context: Context) -> Decision:
         [
             PlanAmended(
                 plan_id=plan.id,
-                reason=text(command.reason, "reason", 2000),
+                reason=text(command.reason, codes.INVALID_REASON, 2000),
                 effective_at=command.now,
                 changed=tuple(changes),
                 **changes,

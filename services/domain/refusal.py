@@ -1,4 +1,5 @@
-"""Refusals by a rule of the domain, each with a stable code the API maps to one problem type."""
+"""Refusals by a rule of the domain, each with a stable code (`services/domain/refusal_codes.py`)
+the API maps to one problem type, its status following from the code's kind."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from events.catalog import Event
+from services.domain.refusal_codes import Code
 
 
 class Refused(Exception):
     """The command breaks a rule; nothing is appended."""
 
-    def __init__(self, code: str, detail: str, **extra: Any) -> None:
+    def __init__(self, code: Code, detail: str, **extra: Any) -> None:
         super().__init__(detail)
-        self.code = code
+        self.code: Code = code
         self.detail = detail
         self.extra = extra
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Refused
+from services.domain.refusal_codes import Code
 from services.domain.text import normalize_text
 
 BACKDATE_TOLERANCE = timedelta(minutes=5)
@@ -12,19 +14,21 @@ BACKDATE_TOLERANCE = timedelta(minutes=5)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-def text(value: str, what: str, longest: int = 20_000) -> str:
-    """NFC, look-alikes fixed, white space collapsed; 1 to `longest` characters."""
+def text(value: str, code: Code, longest: int = 20_000) -> str:
+    """NFC, look-alikes fixed, white space collapsed; 1 to `longest` characters. `code` is the
+    refusal of an out-of-bounds text, invalid-<what>: invalid-title, invalid-reason..."""
     cleaned = normalize_text(value)
     if not 1 <= len(cleaned) <= longest:
-        raise Refused(f"invalid-{what}", f"the {what} has 1 to {longest} characters")
+        what = code.removeprefix("invalid-")
+        raise Refused(code, f"the {what} has 1 to {longest} characters")
     return cleaned
 
 
 def when(effective_at: datetime, now: datetime, may_backdate: bool) -> None:
     """A fact takes effect now, or in the past when the actor may backdate; never later."""
     if effective_at > now + FUTURE_TOLERANCE:
-        raise Refused("effective-in-future", "a fact cannot take effect in the future")
+        raise Refused(codes.EFFECTIVE_IN_FUTURE, "a fact cannot take effect in the future")
     if effective_at < now - BACKDATE_TOLERANCE and not may_backdate:
         raise Refused(
-            "backdating-not-allowed", "only an admin or an import records a fact in the past"
+            codes.BACKDATING_NOT_ALLOWED, "only an admin or an import records a fact in the past"
         )

@@ -7,13 +7,13 @@ Pausing what is paused or resuming what is active records nothing: scripts may r
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from events.catalog import Event, catalog
-from events.errors import UnknownEventType
+from events.catalog import Event
 from events.subscriptions import (
     SubscriptionCreated,
     SubscriptionFilter,
@@ -22,6 +22,7 @@ from events.subscriptions import (
     SubscriptionReset,
     SubscriptionResumed,
 )
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
 from services.domain.rules import text
 
@@ -35,6 +36,11 @@ class Subscription:
     id: UUID
     status: Status = "unknown"
     owner_user_id: UUID | None = None
+
+
+def initial(subscription_id: UUID) -> Subscription:
+    """A subscription before any event: unknown."""
+    return Subscription(subscription_id)
 
 
 def evolve(state: Subscription, event: Event) -> Subscription:
@@ -101,20 +107,26 @@ SubscriptionCommand = (
 )
 
 
+@dataclass(frozen=True)
+class Context:
+    """What a subscription decision needs to know, given by the shell: the names of the event
+    types a filter may name (the catalogue's, so the answer never depends on what was imported)."""
+
+    known_types: AbstractSet[str] = frozenset()
+
+
 def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
-def _checked_filter(given: SubscriptionFilter) -> SubscriptionFilter:
+def _checked_filter(given: SubscriptionFilter, known_types: AbstractSet[str]) -> SubscriptionFilter:
     for name in given.types:
-        try:
-            catalog.type_of(name)
-        except UnknownEventType:
-            raise Refused("unknown-event-type", f"{name!r} is not an event type") from None
+        if name not in known_types:
+            raise Refused(codes.UNKNOWN_EVENT_TYPE, f"{name!r} is not an event type")
     for category in given.categories:
         if category not in CATEGORIES:
             raise Refused(
-                "unknown-category",
+                codes.UNKNOWN_CATEGORY,
                 f"{category!r} is not a category; use one of {', '.join(CATEGORIES)}",
             )
     return SubscriptionFilter(
@@ -126,75 +138,88 @@ def _checked_filter(given: SubscriptionFilter) -> SubscriptionFilter:
     )
 
 
-def decide(command: SubscriptionCommand, state: Subscription) -> Decision:
+def decide(command: SubscriptionCommand, state: Subscription, context: Context) -> Decision:
+    """`context` is required: creating checks the filter's types against its known types."""
     if not isinstance(command, CreateSubscription) and state.status == "unknown":
-        raise Refused("unknown-subscription", f"subscription {state.id} does not exist")
+        raise Refused(codes.UNKNOWN_SUBSCRIPTION, f"subscription {state.id} does not exist")
     match command:
         case CreateSubscription():
-            if state.status != "unknown":
-                raise Refused("subscription-exists", f"subscription {state.id} exists")
-            if len(command.secret) < MIN_SECRET_LENGTH or len(command.secret) > 200:
-                raise Refused(
-                    "invalid-secret",
-                    f"a signing secret has {MIN_SECRET_LENGTH} to 200 characters",
-                )
-            return Decision(
-                [
-                    SubscriptionCreated(
-                        subscription_id=command.subscription_id,
-                        owner_user_id=command.owner_user_id,
-                        name=text(command.name, "name", 200),
-                        url=command.url,
-                        filter=_checked_filter(command.filter),
-                        secret_fingerprint=fingerprint(command.secret),
-                        start_after=command.start_after,
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _create(command, state, context)
         case PauseSubscription():
-            if state.status == "paused":
-                return Decision([])
-            reason = text(command.reason, "reason", 500) if command.reason else None
-            return Decision(
-                [
-                    SubscriptionPaused(
-                        subscription_id=state.id, reason=reason, effective_at=command.now
-                    )
-                ]
-            )
+            return _pause(command, state)
         case ResumeSubscription():
-            if state.status == "active":
-                return Decision([])
-            return Decision(
-                [
-                    SubscriptionResumed(
-                        subscription_id=state.id,
-                        from_parked=state.status == "parked",
-                        effective_at=command.now,
-                    )
-                ]
-            )
+            return _resume(command, state)
         case ResetSubscription():
-            return Decision(
-                [
-                    SubscriptionReset(
-                        subscription_id=state.id, after=command.after, effective_at=command.now
-                    )
-                ]
-            )
+            return _reset(command, state)
         case ParkSubscription():
-            # A delivery that failed while its owner paused it leaves the pause in force.
-            if state.status != "active":
-                return Decision([])
-            return Decision(
-                [
-                    SubscriptionParked(
-                        subscription_id=state.id,
-                        failures=command.failures,
-                        reason=command.reason[:1000],
-                        cursor=command.cursor,
-                        effective_at=command.now,
-                    )
-                ]
+            return _park(command, state)
+
+
+def _create(command: CreateSubscription, state: Subscription, context: Context) -> Decision:
+    if state.status != "unknown":
+        raise Refused(codes.SUBSCRIPTION_EXISTS, f"subscription {state.id} exists")
+    if len(command.secret) < MIN_SECRET_LENGTH or len(command.secret) > 200:
+        raise Refused(
+            codes.INVALID_SECRET,
+            f"a signing secret has {MIN_SECRET_LENGTH} to 200 characters",
+        )
+    return Decision(
+        [
+            SubscriptionCreated(
+                subscription_id=command.subscription_id,
+                owner_user_id=command.owner_user_id,
+                name=text(command.name, codes.INVALID_NAME, 200),
+                url=command.url,
+                filter=_checked_filter(command.filter, context.known_types),
+                secret_fingerprint=fingerprint(command.secret),
+                start_after=command.start_after,
+                effective_at=command.now,
             )
+        ]
+    )
+
+
+def _pause(command: PauseSubscription, state: Subscription) -> Decision:
+    if state.status == "paused":
+        return Decision([])
+    reason = text(command.reason, codes.INVALID_REASON, 500) if command.reason else None
+    return Decision(
+        [SubscriptionPaused(subscription_id=state.id, reason=reason, effective_at=command.now)]
+    )
+
+
+def _resume(command: ResumeSubscription, state: Subscription) -> Decision:
+    if state.status == "active":
+        return Decision([])
+    return Decision(
+        [
+            SubscriptionResumed(
+                subscription_id=state.id,
+                from_parked=state.status == "parked",
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _reset(command: ResetSubscription, state: Subscription) -> Decision:
+    return Decision(
+        [SubscriptionReset(subscription_id=state.id, after=command.after, effective_at=command.now)]
+    )
+
+
+def _park(command: ParkSubscription, state: Subscription) -> Decision:
+    # A delivery that failed while its owner paused it leaves the pause in force.
+    if state.status != "active":
+        return Decision([])
+    return Decision(
+        [
+            SubscriptionParked(
+                subscription_id=state.id,
+                failures=command.failures,
+                reason=command.reason[:1000],
+                cursor=command.cursor,
+                effective_at=command.now,
+            )
+        ]
+    )

@@ -18,6 +18,7 @@ from events.organisation import (
     UnitRenamed,
     UnitSplit,
 )
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Key, Refused
 from services.domain.text import normalize_code, normalize_text
 
@@ -39,7 +40,8 @@ class Unit:
         return self.status == "active"
 
 
-def unknown(unit_id: UUID) -> Unit:
+def initial(unit_id: UUID) -> Unit:
+    """A unit before any event: unknown."""
     return Unit(unit_id)
 
 
@@ -116,7 +118,7 @@ UnitCommand = RegisterUnit | RenameUnit | MoveUnit | MergeUnit | SplitUnit | Dis
 
 
 @dataclass(frozen=True)
-class Surroundings:
+class Context:
     """What a decision about one unit needs to know of others, loaded by the shell.
 
     `lineage` is the chain of the new parent (move) or successor (merge) up to the root;
@@ -129,7 +131,7 @@ class Surroundings:
     active_children: int = 0
 
     def get(self, unit_id: UUID) -> Unit:
-        return (self.others or {}).get(unit_id, unknown(unit_id))
+        return (self.others or {}).get(unit_id, initial(unit_id))
 
 
 def code_key(parent_id: UUID | None, short_code: str) -> Key:
@@ -140,7 +142,7 @@ def code_key(parent_id: UUID | None, short_code: str) -> Key:
 def _clean_name(name: str) -> str:
     text = normalize_text(name)
     if not 1 <= len(text) <= 300:
-        raise Refused("invalid-name", "a unit's name has 1 to 300 characters")
+        raise Refused(codes.INVALID_NAME, "a unit's name has 1 to 300 characters")
     return text
 
 
@@ -148,19 +150,27 @@ def _clean_code(code: str) -> str:
     text = normalize_code(code)
     if text is None:
         raise Refused(
-            "invalid-short-code",
+            codes.INVALID_SHORT_CODE,
             f"{code!r} is not a short code: 1 to 32 letters or digits, joined by - . or &",
         )
     return text
 
 
+_ROLES = {
+    "unit": (codes.UNKNOWN_UNIT, codes.UNIT_INACTIVE),
+    "parent": (codes.UNKNOWN_PARENT, codes.PARENT_INACTIVE),
+    "successor": (codes.UNKNOWN_SUCCESSOR, codes.SUCCESSOR_INACTIVE),
+}
+
+
 def _require_active(unit: Unit, role: str) -> None:
     """`role` ("unit", "parent", "successor") names the refusal: unknown-parent, unit-inactive..."""
+    unknown_code, inactive_code = _ROLES[role]
     if unit.status == "unknown":
-        raise Refused(f"unknown-{role}", f"{role} {unit.id} does not exist", unit_id=str(unit.id))
+        raise Refused(unknown_code, f"{role} {unit.id} does not exist", unit_id=str(unit.id))
     if not unit.active:
         raise Refused(
-            f"{role}-inactive",
+            inactive_code,
             f"{role} {unit.id} is {unit.status}",
             unit_id=str(unit.id),
             successor_id=str(unit.successor_id) if unit.successor_id else None,
@@ -169,135 +179,153 @@ def _require_active(unit: Unit, role: str) -> None:
 
 def _require_no_cycle(unit: Unit, lineage: Sequence[Unit]) -> None:
     if any(ancestor.id == unit.id for ancestor in lineage):
-        raise Refused("cycle", f"unit {unit.id} cannot go under itself or its own descendant")
+        raise Refused(codes.CYCLE, f"unit {unit.id} cannot go under itself or its own descendant")
 
 
-def decide(command: UnitCommand, unit: Unit, around: Surroundings = Surroundings()) -> Decision:
+def decide(command: UnitCommand, state: Unit, context: Context = Context()) -> Decision:
     match command:
         case RegisterUnit():
-            if unit.status != "unknown":
-                raise Refused("unit-exists", f"unit {unit.id} is already registered")
-            name, code = _clean_name(command.name), _clean_code(command.short_code)
-            if command.parent_id is not None:
-                _require_active(around.get(command.parent_id), "parent")
-            return Decision(
-                [
-                    UnitRegistered(
-                        unit_id=command.unit_id,
-                        name=name,
-                        short_code=code,
-                        kind=command.kind,
-                        parent_id=command.parent_id,
-                    )
-                ],
-                reserve=[code_key(command.parent_id, code)],
-            )
+            return _register(command, state, context)
         case RenameUnit():
-            _require_active(unit, "unit")
-            name = _clean_name(command.name)
-            code = _clean_code(command.short_code) if command.short_code else unit.short_code
-            if (name, code) == (unit.name, unit.short_code):
-                raise Refused("nothing-changed", "the unit already has this name and short code")
-            changed = code != unit.short_code
-            return Decision(
-                [
-                    UnitRenamed(
-                        unit_id=unit.id,
-                        name=name,
-                        short_code=code,
-                        previous_name=unit.name,
-                        previous_short_code=unit.short_code,
-                        reason=command.reason,
-                    )
-                ],
-                reserve=[code_key(unit.parent_id, code)] if changed else [],
-                release=[code_key(unit.parent_id, unit.short_code)] if changed else [],
-            )
+            return _rename(command, state)
         case MoveUnit():
-            _require_active(unit, "unit")
-            parent = around.get(command.parent_id)
-            _require_active(parent, "parent")
-            _require_no_cycle(unit, around.lineage)
-            if parent.id == unit.parent_id:
-                raise Refused("nothing-changed", f"unit {unit.id} is already under {parent.id}")
-            return Decision(
-                [
-                    UnitMoved(
-                        unit_id=unit.id,
-                        from_parent_id=unit.parent_id,
-                        to_parent_id=parent.id,
-                        reason=command.reason,
-                    )
-                ],
-                reserve=[code_key(parent.id, unit.short_code)],
-                release=[code_key(unit.parent_id, unit.short_code)],
-            )
+            return _move(command, state, context)
         case MergeUnit():
-            _require_active(unit, "unit")
-            successor = around.get(command.successor_id)
-            if successor.id == unit.id:
-                raise Refused("same-unit", "a unit cannot be merged into itself")
-            _require_active(successor, "successor")
-            _require_no_cycle(unit, around.lineage)
-            _require_childless(unit, around)
-            return Decision(
-                [UnitMerged(unit_id=unit.id, successor_id=successor.id, reason=command.reason)],
-                release=[code_key(unit.parent_id, unit.short_code)],
-            )
+            return _merge(command, state, context)
         case SplitUnit():
-            _require_active(unit, "unit")
-            successors = list(dict.fromkeys(command.successor_ids))
-            if len(successors) < 2:
-                raise Refused("invalid-split", "a split names at least two successors")
-            if unit.id in successors:
-                raise Refused("same-unit", "a unit cannot be its own successor")
-            for successor_id in successors:
-                _require_active(around.get(successor_id), "successor")
-            if command.default_successor_id not in successors:
-                raise Refused("invalid-split", "the default successor must be one of them")
-            for _, successor_id in command.allocations:
-                if successor_id not in successors:
-                    raise Refused(
-                        "invalid-split", f"task allocated to {successor_id}, not a successor"
-                    )
-            _require_childless(unit, around)
-            return Decision(
-                [
-                    UnitSplit(
-                        unit_id=unit.id,
-                        successor_ids=tuple(successors),
-                        default_successor_id=command.default_successor_id,
-                        allocations=tuple(
-                            TaskAllocation(assignment_id=task, successor_id=successor)
-                            for task, successor in command.allocations
-                        ),
-                        reason=command.reason,
-                    )
-                ],
-                release=[code_key(unit.parent_id, unit.short_code)],
-            )
+            return _split(command, state, context)
         case DissolveUnit():
-            _require_active(unit, "unit")
-            if command.successor_id is not None:
-                if command.successor_id == unit.id:
-                    raise Refused("same-unit", "a unit cannot be its own successor")
-                _require_active(around.get(command.successor_id), "successor")
-            _require_childless(unit, around)
-            return Decision(
-                [
-                    UnitDissolved(
-                        unit_id=unit.id, successor_id=command.successor_id, reason=command.reason
-                    )
-                ],
-                release=[code_key(unit.parent_id, unit.short_code)],
+            return _dissolve(command, state, context)
+
+
+def _register(command: RegisterUnit, unit: Unit, context: Context) -> Decision:
+    if unit.status != "unknown":
+        raise Refused(codes.UNIT_EXISTS, f"unit {unit.id} is already registered")
+    name, code = _clean_name(command.name), _clean_code(command.short_code)
+    if command.parent_id is not None:
+        _require_active(context.get(command.parent_id), "parent")
+    return Decision(
+        [
+            UnitRegistered(
+                unit_id=command.unit_id,
+                name=name,
+                short_code=code,
+                kind=command.kind,
+                parent_id=command.parent_id,
             )
+        ],
+        reserve=[code_key(command.parent_id, code)],
+    )
 
 
-def _require_childless(unit: Unit, around: Surroundings) -> None:
-    if around.active_children:
+def _rename(command: RenameUnit, unit: Unit) -> Decision:
+    _require_active(unit, "unit")
+    name = _clean_name(command.name)
+    code = _clean_code(command.short_code) if command.short_code else unit.short_code
+    if (name, code) == (unit.name, unit.short_code):
+        raise Refused(codes.NOTHING_CHANGED, "the unit already has this name and short code")
+    changed = code != unit.short_code
+    return Decision(
+        [
+            UnitRenamed(
+                unit_id=unit.id,
+                name=name,
+                short_code=code,
+                previous_name=unit.name,
+                previous_short_code=unit.short_code,
+                reason=command.reason,
+            )
+        ],
+        reserve=[code_key(unit.parent_id, code)] if changed else [],
+        release=[code_key(unit.parent_id, unit.short_code)] if changed else [],
+    )
+
+
+def _move(command: MoveUnit, unit: Unit, context: Context) -> Decision:
+    _require_active(unit, "unit")
+    parent = context.get(command.parent_id)
+    _require_active(parent, "parent")
+    _require_no_cycle(unit, context.lineage)
+    if parent.id == unit.parent_id:
+        raise Refused(codes.NOTHING_CHANGED, f"unit {unit.id} is already under {parent.id}")
+    return Decision(
+        [
+            UnitMoved(
+                unit_id=unit.id,
+                from_parent_id=unit.parent_id,
+                to_parent_id=parent.id,
+                reason=command.reason,
+            )
+        ],
+        reserve=[code_key(parent.id, unit.short_code)],
+        release=[code_key(unit.parent_id, unit.short_code)],
+    )
+
+
+def _merge(command: MergeUnit, unit: Unit, context: Context) -> Decision:
+    _require_active(unit, "unit")
+    successor = context.get(command.successor_id)
+    if successor.id == unit.id:
+        raise Refused(codes.SAME_UNIT, "a unit cannot be merged into itself")
+    _require_active(successor, "successor")
+    _require_no_cycle(unit, context.lineage)
+    _require_childless(unit, context)
+    return Decision(
+        [UnitMerged(unit_id=unit.id, successor_id=successor.id, reason=command.reason)],
+        release=[code_key(unit.parent_id, unit.short_code)],
+    )
+
+
+def _split(command: SplitUnit, unit: Unit, context: Context) -> Decision:
+    _require_active(unit, "unit")
+    successors = list(dict.fromkeys(command.successor_ids))
+    if len(successors) < 2:
+        raise Refused(codes.INVALID_SPLIT, "a split names at least two successors")
+    if unit.id in successors:
+        raise Refused(codes.SAME_UNIT, "a unit cannot be its own successor")
+    for successor_id in successors:
+        _require_active(context.get(successor_id), "successor")
+    if command.default_successor_id not in successors:
+        raise Refused(codes.INVALID_SPLIT, "the default successor must be one of them")
+    for _, successor_id in command.allocations:
+        if successor_id not in successors:
+            raise Refused(codes.INVALID_SPLIT, f"task allocated to {successor_id}, not a successor")
+    _require_childless(unit, context)
+    return Decision(
+        [
+            UnitSplit(
+                unit_id=unit.id,
+                successor_ids=tuple(successors),
+                default_successor_id=command.default_successor_id,
+                allocations=tuple(
+                    TaskAllocation(assignment_id=task, successor_id=successor)
+                    for task, successor in command.allocations
+                ),
+                reason=command.reason,
+            )
+        ],
+        release=[code_key(unit.parent_id, unit.short_code)],
+    )
+
+
+def _dissolve(command: DissolveUnit, unit: Unit, context: Context) -> Decision:
+    _require_active(unit, "unit")
+    if command.successor_id is not None:
+        if command.successor_id == unit.id:
+            raise Refused(codes.SAME_UNIT, "a unit cannot be its own successor")
+        _require_active(context.get(command.successor_id), "successor")
+    _require_childless(unit, context)
+    return Decision(
+        [UnitDissolved(unit_id=unit.id, successor_id=command.successor_id, reason=command.reason)],
+        release=[code_key(unit.parent_id, unit.short_code)],
+    )
+
+
+def _require_childless(unit: Unit, context: Context) -> None:
+    if context.active_children:
         raise Refused(
-            "has-children",
-            f"unit {unit.id} still has {around.active_children} active unit(s) under it: "
+            codes.HAS_CHILDREN,
+            f"unit {unit.id} still has {context.active_children} active unit(s) under it: "
             "move, merge or dissolve them first",
         )
 
@@ -322,19 +350,19 @@ def plan_import(
     """Registrations for a whole tree, parents first. A parent is either a row of the file
     (`parent_ref`) or a unit already registered (`parent_id`, found in `existing`)."""
     if not rows:
-        raise Refused("empty-import", "the file names no unit")
+        raise Refused(codes.EMPTY_IMPORT, "the file names no unit")
     by_ref: dict[str, ImportedUnit] = {}
     for row in rows:
         if row.ref in by_ref:
-            raise Refused("duplicate-ref", f"ref {row.ref!r} appears twice in the file")
+            raise Refused(codes.DUPLICATE_REF, f"ref {row.ref!r} appears twice in the file")
         by_ref[row.ref] = row
     ids = [row.unit_id for row in rows]
     if len(set(ids)) != len(ids):
-        raise Refused("duplicate-ref", "two rows carry the same unit id")
+        raise Refused(codes.DUPLICATE_REF, "two rows carry the same unit id")
     for row in rows:
         if row.parent_ref is not None and row.parent_ref not in by_ref:
             raise Refused(
-                "unknown-parent",
+                codes.UNKNOWN_PARENT,
                 f"row {row.ref!r}: no row {row.parent_ref!r} in the file",
                 ref=row.ref,
             )
@@ -346,7 +374,9 @@ def plan_import(
         if row.ref in placed:
             return
         if row.ref in visiting:
-            raise Refused("cycle", f"row {row.ref!r} is its own ancestor in the file", ref=row.ref)
+            raise Refused(
+                codes.CYCLE, f"row {row.ref!r} is its own ancestor in the file", ref=row.ref
+            )
         visiting.add(row.ref)
         if row.parent_ref is not None:
             place(by_ref[row.parent_ref])
@@ -366,8 +396,8 @@ def plan_import(
         try:
             decision = decide(
                 command,
-                registered.get(row.unit_id, unknown(row.unit_id)),
-                Surroundings(others=registered),
+                registered.get(row.unit_id, initial(row.unit_id)),
+                Context(others=registered),
             )
         except Refused as refused:
             raise Refused(
@@ -376,12 +406,12 @@ def plan_import(
         for key in decision.reserve:
             if key in taken:
                 raise Refused(
-                    "duplicate-short-code",
+                    codes.DUPLICATE_SHORT_CODE,
                     f"row {row.ref!r}: short code {key.key} is used twice under "
                     "one parent in the file",
                     ref=row.ref,
                 )
             taken.add(key)
-        registered[row.unit_id] = evolve(unknown(row.unit_id), decision.events[0])
+        registered[row.unit_id] = evolve(initial(row.unit_id), decision.events[0])
         decisions.append((command, decision))
     return decisions

@@ -37,7 +37,7 @@ def stream_of(assignment_id: UUID) -> str:
 
 
 async def load(session: Session, assignment_id: UUID) -> Assignment:
-    return await session.load(stream_of(assignment_id), tasks.evolve, tasks.unknown(assignment_id))
+    return await session.load(stream_of(assignment_id), tasks.evolve, tasks.initial(assignment_id))
 
 
 def tags(task: Assignment) -> dict[str, Any]:

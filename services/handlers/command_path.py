@@ -33,6 +33,7 @@ from events.errors import IdempotencyKeyInUse, ReservationTaken, VersionConflict
 from events.store import DbConnection, EventStore
 from projections import registry
 from projections.change import Change
+from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
 from services.handlers.auth import Actor
 
@@ -40,9 +41,9 @@ S = TypeVar("S")
 
 # Which refusal a taken unique key means, by the scope's prefix.
 _TAKEN = {
-    "unit-code": ("duplicate-short-code", "the short code is already used under this parent"),
+    "unit-code": (codes.DUPLICATE_SHORT_CODE, "the short code is already used under this parent"),
     "docno": (
-        "document-number-taken",
+        codes.DOCUMENT_NUMBER_TAKEN,
         "the issuer already gave this number to another document of this kind and period",
     ),
 }
@@ -194,7 +195,9 @@ async def execute(
                 continue
             return _replayed(first.answer, first.events)
         except ReservationTaken as taken:
-            code, detail = _TAKEN.get(taken.scope.split(":", 1)[0], ("already-taken", str(taken)))
+            code, detail = _TAKEN.get(
+                taken.scope.split(":", 1)[0], (codes.ALREADY_TAKEN, str(taken))
+            )
             raise Refused(code, detail, key=taken.key) from None
         store.wake_followers()
         return Answer(outcome.answer_id, outcome.status, result, outcome.extra)

@@ -15,8 +15,9 @@ from uuid import UUID
 import asyncpg
 
 from events.store import EventStore
+from projections import calendar
 from services.domain import assignment as tasks
-from services.domain import calendar, deadlines
+from services.domain import deadlines
 from services.domain.assignment import Assignment
 from services.domain.calendar import Calendar
 from services.domain.refusal import Decision

@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from services.domain import assignment as tasks
+from services.domain import refusal_codes as codes
 from services.domain.assignment import Assignment, Reassign
 from services.domain.refusal import Refused
 from services.domain.unit import Unit
@@ -42,7 +43,7 @@ async def hand_over(
         to = successor_of(task.id)
         if to is None:
             raise Refused(
-                "open-tasks-need-successor",
+                codes.OPEN_TASKS_NEED_SUCCESSOR,
                 f"unit {unit_id} leads open tasks: name a successor to take them",
                 assignment_id=str(task.id),
             )

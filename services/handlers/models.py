@@ -34,7 +34,7 @@ def handler(command: models.ModelCommand, actor: Actor) -> Any:
             case CommendModel():
                 acting = actor.require(command.by_unit_id, "chief")
                 unit = await units.load(session, command.by_unit_id)
-        decision = models.decide(command, model, unit)
+        decision = models.decide(command, model, models.Context(unit))
         owner = command.unit_id if isinstance(command, RegisterModel) else model.unit_id
         created = {RegisterModel: "model_id", ReportModel: "report_id"}.get(type(command))
         answer = getattr(command, created) if created else command.model_id

@@ -14,6 +14,7 @@ from events.store import EventStore
 from projections import plan_view
 from projections.plan_view import PlanView
 from services.domain import plan as plans
+from services.domain import refusal_codes as codes
 from services.domain.docnumber import InvalidDocumentNumber, parse
 from services.domain.plan import (
     AddAttachment,
@@ -41,7 +42,7 @@ def stream_of(plan_id: UUID) -> str:
 
 
 async def load(session: Session, plan_id: UUID) -> Plan:
-    return await session.load(stream_of(plan_id), plans.evolve, plans.unknown(plan_id))
+    return await session.load(stream_of(plan_id), plans.evolve, plans.initial(plan_id))
 
 
 def default_term(on: date) -> str:
@@ -57,7 +58,7 @@ async def numbering_period(
     try:
         number = parse(number_text)
     except InvalidDocumentNumber as error:
-        raise Refused("invalid-document-number", str(error)) from None
+        raise Refused(codes.INVALID_DOCUMENT_NUMBER, str(error)) from None
     if number.form == "state":
         return str(issued_on.year)
     label = await pool.fetchval(

@@ -17,6 +17,7 @@ import asyncpg
 from prometheus_client import Gauge
 
 from events.catalog import Event
+from events.domain import catalog
 from events.errors import CursorFromAnotherEpoch
 from events.store import DbConnection, EventStore
 from events.subscriptions import (
@@ -26,6 +27,7 @@ from events.subscriptions import (
     SubscriptionReset,
     SubscriptionResumed,
 )
+from services.domain import refusal_codes as codes
 from services.domain import subscription as subscriptions
 from services.domain.refusal import Decision, Refused
 from services.domain.subscription import (
@@ -91,8 +93,9 @@ def handler(
         )
         owned_by_actor = actor.is_admin or state.owner_user_id == actor.user_id
         if not isinstance(command, CreateSubscription | ParkSubscription) and not owned_by_actor:
-            raise Refused("unknown-subscription", f"subscription {state.id} does not exist")
-        decision: Decision = subscriptions.decide(command, state)
+            raise Refused(codes.UNKNOWN_SUBSCRIPTION, f"subscription {state.id} does not exist")
+        known = subscriptions.Context(known_types=catalog.type_names())
+        decision: Decision = subscriptions.decide(command, state, known)
         status = 201 if isinstance(command, CreateSubscription) else 200
         outcome = Outcome(str(command.subscription_id), stream, status=status)
         outcome.add(stream, decision)
@@ -192,7 +195,7 @@ async def start_position(store: EventStore, given: str) -> str | None:
         await store.backlog(after=given, cap=1)
     except CursorFromAnotherEpoch:
         raise Refused(
-            "cursor-epoch-gone",
+            codes.CURSOR_EPOCH_GONE,
             "the cursor was handed out before the store was restored; use beginning or now",
         ) from None
     return given
@@ -239,7 +242,7 @@ async def row_of(pool: asyncpg.Pool[Any], actor: Actor, subscription_id: UUID) -
         f"SELECT {_COLUMNS} FROM subscriptions WHERE subscription_id = $1", subscription_id
     )
     if row is None or not (actor.is_admin or row["owner_user_id"] == actor.user_id):
-        raise Refused("unknown-subscription", f"subscription {subscription_id} does not exist")
+        raise Refused(codes.UNKNOWN_SUBSCRIPTION, f"subscription {subscription_id} does not exist")
     found: asyncpg.Record = row
     return found
 

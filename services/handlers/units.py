@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 
 from events.organisation import UnitKind
+from services.domain import refusal_codes as codes
 from services.domain import unit as units
 from services.domain.refusal import Refused
 from services.domain.text import fold
@@ -25,7 +26,6 @@ from services.domain.unit import (
     MoveUnit,
     RegisterUnit,
     SplitUnit,
-    Surroundings,
     Unit,
 )
 from services.handlers.command_path import Outcome, Session
@@ -39,7 +39,7 @@ def stream_of(unit_id: UUID) -> str:
 
 
 async def load(session: Session, unit_id: UUID) -> Unit:
-    return await session.load(stream_of(unit_id), units.evolve, units.unknown(unit_id))
+    return await session.load(stream_of(unit_id), units.evolve, units.initial(unit_id))
 
 
 async def lineage(session: Session, start_id: UUID) -> list[Unit]:
@@ -95,7 +95,7 @@ def handler(
                 if command.successor_id is not None:
                     others[command.successor_id] = await load(session, command.successor_id)
                 children = await active_children(pool, command.unit_id)
-        decision = units.decide(command, unit, Surroundings(chain, others, children))
+        decision = units.decide(command, unit, units.Context(chain, others, children))
         stream = stream_of(command.unit_id)
         outcome = Outcome(
             str(command.unit_id), stream, status=201 if isinstance(command, RegisterUnit) else 200
@@ -186,10 +186,10 @@ def rows_from_json(body: bytes) -> list[ImportedUnit]:
         parsed = msgspec.json.decode(body, type=ImportFile)
     except msgspec.ValidationError as error:
         raise Refused(
-            "invalid-import", f"the file does not match the import format: {error}"
+            codes.INVALID_IMPORT, f"the file does not match the import format: {error}"
         ) from None
     except msgspec.DecodeError as error:
-        raise Refused("invalid-import", f"the file is not JSON: {error}") from None
+        raise Refused(codes.INVALID_IMPORT, f"the file is not JSON: {error}") from None
     return _resolve(parsed.units)
 
 
@@ -199,15 +199,17 @@ def rows_from_csv(text: str) -> list[ImportedUnit]:
     try:
         reader.fieldnames  # noqa: B018 - reads the header row
     except csv.Error as error:
-        raise Refused("invalid-import", f"the CSV file is malformed: {error}") from None
+        raise Refused(codes.INVALID_IMPORT, f"the CSV file is malformed: {error}") from None
     if reader.fieldnames is None or not {"ref", "name", "short_code"} <= set(reader.fieldnames):
         raise Refused(
-            "invalid-import",
+            codes.INVALID_IMPORT,
             "a CSV import needs the columns ref, name, short_code and optionally kind, parent, id",
         )
     unknown_columns = set(reader.fieldnames) - expected - {"id"}
     if unknown_columns:
-        raise Refused("invalid-import", f"unknown column(s): {', '.join(sorted(unknown_columns))}")
+        raise Refused(
+            codes.INVALID_IMPORT, f"unknown column(s): {', '.join(sorted(unknown_columns))}"
+        )
     rows = []
     records = iter(enumerate(reader, 2))
     while True:
@@ -216,7 +218,7 @@ def rows_from_csv(text: str) -> list[ImportedUnit]:
         except StopIteration:
             break
         except csv.Error as error:
-            raise Refused("invalid-import", f"the CSV file is malformed: {error}") from None
+            raise Refused(codes.INVALID_IMPORT, f"the CSV file is malformed: {error}") from None
         try:
             rows.append(
                 msgspec.convert(
@@ -226,13 +228,13 @@ def rows_from_csv(text: str) -> list[ImportedUnit]:
                 )
             )
         except msgspec.ValidationError as error:
-            raise Refused("invalid-import", f"line {number}: {error}") from None
+            raise Refused(codes.INVALID_IMPORT, f"line {number}: {error}") from None
     return _resolve(rows)
 
 
 def _resolve(rows: list[ImportRow]) -> list[ImportedUnit]:
     if len(rows) > MAX_IMPORT_ROWS:
-        raise Refused("invalid-import", f"at most {MAX_IMPORT_ROWS} units in one import")
+        raise Refused(codes.INVALID_IMPORT, f"at most {MAX_IMPORT_ROWS} units in one import")
     refs = {row.ref for row in rows}
     resolved = []
     for row in rows:
@@ -245,7 +247,7 @@ def _resolve(rows: list[ImportRow]) -> list[ImportedUnit]:
                 parent_id = UUID(row.parent)
             except ValueError:
                 raise Refused(
-                    "unknown-parent",
+                    codes.UNKNOWN_PARENT,
                     f"row {row.ref!r}: parent {row.parent!r} is "
                     "neither a ref in the file nor a unit id",
                     ref=row.ref,

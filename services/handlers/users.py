@@ -13,6 +13,7 @@ import asyncpg
 
 from events.organisation import Role
 from events.store import DbConnection
+from services.domain import refusal_codes as codes
 from services.domain import user as users
 from services.domain.refusal import Refused
 from services.domain.text import normalize_text
@@ -38,15 +39,15 @@ class PersonalData:
     def cleaned(self) -> PersonalData:
         name = normalize_text(self.name)
         if not 1 <= len(name) <= 200:
-            raise Refused("invalid-name", "a user's name has 1 to 200 characters")
+            raise Refused(codes.INVALID_NAME, "a user's name has 1 to 200 characters")
         email = self.email.strip() if self.email else None
         if email is not None and ("@" not in email or len(email) > 254 or " " in email):
-            raise Refused("invalid-email", f"{email!r} is not an e-mail address")
+            raise Refused(codes.INVALID_EMAIL, f"{email!r} is not an e-mail address")
         phone = self.phone.strip() if self.phone else None
         if phone is not None and not (
             phone.replace(" ", "").lstrip("+").isdigit() and len(phone) <= 32
         ):
-            raise Refused("invalid-phone", f"{phone!r} is not a phone number")
+            raise Refused(codes.INVALID_PHONE, f"{phone!r} is not a phone number")
         return PersonalData(name, email, phone)
 
 
@@ -66,7 +67,7 @@ def register_handler(
         for role, unit_id in roles:
             grant = GrantRole(user_id, uuid.uuid4(), role, unit_id)
             unit = await load_unit(session, unit_id) if unit_id else None
-            decision = users.decide(grant, user, unit)
+            decision = users.decide(grant, user, users.Context(unit))
             outcome.add(stream, decision, units=[unit_id] if unit_id else [])
             user = users.evolve(user, decision.events[0])
             role_ids.append(str(grant.role_id))
@@ -95,7 +96,9 @@ def grant_handler(user_id: UUID, role: Role, unit_id: UUID | None) -> Any:
     async def decide(session: Session) -> Outcome:
         user = await load(session, user_id)
         unit = await load_unit(session, unit_id) if unit_id else None
-        decision = users.decide(GrantRole(user_id, role_id, role, unit_id), user, unit)
+        decision = users.decide(
+            GrantRole(user_id, role_id, role, unit_id), user, users.Context(unit)
+        )
         outcome = Outcome(str(role_id), stream_of(user_id), status=201)
         outcome.add(stream_of(user_id), decision, units=[unit_id] if unit_id else [])
         return outcome

@@ -9,8 +9,7 @@ import structlog
 import events.domain  # noqa: F401 - registers every domain event
 from events.migrate import MigrationReport, migrate
 from events.store import EventStore, create_pool
-from projections import registry
-from services.domain import calendar
+from projections import calendar, registry
 
 log = structlog.get_logger(__name__)
 

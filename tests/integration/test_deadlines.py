@@ -214,22 +214,23 @@ async def test_tasks_issued_before_schedules_existed_get_one_from_the_backfill(
 async def test_a_new_calendar_version_moves_no_recorded_step(
     domain_store: EventStore, pool: asyncpg.Pool[Any], monkeypatch: Any
 ) -> None:
+    from projections import calendar as tables
     from services.domain import calendar
     from services.handlers import deadlines as deadline_shell
 
     await load_demo(domain_store)
     before = await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3")
     async with pool.acquire() as connection:
-        assert await calendar.store_current(connection) is None  # stored once
-        first = await calendar.load(connection)
+        assert await tables.store_current(connection) is None  # stored once
+        first = await tables.load(connection)
     # Our overrides gain a day off (as a new package release or decree would bring one).
     extra = calendar.overrides()
     extra["version"] = 2
     extra["days_off"] = [*extra["days_off"], {"date": "2031-03-07", "reason": "thử nghiệm"}]
     monkeypatch.setattr(calendar, "overrides", lambda: extra)
     async with pool.acquire() as connection:
-        assert await calendar.store_current(connection) == "vn:0.109:2"
-        assert await calendar.load(connection, first.version) == first  # the old one unchanged
+        assert await tables.store_current(connection) == "vn:0.109:2"
+        assert await tables.load(connection, first.version) == first  # the old one unchanged
     assert await pool.fetch("SELECT * FROM deadline_steps ORDER BY 1, 2, 3") == before
     now = datetime.now(UTC)
     task = uuid.uuid4()

@@ -25,15 +25,14 @@ from events.assignments import (
     SubmissionFiled,
     SubmissionReviewed,
 )
-from events.catalog import Event
 from events.organisation import UnitDissolved, UnitRegistered
 from events.plans import Phase, PlanClosed, PlanDrafted, PlanIssued, Signer
+from services.domain import assignment
 from services.domain import plan as plans
 from services.domain import unit as units
 from services.domain.assignment import (
     Acknowledge,
     Assignment,
-    AssignmentCommand,
     Context,
     DecideExtension,
     FileSubmission,
@@ -47,19 +46,21 @@ from services.domain.assignment import (
     Withdraw,
     decide,
     evolve,
-    unknown,
+    initial,
 )
 from services.domain.refusal import Refused
+from tests.deciders import Specification
 
 CELL, UNION, GROUP, OTHER = (uuid.uuid4() for _ in range(4))
 PLAN, TASK, SUB, EXT, OBS = (uuid.uuid4() for _ in range(5))
+SPEC = Specification(assignment, TASK)
 NOW = datetime(2022, 10, 14, 3, 0, tzinfo=UTC)
 DUE = datetime(2022, 10, 15, 17, 0, tzinfo=UTC)  # before 16/10/2022, Hà Nội time
 
 
 def unit(unit_id: uuid.UUID, parent: uuid.UUID | None = None) -> units.Unit:
     return units.evolve(
-        units.unknown(unit_id),
+        units.initial(unit_id),
         UnitRegistered(
             unit_id=unit_id,
             name="u",
@@ -93,7 +94,7 @@ PLAN_ISSUED = functools.reduce(
             numbering_period="2020-2025",
         ),
     ],
-    plans.unknown(PLAN),
+    plans.initial(PLAN),
 )
 CONTEXT = Context(plan=PLAN_ISSUED, units=UNITS)
 ISSUED = AssignmentIssued(
@@ -112,20 +113,8 @@ FILED = SubmissionFiled(
 )
 
 
-def given(*events: Event) -> Assignment:
-    return functools.reduce(evolve, events, unknown(TASK))
-
-
-OPEN = given(ISSUED)
-SUBMITTED = given(ISSUED, FILED)
-
-
-def then_refused(
-    code: str, command: AssignmentCommand, state: Assignment, context: Context = CONTEXT
-) -> None:
-    with pytest.raises(Refused) as refused:
-        decide(command, state, context)
-    assert refused.value.code == code, refused.value.detail
+OPEN = SPEC.given(ISSUED).state
+SUBMITTED = SPEC.given(ISSUED, FILED).state
 
 
 def issue(**changes: object) -> IssueAssignment:
@@ -144,7 +133,7 @@ def issue(**changes: object) -> IssueAssignment:
 
 
 def test_issuing_a_task_reports_to_the_issuer_by_default() -> None:
-    decision = decide(issue(coordinating_unit_ids=(GROUP,), phase_id="1"), unknown(TASK), CONTEXT)
+    decision = decide(issue(coordinating_unit_ids=(GROUP,), phase_id="1"), initial(TASK), CONTEXT)
     assert decision.events == [
         AssignmentIssued(
             assignment_id=TASK,
@@ -160,7 +149,7 @@ def test_issuing_a_task_reports_to_the_issuer_by_default() -> None:
             effective_at=NOW,
         )
     ]
-    state = evolve(unknown(TASK), decision.events[0])
+    state = evolve(initial(TASK), decision.events[0])
     assert (state.status, state.due, state.original_due) == ("assigned", DUE, DUE)
 
 
@@ -172,57 +161,57 @@ CLOSED_PLAN = plans.evolve(PLAN_ISSUED, PlanClosed(plan_id=PLAN, effective_at=NO
     ("command", "state", "context", "code"),
     [
         (issue(), OPEN, CONTEXT, "assignment-exists"),
-        (issue(), unknown(TASK), Context(units=UNITS), "unknown-plan"),
-        (issue(), unknown(TASK), Context(plan=CLOSED_PLAN, units=UNITS), "plan-takes-no-tasks"),
-        (issue(lead_unit_id=uuid.uuid4()), unknown(TASK), CONTEXT, "unknown-lead"),
+        (issue(), initial(TASK), Context(units=UNITS), "unknown-plan"),
+        (issue(), initial(TASK), Context(plan=CLOSED_PLAN, units=UNITS), "plan-takes-no-tasks"),
+        (issue(lead_unit_id=uuid.uuid4()), initial(TASK), CONTEXT, "unknown-lead"),
         (
             issue(lead_unit_id=GROUP),
-            unknown(TASK),
+            initial(TASK),
             Context(plan=PLAN_ISSUED, units={**UNITS, GROUP: DISSOLVED}),
             "lead-inactive",
         ),
         (
             issue(coordinating_unit_ids=(uuid.uuid4(),)),
-            unknown(TASK),
+            initial(TASK),
             CONTEXT,
             "unknown-coordinating",
         ),
-        (issue(coordinating_unit_ids=(UNION,)), unknown(TASK), CONTEXT, "lead-also-coordinating"),
-        (issue(report_to_unit_id=uuid.uuid4()), unknown(TASK), CONTEXT, "unknown-report-to"),
-        (issue(phase_id="9"), unknown(TASK), CONTEXT, "unknown-phase"),
-        (issue(due=NOW - timedelta(days=1)), unknown(TASK), CONTEXT, "due-in-past"),
+        (issue(coordinating_unit_ids=(UNION,)), initial(TASK), CONTEXT, "lead-also-coordinating"),
+        (issue(report_to_unit_id=uuid.uuid4()), initial(TASK), CONTEXT, "unknown-report-to"),
+        (issue(phase_id="9"), initial(TASK), CONTEXT, "unknown-phase"),
+        (issue(due=NOW - timedelta(days=1)), initial(TASK), CONTEXT, "due-in-past"),
         (
             issue(effective_at=NOW - timedelta(days=3)),
-            unknown(TASK),
+            initial(TASK),
             CONTEXT,
             "backdating-not-allowed",
         ),
         (
             issue(effective_at=NOW + timedelta(days=1)),
-            unknown(TASK),
+            initial(TASK),
             CONTEXT,
             "effective-in-future",
         ),
         (
             issue(review_steps=("approval", "appraisal")),
-            unknown(TASK),
+            initial(TASK),
             CONTEXT,
             "invalid-review-steps",
         ),
-        (issue(text=" "), unknown(TASK), CONTEXT, "invalid-text"),
+        (issue(text=" "), initial(TASK), CONTEXT, "invalid-text"),
     ],
 )
 def test_issue_refusals(
     command: IssueAssignment, state: Assignment, context: Context, code: str
 ) -> None:
-    then_refused(code, command, state, context)
+    SPEC.at(state).when(command, context).then_refused(code)
 
 
 def test_a_dissolved_lead_is_refused_naming_its_successor() -> None:
     with pytest.raises(Refused) as refused:
         decide(
             issue(lead_unit_id=GROUP),
-            unknown(TASK),
+            initial(TASK),
             Context(plan=PLAN_ISSUED, units={**UNITS, GROUP: DISSOLVED}),
         )
     assert refused.value.extra["successor_id"] == str(CELL)
@@ -232,11 +221,9 @@ def test_acknowledging_and_reporting_progress() -> None:
     assert decide(Acknowledge(TASK, NOW), OPEN).events == [
         AssignmentAcknowledged(assignment_id=TASK, effective_at=NOW)
     ]
-    then_refused(
-        "already-acknowledged",
-        Acknowledge(TASK, NOW),
-        given(ISSUED, AssignmentAcknowledged(assignment_id=TASK, effective_at=NOW)),
-    )
+    SPEC.given(ISSUED, AssignmentAcknowledged(assignment_id=TASK, effective_at=NOW)).when(
+        Acknowledge(TASK, NOW), CONTEXT
+    ).then_refused("already-acknowledged")
     progress = decide(ReportProgress(TASK, "đã họp chi bộ", NOW, 50, {"meetings": 1}), OPEN)
     assert progress.events == [
         ProgressReported(
@@ -247,7 +234,7 @@ def test_acknowledging_and_reporting_progress() -> None:
             effective_at=NOW,
         )
     ]
-    then_refused("invalid-percent", ReportProgress(TASK, "x", NOW, 120), OPEN)
+    SPEC.at(OPEN).when(ReportProgress(TASK, "x", NOW, 120), CONTEXT).then_refused("invalid-percent")
 
 
 def test_filing_a_submission() -> None:
@@ -256,8 +243,10 @@ def test_filing_a_submission() -> None:
     assert evolve(OPEN, FILED).status == "submitted"
 
 
-WITHDRAWN = given(ISSUED, AssignmentWithdrawn(assignment_id=TASK, reason="x", effective_at=NOW))
-COMPLETED = given(
+WITHDRAWN = SPEC.given(
+    ISSUED, AssignmentWithdrawn(assignment_id=TASK, reason="x", effective_at=NOW)
+).state
+COMPLETED = SPEC.given(
     ISSUED,
     FILED,
     SubmissionReviewed(
@@ -266,7 +255,7 @@ COMPLETED = given(
     AssignmentCompleted(
         assignment_id=TASK, submission_id=SUB, on_time=True, completed_at=NOW, due=DUE, days_late=0
     ),
-)
+).state
 
 
 @pytest.mark.parametrize(
@@ -275,7 +264,7 @@ COMPLETED = given(
         (FileSubmission(TASK, uuid.uuid4(), "x", NOW, NOW), WITHDRAWN, "assignment-closed"),
         (FileSubmission(TASK, uuid.uuid4(), "x", NOW, NOW), COMPLETED, "assignment-closed"),
         (FileSubmission(TASK, uuid.uuid4(), "x", NOW, NOW), SUBMITTED, "submission-pending"),
-        (FileSubmission(TASK, uuid.uuid4(), "x", NOW, NOW), unknown(TASK), "unknown-assignment"),
+        (FileSubmission(TASK, uuid.uuid4(), "x", NOW, NOW), initial(TASK), "unknown-assignment"),
         (
             FileSubmission(TASK, uuid.uuid4(), "x", NOW, NOW - timedelta(days=2)),
             OPEN,
@@ -285,7 +274,7 @@ COMPLETED = given(
     ],
 )
 def test_filing_refusals(command: FileSubmission, state: Assignment, code: str) -> None:
-    then_refused(code, command, state)
+    SPEC.at(state).when(command, CONTEXT).then_refused(code)
 
 
 def test_the_final_approval_completes_the_task_on_time_or_late() -> None:
@@ -296,13 +285,13 @@ def test_the_final_approval_completes_the_task_on_time_or_late() -> None:
     late_filing = replace_filed(NOW + timedelta(days=2))
     late = decide(
         Review(TASK, SUB, "approval", "approved", NOW + timedelta(days=3)),
-        given(ISSUED, late_filing),
+        SPEC.given(ISSUED, late_filing).state,
         CONTEXT,
     )
     completed = late.events[1]
     assert isinstance(completed, AssignmentCompleted)
     assert (completed.on_time, completed.days_late) == (False, 1)
-    assert evolve(given(ISSUED, late_filing, late.events[0]), completed).status == (
+    assert evolve(SPEC.given(ISSUED, late_filing, late.events[0]).state, completed).status == (
         "completed_late"
     )
 
@@ -314,15 +303,19 @@ def replace_filed(effective_at: datetime) -> SubmissionFiled:
 
 
 def test_appraisal_comes_before_approval_and_each_step_once() -> None:
-    two_steps = given(
+    two_steps = SPEC.given(
         msgspec.structs.replace(ISSUED, review_steps=("appraisal", "approval")), FILED
+    ).state
+    SPEC.at(two_steps).when(Review(TASK, SUB, "approval", "approved", NOW), CONTEXT).then_refused(
+        "wrong-step"
     )
-    then_refused("wrong-step", Review(TASK, SUB, "approval", "approved", NOW), two_steps)
     appraised = decide(Review(TASK, SUB, "appraisal", "approved", NOW), two_steps)
     assert len(appraised.events) == 1
     after = evolve(two_steps, appraised.events[0])
     assert after.status == "submitted"
-    then_refused("step-done", Review(TASK, SUB, "appraisal", "approved", NOW), after)
+    SPEC.at(after).when(Review(TASK, SUB, "appraisal", "approved", NOW), CONTEXT).then_refused(
+        "step-done"
+    )
     final = decide(Review(TASK, SUB, "approval", "approved", NOW), after)
     assert isinstance(final.events[1], AssignmentCompleted)
 
@@ -337,18 +330,20 @@ def test_changes_requested_or_rejected_reopen_the_task(outcome: str) -> None:
     assert reopened.status == "changes_requested" and reopened.open
     again = decide(FileSubmission(TASK, uuid.uuid4(), "bổ sung", NOW, NOW), reopened)
     assert isinstance(again.events[0], SubmissionFiled)
-    then_refused("submission-not-pending", Review(TASK, SUB, "approval", "approved", NOW), reopened)
+    SPEC.at(reopened).when(Review(TASK, SUB, "approval", "approved", NOW), CONTEXT).then_refused(
+        "submission-not-pending"
+    )
 
 
 def test_review_refusals() -> None:
-    then_refused(
-        "unknown-submission", Review(TASK, uuid.uuid4(), "approval", "approved", NOW), SUBMITTED
+    SPEC.at(SUBMITTED).when(
+        Review(TASK, uuid.uuid4(), "approval", "approved", NOW), CONTEXT
+    ).then_refused("unknown-submission")
+    SPEC.given().when(Review(TASK, SUB, "approval", "approved", NOW), CONTEXT).then_refused(
+        "unknown-assignment"
     )
-    then_refused(
-        "unknown-assignment", Review(TASK, SUB, "approval", "approved", NOW), unknown(TASK)
-    )
-    then_refused(
-        "submission-not-pending", Review(TASK, SUB, "approval", "approved", NOW), COMPLETED
+    SPEC.at(COMPLETED).when(Review(TASK, SUB, "approval", "approved", NOW), CONTEXT).then_refused(
+        "submission-not-pending"
     )
 
 
@@ -390,7 +385,7 @@ def test_an_extension_keeps_the_original_due_and_moves_the_due_in_force() -> Non
 
 
 def test_extension_refusals() -> None:
-    pending = given(
+    pending = SPEC.given(
         ISSUED,
         ExtensionRequested(
             assignment_id=TASK,
@@ -399,18 +394,22 @@ def test_extension_refusals() -> None:
             reason="x",
             effective_at=NOW,
         ),
+    ).state
+    SPEC.at(OPEN).when(RequestExtension(TASK, uuid.uuid4(), DUE, "x", NOW), CONTEXT).then_refused(
+        "due-not-later"
     )
-    then_refused("due-not-later", RequestExtension(TASK, uuid.uuid4(), DUE, "x", NOW), OPEN)
-    then_refused(
-        "invalid-reason", RequestExtension(TASK, uuid.uuid4(), DUE + timedelta(1), " ", NOW), OPEN
+    SPEC.at(OPEN).when(
+        RequestExtension(TASK, uuid.uuid4(), DUE + timedelta(1), " ", NOW), CONTEXT
+    ).then_refused("invalid-reason")
+    SPEC.at(pending).when(
+        RequestExtension(TASK, uuid.uuid4(), DUE + timedelta(days=2), "x", NOW), CONTEXT
+    ).then_refused("extension-pending")
+    SPEC.at(pending).when(DecideExtension(TASK, uuid.uuid4(), True, NOW), CONTEXT).then_refused(
+        "unknown-extension"
     )
-    then_refused(
-        "extension-pending",
-        RequestExtension(TASK, uuid.uuid4(), DUE + timedelta(days=2), "x", NOW),
-        pending,
+    SPEC.at(pending).when(DecideExtension(TASK, EXT, False, NOW), CONTEXT).then_refused(
+        "invalid-reason"
     )
-    then_refused("unknown-extension", DecideExtension(TASK, uuid.uuid4(), True, NOW), pending)
-    then_refused("invalid-reason", DecideExtension(TASK, EXT, False, NOW), pending)
     granted = evolve(
         pending,
         ExtensionGranted(
@@ -421,12 +420,12 @@ def test_extension_refusals() -> None:
             effective_at=NOW,
         ),
     )
-    then_refused("extension-decided", DecideExtension(TASK, EXT, True, NOW), granted)
-    then_refused(
-        "assignment-closed",
-        RequestExtension(TASK, uuid.uuid4(), DUE + timedelta(days=2), "x", NOW),
-        WITHDRAWN,
+    SPEC.at(granted).when(DecideExtension(TASK, EXT, True, NOW), CONTEXT).then_refused(
+        "extension-decided"
     )
+    SPEC.at(WITHDRAWN).when(
+        RequestExtension(TASK, uuid.uuid4(), DUE + timedelta(days=2), "x", NOW), CONTEXT
+    ).then_refused("assignment-closed")
 
 
 def test_obstacles_are_raised_and_resolved_with_a_direction() -> None:
@@ -449,10 +448,16 @@ def test_obstacles_are_raised_and_resolved_with_a_direction() -> None:
     ]
     done = evolve(blocked, resolved.events[0])
     assert not done.obstacle_open
-    then_refused("obstacle-resolved", ResolveObstacle(TASK, OBS, "x", NOW), done)
-    then_refused("unknown-obstacle", ResolveObstacle(TASK, uuid.uuid4(), "x", NOW), done)
-    then_refused("obstacle-exists", RaiseObstacle(TASK, OBS, "x", NOW), done)
-    then_refused("invalid-direction", ResolveObstacle(TASK, OBS, "", NOW), blocked)
+    SPEC.at(done).when(ResolveObstacle(TASK, OBS, "x", NOW), CONTEXT).then_refused(
+        "obstacle-resolved"
+    )
+    SPEC.at(done).when(ResolveObstacle(TASK, uuid.uuid4(), "x", NOW), CONTEXT).then_refused(
+        "unknown-obstacle"
+    )
+    SPEC.at(done).when(RaiseObstacle(TASK, OBS, "x", NOW), CONTEXT).then_refused("obstacle-exists")
+    SPEC.at(blocked).when(ResolveObstacle(TASK, OBS, "", NOW), CONTEXT).then_refused(
+        "invalid-direction"
+    )
 
 
 def test_reassigning_and_withdrawing() -> None:
@@ -467,12 +472,14 @@ def test_reassigning_and_withdrawing() -> None:
         )
     ]
     assert evolve(OPEN, moved.events[0]).lead_unit_id == GROUP
-    then_refused("nothing-changed", Reassign(TASK, UNION, "x", NOW), OPEN)
-    then_refused("unknown-lead", Reassign(TASK, uuid.uuid4(), "x", NOW), OPEN)
+    SPEC.at(OPEN).when(Reassign(TASK, UNION, "x", NOW), CONTEXT).then_refused("nothing-changed")
+    SPEC.at(OPEN).when(Reassign(TASK, uuid.uuid4(), "x", NOW), CONTEXT).then_refused("unknown-lead")
     withdrawn = decide(Withdraw(TASK, "không còn phù hợp", NOW), OPEN)
     assert evolve(OPEN, withdrawn.events[0]).status == "withdrawn"
-    then_refused("assignment-closed", Withdraw(TASK, "x", NOW), WITHDRAWN)
-    then_refused("assignment-closed", Reassign(TASK, GROUP, "x", NOW), COMPLETED)
+    SPEC.at(WITHDRAWN).when(Withdraw(TASK, "x", NOW), CONTEXT).then_refused("assignment-closed")
+    SPEC.at(COMPLETED).when(Reassign(TASK, GROUP, "x", NOW), CONTEXT).then_refused(
+        "assignment-closed"
+    )
 
 
 def test_a_consolidated_report_sums_the_approved_reports_of_sub_units() -> None:
@@ -506,7 +513,7 @@ def test_a_consolidated_report_sums_the_approved_reports_of_sub_units() -> None:
                 effective_at=NOW,
             ),
         ],
-        unknown(union_task),
+        initial(union_task),
     )
     cell = functools.reduce(
         evolve,
@@ -523,7 +530,7 @@ def test_a_consolidated_report_sums_the_approved_reports_of_sub_units() -> None:
                 effective_at=NOW,
             )
         ],
-        unknown(cell_task),
+        initial(cell_task),
     )
     context = Context(sources={union_task: union_done}, lineages={union_task: [UNION, CELL]})
     filed = decide(

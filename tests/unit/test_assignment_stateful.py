@@ -140,7 +140,7 @@ class TaskMachine(RuleBasedStateMachine):
             review_steps=tuple(steps),  # type: ignore[arg-type]
             effective_at=DUE - timedelta(days=10),
         )
-        self.state = tasks.evolve(tasks.unknown(self.task_id), issued)
+        self.state = tasks.evolve(tasks.initial(self.task_id), issued)
         self.model = Reference(steps)
         self.ids = [uuid.uuid4() for _ in range(3)]
 

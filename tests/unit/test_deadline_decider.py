@@ -35,7 +35,7 @@ def issued(now: datetime, shift_day_off: bool = False) -> tasks.Assignment:
         issuer_unit_id=CELL,
         effective_at=at("2022-10-05T08:00:00+07:00"),
     )
-    task = tasks.evolve(tasks.unknown(TASK), event)
+    task = tasks.evolve(tasks.initial(TASK), event)
     events = schedule(task, CALENDAR, now=now, cause="issued", report_to_parent=COMMITTEE)
     return functools.reduce(tasks.evolve, events, task)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from events.catalog import Event
 from events.organisation import UnitMerged, UnitRegistered
 from events.plans import (
     AttachmentAdded,
@@ -25,6 +23,7 @@ from events.plans import (
     Signer,
     SubPlanLinked,
 )
+from services.domain import plan
 from services.domain import unit as units
 from services.domain.plan import (
     AddAttachment,
@@ -36,24 +35,24 @@ from services.domain.plan import (
     ImplementsRef,
     IssuePlan,
     LinkSubPlan,
-    Plan,
-    PlanCommand,
     SupersedePlan,
     decide,
     evolve,
-    unknown,
+    initial,
 )
-from services.domain.refusal import Key, Refused
+from services.domain.refusal import Key
+from tests.deciders import Specification
 
 PROVINCE, SNV, UBND = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 PLAN, OTHER, PARENT = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+SPEC = Specification(plan, PLAN)
 NOW = datetime(2022, 10, 12, 3, 0, tzinfo=UTC)
 TODAY = date(2022, 10, 12)
 
 
 def unit(unit_id: uuid.UUID, code: str, parent: uuid.UUID | None = None) -> units.Unit:
     return units.evolve(
-        units.unknown(unit_id),
+        units.initial(unit_id),
         UnitRegistered(
             unit_id=unit_id, name=code, short_code=code, kind="department", parent_id=parent
         ),
@@ -94,12 +93,8 @@ def issued(plan_id: uuid.UUID = PLAN, number: str = "107/KH-SNV") -> PlanIssued:
     )
 
 
-def given(*events: Event, plan_id: uuid.UUID = PLAN) -> Plan:
-    return functools.reduce(evolve, events, unknown(plan_id))
-
-
-DRAFT = given(DRAFTED)
-ISSUED = given(DRAFTED, issued())
+DRAFT = SPEC.given(DRAFTED).state
+ISSUED = SPEC.given(DRAFTED, issued()).state
 CONTEXT = Context(units=UNITS)
 
 
@@ -119,21 +114,15 @@ def issue(**changes: object) -> IssuePlan:
     return IssuePlan(**fields)  # type: ignore[arg-type]
 
 
-def then_refused(code: str, command: PlanCommand, state: Plan, context: Context = CONTEXT) -> None:
-    with pytest.raises(Refused) as refused:
-        decide(command, state, context)
-    assert refused.value.code == code, refused.value.detail
-
-
 # -- draft ----------------------------------------------------------------------------------
 
 
 def test_drafting_a_plan_that_implements_an_external_document_and_a_ledger_plan() -> None:
-    parent = given(
+    parent = SPEC.given(
         PlanDrafted(plan_id=PARENT, kind="KH", title="KH 135", issuer_unit_id=PROVINCE),
         issued(PARENT, "135-KH/TU"),
-        plan_id=PARENT,
-    )
+        id=PARENT,
+    ).state
     command = DraftPlan(
         plan_id=PLAN,
         kind="KH",
@@ -146,7 +135,7 @@ def test_drafting_a_plan_that_implements_an_external_document_and_a_ledger_plan(
         phases=PHASES,
         recipients=(Recipient(unit_id=UBND, role="for_report"),),
     )
-    decision = decide(command, unknown(PLAN), Context(units=UNITS, plans={PARENT: parent}))
+    decision = decide(command, initial(PLAN), Context(units=UNITS, plans={PARENT: parent}))
     [event] = decision.events
     assert isinstance(event, PlanDrafted)
     assert event.title == "Kế hoạch tuyên truyền đại hội"
@@ -157,7 +146,7 @@ def test_drafting_a_plan_that_implements_an_external_document_and_a_ledger_plan(
         ),
     )
     assert event.review_steps == ("approval",)
-    assert evolve(unknown(PLAN), event).status == "draft"
+    assert evolve(initial(PLAN), event).status == "draft"
 
 
 @pytest.mark.parametrize(
@@ -238,30 +227,25 @@ def test_drafting_a_plan_that_implements_an_external_document_and_a_ledger_plan(
     ],
 )
 def test_draft_refusals(command: DraftPlan, code: str) -> None:
-    then_refused(code, command, unknown(PLAN))
+    SPEC.given().when(command, CONTEXT).then_refused(code)
 
 
 def test_a_plan_is_drafted_once_and_not_for_a_merged_unit() -> None:
-    then_refused("plan-exists", DraftPlan(PLAN, "KH", "x", SNV), DRAFT)
+    SPEC.at(DRAFT).when(DraftPlan(PLAN, "KH", "x", SNV), CONTEXT).then_refused("plan-exists")
     merged = units.evolve(UNITS[SNV], UnitMerged(unit_id=SNV, successor_id=PROVINCE))
-    then_refused(
-        "issuer-inactive",
-        DraftPlan(PLAN, "KH", "x", SNV),
-        unknown(PLAN),
-        Context(units={**UNITS, SNV: merged}),
-    )
+    SPEC.given().when(
+        DraftPlan(PLAN, "KH", "x", SNV), Context(units={**UNITS, SNV: merged})
+    ).then_refused("issuer-inactive")
 
 
 def test_a_draft_implementing_a_draft_is_refused() -> None:
-    draft_parent = given(
-        PlanDrafted(plan_id=PARENT, kind="KH", title="x", issuer_unit_id=PROVINCE), plan_id=PARENT
-    )
-    then_refused(
-        "implemented-plan-not-issued",
+    draft_parent = SPEC.given(
+        PlanDrafted(plan_id=PARENT, kind="KH", title="x", issuer_unit_id=PROVINCE), id=PARENT
+    ).state
+    SPEC.given().when(
         DraftPlan(PLAN, "KH", "x", SNV, implements=(ImplementsRef(plan_id=PARENT),)),
-        unknown(PLAN),
         Context(units=UNITS, plans={PARENT: draft_parent}),
-    )
+    ).then_refused("implemented-plan-not-issued")
 
 
 # -- issue ----------------------------------------------------------------------------------
@@ -282,7 +266,9 @@ def test_issuing_a_draft_records_the_number_and_reserves_it_for_the_period() -> 
 
 
 def test_party_numbers_are_reserved_per_term() -> None:
-    party_draft = given(PlanDrafted(plan_id=PLAN, kind="KH", title="x", issuer_unit_id=SNV))
+    party_draft = SPEC.given(
+        PlanDrafted(plan_id=PLAN, kind="KH", title="x", issuer_unit_id=SNV)
+    ).state
     decision = decide(issue(number="334-KH/CB", numbering_period="2020-2025"), party_draft)
     assert decision.reserve == [Key(f"docno:party:{SNV}:KH:2020-2025", "334")]
 
@@ -324,21 +310,19 @@ def test_an_admin_may_backdate_an_issue() -> None:
     ],
 )
 def test_issue_refusals(command: IssuePlan, code: str) -> None:
-    then_refused(code, command, DRAFT)
+    SPEC.at(DRAFT).when(command, CONTEXT).then_refused(code)
 
 
 def test_only_a_draft_is_issued() -> None:
-    then_refused("plan-issued", issue(), ISSUED)
-    then_refused("unknown-plan", issue(), unknown(PLAN))
-    then_refused(
-        "plan-ended",
-        issue(),
-        given(DRAFTED, PlanCancelled(plan_id=PLAN, effective_at=NOW, reason="x")),
-    )
+    SPEC.at(ISSUED).when(issue(), CONTEXT).then_refused("plan-issued")
+    SPEC.given().when(issue(), CONTEXT).then_refused("unknown-plan")
+    SPEC.given(DRAFTED, PlanCancelled(plan_id=PLAN, effective_at=NOW, reason="x")).when(
+        issue(), CONTEXT
+    ).then_refused("plan-ended")
 
 
 def test_an_official_letter_may_have_no_kind_code() -> None:
-    letter = given(PlanDrafted(plan_id=PLAN, kind="CV", title="x", issuer_unit_id=UBND))
+    letter = SPEC.given(PlanDrafted(plan_id=PLAN, kind="CV", title="x", issuer_unit_id=UBND)).state
     decision = decide(issue(number="375/UBND-NV"), letter)
     assert decision.reserve == [Key(f"docno:state:{UBND}:CV:2022", "375")]
 
@@ -371,15 +355,20 @@ def test_an_issued_plan_is_amended_with_what_changed_and_why() -> None:
 
 
 def test_amend_refusals() -> None:
-    then_refused("nothing-changed", AmendPlan(PLAN, "x", NOW, title=DRAFTED.title), ISSUED)
-    then_refused("invalid-reason", AmendPlan(PLAN, " ", NOW, title="khác"), ISSUED)
-    closed = given(DRAFTED, issued(), PlanClosed(plan_id=PLAN, effective_at=NOW))
-    then_refused("plan-ended", AmendPlan(PLAN, "x", NOW, title="khác"), closed)
-    then_refused(
-        "unknown-recipient",
-        AmendPlan(PLAN, "x", NOW, recipients=(Recipient(unit_id=uuid.uuid4(), role="implement"),)),
-        ISSUED,
+    SPEC.at(ISSUED).when(AmendPlan(PLAN, "x", NOW, title=DRAFTED.title), CONTEXT).then_refused(
+        "nothing-changed"
     )
+    SPEC.at(ISSUED).when(AmendPlan(PLAN, " ", NOW, title="khác"), CONTEXT).then_refused(
+        "invalid-reason"
+    )
+    closed = SPEC.given(DRAFTED, issued(), PlanClosed(plan_id=PLAN, effective_at=NOW)).state
+    SPEC.at(closed).when(AmendPlan(PLAN, "x", NOW, title="khác"), CONTEXT).then_refused(
+        "plan-ended"
+    )
+    SPEC.at(ISSUED).when(
+        AmendPlan(PLAN, "x", NOW, recipients=(Recipient(unit_id=uuid.uuid4(), role="implement"),)),
+        CONTEXT,
+    ).then_refused("unknown-recipient")
 
 
 def test_closing_cancelling_and_superseding_end_the_plan() -> None:
@@ -387,11 +376,11 @@ def test_closing_cancelling_and_superseding_end_the_plan() -> None:
     assert closed == [PlanClosed(plan_id=PLAN, effective_at=NOW, reason="hoàn thành")]
     cancelled = decide(CancelPlan(PLAN, NOW, "không thực hiện"), DRAFT).events
     assert cancelled == [PlanCancelled(plan_id=PLAN, effective_at=NOW, reason="không thực hiện")]
-    newer = given(
+    newer = SPEC.given(
         PlanDrafted(plan_id=OTHER, kind="KH", title="y", issuer_unit_id=SNV),
         issued(OTHER, "120/KH-SNV"),
-        plan_id=OTHER,
-    )
+        id=OTHER,
+    ).state
     superseded = decide(SupersedePlan(PLAN, OTHER, NOW), ISSUED, Context(plans={OTHER: newer}))
     assert superseded.events == [
         PlanSuperseded(plan_id=PLAN, superseded_by=OTHER, effective_at=NOW)
@@ -401,11 +390,13 @@ def test_closing_cancelling_and_superseding_end_the_plan() -> None:
 
 
 def test_end_refusals() -> None:
-    then_refused("plan-draft", ClosePlan(PLAN, NOW), DRAFT)
-    then_refused("invalid-reason", CancelPlan(PLAN, NOW, ""), ISSUED)
-    then_refused("same-plan", SupersedePlan(PLAN, PLAN, NOW), ISSUED)
-    then_refused("successor-not-issued", SupersedePlan(PLAN, OTHER, NOW), ISSUED)
-    then_refused("plan-draft", SupersedePlan(PLAN, OTHER, NOW), DRAFT)
+    SPEC.at(DRAFT).when(ClosePlan(PLAN, NOW), CONTEXT).then_refused("plan-draft")
+    SPEC.at(ISSUED).when(CancelPlan(PLAN, NOW, ""), CONTEXT).then_refused("invalid-reason")
+    SPEC.at(ISSUED).when(SupersedePlan(PLAN, PLAN, NOW), CONTEXT).then_refused("same-plan")
+    SPEC.at(ISSUED).when(SupersedePlan(PLAN, OTHER, NOW), CONTEXT).then_refused(
+        "successor-not-issued"
+    )
+    SPEC.at(DRAFT).when(SupersedePlan(PLAN, OTHER, NOW), CONTEXT).then_refused("plan-draft")
 
 
 # -- attachments and sub-plans ----------------------------------------------------------------
@@ -430,11 +421,9 @@ def test_attachments_carry_their_metadata() -> None:
         )
     ]
     with_it = evolve(ISSUED, decision.events[0])
-    then_refused(
-        "attachment-exists",
-        AddAttachment(PLAN, attachment, "x", "text/plain", "b" * 64, 1),
-        with_it,
-    )
+    SPEC.at(with_it).when(
+        AddAttachment(PLAN, attachment, "x", "text/plain", "b" * 64, 1), CONTEXT
+    ).then_refused("attachment-exists")
 
 
 @pytest.mark.parametrize(
@@ -447,34 +436,32 @@ def test_attachments_carry_their_metadata() -> None:
     ],
 )
 def test_attachment_refusals(sha: str, media: str, size: int, name: str, code: str) -> None:
-    then_refused(code, AddAttachment(PLAN, uuid.uuid4(), name, media, sha, size), ISSUED)
+    SPEC.at(ISSUED).when(
+        AddAttachment(PLAN, uuid.uuid4(), name, media, sha, size), CONTEXT
+    ).then_refused(code)
 
 
 def test_a_lower_units_plan_is_linked_as_a_sub_plan() -> None:
-    provincial = given(
+    provincial = SPEC.given(
         PlanDrafted(plan_id=PARENT, kind="KH", title="135", issuer_unit_id=PROVINCE),
         issued(PARENT, "135-KH/TU"),
-        plan_id=PARENT,
-    )
+        id=PARENT,
+    ).state
     context = Context(plans={PLAN: ISSUED}, lineage=[UNITS[SNV], UNITS[PROVINCE]])
     decision = decide(LinkSubPlan(PARENT, PLAN), provincial, context)
     assert decision.events == [
         SubPlanLinked(plan_id=PARENT, sub_plan_id=PLAN, sub_plan_issuer_id=SNV)
     ]
     linked = evolve(provincial, decision.events[0])
-    then_refused("already-linked", LinkSubPlan(PARENT, PLAN), linked, context)
-    then_refused("same-plan", LinkSubPlan(PARENT, PARENT), provincial, context)
-    then_refused("unknown-sub-plan", LinkSubPlan(PARENT, uuid.uuid4()), provincial, context)
-    then_refused(
-        "sub-plan-not-issued",
-        LinkSubPlan(PARENT, PLAN),
-        provincial,
-        Context(plans={PLAN: DRAFT}, lineage=context.lineage),
+    SPEC.at(linked).when(LinkSubPlan(PARENT, PLAN), context).then_refused("already-linked")
+    SPEC.at(provincial).when(LinkSubPlan(PARENT, PARENT), context).then_refused("same-plan")
+    SPEC.at(provincial).when(LinkSubPlan(PARENT, uuid.uuid4()), context).then_refused(
+        "unknown-sub-plan"
     )
+    SPEC.at(provincial).when(
+        LinkSubPlan(PARENT, PLAN), Context(plans={PLAN: DRAFT}, lineage=context.lineage)
+    ).then_refused("sub-plan-not-issued")
     # A plan of the province cannot be the sub-plan of a department's plan.
-    then_refused(
-        "not-a-lower-unit",
-        LinkSubPlan(PLAN, PARENT),
-        ISSUED,
-        Context(plans={PARENT: provincial}, lineage=[UNITS[PROVINCE]]),
-    )
+    SPEC.at(ISSUED).when(
+        LinkSubPlan(PLAN, PARENT), Context(plans={PARENT: provincial}, lineage=[UNITS[PROVINCE]])
+    ).then_refused("not-a-lower-unit")

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from events.domain import catalog
 from events.subscriptions import (
     SubscriptionCreated,
     SubscriptionFilter,
@@ -33,6 +34,7 @@ from services.domain.delivery import (
 from services.domain.refusal import Refused
 
 ID, OWNER = uuid.uuid4(), uuid.uuid4()
+KNOWN = subs.Context(known_types=catalog.type_names())
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 SECRET = "0123456789abcdef-secret"
 
@@ -55,12 +57,12 @@ def create(**changes: object) -> subs.CreateSubscription:
 def state_after(*commands: subs.SubscriptionCommand) -> subs.Subscription:
     state = subs.Subscription(ID)
     for command in commands:
-        state = functools.reduce(subs.evolve, subs.decide(command, state).events, state)
+        state = functools.reduce(subs.evolve, subs.decide(command, state, KNOWN).events, state)
     return state
 
 
 def test_creating_records_the_configuration_and_a_fingerprint_never_the_secret() -> None:
-    (event,) = subs.decide(create(), subs.Subscription(ID)).events
+    (event,) = subs.decide(create(), subs.Subscription(ID), KNOWN).events
     assert event == SubscriptionCreated(
         subscription_id=ID,
         owner_user_id=OWNER,
@@ -88,29 +90,39 @@ def test_creating_records_the_configuration_and_a_fingerprint_never_the_secret()
 )
 def test_bad_commands_are_refused(command: subs.SubscriptionCommand, code: str) -> None:
     with pytest.raises(Refused) as refused:
-        subs.decide(command, subs.Subscription(ID))
+        subs.decide(command, subs.Subscription(ID), KNOWN)
     assert refused.value.code == code
+
+
+def test_the_event_types_a_filter_may_name_are_given_not_looked_up() -> None:
+    only_plans = subs.Context(known_types=frozenset({"PlanIssued"}))
+    (event,) = subs.decide(create(), subs.initial(ID), only_plans).events
+    assert isinstance(event, SubscriptionCreated)
+    nothing_known = subs.Context(known_types=frozenset())
+    with pytest.raises(Refused) as refused:
+        subs.decide(create(), subs.initial(ID), nothing_known)
+    assert refused.value.code == "unknown-event-type"
 
 
 def test_a_subscription_is_created_once() -> None:
     with pytest.raises(Refused) as refused:
-        subs.decide(create(), state_after(create()))
+        subs.decide(create(), state_after(create()), KNOWN)
     assert refused.value.code == "subscription-exists"
 
 
 def test_pause_resume_reset_and_park() -> None:
     active = state_after(create())
-    assert subs.decide(subs.PauseSubscription(ID, "bảo trì", NOW), active).events == [
+    assert subs.decide(subs.PauseSubscription(ID, "bảo trì", NOW), active, KNOWN).events == [
         SubscriptionPaused(subscription_id=ID, reason="bảo trì", effective_at=NOW)
     ]
     paused = state_after(create(), subs.PauseSubscription(ID, None, NOW))
-    assert subs.decide(subs.PauseSubscription(ID, None, NOW), paused).events == []
-    assert subs.decide(subs.ResumeSubscription(ID, NOW), paused).events == [
+    assert subs.decide(subs.PauseSubscription(ID, None, NOW), paused, KNOWN).events == []
+    assert subs.decide(subs.ResumeSubscription(ID, NOW), paused, KNOWN).events == [
         SubscriptionResumed(subscription_id=ID, from_parked=False, effective_at=NOW)
     ]
-    assert subs.decide(subs.ResumeSubscription(ID, NOW), active).events == []
+    assert subs.decide(subs.ResumeSubscription(ID, NOW), active, KNOWN).events == []
     park = subs.ParkSubscription(ID, 10, "answered 500", "cursor-1", NOW)
-    assert subs.decide(park, active).events == [
+    assert subs.decide(park, active, KNOWN).events == [
         SubscriptionParked(
             subscription_id=ID,
             failures=10,
@@ -119,12 +131,12 @@ def test_pause_resume_reset_and_park() -> None:
             effective_at=NOW,
         )
     ]
-    assert subs.decide(park, paused).events == []  # the owner's pause stays in force
+    assert subs.decide(park, paused, KNOWN).events == []  # the owner's pause stays in force
     parked = state_after(create(), park)
-    assert subs.decide(subs.ResumeSubscription(ID, NOW), parked).events == [
+    assert subs.decide(subs.ResumeSubscription(ID, NOW), parked, KNOWN).events == [
         SubscriptionResumed(subscription_id=ID, from_parked=True, effective_at=NOW)
     ]
-    assert subs.decide(subs.ResetSubscription(ID, "cursor-2", NOW), parked).events == [
+    assert subs.decide(subs.ResetSubscription(ID, "cursor-2", NOW), parked, KNOWN).events == [
         SubscriptionReset(subscription_id=ID, after="cursor-2", effective_at=NOW)
     ]
 
@@ -145,7 +157,7 @@ def test_the_status_follows_the_last_pause_resume_or_park(actions: list[str]) ->
     state = state_after(create())
     expected = "active"
     for action in actions:
-        events = subs.decide(commands[action], state).events
+        events = subs.decide(commands[action], state, KNOWN).events
         before = state.status
         state = functools.reduce(subs.evolve, events, state)
         if action == "pause":

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from uuid import UUID
 
 import pytest
 
-from events.catalog import Event
 from events.organisation import (
     TaskAllocation,
     UnitDissolved,
@@ -18,8 +16,10 @@ from events.organisation import (
     UnitRenamed,
     UnitSplit,
 )
+from services.domain import unit
 from services.domain.refusal import Decision, Key, Refused
 from services.domain.unit import (
+    Context,
     DissolveUnit,
     ImportedUnit,
     MergeUnit,
@@ -27,16 +27,15 @@ from services.domain.unit import (
     RegisterUnit,
     RenameUnit,
     SplitUnit,
-    Surroundings,
-    Unit,
-    UnitCommand,
     decide,
     evolve,
+    initial,
     plan_import,
-    unknown,
 )
+from tests.deciders import Specification
 
 CITY, BOARD, PRESS, OTHER = (uuid.uuid4() for _ in range(4))
+SPEC = Specification(unit, CITY)
 
 
 def registered(unit_id: UUID, name: str, code: str, parent: UUID | None = None) -> UnitRegistered:
@@ -45,24 +44,11 @@ def registered(unit_id: UUID, name: str, code: str, parent: UUID | None = None) 
     )
 
 
-def given(unit_id: UUID, *events: Event) -> Unit:
-    return functools.reduce(evolve, events, unknown(unit_id))
-
-
-CITY_UNIT = given(CITY, registered(CITY, "Thành ủy Cần Thơ", "TU"))
-BOARD_UNIT = given(BOARD, registered(BOARD, "Ban Tuyên giáo Thành ủy", "BTGTU", CITY))
-PRESS_UNIT = given(PRESS, registered(PRESS, "Báo Cần Thơ", "BCT", CITY))
-OTHER_UNIT = given(OTHER, registered(OTHER, "Ban Dân vận Thành ủy", "BDVTU", CITY))
-AROUND = Surroundings(others={u.id: u for u in (CITY_UNIT, BOARD_UNIT, PRESS_UNIT, OTHER_UNIT)})
-
-
-def then_refused(
-    code: str, command: UnitCommand, state: Unit, around: Surroundings = AROUND
-) -> Refused:
-    with pytest.raises(Refused) as refused:
-        decide(command, state, around)
-    assert refused.value.code == code, refused.value.detail
-    return refused.value
+CITY_UNIT = SPEC.given(registered(CITY, "Thành ủy Cần Thơ", "TU"), id=CITY).state
+BOARD_UNIT = SPEC.given(registered(BOARD, "Ban Tuyên giáo Thành ủy", "BTGTU", CITY), id=BOARD).state
+PRESS_UNIT = SPEC.given(registered(PRESS, "Báo Cần Thơ", "BCT", CITY), id=PRESS).state
+OTHER_UNIT = SPEC.given(registered(OTHER, "Ban Dân vận Thành ủy", "BDVTU", CITY), id=OTHER).state
+AROUND = Context(others={u.id: u for u in (CITY_UNIT, BOARD_UNIT, PRESS_UNIT, OTHER_UNIT)})
 
 
 # -- register -----------------------------------------------------------------------------
@@ -71,7 +57,7 @@ def then_refused(
 def test_registering_a_unit_records_it_and_reserves_its_code_under_the_parent() -> None:
     new = uuid.uuid4()
     decision = decide(
-        RegisterUnit(new, "  Sở Nội vụ ", "snv", "department", CITY), unknown(new), AROUND
+        RegisterUnit(new, "  Sở Nội vụ ", "snv", "department", CITY), initial(new), AROUND
     )
     assert decision == Decision(
         [
@@ -86,7 +72,7 @@ def test_registering_a_unit_records_it_and_reserves_its_code_under_the_parent() 
 def test_a_root_unit_reserves_its_code_among_the_roots() -> None:
     new = uuid.uuid4()
     decision = decide(
-        RegisterUnit(new, "Tỉnh ủy Sơn La", "TU", "party_committee", None), unknown(new)
+        RegisterUnit(new, "Tỉnh ủy Sơn La", "TU", "party_committee", None), initial(new)
     )
     assert decision.reserve == [Key("unit-code:root", "TU")]
 
@@ -95,7 +81,7 @@ def test_names_and_codes_are_normalised_look_alike_letters_included() -> None:
     new = uuid.uuid4()
     decision = decide(
         RegisterUnit(new, "Ban Tuyên giáo \u00d0ảng ủy Khối", "btg\u00d0uk", "party_board", CITY),
-        unknown(new),
+        initial(new),
         AROUND,
     )
     event = decision.events[0]
@@ -114,22 +100,21 @@ def test_names_and_codes_are_normalised_look_alike_letters_included() -> None:
     ],
 )
 def test_registration_refusals(command: RegisterUnit, code: str) -> None:
-    state = BOARD_UNIT if command.unit_id == BOARD else unknown(command.unit_id)
-    then_refused(code, command, state)
+    state = BOARD_UNIT if command.unit_id == BOARD else initial(command.unit_id)
+    SPEC.at(state).when(command, AROUND).then_refused(code)
 
 
 def test_no_unit_is_registered_under_a_merged_parent() -> None:
-    merged = given(
-        OTHER,
+    merged = SPEC.given(
         registered(OTHER, "Ban Dân vận", "BDVTU", CITY),
         UnitMerged(unit_id=OTHER, successor_id=BOARD),
-    )
+        id=OTHER,
+    ).state
     new = uuid.uuid4()
-    refused = then_refused(
-        "parent-inactive",
-        RegisterUnit(new, "x", "X", "other", OTHER),
-        unknown(new),
-        Surroundings(others={OTHER: merged}),
+    refused = (
+        SPEC.at(initial(new))
+        .when(RegisterUnit(new, "x", "X", "other", OTHER), Context(others={OTHER: merged}))
+        .then_refused("parent-inactive")
     )
     assert refused.extra["successor_id"] == str(BOARD)
 
@@ -165,12 +150,14 @@ def test_renaming_only_the_name_keeps_the_code() -> None:
 
 
 def test_rename_refusals() -> None:
-    then_refused(
-        "nothing-changed", RenameUnit(BOARD, "Ban Tuyên giáo Thành ủy", "btgtu"), BOARD_UNIT
+    SPEC.at(BOARD_UNIT).when(
+        RenameUnit(BOARD, "Ban Tuyên giáo Thành ủy", "btgtu"), AROUND
+    ).then_refused("nothing-changed")
+    SPEC.at(initial(uuid.uuid4())).when(RenameUnit(uuid.uuid4(), "x"), AROUND).then_refused(
+        "unknown-unit"
     )
-    then_refused("unknown-unit", RenameUnit(uuid.uuid4(), "x"), unknown(uuid.uuid4()))
     dissolved = evolve(BOARD_UNIT, UnitDissolved(unit_id=BOARD, successor_id=None))
-    then_refused("unit-inactive", RenameUnit(BOARD, "x"), dissolved)
+    SPEC.at(dissolved).when(RenameUnit(BOARD, "x"), AROUND).then_refused("unit-inactive")
 
 
 # -- move ---------------------------------------------------------------------------------
@@ -180,7 +167,7 @@ def test_moving_a_unit_moves_its_code_to_the_new_parent() -> None:
     decision = decide(
         MoveUnit(PRESS, BOARD),
         PRESS_UNIT,
-        Surroundings(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT}),
+        Context(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT}),
     )
     assert decision == Decision(
         [UnitMoved(unit_id=PRESS, from_parent_id=CITY, to_parent_id=BOARD)],
@@ -190,34 +177,22 @@ def test_moving_a_unit_moves_its_code_to_the_new_parent() -> None:
 
 
 def test_a_unit_cannot_move_under_its_own_descendant() -> None:
-    then_refused(
-        "cycle",
-        MoveUnit(CITY, BOARD),
-        CITY_UNIT,
-        Surroundings(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT}),
-    )
-    then_refused(
-        "cycle",
-        MoveUnit(BOARD, BOARD),
-        BOARD_UNIT,
-        Surroundings(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT}),
-    )
+    SPEC.at(CITY_UNIT).when(
+        MoveUnit(CITY, BOARD), Context(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT})
+    ).then_refused("cycle")
+    SPEC.at(BOARD_UNIT).when(
+        MoveUnit(BOARD, BOARD), Context(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT})
+    ).then_refused("cycle")
 
 
 def test_move_refusals() -> None:
-    then_refused(
-        "nothing-changed",
-        MoveUnit(BOARD, CITY),
-        BOARD_UNIT,
-        Surroundings(lineage=[CITY_UNIT], others={CITY: CITY_UNIT}),
-    )
+    SPEC.at(BOARD_UNIT).when(
+        MoveUnit(BOARD, CITY), Context(lineage=[CITY_UNIT], others={CITY: CITY_UNIT})
+    ).then_refused("nothing-changed")
     missing = uuid.uuid4()
-    then_refused(
-        "unknown-parent",
-        MoveUnit(BOARD, missing),
-        BOARD_UNIT,
-        Surroundings(lineage=[unknown(missing)]),
-    )
+    SPEC.at(BOARD_UNIT).when(
+        MoveUnit(BOARD, missing), Context(lineage=[initial(missing)])
+    ).then_refused("unknown-parent")
 
 
 # -- merge, split, dissolve ---------------------------------------------------------------
@@ -227,7 +202,7 @@ def test_merging_hands_the_unit_to_its_successor_and_frees_its_code() -> None:
     decision = decide(
         MergeUnit(OTHER, BOARD, "sáp nhập 2025"),
         OTHER_UNIT,
-        Surroundings(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT}),
+        Context(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT}),
     )
     assert decision == Decision(
         [UnitMerged(unit_id=OTHER, successor_id=BOARD, reason="sáp nhập 2025")],
@@ -238,27 +213,21 @@ def test_merging_hands_the_unit_to_its_successor_and_frees_its_code() -> None:
 
 
 def test_merge_refusals() -> None:
-    around = Surroundings(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT})
-    then_refused(
-        "same-unit", MergeUnit(BOARD, BOARD), BOARD_UNIT, Surroundings(others={BOARD: BOARD_UNIT})
-    )
-    then_refused("cycle", MergeUnit(CITY, BOARD), CITY_UNIT, around)
-    then_refused(
-        "has-children",
-        MergeUnit(OTHER, BOARD),
-        OTHER_UNIT,
-        Surroundings(around.lineage, around.others, active_children=2),
-    )
+    around = Context(lineage=[BOARD_UNIT, CITY_UNIT], others={BOARD: BOARD_UNIT})
+    SPEC.at(BOARD_UNIT).when(
+        MergeUnit(BOARD, BOARD), Context(others={BOARD: BOARD_UNIT})
+    ).then_refused("same-unit")
+    SPEC.at(CITY_UNIT).when(MergeUnit(CITY, BOARD), around).then_refused("cycle")
+    SPEC.at(OTHER_UNIT).when(
+        MergeUnit(OTHER, BOARD), Context(around.lineage, around.others, active_children=2)
+    ).then_refused("has-children")
     merged_board = evolve(BOARD_UNIT, UnitMerged(unit_id=BOARD, successor_id=CITY))
-    then_refused(
-        "successor-inactive",
-        MergeUnit(OTHER, BOARD),
-        OTHER_UNIT,
-        Surroundings([merged_board], {BOARD: merged_board}),
-    )
+    SPEC.at(OTHER_UNIT).when(
+        MergeUnit(OTHER, BOARD), Context([merged_board], {BOARD: merged_board})
+    ).then_refused("successor-inactive")
     missing = uuid.uuid4()
-    then_refused(
-        "unknown-successor", MergeUnit(OTHER, missing), OTHER_UNIT, Surroundings([unknown(missing)])
+    SPEC.at(OTHER_UNIT).when(MergeUnit(OTHER, missing), Context([initial(missing)])).then_refused(
+        "unknown-successor"
     )
 
 
@@ -278,13 +247,17 @@ def test_splitting_names_which_successor_takes_which_task() -> None:
 
 def test_split_refusals() -> None:
     task = uuid.uuid4()
-    then_refused("invalid-split", SplitUnit(CITY, (BOARD,), BOARD), CITY_UNIT)
-    then_refused("invalid-split", SplitUnit(CITY, (BOARD, PRESS), OTHER), CITY_UNIT)
-    then_refused(
-        "invalid-split", SplitUnit(CITY, (BOARD, PRESS), BOARD, ((task, OTHER),)), CITY_UNIT
+    SPEC.at(CITY_UNIT).when(SplitUnit(CITY, (BOARD,), BOARD), AROUND).then_refused("invalid-split")
+    SPEC.at(CITY_UNIT).when(SplitUnit(CITY, (BOARD, PRESS), OTHER), AROUND).then_refused(
+        "invalid-split"
     )
-    then_refused("same-unit", SplitUnit(CITY, (CITY, PRESS), PRESS), CITY_UNIT)
-    then_refused("unknown-successor", SplitUnit(CITY, (BOARD, uuid.uuid4()), BOARD), CITY_UNIT)
+    SPEC.at(CITY_UNIT).when(
+        SplitUnit(CITY, (BOARD, PRESS), BOARD, ((task, OTHER),)), AROUND
+    ).then_refused("invalid-split")
+    SPEC.at(CITY_UNIT).when(SplitUnit(CITY, (CITY, PRESS), PRESS), AROUND).then_refused("same-unit")
+    SPEC.at(CITY_UNIT).when(SplitUnit(CITY, (BOARD, uuid.uuid4()), BOARD), AROUND).then_refused(
+        "unknown-successor"
+    )
 
 
 def test_dissolving_names_an_optional_successor_for_open_tasks() -> None:
@@ -297,10 +270,12 @@ def test_dissolving_names_an_optional_successor_for_open_tasks() -> None:
 
 
 def test_dissolve_refusals() -> None:
-    then_refused("same-unit", DissolveUnit(PRESS, PRESS), PRESS_UNIT)
-    then_refused("has-children", DissolveUnit(CITY), CITY_UNIT, Surroundings(active_children=3))
+    SPEC.at(PRESS_UNIT).when(DissolveUnit(PRESS, PRESS), AROUND).then_refused("same-unit")
+    SPEC.at(CITY_UNIT).when(DissolveUnit(CITY), Context(active_children=3)).then_refused(
+        "has-children"
+    )
     dissolved = evolve(PRESS_UNIT, UnitDissolved(unit_id=PRESS, successor_id=None))
-    then_refused("unit-inactive", DissolveUnit(PRESS), dissolved)
+    SPEC.at(dissolved).when(DissolveUnit(PRESS), AROUND).then_refused("unit-inactive")
 
 
 # -- import -------------------------------------------------------------------------------

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 
 import pytest
 
-from events.catalog import Event
 from events.organisation import RoleGranted, RoleRevoked, UnitMerged, UnitRegistered, UserRegistered
 from services.domain import unit as units
-from services.domain.refusal import Refused
-from services.domain.user import GrantRole, RegisterUser, RevokeRole, User, decide, evolve
+from services.domain import user
+from services.domain.user import Context, GrantRole, RegisterUser, RevokeRole, User, decide, evolve
+from tests.deciders import Specification
 
 USER, UNIT, ROLE = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+SPEC = Specification(user, USER)
 ACTIVE_UNIT = units.evolve(
-    units.unknown(UNIT),
+    units.initial(UNIT),
     UnitRegistered(unit_id=UNIT, name="Chi bộ", short_code="CB", kind="party_cell", parent_id=None),
 )
 
 
-def given(*events: Event) -> User:
-    return functools.reduce(evolve, events, User(USER))
-
-
-REGISTERED = given(UserRegistered(user_id=USER))
-CHIEF = given(
+REGISTERED = SPEC.given(UserRegistered(user_id=USER)).state
+CHIEF = SPEC.given(
     UserRegistered(user_id=USER),
     RoleGranted(user_id=USER, role_id=ROLE, role="chief", unit_id=UNIT),
-)
+).state
 
 
 def test_registering_a_user_records_only_its_id() -> None:
@@ -37,7 +33,7 @@ def test_registering_a_user_records_only_its_id() -> None:
 
 def test_granting_a_role_for_a_unit() -> None:
     role_id = uuid.uuid4()
-    decision = decide(GrantRole(USER, role_id, "officer", UNIT), REGISTERED, ACTIVE_UNIT)
+    decision = decide(GrantRole(USER, role_id, "officer", UNIT), REGISTERED, Context(ACTIVE_UNIT))
     assert decision.events == [
         RoleGranted(user_id=USER, role_id=role_id, role="officer", unit_id=UNIT)
     ]
@@ -65,7 +61,7 @@ MERGED_UNIT = units.evolve(ACTIVE_UNIT, UnitMerged(unit_id=UNIT, successor_id=uu
         (
             GrantRole(USER, uuid.uuid4(), "chief", UNIT),
             REGISTERED,
-            units.unknown(UNIT),
+            units.initial(UNIT),
             "unknown-role-unit",
         ),
         (
@@ -80,6 +76,4 @@ MERGED_UNIT = units.evolve(ACTIVE_UNIT, UnitMerged(unit_id=UNIT, successor_id=uu
     ],
 )
 def test_user_refusals(command: object, state: User, unit: units.Unit | None, code: str) -> None:
-    with pytest.raises(Refused) as refused:
-        decide(command, state, unit)  # type: ignore[arg-type]
-    assert refused.value.code == code
+    SPEC.at(state).when(command, Context(unit)).then_refused(code)
