@@ -1,0 +1,115 @@
+"""The streams of each category and what every handler needs of them: the stream's name, its
+state loaded through the session (folded by the category's decider, its version asserted by
+the append), and the units (tags) its events concern. Handlers share this module instead of
+importing one another to load a stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from services.domain import assignment, model, plan, subscription, unit, user
+from services.handlers.command_path import Session
+
+MAX_DEPTH = 64
+"""The deepest organisation tree a lineage walks (a cycle in bad data stops it sooner)."""
+
+
+def unit_stream(unit_id: UUID) -> str:
+    return f"unit-{unit_id}"
+
+
+def user_stream(user_id: UUID) -> str:
+    return f"user-{user_id}"
+
+
+def plan_stream(plan_id: UUID) -> str:
+    return f"plan-{plan_id}"
+
+
+def task_stream(assignment_id: UUID) -> str:
+    return f"assignment-{assignment_id}"
+
+
+def model_stream(model_id: UUID) -> str:
+    return f"model-{model_id}"
+
+
+def subscription_stream(subscription_id: UUID) -> str:
+    return f"subscription-{subscription_id}"
+
+
+async def load_unit(session: Session, unit_id: UUID) -> unit.Unit:
+    return await session.load(unit_stream(unit_id), unit.evolve, unit.initial(unit_id))
+
+
+async def lineage(session: Session, start_id: UUID) -> list[unit.Unit]:
+    """The unit `start_id` and its ancestors up to the root, each stream's version asserted."""
+    chain: list[unit.Unit] = []
+    current: UUID | None = start_id
+    while current is not None and len(chain) < MAX_DEPTH:
+        found = await load_unit(session, current)
+        chain.append(found)
+        if any(u.id == found.parent_id for u in chain):
+            break
+        current = found.parent_id
+    return chain
+
+
+async def load_user(session: Session, user_id: UUID) -> user.User:
+    return await session.load(user_stream(user_id), user.evolve, user.initial(user_id))
+
+
+async def load_plan(session: Session, plan_id: UUID) -> plan.Plan:
+    return await session.load(plan_stream(plan_id), plan.evolve, plan.initial(plan_id))
+
+
+async def load_task(session: Session, assignment_id: UUID) -> assignment.Assignment:
+    return await session.load(
+        task_stream(assignment_id), assignment.evolve, assignment.initial(assignment_id)
+    )
+
+
+async def load_model(session: Session, model_id: UUID) -> model.Model:
+    return await session.load(model_stream(model_id), model.evolve, model.initial(model_id))
+
+
+async def load_subscription(session: Session, subscription_id: UUID) -> subscription.Subscription:
+    return await session.load(
+        subscription_stream(subscription_id),
+        subscription.evolve,
+        subscription.initial(subscription_id),
+    )
+
+
+def units_of(*unit_ids: UUID | None) -> list[UUID]:
+    """The units named, once each, in order."""
+    return [u for u in dict.fromkeys(unit_ids) if u is not None]
+
+
+def task_tags(
+    task: assignment.Assignment, *, before: assignment.Assignment | None = None
+) -> dict[str, Any]:
+    """The tags of a task's events, whichever command appends them: the task's plan, and the
+    units it concerns after the events (lead, coordinators, report-to, issuer), plus the lead
+    it had before them when the events moved it elsewhere (a reassignment, a merge's hand-over)."""
+    previous = before.lead_unit_id if before is not None else None
+    return {
+        "plan_id": task.plan_id,
+        "units": units_of(
+            task.lead_unit_id,
+            *task.coordinating_unit_ids,
+            task.report_to_unit_id,
+            task.issuer_unit_id,
+            previous,
+        ),
+    }
+
+
+def plan_tags(state: plan.Plan, *more: UUID | None) -> dict[str, Any]:
+    """Plan events concern the issuer and the recipients (and whatever else they name)."""
+    return {
+        "plan_id": state.id,
+        "units": units_of(state.issuer_unit_id, *(r.unit_id for r in state.recipients), *more),
+    }
