@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ExceptionHandlersMap
 
 from events import errors as store_errors
+from events.page_token import InvalidPageToken
 from services.domain.refusal import Refused
 from services.handlers.auth import Forbidden, Unauthenticated
 from services.handlers.command_path import Busy, StaleVersion
@@ -253,6 +254,10 @@ def handle_busy(request: Request[Any, Any, Any], error: Busy) -> Response[Any]:
     )
 
 
+def handle_invalid_page(request: Request[Any, Any, Any], error: InvalidPageToken) -> Response[Any]:
+    return problem_response(request, Problem(400, "invalid-page", "Invalid page token", str(error)))
+
+
 def handle_unauthenticated(
     request: Request[Any, Any, Any], error: Unauthenticated
 ) -> Response[Any]:
@@ -274,6 +279,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Busy: handle_busy,
     Unauthenticated: handle_unauthenticated,
     Forbidden: handle_forbidden,
+    InvalidPageToken: handle_invalid_page,
     store_errors.StoreError: handle_store_error,
     HTTPException: handle_http_exception,
     asyncpg.exceptions.CharacterNotInRepertoireError: handle_unstorable_text,
