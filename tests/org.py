@@ -32,7 +32,7 @@ async def make_user(
     await execute(
         store,
         CommandContext(OPERATOR, now),
-        users.register_handler(user_id, users.PersonalData(name), roles, now),
+        users.register_handler(user_id, users.PersonalData(name), roles, OPERATOR, now),
     )
     _, token, _ = await issue_token(store.pool, user_id, now, days=days)
     return user_id, token

@@ -37,7 +37,7 @@ from services.api import (
 from services.api import (
     live as live_feed,
 )
-from services.api.commanding import current_actor
+from services.api.dependencies import DEPENDENCIES
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
 from services.api.request_context import request_context_middleware
@@ -82,8 +82,7 @@ def create_app(
             raise RuntimeError(f"the store was {reason}: run `campaign migrate` before serving")
         app.state.store = EventStore(app.state.pool)
         app.state.clock = clock
-        app.state.database_url = settings.database_url
-        app.state.live_hub = None
+        app.state.live_hub = live_feed.Hub(app.state.store, settings.database_url)
         app.state.webhook_targets = AllowList.parse(settings.webhook_allowed_targets)
         lag = asyncio.create_task(_measure_lags(app.state.store))
         try:
@@ -92,8 +91,7 @@ def create_app(
             lag.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
-            if app.state.live_hub is not None:
-                await app.state.live_hub.close()
+            await app.state.live_hub.close()
             await app.state.store.close()
             if own_pool:
                 await app.state.pool.close()
@@ -123,7 +121,10 @@ def create_app(
             *audit.ROUTES,
             *subscriptions.ROUTES,
         ],
-        dependencies={"actor": Provide(current_actor)},
+        dependencies={
+            **DEPENDENCIES,
+            "hub": Provide(live_feed.provide_hub, sync_to_thread=False),
+        },
         lifespan=[lifespan],
         middleware=[request_context_middleware, prometheus.middleware],
         exception_handlers=EXCEPTION_HANDLERS,

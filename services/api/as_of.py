@@ -8,41 +8,20 @@ functions, so the answer is what the projector had built when it had applied exa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from litestar import Request
-
 from events.cursor import Cursor
+from events.store import EventStore
 from projections import plan_view, task_facts
 from projections.task_facts import TaskFact
-from services.api.commanding import now, store_of
+from services.api.dependencies import Pool
 from services.api.plans import readable_plan
 from services.api.problems import Problem
 from services.handlers import plans
 from services.handlers.auth import Actor
 from services.handlers.reach import require_read
-
-
-def aware(moment: datetime | None, name: str) -> datetime | None:
-    """A query-string instant with an offset and within range (422 otherwise)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        raise Problem(
-            422,
-            "naive-time",
-            "Time without an offset",
-            f"{name} needs an offset, such as 2022-10-01T00:00:00+07:00",
-        )
-    try:
-        moment.astimezone(UTC)
-    except OverflowError:
-        raise Problem(
-            422, "invalid-time", "Time out of range", f"{moment} is out of range"
-        ) from None
-    return moment
 
 
 @dataclass(frozen=True)
@@ -57,15 +36,14 @@ class PlanAsOf:
 
 
 async def plan_as_of(
-    request: Request[Any, Any, Any], actor: Actor, plan_id: UUID, instant: datetime
+    store: EventStore, pool: Pool, actor: Actor, now: datetime, plan_id: UUID, instant: datetime
 ) -> PlanAsOf:
     """The plan as it stood at `instant`, for a reader who may read it now and could then."""
-    await readable_plan(request, actor, plan_id)
-    if instant > now(request):
+    await readable_plan(store, pool, actor, plan_id)
+    if instant > now:
         raise Problem(
             422, "future-instant", "Instant in the future", f"as_of {instant} has not come yet"
         )
-    store = store_of(request)
     position = await store.position_at(instant)
     events = await store.plan_events_through(plan_id, position) if position else []
     view = plan_view.fold(plan_id, events)
@@ -77,6 +55,6 @@ async def plan_as_of(
             f"plan {plan_id} had no event by {instant}",
         )
     # A plan issued since was a draft then: its issuer's alone.
-    await require_read(request.app.state.pool, actor, plans.readers(view.plan))
+    await require_read(pool, actor, plans.readers(view.plan))
     cursor = Cursor(await store.epoch(), *position).encode() if position else None
     return PlanAsOf(view, list(task_facts.fold(events).values()), instant, cursor)

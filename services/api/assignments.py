@@ -8,14 +8,17 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from events.assignments import AttachmentMeta, Count, Outcome
 from events.plans import EscalationStep, ReviewStep
-from services.api.commanding import now, run, store_of
+from events.store import EventStore
+from services.api.commanding import Commands
+from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
+from services.api.times import aware
 from services.domain.assignment import (
     Acknowledge,
     DecideExtension,
@@ -29,7 +32,6 @@ from services.domain.assignment import (
     Review,
     Withdraw,
 )
-from services.domain.rules import BACKDATE_TOLERANCE
 from services.handlers import assignments
 from services.handlers.auth import Actor
 from services.handlers.reach import require_read
@@ -111,32 +113,12 @@ class WithdrawRequest(msgspec.Struct, forbid_unknown_fields=True):
     reason: Short
 
 
-def _aware(moment: datetime | None, what: str) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise Problem(
-            422,
-            "naive-time",
-            "Time without an offset",
-            f"{what} needs an offset, such as 2022-10-16T00:00:00+07:00",
-        )
-    return moment
-
-
-def _backdated(effective_at: datetime, moment: datetime) -> bool:
-    return effective_at < moment - BACKDATE_TOLERANCE
-
-
 @post("/plans/{plan_id:uuid}/assignments", status_code=201)
 async def issue_assignments(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
-    plan_id: FromPath[UUID],
-    data: JSONBody[IssueRequest],
+    commands: Injected[Commands], plan_id: FromPath[UUID], data: JSONBody[IssueRequest]
 ) -> Response[Any]:
-    moment = now(request)
-    due = _aware(data.due, "due")
-    effective_at = _aware(data.effective_at, "effective_at") or moment
-    assert due is not None
+    due = aware(data.due, "due")
+    effective_at = aware(data.effective_at, "effective_at") or commands.now
     if len(set(data.lead_unit_ids)) != len(data.lead_unit_ids):
         raise Problem(
             422,
@@ -144,7 +126,7 @@ async def issue_assignments(
             "A unit named twice",
             "name each lead unit once: one task per unit",
         )
-    commands = [
+    issued = [
         IssueAssignment(
             assignment_id=uuid.uuid4(),
             plan_id=plan_id,
@@ -152,7 +134,7 @@ async def issue_assignments(
             text=data.text,
             lead_unit_id=lead,
             due=due,
-            now=moment,
+            now=commands.now,
             effective_at=effective_at,
             report_to_unit_id=data.report_to_unit_id,
             coordinating_unit_ids=tuple(data.coordinating_unit_ids),
@@ -160,173 +142,156 @@ async def issue_assignments(
             phase_id=data.phase_id,
             escalation_policy=tuple(data.escalation_policy) if data.escalation_policy else None,
             review_steps=tuple(data.review_steps) if data.review_steps else None,
-            may_backdate=actor.is_admin,
             shift_day_off=data.shift_day_off,
         )
         for lead in data.lead_unit_ids
     ]
-    return await run(
-        request,
-        actor,
-        assignments.issue_handler(commands, actor),
-        backdated=_backdated(effective_at, moment),
-    )
+    return await commands.run(assignments.issue_handler(issued, commands.actor))
 
 
-async def _command(
-    request: Request[Any, Any, Any], actor: Actor, command: Any, *, backdated: bool = False
-) -> Response[Any]:
-    return await run(request, actor, assignments.handler(command, actor), backdated=backdated)
+async def _command(commands: Commands, command: Any) -> Response[Any]:
+    return await commands.run(assignments.handler(command, commands.actor))
 
 
 @post("/assignments/{assignment_id:uuid}/acknowledge")
 async def acknowledge(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
 ) -> Response[Any]:
-    return await _command(request, actor, Acknowledge(assignment_id, now(request)))
+    return await _command(commands, Acknowledge(assignment_id, commands.now))
 
 
 @post("/assignments/{assignment_id:uuid}/progress")
 async def progress(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
     data: JSONBody[ProgressRequest],
 ) -> Response[Any]:
     command = ReportProgress(
-        assignment_id, data.note, now(request), data.percent, dict(data.metrics)
+        assignment_id, data.note, commands.now, data.percent, dict(data.metrics)
     )
-    return await _command(request, actor, command)
+    return await _command(commands, command)
 
 
 @post("/assignments/{assignment_id:uuid}/submissions", status_code=201)
 async def file_submission(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
     data: JSONBody[SubmissionRequest],
 ) -> Response[Any]:
-    moment = now(request)
-    effective_at = _aware(data.effective_at, "effective_at") or moment
     command = FileSubmission(
         assignment_id,
         data.id or uuid.uuid4(),
         data.text,
-        moment,
-        effective_at,
+        commands.now,
+        aware(data.effective_at, "effective_at") or commands.now,
         tuple(
             AttachmentMeta(name=a.name, media_type=a.media_type, sha256=a.sha256, size=a.size)
             for a in data.attachments
         ),
         dict(data.metrics),
         tuple(data.sources),
-        may_backdate=actor.is_admin,
     )
-    return await _command(request, actor, command, backdated=_backdated(effective_at, moment))
+    return await _command(commands, command)
 
 
 @post("/assignments/{assignment_id:uuid}/submissions/{submission_id:uuid}/review")
 async def review(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
     submission_id: FromPath[UUID],
     data: JSONBody[ReviewRequest],
 ) -> Response[Any]:
     command = Review(
-        assignment_id, submission_id, data.step, data.outcome, now(request), data.comments
+        assignment_id, submission_id, data.step, data.outcome, commands.now, data.comments
     )
-    return await _command(request, actor, command)
+    return await _command(commands, command)
 
 
 @post("/assignments/{assignment_id:uuid}/extensions", status_code=201)
 async def request_extension(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
     data: JSONBody[ExtensionRequest],
 ) -> Response[Any]:
-    requested = _aware(data.requested_due, "requested_due")
-    assert requested is not None
     command = RequestExtension(
-        assignment_id, data.id or uuid.uuid4(), requested, data.reason, now(request)
+        assignment_id,
+        data.id or uuid.uuid4(),
+        aware(data.requested_due, "requested_due"),
+        data.reason,
+        commands.now,
     )
-    return await _command(request, actor, command)
+    return await _command(commands, command)
 
 
 @post("/assignments/{assignment_id:uuid}/extensions/{extension_id:uuid}/decision")
 async def decide_extension(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
     extension_id: FromPath[UUID],
     data: JSONBody[DecisionRequest],
 ) -> Response[Any]:
-    command = DecideExtension(assignment_id, extension_id, data.grant, now(request), data.comments)
-    return await _command(request, actor, command)
+    command = DecideExtension(assignment_id, extension_id, data.grant, commands.now, data.comments)
+    return await _command(commands, command)
 
 
 @post("/assignments/{assignment_id:uuid}/obstacles", status_code=201)
 async def raise_obstacle(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
     data: JSONBody[ObstacleRequest],
 ) -> Response[Any]:
-    command = RaiseObstacle(assignment_id, data.id or uuid.uuid4(), data.description, now(request))
-    return await _command(request, actor, command)
+    command = RaiseObstacle(assignment_id, data.id or uuid.uuid4(), data.description, commands.now)
+    return await _command(commands, command)
 
 
 @post("/assignments/{assignment_id:uuid}/obstacles/{obstacle_id:uuid}/resolve")
 async def resolve_obstacle(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
     obstacle_id: FromPath[UUID],
     data: JSONBody[ResolveRequest],
 ) -> Response[Any]:
-    command = ResolveObstacle(assignment_id, obstacle_id, data.direction, now(request))
-    return await _command(request, actor, command)
+    command = ResolveObstacle(assignment_id, obstacle_id, data.direction, commands.now)
+    return await _command(commands, command)
 
 
 @post("/assignments/{assignment_id:uuid}/reassign")
 async def reassign(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
     data: JSONBody[ReassignRequest],
 ) -> Response[Any]:
-    command = Reassign(assignment_id, data.to_unit_id, data.reason, now(request))
-    return await _command(request, actor, command)
+    command = Reassign(assignment_id, data.to_unit_id, data.reason, commands.now)
+    return await _command(commands, command)
 
 
 @post("/assignments/{assignment_id:uuid}/withdraw")
 async def withdraw(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     assignment_id: FromPath[UUID],
     data: JSONBody[WithdrawRequest],
 ) -> Response[Any]:
-    command = Withdraw(assignment_id, data.reason, now(request))
-    return await _command(request, actor, command)
+    command = Withdraw(assignment_id, data.reason, commands.now)
+    return await _command(commands, command)
 
 
 @get("/assignments/{assignment_id:uuid}")
 async def get_assignment(
-    request: Request[Any, Any, Any],
+    store: Injected[EventStore],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
+    now: Injected[datetime],
     assignment_id: FromPath[UUID],
 ) -> Response[Any]:
-    found = await assignments.view(store_of(request), assignment_id, now(request))
+    found = await assignments.view(store, assignment_id, now)
     if found is None:
         raise Problem(
             404, "unknown-assignment", "Unknown task", f"task {assignment_id} does not exist"
         )
     body = found.body
     await require_read(
-        request.app.state.pool,
+        pool,
         actor,
         [
             UUID(u)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from events.store import EventStore
 from events.verify import verify
-from services.api.commanding import store_of
+from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.api.problems import Problem
 from services.handlers.auth import Actor
@@ -19,14 +20,14 @@ from services.handlers.reach import require_read
 
 @get("/audit/verify")
 async def audit_verify(
-    request: Request[Any, Any, Any],
+    store: Injected[EventStore],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
     plan: Annotated[UUID | None, QueryParameter(name="plan")] = None,
     stream: Annotated[str | None, QueryParameter(name="stream", max_length=200)] = None,
 ) -> dict[str, Any]:
     """Every stream of the campaign (the plan's and its tasks') or the one stream, checked from
     its first event: versions, `prev_hash` links, and each hash against the stored envelope."""
-    pool = request.app.state.pool
     if (plan is None) == (stream is None):
         raise Problem(
             400,
@@ -35,11 +36,11 @@ async def audit_verify(
             "give either plan or stream; the whole store is `campaign verify`",
         )
     if plan is not None:
-        await readable_plan(request, actor, plan)
-        streams = await store_of(request).streams_of_plan(plan)
+        await readable_plan(store, pool, actor, plan)
+        streams = await store.streams_of_plan(plan)
     else:
         assert stream is not None
-        units = await store_of(request).units_of_stream(stream)
+        units = await store.units_of_stream(stream)
         await require_read(pool, actor, units or [])  # before saying whether it exists
         if units is None:
             raise Problem(404, "unknown-stream", "Unknown stream", f"no event in {stream!r}")

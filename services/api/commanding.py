@@ -1,10 +1,10 @@
-"""What every command route shares: who sends it, its headers, and the answer's shape."""
+"""What every command route shares: its headers, the command path, and the answer's shape."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,75 +12,70 @@ from litestar import Request, Response
 
 from events.store import EventStore
 from services.api.problems import Problem
-from services.handlers.auth import Actor, authenticate
+from services.handlers.auth import Actor
 from services.handlers.command_path import Answer, CommandContext, Handler, execute
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 
-def now(request: Request[Any, Any, Any]) -> datetime:
-    clock: Callable[[], datetime] = request.app.state.clock
-    return clock()
+@dataclass(frozen=True)
+class Commands:
+    """The `commands` dependency: the command path for this request, as its actor at its
+    instant, with its Idempotency-Key, If-Match and X-Causation-ID (checked when a command is
+    sent, so a handler's own refusal comes first)."""
 
+    request: Request[Any, Any, Any]
+    store: EventStore
+    actor: Actor
+    now: datetime
 
-async def current_actor(request: Request[Any, Any, Any]) -> Actor:
-    """The `actor` dependency: the user behind the bearer token (401 problem otherwise)."""
-    return await authenticate(
-        request.app.state.pool, request.headers.get("authorization"), now(request)
-    )
+    @property
+    def keyed(self) -> bool:
+        """Whether the request carries an Idempotency-Key (checked when the command is sent)."""
+        return self.request.headers.get("idempotency-key") is not None
 
-
-async def command_context(
-    request: Request[Any, Any, Any], actor: Actor, *, backdated: bool = False
-) -> CommandContext:
-    key = request.headers.get("idempotency-key")
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
-        raise Problem(
-            400,
-            "invalid-idempotency-key",
-            "Invalid Idempotency-Key",
-            "use 1 to 200 visible ASCII characters",
-        )
-    if_match = None
-    raw_if_match = request.headers.get("if-match")
-    if raw_if_match is not None:
-        match = _IF_MATCH.match(raw_if_match.strip())
-        if match is None:
+    async def context(self) -> CommandContext:
+        request = self.request
+        key = request.headers.get("idempotency-key")
+        if key is not None and not _IDEMPOTENCY_KEY.match(key):
             raise Problem(
                 400,
-                "invalid-if-match",
-                "Invalid If-Match",
-                'If-Match takes the ETag a read returned, such as "3"',
+                "invalid-idempotency-key",
+                "Invalid Idempotency-Key",
+                "use 1 to 200 visible ASCII characters",
             )
-        if_match = int(match[1])
-    body = await request.body()
-    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).digest()
-    state = request.scope.get("state", {})
-    return CommandContext(
-        actor=actor,
-        now=now(request),
-        request_id=state.get("request_id"),
-        correlation_id=state.get("correlation_id"),
-        causation_id=request.headers.get("x-causation-id"),
-        idempotency_key=key,
-        request_hash=digest,
-        if_match=if_match,
-        backdated=backdated,
-    )
+        if_match = None
+        raw_if_match = request.headers.get("if-match")
+        if raw_if_match is not None:
+            match = _IF_MATCH.match(raw_if_match.strip())
+            if match is None:
+                raise Problem(
+                    400,
+                    "invalid-if-match",
+                    "Invalid If-Match",
+                    'If-Match takes the ETag a read returned, such as "3"',
+                )
+            if_match = int(match[1])
+        body = await request.body()
+        digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).digest()
+        state = request.scope.get("state", {})
+        return CommandContext(
+            actor=self.actor,
+            now=self.now,
+            request_id=state.get("request_id"),
+            correlation_id=state.get("correlation_id"),
+            causation_id=request.headers.get("x-causation-id"),
+            idempotency_key=key,
+            request_hash=digest,
+            if_match=if_match,
+        )
 
+    async def execute(self, handler: Handler) -> Answer:
+        return await execute(self.store, await self.context(), handler)
 
-def store_of(request: Request[Any, Any, Any]) -> EventStore:
-    store: EventStore = request.app.state.store
-    return store
-
-
-async def run(
-    request: Request[Any, Any, Any], actor: Actor, handler: Handler, *, backdated: bool = False
-) -> Response[Any]:
-    context = await command_context(request, actor, backdated=backdated)
-    answer = await execute(store_of(request), context, handler)
-    return answer_response(answer)
+    async def run(self, handler: Handler) -> Response[Any]:
+        return answer_response(await self.execute(handler))
 
 
 def answer_response(answer: Answer) -> Response[Any]:

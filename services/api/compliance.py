@@ -6,15 +6,17 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 
+from events.store import EventStore
 from projections import compliance
-from services.api.as_of import aware, plan_as_of
-from services.api.commanding import now, store_of
+from services.api.as_of import plan_as_of
 from services.api.consistency import wait_for_projection
+from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
+from services.api.times import instant
 from services.handlers.auth import Actor
 from services.handlers.reach import require_read
 
@@ -36,62 +38,67 @@ AsOf = Annotated[
 
 
 async def consistent(
-    request: Request[Any, Any, Any], after: str | None, header: str | None
+    store: EventStore, pool: Pool, after: str | None, header: str | None
 ) -> dict[str, str]:
-    return await wait_for_projection(request.app.state.pool, store_of(request), after or header)
+    return await wait_for_projection(pool, store, after or header)
 
 
 @get("/plans/{plan_id:uuid}/compliance")
 async def plan_compliance(
-    request: Request[Any, Any, Any],
+    store: Injected[EventStore],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
+    now: Injected[datetime],
     plan_id: FromPath[UUID],
     as_of: AsOf = None,
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
     """The plan's figures now, or as of an instant (overdue judged against that instant)."""
-    pool = request.app.state.pool
-    if aware(as_of, "as_of") is not None:
+    if instant(as_of, "as_of") is not None:
         assert as_of is not None
-        then = await plan_as_of(request, actor, plan_id, as_of)
+        then = await plan_as_of(store, pool, actor, now, plan_id, as_of)
         figures = await compliance.for_plan_facts(pool, plan_id, then.facts, as_of)
         return Response({"plan_id": str(plan_id), **figures.body(), "as_of": then.stamp()})
-    await readable_plan(request, actor, plan_id)
-    headers = await consistent(request, after, consistency_token)
-    figures = await compliance.for_plan(pool, plan_id, now(request))
+    await readable_plan(store, pool, actor, plan_id)
+    headers = await consistent(store, pool, after, consistency_token)
+    figures = await compliance.for_plan(pool, plan_id, now)
     return Response({"plan_id": str(plan_id), **figures.body(), "as_of": None}, headers=headers)
 
 
 @get("/units/{unit_id:uuid}/compliance")
 async def unit_compliance(
-    request: Request[Any, Any, Any],
+    store: Injected[EventStore],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
+    now: Injected[datetime],
     unit_id: FromPath[UUID],
     from_: Annotated[datetime | None, QueryParameter(name="from")] = None,
     to: FromQuery[datetime | None] = None,
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
-    await require_read(request.app.state.pool, actor, [unit_id])
-    aware(from_, "from")
-    aware(to, "to")
-    headers = await consistent(request, after, consistency_token)
-    figures = await compliance.for_unit(request.app.state.pool, unit_id, now(request), from_, to)
+    await require_read(pool, actor, [unit_id])
+    instant(from_, "from")
+    instant(to, "to")
+    headers = await consistent(store, pool, after, consistency_token)
+    figures = await compliance.for_unit(pool, unit_id, now, from_, to)
     return Response({"unit_id": str(unit_id), **figures.body()}, headers=headers)
 
 
 @get("/units/{unit_id:uuid}/assignments")
 async def unit_board(
-    request: Request[Any, Any, Any],
+    store: Injected[EventStore],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
+    now: Injected[datetime],
     unit_id: FromPath[UUID],
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
-    await require_read(request.app.state.pool, actor, [unit_id])
-    headers = await consistent(request, after, consistency_token)
-    items = await compliance.board(request.app.state.pool, unit_id, now(request))
+    await require_read(pool, actor, [unit_id])
+    headers = await consistent(store, pool, after, consistency_token)
+    items = await compliance.board(pool, unit_id, now)
     return Response({"items": items, "next": None}, headers=headers)
 
 

@@ -20,8 +20,9 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from events.envelope import Page
+from events.store import EventStore
 from events.wire import ndjson, page_json, wire
-from services.api.commanding import store_of
+from services.api.dependencies import Injected, Pool
 from services.handlers.auth import Actor
 from services.handlers.reach import hidden_categories, shown_units
 
@@ -33,6 +34,8 @@ STREAM_PAGE = 2000
 @get("/events")
 async def events_feed(
     request: Request[Any, Any, Any],
+    store: Injected[EventStore],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
     after: Annotated[str | None, QueryParameter(max_length=200)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 500,
@@ -45,8 +48,7 @@ async def events_feed(
     """Events after a cursor in feed order (only from finished transactions, so paging never
     skips a late commit), with the cursor to continue from; filters combine with AND, values
     of one filter with OR."""
-    store = store_of(request)
-    shown = await shown_units(request.app.state.pool, actor, units)
+    shown = await shown_units(pool, actor, units)
     if shown == []:
         return _empty(request, after)
 

@@ -10,8 +10,9 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from events.store import EventStore
 from events.wire import wire
-from services.api.commanding import store_of
+from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.handlers import plans
 from services.handlers.auth import Actor
@@ -23,6 +24,8 @@ NDJSON = "application/x-ndjson"
 @get("/plans/{plan_id:uuid}/history")
 async def plan_history(
     request: Request[Any, Any, Any],
+    store: Injected[EventStore],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
     plan_id: FromPath[UUID],
     include_sub_plans: Annotated[bool, QueryParameter(name="include_sub_plans")] = False,
@@ -31,8 +34,7 @@ async def plan_history(
 ) -> Response[Any]:
     """Every event of the campaign in feed order with actor, times and hashes; JSON, or NDJSON
     when asked for with `Accept: application/x-ndjson` (the next page's cursor in `Next-Cursor`)."""
-    store = store_of(request)
-    found = await readable_plan(request, actor, plan_id)
+    found = await readable_plan(store, pool, actor, plan_id)
     plan_ids = [plan_id]
     if include_sub_plans:
         pending = list(found.plan.sub_plans)
@@ -44,9 +46,7 @@ async def plan_history(
             seen.add(sub_plan)
             sub_view = await plans.view(store, sub_plan)
             # A sub-plan the reader may not read is left out, with what hangs below it.
-            if sub_view is not None and await can_read(
-                request.app.state.pool, actor, plans.readers(sub_view.plan)
-            ):
+            if sub_view is not None and await can_read(pool, actor, plans.readers(sub_view.plan)):
                 plan_ids.append(sub_plan)
                 pending.extend(sub_view.plan.sub_plans)
     page = await store.history(plan_ids, after=after, limit=limit)

@@ -14,12 +14,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 import structlog
-from litestar import Request, get
+from litestar import get
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
@@ -31,7 +32,7 @@ from events.follow import follow
 from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import wire
-from services.api.commanding import store_of
+from services.api.dependencies import Injected, Pool
 from services.handlers.auth import Actor
 from services.handlers.reach import hidden_categories, shown_units
 
@@ -157,11 +158,10 @@ class Hub:
                 self.subscribers.discard(subscriber)
 
 
-def hub_of(request: Request[Any, Any, Any]) -> Hub:
-    hub: Hub | None = getattr(request.app.state, "live_hub", None)
-    if hub is None:
-        hub = Hub(store_of(request), request.app.state.database_url)
-        request.app.state.live_hub = hub
+def provide_hub(state: State) -> Hub:
+    """The `hub` dependency: the process's one hub, made by the application's lifespan (it
+    starts following at its first client)."""
+    hub: Hub = state.live_hub
     return hub
 
 
@@ -193,7 +193,9 @@ async def _catch_up(
 
 @get("/events/live")
 async def live_events(
-    request: Request[Any, Any, Any],
+    store: Injected[EventStore],
+    pool: Injected[Pool],
+    hub: Injected[Hub],
     actor: NamedDependency[Actor],
     after: Annotated[str | None, QueryParameter(max_length=200)] = None,
     types: Annotated[list[str] | None, QueryParameter(name="type", max_items=50)] = None,
@@ -205,12 +207,11 @@ async def live_events(
 ) -> Stream:
     """Server-Sent Events: catch-up from the cursor first, then live; each event's `id` is its
     cursor, so a client that reconnects with `Last-Event-ID` misses nothing."""
-    store = store_of(request)
     start = last_event_id or after
     if start is not None:
         key(start)  # a malformed cursor is a 400 problem before the stream opens
         await store.read_all(after=start, limit=1)  # and one from another epoch a 410
-    shown = await shown_units(request.app.state.pool, actor, units)
+    shown = await shown_units(pool, actor, units)
     wanted = Filter(
         frozenset(types or ()),
         frozenset(categories or ()),
@@ -219,7 +220,6 @@ async def live_events(
         frozenset(shown) if shown is not None else None,
         frozenset(hidden_categories(actor)),
     )
-    hub = hub_of(request)
     await hub.start()
     return Stream(
         _events(store, hub, start, wanted, shown or []),

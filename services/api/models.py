@@ -8,15 +8,16 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from events.assignments import Count
 from events.models import CommendationLevel, ModelKind
-from services.api.commanding import now, run
+from services.api.commanding import Commands
+from services.api.dependencies import Injected, Pool
+from services.api.times import aware
 from services.domain.model import CommendModel, RegisterModel, ReportModel
-from services.domain.rules import BACKDATE_TOLERANCE
 from services.handlers import models
 from services.handlers.auth import Actor
 
@@ -62,21 +63,14 @@ class ModelList(msgspec.Struct):
     next: str | None = None
 
 
-def _times(
-    request: Request[Any, Any, Any], effective_at: datetime | None
-) -> tuple[datetime, datetime, bool]:
-    moment = now(request)
-    effective = effective_at if effective_at and effective_at.tzinfo else moment
-    return moment, effective, effective < moment - BACKDATE_TOLERANCE
+def _effective(commands: Commands, effective_at: datetime | None) -> datetime:
+    return aware(effective_at, "effective_at") or commands.now
 
 
 @post("/models", status_code=201)
 async def register_model(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
-    data: JSONBody[RegisterModelRequest],
+    commands: Injected[Commands], data: JSONBody[RegisterModelRequest]
 ) -> Response[Any]:
-    moment, effective, backdated = _times(request, data.effective_at)
     command = RegisterModel(
         data.id or uuid.uuid4(),
         data.unit_id,
@@ -84,56 +78,51 @@ async def register_model(
         data.field,
         data.kind,
         data.title,
-        moment,
-        effective,
-        actor.is_admin,
+        commands.now,
+        _effective(commands, data.effective_at),
     )
-    return await run(request, actor, models.handler(command, actor), backdated=backdated)
+    return await commands.run(models.handler(command, commands.actor))
 
 
 @post("/models/{model_id:uuid}/reports", status_code=201)
 async def report_model(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
-    model_id: FromPath[UUID],
-    data: JSONBody[ReportModelRequest],
+    commands: Injected[Commands], model_id: FromPath[UUID], data: JSONBody[ReportModelRequest]
 ) -> Response[Any]:
-    moment, effective, backdated = _times(request, data.effective_at)
     command = ReportModel(
         model_id,
         data.id or uuid.uuid4(),
         data.text,
-        moment,
-        effective,
+        commands.now,
+        _effective(commands, data.effective_at),
         dict(data.metrics),
-        actor.is_admin,
     )
-    return await run(request, actor, models.handler(command, actor), backdated=backdated)
+    return await commands.run(models.handler(command, commands.actor))
 
 
 @post("/models/{model_id:uuid}/commendations")
 async def commend_model(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
-    model_id: FromPath[UUID],
-    data: JSONBody[CommendRequest],
+    commands: Injected[Commands], model_id: FromPath[UUID], data: JSONBody[CommendRequest]
 ) -> Response[Any]:
-    moment, effective, backdated = _times(request, data.effective_at)
     command = CommendModel(
-        model_id, data.level, data.by_unit_id, data.citation, moment, effective, actor.is_admin
+        model_id,
+        data.level,
+        data.by_unit_id,
+        data.citation,
+        commands.now,
+        _effective(commands, data.effective_at),
     )
-    return await run(request, actor, models.handler(command, actor), backdated=backdated)
+    return await commands.run(models.handler(command, commands.actor))
 
 
 @get("/models")
 async def list_models(
-    request: Request[Any, Any, Any],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
     year: Annotated[int | None, QueryParameter(ge=1990, le=2100)] = None,
     unit: FromQuery[UUID | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> ModelList:
-    rows = await models.listing(request.app.state.pool, year=year, unit=unit, limit=limit)
+    rows = await models.listing(pool, year=year, unit=unit, limit=limit)
     return ModelList(
         [
             ModelView(

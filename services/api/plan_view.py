@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from events.page_token import decode_page, encode_page
+from events.store import EventStore
 from projections import plan_list, plan_view
 from projections.task_facts import TaskFact
-from services.api.as_of import aware, plan_as_of
-from services.api.commanding import now
+from services.api.as_of import plan_as_of
 from services.api.compliance import After, AsOf, ConsistencyToken, consistent
+from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
-from services.api.problems import Problem
+from services.api.times import instant
 from services.domain.docnumber import InvalidDocumentNumber, parse
 from services.handlers.auth import Actor
 from services.handlers.reach import reach
@@ -58,8 +58,10 @@ def body(found: plan_view.PlanView, facts: list[TaskFact], at: datetime) -> dict
 
 @get("/plans/{plan_id:uuid}")
 async def get_plan(
-    request: Request[Any, Any, Any],
+    store: Injected[EventStore],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
+    now: Injected[datetime],
     plan_id: FromPath[UUID],
     as_of: AsOf = None,
     after: After = None,
@@ -67,22 +69,22 @@ async def get_plan(
 ) -> Response[Any]:
     """The plan folded from its stream, its tasks from the projection (`?after=` waits for
     a command's cursor); with `as_of`, both folded from the events recorded by then."""
-    if aware(as_of, "as_of") is not None:
+    if instant(as_of, "as_of") is not None:
         assert as_of is not None
-        then = await plan_as_of(request, actor, plan_id, as_of)
+        then = await plan_as_of(store, pool, actor, now, plan_id, as_of)
         return Response({**body(then.view, then.facts, as_of), "as_of": then.stamp()})
-    found = await readable_plan(request, actor, plan_id)
-    headers = await consistent(request, after, consistency_token)
-    facts = await plan_view.facts_of_plan(request.app.state.pool, plan_id)
+    found = await readable_plan(store, pool, actor, plan_id)
+    headers = await consistent(store, pool, after, consistency_token)
+    facts = await plan_view.facts_of_plan(pool, plan_id)
     return Response(
-        {**body(found, facts, now(request)), "as_of": None},
+        {**body(found, facts, now), "as_of": None},
         headers={"ETag": f'"{found.version}"', **headers},
     )
 
 
 @get("/plans")
 async def list_plans(
-    request: Request[Any, Any, Any],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
     issuer: FromQuery[UUID | None] = None,
     status: FromQuery[
@@ -101,35 +103,20 @@ async def list_plans(
         with contextlib.suppress(InvalidDocumentNumber):
             normalized = parse(number).normalized
     found = await plan_list.search(
-        request.app.state.pool,
-        readable_by=await reach(request.app.state.pool, actor),
+        pool,
+        readable_by=await reach(pool, actor),
         issuer=issuer,
         status=status,
         number=number,
         number_normalized=normalized,
         q=q,
         limit=limit,
-        after=_page(page),
+        after=decode_page(page, datetime.fromisoformat, UUID) if page is not None else None,
     )
     token = None
     if found.next is not None:
-        raw = f"{found.next[0].isoformat()}|{found.next[1]}".encode()
-        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        token = encode_page(found.next[0].isoformat(), str(found.next[1]))
     return Response({"items": found.items, "next": token})
-
-
-def _page(token: str | None) -> tuple[datetime, UUID] | None:
-    if token is None:
-        return None
-    try:
-        moment, _, plan_id = (
-            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition("|")
-        )
-        return datetime.fromisoformat(moment), UUID(plan_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Problem(
-            400, "invalid-page", "Invalid page token", "pass the `next` token of the previous page"
-        ) from None
 
 
 ROUTES = [get_plan, list_plans]

@@ -9,8 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, post
-from litestar.di import NamedDependency
+from litestar import Response, post
 from litestar.params import FromPath, JSONBody
 
 from events.plans import (
@@ -24,9 +23,12 @@ from events.plans import (
     Signer,
     Urgency,
 )
+from events.store import EventStore
 from projections import plan_view
-from services.api.commanding import now, run, store_of
+from services.api.commanding import Commands
+from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
+from services.api.times import aware
 from services.domain import refusal_codes as codes
 from services.domain.plan import (
     AddAttachment,
@@ -39,7 +41,6 @@ from services.domain.plan import (
     SupersedePlan,
 )
 from services.domain.refusal import Refused
-from services.domain.rules import BACKDATE_TOLERANCE
 from services.handlers import plans
 from services.handlers.auth import Actor
 from services.handlers.reach import require_read
@@ -156,14 +157,10 @@ class SubPlanRequest(msgspec.Struct, forbid_unknown_fields=True):
     sub_plan_id: UUID
 
 
-def _pool(request: Request[Any, Any, Any]) -> Any:
-    return request.app.state.pool
-
-
 @post("/plans", status_code=201)
 async def draft_plan(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     data: JSONBody[DraftPlanRequest],
 ) -> Response[Any]:
     command = DraftPlan(
@@ -187,71 +184,47 @@ async def draft_plan(
         review_steps=tuple(data.review_steps),
         shift_day_off=data.shift_day_off,
     )
-    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+    return await commands.run(plans.handler(command, commands.actor, pool))
 
 
 @post("/plans/{plan_id:uuid}/issue")
 async def issue_plan(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     plan_id: FromPath[UUID],
     data: JSONBody[IssuePlanRequest],
 ) -> Response[Any]:
-    current = await plans.view(store_of(request), plan_id)
-    if current is None or current.plan.issuer_unit_id is None:
-        raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
-    issued_on = parse_date(data.issued_on, "issued_on") if data.issued_on else None
-    if data.effective_at is not None and data.effective_at.tzinfo is None:
-        raise Problem(
-            422,
-            "naive-time",
-            "Time without an offset",
-            "effective_at needs an offset, such as 2020-02-05T08:00:00+07:00",
-        )
-    moment = now(request)
-    period = await plans.numbering_period(
-        _pool(request),
-        current.plan.issuer_unit_id,
-        data.number,
-        issued_on or moment.astimezone(plans.VIETNAM).date(),
-    )
-    body = _IssueBody(data, issued_on)
-    command = plans.issue_command(plan_id, body, actor, moment, period)
-    backdated = (
-        command.issued_on < command.today or command.effective_at < command.now - BACKDATE_TOLERANCE
-    )
-    return await run(
-        request, actor, plans.handler(command, actor, _pool(request)), backdated=backdated
-    )
-
-
-class _IssueBody:
-    """The issue request with its date parsed and its signer as the event's type."""
-
-    def __init__(self, data: IssuePlanRequest, issued_on: date | None) -> None:
-        self.number, self.place = data.number, data.place
-        self.issued_on, self.effective_at = issued_on, data.effective_at
-        self.urgency, self.secrecy = data.urgency, data.secrecy
-        self.content_sha256 = data.content_sha256
-        self.signer = Signer(
+    command = plans.Issue(
+        plan_id=plan_id,
+        number=data.number,
+        place=data.place,
+        signer=Signer(
             name=data.signer.name,
             title=data.signer.title,
             authority=data.signer.authority,
             on_behalf_of=data.signer.on_behalf_of,
-        )
+        ),
+        now=commands.now,
+        issued_on=parse_date(data.issued_on, "issued_on") if data.issued_on else None,
+        effective_at=aware(data.effective_at, "effective_at"),
+        urgency=data.urgency,
+        secrecy=data.secrecy,
+        content_sha256=data.content_sha256,
+    )
+    return await commands.run(plans.handler(command, commands.actor, pool))
 
 
 @post("/plans/{plan_id:uuid}/amend")
 async def amend_plan(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     plan_id: FromPath[UUID],
     data: JSONBody[AmendPlanRequest],
 ) -> Response[Any]:
     command = AmendPlan(
         plan_id=plan_id,
         reason=data.reason,
-        now=now(request),
+        now=commands.now,
         title=data.title,
         purpose=data.purpose,
         phases=tuple(p.phase() for p in data.phases) if data.phases is not None else None,
@@ -259,74 +232,74 @@ async def amend_plan(
         escalation_policy=tuple(data.escalation_policy) if data.escalation_policy else None,
         review_steps=tuple(data.review_steps) if data.review_steps is not None else None,
     )
-    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+    return await commands.run(plans.handler(command, commands.actor, pool))
 
 
 @post("/plans/{plan_id:uuid}/close")
 async def close_plan(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     plan_id: FromPath[UUID],
     data: JSONBody[CloseRequest],
 ) -> Response[Any]:
-    command = ClosePlan(plan_id, now(request), data.reason)
-    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+    command = ClosePlan(plan_id, commands.now, data.reason)
+    return await commands.run(plans.handler(command, commands.actor, pool))
 
 
 @post("/plans/{plan_id:uuid}/cancel")
 async def cancel_plan(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     plan_id: FromPath[UUID],
     data: JSONBody[CancelRequest],
 ) -> Response[Any]:
-    command = CancelPlan(plan_id, now(request), data.reason)
-    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+    command = CancelPlan(plan_id, commands.now, data.reason)
+    return await commands.run(plans.handler(command, commands.actor, pool))
 
 
 @post("/plans/{plan_id:uuid}/supersede")
 async def supersede_plan(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     plan_id: FromPath[UUID],
     data: JSONBody[SupersedeRequest],
 ) -> Response[Any]:
-    command = SupersedePlan(plan_id, data.superseded_by, now(request), data.reason)
-    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+    command = SupersedePlan(plan_id, data.superseded_by, commands.now, data.reason)
+    return await commands.run(plans.handler(command, commands.actor, pool))
 
 
 @post("/plans/{plan_id:uuid}/attachments", status_code=201)
 async def add_attachment(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     plan_id: FromPath[UUID],
     data: JSONBody[AttachmentRequest],
 ) -> Response[Any]:
     command = AddAttachment(
         plan_id, data.id or uuid.uuid4(), data.name, data.media_type, data.sha256, data.size
     )
-    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+    return await commands.run(plans.handler(command, commands.actor, pool))
 
 
 @post("/plans/{plan_id:uuid}/sub-plans", status_code=201)
 async def link_sub_plan(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     plan_id: FromPath[UUID],
     data: JSONBody[SubPlanRequest],
 ) -> Response[Any]:
     command = LinkSubPlan(plan_id, data.sub_plan_id)
-    return await run(request, actor, plans.handler(command, actor, _pool(request)))
+    return await commands.run(plans.handler(command, commands.actor, pool))
 
 
 async def readable_plan(
-    request: Request[Any, Any, Any], actor: Actor, plan_id: UUID
+    store: EventStore, pool: Pool, actor: Actor, plan_id: UUID
 ) -> plan_view.PlanView:
     """The plan folded from its stream, if it exists (404) and the reader may read it (403)."""
-    found = await plans.view(store_of(request), plan_id)
+    found = await plans.view(store, plan_id)
     if found is None:
         raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
-    await require_read(_pool(request), actor, plans.readers(found.plan))
+    await require_read(pool, actor, plans.readers(found.plan))
     return found
 
 

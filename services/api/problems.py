@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ExceptionHandlersMap
 
 from events import errors as store_errors
+from events.page_token import InvalidPageToken
 from services.domain.refusal import Refused
 from services.domain.refusal_codes import Kind
 from services.handlers.auth import Forbidden, Unauthenticated
@@ -229,7 +230,6 @@ SHELL_PROBLEMS = {
     "invalid-time": 422,
     "future-instant": 422,
     "duplicate-lead": 422,
-    "user-erased": 422,
 }
 """Every problem the HTTP shell and the store answer with, besides the domain's refusals, and
 its status (a unit test checks each `Problem(...)` of services/api against it, and the README's
@@ -269,6 +269,10 @@ def handle_busy(request: Request[Any, Any, Any], error: Busy) -> Response[Any]:
     )
 
 
+def handle_invalid_page(request: Request[Any, Any, Any], error: InvalidPageToken) -> Response[Any]:
+    return problem_response(request, Problem(400, "invalid-page", "Invalid page token", str(error)))
+
+
 def handle_unauthenticated(
     request: Request[Any, Any, Any], error: Unauthenticated
 ) -> Response[Any]:
@@ -290,6 +294,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Busy: handle_busy,
     Unauthenticated: handle_unauthenticated,
     Forbidden: handle_forbidden,
+    InvalidPageToken: handle_invalid_page,
     store_errors.StoreError: handle_store_error,
     HTTPException: handle_http_exception,
     asyncpg.exceptions.CharacterNotInRepertoireError: handle_unstorable_text,

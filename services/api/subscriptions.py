@@ -8,32 +8,28 @@ to a cursor; to anyone else it does not exist.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-import httpx
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from events.store import EventStore
 from events.subscriptions import SubscriptionFilter
-from services.api.commanding import answer_response, command_context, now, run, store_of
-from services.domain import refusal_codes as codes
-from services.domain.refusal import Refused
+from services.api.commanding import Commands, answer_response
+from services.api.dependencies import Injected, Pool
 from services.domain.subscription import (
-    CreateSubscription,
     PauseSubscription,
     ResetSubscription,
     ResumeSubscription,
 )
 from services.handlers import subscriptions
 from services.handlers.auth import Actor
-from services.handlers.command_path import execute
-from services.handlers.webhooks import AllowList, TargetRefused, resolve_and_check
+from services.handlers.webhooks import AllowList
 
 Position = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 """`beginning`, `now`, or a feed cursor: delivery goes on after it."""
@@ -138,86 +134,55 @@ def _view(row: asyncpg.Record, at: datetime, lag: LagView | None = None) -> Subs
     )
 
 
-def _allowed(request: Request[Any, Any, Any]) -> AllowList:
-    allowed: AllowList = request.app.state.webhook_targets
-    return allowed
-
-
 @post("/subscriptions", status_code=201)
 async def create_subscription(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    targets: Injected[AllowList],
     data: JSONBody[CreateSubscriptionRequest],
 ) -> Response[Any]:
     """Subscribe a webhook URL (it must match the operator's allow-list) to the feed."""
-    pool = request.app.state.pool
-    await subscriptions.may_subscribe(pool, actor)
-    if data.secret is None and request.headers.get("idempotency-key") is not None:
-        raise Refused(
-            codes.SECRET_REQUIRED,
-            "with an Idempotency-Key, send the secret: a generated one could not be shown to a "
-            "retry of this request",
-        )
-    try:
-        await resolve_and_check(data.url, _allowed(request))
-        httpx.URL(data.url)  # what the delivery will parse
-    except TargetRefused as refused:
-        raise Refused(codes.TARGET_REFUSED, str(refused)) from None
-    except httpx.InvalidURL as invalid:
-        raise Refused(codes.TARGET_REFUSED, f"not a URL deliveries can use: {invalid}") from None
-    start = await subscriptions.start_position(store_of(request), data.start)
-    secret = data.secret if data.secret is not None else subscriptions.new_secret()
     given = data.filter
-    command = CreateSubscription(
-        data.id or uuid.uuid4(),
-        actor.user_id or uuid.UUID(int=0),
-        data.name or data.url.split("//", 1)[-1].split("/", 1)[0],
-        data.url,
-        secret,
-        SubscriptionFilter(
+    asked = subscriptions.NewSubscription(
+        subscription_id=data.id or uuid.uuid4(),
+        url=data.url,
+        filter=SubscriptionFilter(
             types=tuple(given.types),
             categories=tuple(given.categories),
             streams=tuple(given.streams),
             plan_id=given.plan_id,
             units=tuple(given.units),
         ),
-        start,
-        now(request),
+        start=data.start,
+        now=commands.now,
+        name=data.name,
+        secret=data.secret,
+        keyed=commands.keyed,
     )
-    handler = subscriptions.handler(command, actor, secret)
-    context = await command_context(request, actor)
-    answer = await execute(store_of(request), context, handler)
-    if data.secret is None:
-        # A generated secret is shown once, to the request that made it (never stored with an
-        # answer kept for an Idempotency-Key: such requests bring their own secret).
-        stored = await pool.fetchval(
-            "SELECT secret FROM subscriptions WHERE subscription_id = $1", command.subscription_id
-        )
-        if stored == secret:
-            answer = replace(answer, extra={**answer.extra, "secret": secret})
+    answer = await subscriptions.create(
+        commands.store, commands.actor, asked, targets, commands.execute
+    )
     return answer_response(answer)
 
 
 @get("/subscriptions")
 async def list_subscriptions(
-    request: Request[Any, Any, Any],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
+    now: Injected[datetime],
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> SubscriptionList:
     """The reader's subscriptions (an admin's: everyone's), newest first."""
-    rows = await subscriptions.listing(request.app.state.pool, actor, limit)
-    at = now(request)
-    return SubscriptionList([_view(row, at) for row in rows])
+    rows = await subscriptions.listing(pool, actor, limit)
+    return SubscriptionList([_view(row, now) for row in rows])
 
 
 @get("/subscriptions/{subscription_id:uuid}")
 async def read_subscription(
-    request: Request[Any, Any, Any],
+    store: Injected[EventStore],
     actor: NamedDependency[Actor],
     subscription_id: FromPath[UUID],
 ) -> SubscriptionView:
     """State, cursor, lag (what the owner would still receive) and the last error."""
-    store = store_of(request)
     row = await subscriptions.row_of(store.pool, actor, subscription_id)
     behind = await subscriptions.lag(store, row)
     at = await store.pool.fetchval("SELECT now()")
@@ -230,41 +195,38 @@ async def read_subscription(
 
 @post("/subscriptions/{subscription_id:uuid}/pause")
 async def pause_subscription(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     subscription_id: FromPath[UUID],
     data: JSONBody[PauseRequest | None] = None,
 ) -> Response[Any]:
     """Stop delivering until resumed (a delivery in flight finishes)."""
     reason = data.reason if data is not None else None
-    command = PauseSubscription(subscription_id, reason, now(request))
-    return await run(request, actor, subscriptions.handler(command, actor))
+    command = PauseSubscription(subscription_id, reason, commands.now)
+    return await commands.run(subscriptions.handler(command, commands.actor))
 
 
 @post("/subscriptions/{subscription_id:uuid}/resume")
 async def resume_subscription(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     subscription_id: FromPath[UUID],
     data: JSONBody[ResumeRequest | None] = None,
 ) -> Response[Any]:
     """Deliver again from the cursor, failures forgotten (a parked subscription too)."""
-    command = ResumeSubscription(subscription_id, now(request))
-    return await run(request, actor, subscriptions.handler(command, actor))
+    command = ResumeSubscription(subscription_id, commands.now)
+    return await commands.run(subscriptions.handler(command, commands.actor))
 
 
 @post("/subscriptions/{subscription_id:uuid}/reset")
 async def reset_subscription(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
     subscription_id: FromPath[UUID],
     data: JSONBody[ResetRequest],
 ) -> Response[Any]:
     """Deliver from another place: `beginning`, `now`, or after a cursor."""
-    await subscriptions.row_of(request.app.state.pool, actor, subscription_id)
-    after = await subscriptions.start_position(store_of(request), data.to)
-    command = ResetSubscription(subscription_id, after, now(request))
-    return await run(request, actor, subscriptions.handler(command, actor))
+    await subscriptions.row_of(commands.store.pool, commands.actor, subscription_id)
+    after = await subscriptions.start_position(commands.store, data.to)
+    command = ResetSubscription(subscription_id, after, commands.now)
+    return await commands.run(subscriptions.handler(command, commands.actor))
 
 
 ROUTES = [

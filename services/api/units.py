@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -14,18 +12,23 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from events.organisation import UnitKind
-from services.api.commanding import now, run
+from events.page_token import decode_page, encode_page
+from services.api.commanding import Commands
+from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.domain.unit import (
     DissolveUnit,
+    ImportedUnit,
     MergeUnit,
     MoveUnit,
     RegisterUnit,
     RenameUnit,
     SplitUnit,
+    UnitCommand,
 )
 from services.handlers import units
-from services.handlers.auth import Actor, require_admin
+from services.handlers.auth import Actor
+from services.handlers.command_path import Handler
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -102,92 +105,90 @@ def _view(row: Any) -> UnitView:
     )
 
 
+def _handler(command: UnitCommand, commands: Commands, pool: Pool) -> Handler:
+    return units.handler(command, commands.actor, pool, commands.now)
+
+
 @post("/units", status_code=201)
 async def register_unit(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
-    data: JSONBody[RegisterUnitRequest],
+    commands: Injected[Commands], pool: Injected[Pool], data: JSONBody[RegisterUnitRequest]
 ) -> Response[Any]:
-    require_admin(actor)
     command = RegisterUnit(
         data.id or uuid.uuid4(), data.name, data.short_code, data.kind, data.parent_id
     )
-    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
+    return await commands.run(_handler(command, commands, pool))
 
 
 @post("/units/import", status_code=201)
 async def import_units(
-    request: Request[Any, Any, Any], actor: NamedDependency[Actor]
+    request: Request[Any, Any, Any], commands: Injected[Commands]
 ) -> Response[Any]:
     """A whole tree in one append: JSON `{"units": [...]}` or CSV with a header row
     `ref,name,short_code,kind,parent[,id]`; `parent` is a ref of the file or a unit id."""
-    require_admin(actor)
     body = await request.body()
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    if media_type == "text/csv":
-        try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise Problem(
-                400, "invalid-import", "Invalid import", "the CSV file is not UTF-8"
-            ) from None
-        rows = units.rows_from_csv(text)
-    elif media_type == "application/json":
-        rows = units.rows_from_json(body)
-    else:
+
+    def rows() -> list[ImportedUnit]:
+        if media_type == "text/csv":
+            try:
+                text = body.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise Problem(
+                    400, "invalid-import", "Invalid import", "the CSV file is not UTF-8"
+                ) from None
+            return units.rows_from_csv(text)
+        if media_type == "application/json":
+            return units.rows_from_json(body)
         raise Problem(
             415,
             "unsupported-media-type",
             "Unsupported media type",
             "send application/json or text/csv",
         )
-    return await run(request, actor, units.import_handler(rows))
+
+    return await commands.run(units.import_handler(rows, commands.actor))
 
 
 @post("/units/{unit_id:uuid}/rename")
 async def rename_unit(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     unit_id: FromPath[UUID],
     data: JSONBody[RenameUnitRequest],
 ) -> Response[Any]:
-    require_admin(actor)
     command = RenameUnit(unit_id, data.name, data.short_code, data.reason)
-    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
+    return await commands.run(_handler(command, commands, pool))
 
 
 @post("/units/{unit_id:uuid}/move")
 async def move_unit(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     unit_id: FromPath[UUID],
     data: JSONBody[MoveUnitRequest],
 ) -> Response[Any]:
-    require_admin(actor)
     command = MoveUnit(unit_id, data.parent_id, data.reason)
-    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
+    return await commands.run(_handler(command, commands, pool))
 
 
 @post("/units/{unit_id:uuid}/merge")
 async def merge_unit(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     unit_id: FromPath[UUID],
     data: JSONBody[MergeUnitRequest],
 ) -> Response[Any]:
-    require_admin(actor)
     command = MergeUnit(unit_id, data.successor_id, data.reason)
-    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
+    return await commands.run(_handler(command, commands, pool))
 
 
 @post("/units/{unit_id:uuid}/split")
 async def split_unit(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     unit_id: FromPath[UUID],
     data: JSONBody[SplitUnitRequest],
 ) -> Response[Any]:
-    require_admin(actor)
     command = SplitUnit(
         unit_id,
         tuple(data.successor_ids),
@@ -195,26 +196,25 @@ async def split_unit(
         tuple((a.assignment_id, a.successor_id) for a in data.allocations),
         data.reason,
     )
-    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
+    return await commands.run(_handler(command, commands, pool))
 
 
 @post("/units/{unit_id:uuid}/dissolve")
 async def dissolve_unit(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
+    commands: Injected[Commands],
+    pool: Injected[Pool],
     unit_id: FromPath[UUID],
     data: JSONBody[DissolveUnitRequest],
 ) -> Response[Any]:
-    require_admin(actor)
     command = DissolveUnit(unit_id, data.successor_id, data.reason)
-    return await run(request, actor, units.handler(command, request.app.state.pool, now(request)))
+    return await commands.run(_handler(command, commands, pool))
 
 
 @get("/units/{unit_id:uuid}")
 async def get_unit(
-    request: Request[Any, Any, Any], actor: NamedDependency[Actor], unit_id: FromPath[UUID]
+    pool: Injected[Pool], actor: NamedDependency[Actor], unit_id: FromPath[UUID]
 ) -> Response[Any]:
-    row = await units.get(request.app.state.pool, unit_id)
+    row = await units.get(pool, unit_id)
     if row is None:
         raise Problem(404, "unknown-unit", "Unknown unit", f"unit {unit_id} does not exist")
     return Response(_view(row), headers={"ETag": f'"{row["version"]}"'})
@@ -222,7 +222,7 @@ async def get_unit(
 
 @get("/units")
 async def list_units(
-    request: Request[Any, Any, Any],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
     parent: FromQuery[UUID | None] = None,
@@ -232,22 +232,10 @@ async def list_units(
 ) -> UnitList:
     after = None
     if page is not None:
-        try:
-            after = base64.urlsafe_b64decode(page + "=" * (-len(page) % 4)).decode()
-            UUID(after.rpartition("\x1f")[2])
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise Problem(
-                400,
-                "invalid-page",
-                "Invalid page token",
-                "pass the `next` token of the previous page",
-            ) from None
-    found = await units.search(
-        request.app.state.pool, q=q, parent=parent, status=status, limit=limit, after=after
-    )
-    token = (
-        base64.urlsafe_b64encode(found.next.encode()).decode().rstrip("=") if found.next else None
-    )
+        name, unit_id = decode_page(page, str, UUID)
+        after = f"{name}\x1f{unit_id}"
+    found = await units.search(pool, q=q, parent=parent, status=status, limit=limit, after=after)
+    token = encode_page(*found.next.rsplit("\x1f", 1)) if found.next else None
     return UnitList([_view(row) for row in found.items], token)
 
 

@@ -8,15 +8,16 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, delete, get, post
+from litestar import Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from events.organisation import Role
-from services.api.commanding import now, run
+from services.api.commanding import Commands
+from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.handlers import users
-from services.handlers.auth import Actor, issue_token, require_admin
+from services.handlers.auth import Actor
 
 
 class RoleRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -61,101 +62,84 @@ def _view(found: users.UserView) -> UserView:
     return UserView(found.id, found.name, found.email, found.phone, found.erased, found.roles)
 
 
-async def _existing(request: Request[Any, Any, Any], user_id: FromPath[UUID]) -> users.UserView:
-    found = await users.get(request.app.state.pool, user_id)
-    if found is None:
-        raise Problem(404, "unknown-user", "Unknown user", f"user {user_id} does not exist")
-    return found
-
-
 @post("/users", status_code=201)
 async def register_user(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
-    data: JSONBody[RegisterUserRequest],
+    commands: Injected[Commands], data: JSONBody[RegisterUserRequest]
 ) -> Response[Any]:
-    require_admin(actor)
     handler = users.register_handler(
         data.id or uuid.uuid4(),
         users.PersonalData(data.name, data.email, data.phone),
         [(r.role, r.unit_id) for r in data.roles],
-        now(request),
+        commands.actor,
+        commands.now,
     )
-    return await run(request, actor, handler)
+    return await commands.run(handler)
 
 
 @get("/users")
-async def list_users(request: Request[Any, Any, Any], actor: NamedDependency[Actor]) -> UserList:
-    require_admin(actor)
-    return UserList([_view(u) for u in await users.list_users(request.app.state.pool)])
+async def list_users(pool: Injected[Pool], actor: NamedDependency[Actor]) -> UserList:
+    return UserList([_view(u) for u in await users.users_of(pool, actor)])
 
 
 @get("/users/{user_id:uuid}")
 async def get_user(
-    request: Request[Any, Any, Any], actor: NamedDependency[Actor], user_id: FromPath[UUID]
+    pool: Injected[Pool], actor: NamedDependency[Actor], user_id: FromPath[UUID]
 ) -> UserView:
-    require_admin(actor)
-    return _view(await _existing(request, user_id))
+    found = await users.user_of(pool, actor, user_id)
+    if found is None:
+        raise Problem(404, "unknown-user", "Unknown user", f"user {user_id} does not exist")
+    return _view(found)
 
 
 @post("/users/{user_id:uuid}/roles", status_code=201)
 async def grant_role(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
-    user_id: FromPath[UUID],
-    data: JSONBody[RoleRequest],
+    commands: Injected[Commands], user_id: FromPath[UUID], data: JSONBody[RoleRequest]
 ) -> Response[Any]:
-    require_admin(actor)
-    return await run(request, actor, users.grant_handler(user_id, data.role, data.unit_id))
+    return await commands.run(users.grant_handler(user_id, data.role, data.unit_id, commands.actor))
 
 
 @delete("/users/{user_id:uuid}/roles/{role_id:uuid}", status_code=200)
 async def revoke_role(
-    request: Request[Any, Any, Any],
-    actor: NamedDependency[Actor],
-    user_id: FromPath[UUID],
-    role_id: FromPath[UUID],
+    commands: Injected[Commands], user_id: FromPath[UUID], role_id: FromPath[UUID]
 ) -> Response[Any]:
-    require_admin(actor)
-    return await run(request, actor, users.revoke_handler(user_id, role_id))
+    return await commands.run(users.revoke_handler(user_id, role_id, commands.actor))
 
 
 @post("/users/{user_id:uuid}/tokens", status_code=201)
 async def create_token(
-    request: Request[Any, Any, Any],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
+    now: Injected[datetime],
     user_id: FromPath[UUID],
     data: JSONBody[TokenRequest],
 ) -> TokenView:
-    require_admin(actor)
-    found = await _existing(request, user_id)
-    if found.erased:
-        raise Problem(422, "user-erased", "User erased", f"user {user_id} was erased")
-    token_id, token, expires_at = await issue_token(
-        request.app.state.pool, user_id, now(request), days=data.days, label=data.label
+    token_id, token, expires_at = await users.new_token(
+        pool, actor, user_id, now, days=data.days, label=data.label
     )
     return TokenView(token_id, token, expires_at)
 
 
 @delete("/users/{user_id:uuid}/tokens/{token_id:uuid}", status_code=200)
 async def revoke_token(
-    request: Request[Any, Any, Any],
+    pool: Injected[Pool],
     actor: NamedDependency[Actor],
+    now: Injected[datetime],
     user_id: FromPath[UUID],
     token_id: FromPath[UUID],
 ) -> dict[str, str]:
-    require_admin(actor)
-    if not await users.revoke_token(request.app.state.pool, user_id, token_id, now(request)):
+    if not await users.withdraw_token(pool, actor, user_id, token_id, now):
         raise Problem(404, "unknown-token", "Unknown token", f"user {user_id} has no such token")
     return {"id": str(token_id), "status": "revoked"}
 
 
 @delete("/users/{user_id:uuid}/personal-data", status_code=200)
 async def erase_user(
-    request: Request[Any, Any, Any], actor: NamedDependency[Actor], user_id: FromPath[UUID]
+    pool: Injected[Pool],
+    actor: NamedDependency[Actor],
+    now: Injected[datetime],
+    user_id: FromPath[UUID],
 ) -> dict[str, str]:
-    require_admin(actor)
-    if not await users.erase(request.app.state.pool, user_id, now(request)):
+    if not await users.erase_person(pool, actor, user_id, now):
         raise Problem(404, "unknown-user", "Unknown user", f"user {user_id} does not exist")
     return {"id": str(user_id), "status": "erased"}
 

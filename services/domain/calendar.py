@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 from importlib import resources
 from importlib.metadata import version
 from typing import Any
 
+VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+"""Vietnam's time (UTC+7, no daylight saving): the day a date, a due or "today" falls in."""
 FIRST_YEAR, LAST_YEAR = 2010, 2040
 
 

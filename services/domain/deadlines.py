@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -25,9 +25,8 @@ from events.deadlines import (
 )
 from events.plans import EscalationStep
 from services.domain.assignment import Assignment
-from services.domain.calendar import Calendar
+from services.domain.calendar import VIETNAM, Calendar
 
-VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 OFFICE_HOUR = time(8, 0)
 DEFAULT_POLICY: tuple[EscalationStep, ...] = (
     EscalationStep(offset=-3, action="remind", target="lead"),

@@ -29,7 +29,7 @@ from services.domain.assignment import (
 from services.domain.unit import Unit
 from services.handlers import plans, units
 from services.handlers.auth import Actor
-from services.handlers.command_path import Outcome, Session
+from services.handlers.command_path import Handler, Outcome, Session, dated
 
 
 def stream_of(assignment_id: UUID) -> str:
@@ -72,10 +72,11 @@ def _deadlines() -> Any:
     return deadlines
 
 
-def issue_handler(commands: list[IssueAssignment], actor: Actor) -> Any:
+def issue_handler(given: list[IssueAssignment], actor: Actor) -> Handler:
     """One item naming several units: one task per unit, in one append."""
 
     async def decide(session: Session) -> Outcome:
+        commands = [dated(session, actor, command) for command in given]
         plan = await plans.load(session, commands[0].plan_id)
         acting = actor.require(plan.issuer_unit_id, "chief", "officer")
         known: dict[UUID, Unit] = {}
@@ -105,13 +106,15 @@ def issue_handler(commands: list[IssueAssignment], actor: Actor) -> Any:
     return decide
 
 
-def handler(command: tasks.AssignmentCommand, actor: Actor) -> Any:
+def handler(given: tasks.AssignmentCommand, actor: Actor) -> Handler:
     async def decide(session: Session) -> Outcome:
+        command = given
         task = await load(session, command.assignment_id)
         context = Context()
         acting: UUID | None = None
         match command:
             case FileSubmission():
+                command = dated(session, actor, command)
                 acting = actor.require(task.lead_unit_id, "officer")
                 sources: dict[UUID, Assignment] = {}
                 lineages: dict[UUID, list[UUID]] = {}

@@ -8,11 +8,12 @@ officer's command fail. An `Idempotency-Key` (per actor) returns the first answe
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
 import msgspec
@@ -35,6 +36,7 @@ from projections import registry
 from projections.change import Change
 from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
+from services.domain.rules import BACKDATE_TOLERANCE
 from services.handlers.auth import Actor
 
 S = TypeVar("S")
@@ -71,9 +73,11 @@ class CommandContext:
     idempotency_key: str | None = None
     request_hash: bytes = b""
     if_match: int | None = None
-    backdated: bool = False
+    entering_history: bool = False
+    """The caller enters history wholesale (the demo's import path): every command it sends is
+    backdated. Otherwise the handler says whether a command is (`dated`)."""
 
-    def metadata(self, acting_unit: UUID | None = None) -> Metadata:
+    def metadata(self, acting_unit: UUID | None = None, *, backdated: bool = False) -> Metadata:
         unit = acting_unit
         return Metadata(
             actor=EventActor(
@@ -83,7 +87,7 @@ class CommandContext:
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
             request_id=self.request_id,
-            backdated=self.backdated,
+            backdated=backdated or self.entering_history,
         )
 
 
@@ -135,12 +139,14 @@ class Session:
         self.context = context
         self.versions: dict[str, int] = {}
         self._states: dict[str, Any] = {}
+        self.backdated = context is not None and context.entering_history
+        """Whether the command records facts of the past (an import, an admin's backdating):
+        its events' metadata say so. Set by `dated`."""
 
     @property
     def entering_history(self) -> bool:
-        """Whether the command records facts of the past (an import, an admin's backdating):
-        what was due then is not chased now."""
-        return self.context is not None and self.context.backdated
+        """Whether the command records facts of the past: what was due then is not chased now."""
+        return self.backdated
 
     async def load(self, stream_id: str, evolve: Callable[[S, Event], S], initial: S) -> S:
         if stream_id in self._states:
@@ -154,6 +160,33 @@ class Session:
 
 
 Handler = Callable[[Session], Awaitable[Outcome]]
+
+
+class Dated(Protocol):
+    """A command carrying the moment it takes effect, and whether it may be in the past."""
+
+    @property
+    def effective_at(self) -> datetime: ...
+    @property
+    def now(self) -> datetime: ...
+    @property
+    def may_backdate(self) -> bool: ...
+
+
+D = TypeVar("D", bound=Dated)
+
+
+def dated(session: Session, actor: Actor, command: D, *, earlier_day: bool = False) -> D:
+    """Backdating, decided here once for every command that says when it takes effect, whoever
+    sends it (HTTP, the CLI, the demo): only an admin (the operator is one) may date a fact in
+    the past, so the command's `may_backdate` is the actor's to have; and a command taking effect
+    more than BACKDATE_TOLERANCE before now (or on an `earlier_day`, for a document's issue
+    date) enters history: its events' metadata say `backdated` and the deadlines it schedules
+    chase nothing that was due back then."""
+    if earlier_day or command.effective_at < command.now - BACKDATE_TOLERANCE:
+        session.backdated = True
+    allowed: D = dataclasses.replace(cast(Any, command), may_backdate=actor.is_admin)
+    return allowed
 
 
 async def execute(
@@ -228,7 +261,7 @@ async def _append(
     async with store.pool.acquire() as connection, connection.transaction():
         result = await store.append(
             writes,
-            context.metadata(outcome.acting_unit),
+            context.metadata(outcome.acting_unit, backdated=session.backdated),
             reservations=outcome.reservations,
             releases=outcome.releases,
             idempotency=idempotency,

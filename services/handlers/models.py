@@ -11,15 +11,16 @@ from services.domain import model as models
 from services.domain.model import CommendModel, Model, RegisterModel, ReportModel
 from services.handlers import units
 from services.handlers.auth import Actor
-from services.handlers.command_path import Outcome, Session
+from services.handlers.command_path import Handler, Outcome, Session, dated
 
 
 def stream_of(model_id: UUID) -> str:
     return f"model-{model_id}"
 
 
-def handler(command: models.ModelCommand, actor: Actor) -> Any:
+def handler(given: models.ModelCommand, actor: Actor) -> Handler:
     async def decide(session: Session) -> Outcome:
+        command = dated(session, actor, given)
         model = await session.load(
             stream_of(command.model_id), models.evolve, Model(command.model_id)
         )

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from events.plans import Secrecy, Signer, Urgency
 from events.store import EventStore
 from projections import plan_view
 from projections.plan_view import PlanView
 from services.domain import plan as plans
 from services.domain import refusal_codes as codes
+from services.domain.calendar import VIETNAM
 from services.domain.docnumber import InvalidDocumentNumber, parse
 from services.domain.plan import (
     AddAttachment,
@@ -32,9 +35,7 @@ from services.domain.refusal import Refused
 from services.domain.unit import Unit
 from services.handlers import units
 from services.handlers.auth import Actor
-from services.handlers.command_path import Outcome, Session
-
-VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+from services.handlers.command_path import Handler, Outcome, Session, dated
 
 
 def stream_of(plan_id: UUID) -> str:
@@ -75,9 +76,30 @@ def _tags(plan: Plan, *more: UUID | None) -> dict[str, Any]:
     return {"plan_id": plan.id, "units": [u for u in dict.fromkeys(concerned) if u is not None]}
 
 
-def handler(command: plans.PlanCommand, actor: Actor, pool: asyncpg.Pool[Any]) -> Any:
+@dataclass(frozen=True)
+class Issue:
+    """An issue as asked for (by a route, the CLI or the demo). The handler completes it into
+    the decider's `IssuePlan`: issued today in Vietnam and effective now unless said, numbered
+    in the issuer's period for the number's form, backdated only by an admin."""
+
+    plan_id: UUID
+    number: str
+    place: str
+    signer: Signer
+    now: datetime
+    issued_on: date | None = None
+    effective_at: datetime | None = None
+    urgency: Urgency | None = None
+    secrecy: Secrecy | None = None
+    content_sha256: str | None = None
+
+
+def handler(asked: plans.PlanCommand | Issue, actor: Actor, pool: asyncpg.Pool[Any]) -> Handler:
     async def decide(session: Session) -> Outcome:
-        plan = await load(session, command.plan_id)
+        plan = await load(session, asked.plan_id)
+        command = await _issue_command(pool, plan, asked) if isinstance(asked, Issue) else asked
+        if isinstance(command, IssuePlan):
+            command = dated(session, actor, command, earlier_day=command.issued_on < command.today)
         context_units: dict[UUID, Unit] = {}
         context_plans: dict[UUID, Plan] = {}
         lineage: list[Unit] = []
@@ -127,34 +149,29 @@ def handler(command: plans.PlanCommand, actor: Actor, pool: asyncpg.Pool[Any]) -
     return decide
 
 
-def issue_command(
-    plan_id: UUID,
-    body: Any,
-    actor: Actor,
-    now: datetime,
-    period: str,
-) -> IssuePlan:
-    """Defaults: issued today (Vietnam), effective now; only an admin may say otherwise in the
-    past. The command carries `may_backdate`, and the metadata marks a backdated append."""
+async def _issue_command(pool: asyncpg.Pool[Any], plan: Plan, asked: Issue) -> IssuePlan:
+    """The decider's command, its defaults filled in and its numbering period found."""
+    if plan.issuer_unit_id is None:
+        raise Refused(codes.UNKNOWN_PLAN, f"plan {asked.plan_id} does not exist")
+    now = asked.now
     today = now.astimezone(VIETNAM).date()
-    issued_on = body.issued_on or today
-    effective_at = body.effective_at or (
+    issued_on = asked.issued_on or today
+    effective_at = asked.effective_at or (
         now if issued_on == today else datetime.combine(issued_on, datetime.min.time(), VIETNAM)
     )
     return IssuePlan(
-        plan_id=plan_id,
-        number=body.number,
-        place=body.place,
+        plan_id=asked.plan_id,
+        number=asked.number,
+        place=asked.place,
         issued_on=issued_on,
         effective_at=effective_at,
-        signer=body.signer,
+        signer=asked.signer,
         now=now,
         today=today,
-        numbering_period=period,
-        may_backdate=actor.is_admin,
-        urgency=body.urgency,
-        secrecy=body.secrecy,
-        content_sha256=body.content_sha256,
+        numbering_period=await numbering_period(pool, plan.issuer_unit_id, asked.number, issued_on),
+        urgency=asked.urgency,
+        secrecy=asked.secrecy,
+        content_sha256=asked.content_sha256,
     )
 
 

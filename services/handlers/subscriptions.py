@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import httpx
 from prometheus_client import Gauge
 
 from events.catalog import Event
@@ -22,6 +25,7 @@ from events.errors import CursorFromAnotherEpoch
 from events.store import DbConnection, EventStore
 from events.subscriptions import (
     SubscriptionCreated,
+    SubscriptionFilter,
     SubscriptionParked,
     SubscriptionPaused,
     SubscriptionReset,
@@ -38,8 +42,16 @@ from services.domain.subscription import (
 )
 from services.domain.user import Grant
 from services.handlers.auth import Actor, Forbidden, actor_of
-from services.handlers.command_path import CommandContext, Outcome, Session, execute
+from services.handlers.command_path import (
+    Answer,
+    CommandContext,
+    Handler,
+    Outcome,
+    Session,
+    execute,
+)
 from services.handlers.reach import HIDDEN_FROM_READERS, hidden_categories, reach, shown_units
+from services.handlers.webhooks import AllowList, TargetRefused, resolve_and_check
 
 SUBSCRIPTIONS = Gauge(
     "campaign_webhook_subscriptions", "Webhook subscriptions, by status", ["status"]
@@ -118,6 +130,68 @@ def handler(
         return outcome
 
     return decide
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    """A subscription as asked for. `keyed`: the request carries an Idempotency-Key. Without a
+    secret one is generated; without a name the URL's host names it."""
+
+    subscription_id: UUID
+    url: str
+    filter: SubscriptionFilter
+    start: str
+    now: datetime
+    name: str | None = None
+    secret: str | None = None
+    keyed: bool = False
+
+
+async def create(
+    store: EventStore,
+    actor: Actor,
+    asked: NewSubscription,
+    targets: AllowList,
+    send: Callable[[Handler], Awaitable[Answer]],
+) -> Answer:
+    """Create a subscription, by the rules of creation: a user who may read something subscribes
+    a URL the operator's allow-list admits, from a start that exists; a generated secret is shown
+    once, in this answer (never kept with an answer for an Idempotency-Key: such requests must
+    bring their own secret). `send` is how the caller sends a command (with its headers)."""
+    await may_subscribe(store.pool, actor)
+    if asked.secret is None and asked.keyed:
+        raise Refused(
+            codes.SECRET_REQUIRED,
+            "with an Idempotency-Key, send the secret: a generated one could not be shown to a "
+            "retry of this request",
+        )
+    try:
+        await resolve_and_check(asked.url, targets)
+        httpx.URL(asked.url)  # what the delivery will parse
+    except TargetRefused as refused:
+        raise Refused(codes.TARGET_REFUSED, str(refused)) from None
+    except httpx.InvalidURL as invalid:
+        raise Refused(codes.TARGET_REFUSED, f"not a URL deliveries can use: {invalid}") from None
+    start = await start_position(store, asked.start)
+    secret = asked.secret if asked.secret is not None else new_secret()
+    command = CreateSubscription(
+        asked.subscription_id,
+        actor.user_id or uuid.UUID(int=0),
+        asked.name or asked.url.split("//", 1)[-1].split("/", 1)[0],
+        asked.url,
+        secret,
+        asked.filter,
+        start,
+        asked.now,
+    )
+    answer = await send(handler(command, actor, secret))
+    if asked.secret is None:
+        stored = await store.pool.fetchval(
+            "SELECT secret FROM subscriptions WHERE subscription_id = $1", command.subscription_id
+        )
+        if stored == secret:
+            answer = replace(answer, extra={**answer.extra, "secret": secret})
+    return answer
 
 
 async def write_rows(

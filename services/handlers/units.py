@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -28,7 +28,8 @@ from services.domain.unit import (
     SplitUnit,
     Unit,
 )
-from services.handlers.command_path import Outcome, Session
+from services.handlers.auth import Actor, require_admin
+from services.handlers.command_path import Handler, Outcome, Session
 
 MAX_DEPTH = 64
 KINDS: tuple[str, ...] = get_args(UnitKind)
@@ -67,10 +68,17 @@ def _tags(*unit_ids: UUID | None) -> list[UUID]:
 
 
 def handler(
-    command: units.UnitCommand, pool: asyncpg.Pool[Any], now: datetime | None = None
-) -> Any:
+    command: units.UnitCommand,
+    actor: Actor,
+    pool: asyncpg.Pool[Any],
+    now: datetime | None = None,
+) -> Handler:
     """The command-path handler deciding `command` on fresh state. A merge, split or
-    dissolution also hands the unit's open tasks to its successor, in the same append."""
+    dissolution also hands the unit's open tasks to its successor, in the same append.
+
+    The organisation tree is the admins' alone: anyone else is refused at once, before
+    anything is loaded."""
+    require_admin(actor)
 
     async def decide(session: Session) -> Outcome:
         unit = await load(session, command.unit_id)
@@ -140,7 +148,16 @@ def _verb(command: MergeUnit | SplitUnit | DissolveUnit) -> str:
     return {MergeUnit: "merged", SplitUnit: "split", DissolveUnit: "dissolved"}[type(command)]
 
 
-def import_handler(rows: Sequence[ImportedUnit]) -> Any:
+def import_handler(
+    rows: Sequence[ImportedUnit] | Callable[[], Sequence[ImportedUnit]], actor: Actor
+) -> Handler:
+    """A whole tree in one append, for an admin only. `rows` may be how to read them (a file's
+    parser): it is read once the actor is known to be allowed, so that a stranger's file is
+    refused unread."""
+    require_admin(actor)
+    if callable(rows):
+        rows = rows()
+
     async def decide(session: Session) -> Outcome:
         existing: dict[UUID, Unit] = {}
         for row in rows:

@@ -18,7 +18,8 @@ from services.domain import user as users
 from services.domain.refusal import Refused
 from services.domain.text import normalize_text
 from services.domain.user import GrantRole, RegisterUser, RevokeRole, User
-from services.handlers.command_path import Outcome, Session
+from services.handlers.auth import Actor, issue_token, require_admin
+from services.handlers.command_path import Handler, Outcome, Session
 from services.handlers.units import load as load_unit
 
 
@@ -51,9 +52,18 @@ class PersonalData:
         return PersonalData(name, email, phone)
 
 
+# Users, their roles and tokens are the admins' alone: every function below that takes an actor
+# refuses anyone else first, before it reads or decides anything.
+
+
 def register_handler(
-    user_id: UUID, person: PersonalData, roles: Sequence[tuple[Role, UUID | None]], now: datetime
-) -> Any:
+    user_id: UUID,
+    person: PersonalData,
+    roles: Sequence[tuple[Role, UUID | None]],
+    actor: Actor,
+    now: datetime,
+) -> Handler:
+    require_admin(actor)
     person = person.cleaned()
 
     async def decide(session: Session) -> Outcome:
@@ -90,7 +100,8 @@ def register_handler(
     return decide
 
 
-def grant_handler(user_id: UUID, role: Role, unit_id: UUID | None) -> Any:
+def grant_handler(user_id: UUID, role: Role, unit_id: UUID | None, actor: Actor) -> Handler:
+    require_admin(actor)
     role_id = uuid.uuid4()
 
     async def decide(session: Session) -> Outcome:
@@ -106,7 +117,11 @@ def grant_handler(user_id: UUID, role: Role, unit_id: UUID | None) -> Any:
     return decide
 
 
-def revoke_handler(user_id: UUID, role_id: UUID, reason: str | None = None) -> Any:
+def revoke_handler(
+    user_id: UUID, role_id: UUID, actor: Actor, reason: str | None = None
+) -> Handler:
+    require_admin(actor)
+
     async def decide(session: Session) -> Outcome:
         user = await load(session, user_id)
         decision = users.decide(RevokeRole(user_id, role_id, reason), user)
@@ -116,6 +131,49 @@ def revoke_handler(user_id: UUID, role_id: UUID, reason: str | None = None) -> A
         return outcome
 
     return decide
+
+
+async def erase_person(pool: asyncpg.Pool[Any], actor: Actor, user_id: UUID, now: datetime) -> bool:
+    """Remove a person's name, e-mail and phone and revoke their tokens (False: no such user)."""
+    require_admin(actor)
+    return await erase(pool, user_id, now)
+
+
+async def new_token(
+    pool: asyncpg.Pool[Any],
+    actor: Actor,
+    user_id: UUID,
+    now: datetime,
+    *,
+    days: int,
+    label: str | None,
+) -> tuple[UUID, str, datetime]:
+    """A token for an existing user not erased: (token id, the token, when it expires)."""
+    require_admin(actor)
+    found = await get(pool, user_id)
+    if found is None:
+        raise Refused(codes.UNKNOWN_USER, f"user {user_id} does not exist")
+    if found.erased:
+        raise Refused(codes.USER_ERASED, f"user {user_id} was erased")
+    return await issue_token(pool, user_id, now, days=days, label=label)
+
+
+async def withdraw_token(
+    pool: asyncpg.Pool[Any], actor: Actor, user_id: UUID, token_id: UUID, now: datetime
+) -> bool:
+    """Revoke one of the user's tokens (False: the user has no such token)."""
+    require_admin(actor)
+    return await revoke_token(pool, user_id, token_id, now)
+
+
+async def user_of(pool: asyncpg.Pool[Any], actor: Actor, user_id: UUID) -> UserView | None:
+    require_admin(actor)
+    return await get(pool, user_id)
+
+
+async def users_of(pool: asyncpg.Pool[Any], actor: Actor, limit: int = 500) -> list[UserView]:
+    require_admin(actor)
+    return await list_users(pool, limit)
 
 
 async def erase(pool: asyncpg.Pool[Any], user_id: UUID, now: datetime) -> bool:

@@ -20,7 +20,7 @@ from events.organisation import Role
 from events.store import EventStore, create_pool
 from services.domain.refusal import Refused
 from services.handlers import units, users
-from services.handlers.auth import OPERATOR, issue_token
+from services.handlers.auth import OPERATOR
 from services.handlers.command_path import Busy, CommandContext, Handler, StaleVersion, execute
 from services.runtime.config import Settings
 
@@ -74,11 +74,17 @@ async def users_add(store: EventStore, args: argparse.Namespace) -> None:
         await _command(
             store,
             users.register_handler(
-                uuid.uuid4(), users.PersonalData(args.name, args.email, args.phone), roles, now
+                uuid.uuid4(),
+                users.PersonalData(args.name, args.email, args.phone),
+                roles,
+                OPERATOR,
+                now,
             ),
         )
     )
-    _, token, expires_at = await issue_token(pool, user_id, now, days=args.days, label="cli")
+    _, token, expires_at = await users.new_token(
+        pool, OPERATOR, user_id, now, days=args.days, label="cli"
+    )
     print(f"user {user_id} ({args.name}) registered" + (f" as {args.role}" if roles else ""))
     print(f"token expires {expires_at:%Y-%m-%d}; it is shown once, on the next line")
     print(token)
@@ -86,35 +92,36 @@ async def users_add(store: EventStore, args: argparse.Namespace) -> None:
 
 async def users_grant(store: EventStore, args: argparse.Namespace) -> None:
     unit = await _unit_id(store.pool, args.unit) if args.unit else None
-    role_id = await _command(store, users.grant_handler(_user_id(args.user), args.role, unit))
+    role_id = await _command(
+        store, users.grant_handler(_user_id(args.user), args.role, unit, OPERATOR)
+    )
     print(f"granted {args.role} (role id {role_id})")
 
 
 async def users_revoke(store: EventStore, args: argparse.Namespace) -> None:
-    await _command(store, users.revoke_handler(_user_id(args.user), _user_id(args.role_id)))
+    await _command(
+        store, users.revoke_handler(_user_id(args.user), _user_id(args.role_id), OPERATOR)
+    )
     print(f"revoked role {args.role_id}")
 
 
 async def users_list(store: EventStore, _: argparse.Namespace) -> None:
-    for user in await users.list_users(store.pool, limit=10_000):
+    for user in await users.users_of(store.pool, OPERATOR, limit=10_000):
         roles = ", ".join(f"{r['role']}@{r['unit_id'] or '*'} ({r['role_id']})" for r in user.roles)
         name = "(erased)" if user.erased else user.name
         print(f"{user.id}  {name}  {roles or '-'}")
 
 
 async def users_erase(store: EventStore, args: argparse.Namespace) -> None:
-    if not await users.erase(store.pool, _user_id(args.user), datetime.now(UTC)):
+    if not await users.erase_person(store.pool, OPERATOR, _user_id(args.user), datetime.now(UTC)):
         raise CliError(f"no user {args.user}")
     print(f"erased the personal data of {args.user}; tokens revoked; events kept")
 
 
 async def users_token(store: EventStore, args: argparse.Namespace) -> None:
     user_id = _user_id(args.user)
-    found = await users.get(store.pool, user_id)
-    if found is None or found.erased:
-        raise CliError(f"no active user {args.user}")
-    _, token, expires_at = await issue_token(
-        store.pool, user_id, datetime.now(UTC), days=args.days, label="cli"
+    _, token, expires_at = await users.new_token(
+        store.pool, OPERATOR, user_id, datetime.now(UTC), days=args.days, label="cli"
     )
     print(f"token expires {expires_at:%Y-%m-%d}; it is shown once, on the next line")
     print(token)
@@ -132,7 +139,7 @@ async def units_import(store: EventStore, args: argparse.Namespace) -> None:
         if csv_format
         else (units.rows_from_json(body))
     )
-    await _command(store, units.import_handler(rows))
+    await _command(store, units.import_handler(rows, OPERATOR))
     print(f"imported {len(rows)} units in one append")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,8 +25,9 @@ from services.domain.assignment import (
     ResolveObstacle,
     Review,
 )
+from services.domain.calendar import VIETNAM
 from services.domain.model import CommendModel, RegisterModel, ReportModel
-from services.domain.plan import DraftPlan, ImplementsRef, IssuePlan
+from services.domain.plan import DraftPlan, ImplementsRef
 from services.domain.unit import ImportedUnit, MergeUnit, MoveUnit, RegisterUnit
 from services.handlers import assignments, models, plans, units
 from services.handlers.auth import OPERATOR
@@ -41,7 +42,6 @@ from services.ops.demo_data import (
 )
 
 log = structlog.get_logger(__name__)
-HANOI = timezone(timedelta(hours=7))
 NAMESPACE = uuid.UUID("6c1d1f5e-3b8e-4f7e-9a55-2c7d0a0b5e11")
 
 
@@ -50,7 +50,7 @@ def demo_id(name: str) -> UUID:
 
 
 def at(day: str, hour: int = 9) -> datetime:
-    return datetime.combine(date.fromisoformat(day), datetime.min.time(), HANOI) + timedelta(
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), VIETNAM) + timedelta(
         hours=hour
     )
 
@@ -68,7 +68,7 @@ class Loader:
             correlation_id=str(demo_id("correlation")),
             idempotency_key=f"demo:{key}",
             request_hash=hashlib.sha256(f"demo:{key}".encode()).digest(),
-            backdated=True,
+            entering_history=True,
         )
         answer = await execute(self.store, context, handler)
         self.steps += 1
@@ -86,7 +86,7 @@ class Loader:
             ImportedUnit(u.ref, demo_id(f"unit:{u.ref}"), u.name, u.short_code, u.kind, u.parent)
             for u in UNITS
         ]
-        await self.step("units", at("2019-05-06", 8), units.import_handler(rows))
+        await self.step("units", at("2019-05-06", 8), units.import_handler(rows, OPERATOR))
 
     async def plan(self, plan: DemoPlan) -> None:
         plan_id = demo_id(f"plan:{plan.ref}")
@@ -110,26 +110,14 @@ class Loader:
             f"draft:{plan.ref}", issued, plans.handler(draft, OPERATOR, self.store.pool)
         )
         name, title, authority, behalf = plan.signer
-        issue = IssuePlan(
+        issue = plans.Issue(
             plan_id=plan_id,
             number=plan.number,
             place=plan.place,
+            signer=Signer(name=name, title=title, authority=authority, on_behalf_of=behalf),
+            now=issued,
             issued_on=date.fromisoformat(plan.issued_on),
             effective_at=issued,
-            signer=Signer(
-                name=name,
-                title=title,
-                authority=authority,
-                on_behalf_of=behalf,
-            ),
-            now=issued,
-            today=issued.date(),
-            numbering_period=(
-                plan.issued_on[:4]
-                if "/" in plan.number.split("-")[0]
-                else plans.default_term(date.fromisoformat(plan.issued_on))
-            ),
-            may_backdate=True,
         )
         await self.step(
             f"issue:{plan.ref}",
@@ -149,7 +137,6 @@ class Loader:
                 report_to_unit_id=demo_id(f"unit:{task.report_to}") if task.report_to else None,
                 coordinating_unit_ids=tuple(demo_id(f"unit:{c}") for c in task.coordinating),
                 review_steps=task.review_steps,
-                may_backdate=True,
             )
             await self.step(
                 f"task:{task.ref}",
@@ -167,7 +154,6 @@ class Loader:
             text,
             when,
             when,
-            may_backdate=True,
             **extra,
         )
 
@@ -399,7 +385,6 @@ class Loader:
                     "Mô hình Dân vận khéo của Tổ đảng tổ 1",
                     oct15,
                     oct15,
-                    True,
                 ),
                 OPERATOR,
             ),
@@ -415,7 +400,6 @@ class Loader:
                     oct15,
                     oct15,
                     {"models": 2},
-                    True,
                 ),
                 OPERATOR,
             ),
@@ -431,7 +415,6 @@ class Loader:
                     "Tuyên dương điển hình Dân vận khéo",
                     oct17,
                     oct17,
-                    True,
                 ),
                 OPERATOR,
             ),
@@ -446,6 +429,7 @@ class Loader:
             when,
             units.handler(
                 RegisterUnit(successor, name, code, kind, demo_id("unit:ct-tu")),
+                OPERATOR,
                 self.store.pool,
                 when,
             ),
@@ -456,6 +440,7 @@ class Loader:
                 when,
                 units.handler(
                     MergeUnit(demo_id(f"unit:{merged}"), successor, "Hợp nhất năm 2025"),
+                    OPERATOR,
                     self.store.pool,
                     when,
                 ),
@@ -466,6 +451,7 @@ class Loader:
             when,
             units.handler(
                 MoveUnit(demo_id(f"unit:{moved}"), demo_id(f"unit:{to}"), "Sắp xếp năm 2025"),
+                OPERATOR,
                 self.store.pool,
                 when,
             ),

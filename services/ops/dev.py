@@ -184,7 +184,11 @@ async def dev_admin_token(database_url: str, data_dir: Path) -> str:
             store,
             CommandContext(OPERATOR, now),
             users.register_handler(
-                user_id, users.PersonalData("Quản trị viên (dev)"), [("admin", None)], now
+                user_id,
+                users.PersonalData("Quản trị viên (dev)"),
+                [("admin", None)],
+                OPERATOR,
+                now,
             ),
         )
         _, token, _ = await issue_token(pool, user_id, now, days=365, label="campaign dev")

@@ -577,7 +577,7 @@ async def test_a_subscription_whose_owner_can_read_nothing_is_parked(
             await execute(
                 domain_store,
                 CommandContext(OPERATOR, now),
-                users.revoke_handler(owner, role),
+                users.revoke_handler(owner, role, OPERATOR),
             )
             async with Clients(2.0) as http:
                 await deliver(domain_store, http, config(), subscription)

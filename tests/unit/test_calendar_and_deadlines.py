@@ -7,7 +7,8 @@ from datetime import date, datetime
 import pytest
 
 from services.domain import calendar
-from services.domain.deadlines import DEFAULT_POLICY, VIETNAM, day_zero, place
+from services.domain.calendar import VIETNAM
+from services.domain.deadlines import DEFAULT_POLICY, day_zero, place
 
 CALENDAR = calendar.from_rows(*calendar.materialise())
 
