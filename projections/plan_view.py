@@ -20,12 +20,12 @@ from projections import task_facts
 from projections.compliance import CLOSED
 from projections.task_facts import TaskFact
 from projections.task_view import history_entry
-from services.domain import plan as plans
+from services.domain import plan as plan_decider
 
 
 @dataclass(frozen=True)
 class PlanView:
-    plan: plans.Plan
+    plan: plan_decider.Plan
     version: int
     issued: dict[str, Any] | None
     attachments: list[dict[str, Any]]
@@ -38,7 +38,7 @@ def fold(plan_id: UUID, events: Sequence[RecordedEvent]) -> PlanView | None:
     events = [e for e in events if e.stream_id == f"plan-{plan_id}"]
     if not events:
         return None
-    state = plans.initial(plan_id)
+    state = plan_decider.initial(plan_id)
     issued: dict[str, Any] | None = None
     attachments: list[dict[str, Any]] = []
     amendments: list[dict[str, Any]] = []
@@ -46,7 +46,7 @@ def fold(plan_id: UUID, events: Sequence[RecordedEvent]) -> PlanView | None:
     for recorded in events:
         event = recorded.data
         assert event is not None
-        state = plans.evolve(state, event)
+        state = plan_decider.evolve(state, event)
         history.append(history_entry(recorded))
         data = {k: v for k, v in msgspec.to_builtins(event).items() if k != "plan_id"}
         match event:

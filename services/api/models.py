@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from events.assignments import Count
 from events.models import CommendationLevel, ModelKind
+from projections import exemplary_models
 from services.api.commanding import Commands
 from services.api.dependencies import Injected, Pool
 from services.api.times import aware
@@ -122,7 +123,7 @@ async def list_models(
     unit: FromQuery[UUID | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> ModelList:
-    rows = await models.listing(pool, year=year, unit=unit, limit=limit)
+    rows = await exemplary_models.listing(pool, year=year, unit=unit, limit=limit)
     return ModelList(
         [
             ModelView(

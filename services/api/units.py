@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from events.organisation import UnitKind
 from events.page_token import decode_page, encode_page
+from projections import unit_directory
 from services.api.commanding import Commands
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
@@ -214,7 +215,7 @@ async def dissolve_unit(
 async def get_unit(
     pool: Injected[Pool], actor: NamedDependency[Actor], unit_id: FromPath[UUID]
 ) -> Response[Any]:
-    row = await units.get(pool, unit_id)
+    row = await unit_directory.get(pool, unit_id)
     if row is None:
         raise Problem(404, "unknown-unit", "Unknown unit", f"unit {unit_id} does not exist")
     return Response(_view(row), headers={"ETag": f'"{row["version"]}"'})
@@ -230,12 +231,11 @@ async def list_units(
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     page: Annotated[str | None, QueryParameter(max_length=1000)] = None,
 ) -> UnitList:
-    after = None
-    if page is not None:
-        name, unit_id = decode_page(page, str, UUID)
-        after = f"{name}\x1f{unit_id}"
-    found = await units.search(pool, q=q, parent=parent, status=status, limit=limit, after=after)
-    token = encode_page(*found.next.rsplit("\x1f", 1)) if found.next else None
+    after = decode_page(page, str, UUID) if page is not None else None
+    found = await unit_directory.search(
+        pool, q=q, parent=parent, status=status, limit=limit, after=after
+    )
+    token = encode_page(found.next[0], str(found.next[1])) if found.next else None
     return UnitList([_view(row) for row in found.items], token)
 
 

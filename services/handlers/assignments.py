@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
+from typing import Literal
 from uuid import UUID
 
 from events.store import EventStore
 from projections import task_view
 from projections.task_view import TaskView
-from services.domain import assignment as tasks
+from services.domain import assignment as assignment_decider
 from services.domain.assignment import (
     Acknowledge,
     Assignment,
@@ -27,30 +27,18 @@ from services.domain.assignment import (
     Withdraw,
 )
 from services.domain.unit import Unit
-from services.handlers import plans, units
+from services.handlers import deadlines
 from services.handlers.auth import Actor
 from services.handlers.command_path import Handler, Outcome, Session, dated
-
-
-def stream_of(assignment_id: UUID) -> str:
-    return f"assignment-{assignment_id}"
-
-
-async def load(session: Session, assignment_id: UUID) -> Assignment:
-    return await session.load(stream_of(assignment_id), tasks.evolve, tasks.initial(assignment_id))
-
-
-def tags(task: Assignment) -> dict[str, Any]:
-    concerned = [
-        task.lead_unit_id,
-        *task.coordinating_unit_ids,
-        task.report_to_unit_id,
-        task.issuer_unit_id,
-    ]
-    return {
-        "plan_id": task.plan_id,
-        "units": [u for u in dict.fromkeys(concerned) if u is not None],
-    }
+from services.handlers.streams import (
+    lineage,
+    load_plan,
+    load_task,
+    load_unit,
+    plan_stream,
+    task_stream,
+    task_tags,
+)
 
 
 def _reviewer_unit(actor: Actor, task: Assignment) -> UUID | None:
@@ -66,18 +54,12 @@ def _require_reviewer(actor: Actor, task: Assignment) -> UUID | None:
     return actor.require(task.issuer_unit_id, "chief")
 
 
-def _deadlines() -> Any:
-    from services.handlers import deadlines  # imports this module
-
-    return deadlines
-
-
 def issue_handler(given: list[IssueAssignment], actor: Actor) -> Handler:
     """One item naming several units: one task per unit, in one append."""
 
     async def decide(session: Session) -> Outcome:
         commands = [dated(session, actor, command) for command in given]
-        plan = await plans.load(session, commands[0].plan_id)
+        plan = await load_plan(session, commands[0].plan_id)
         acting = actor.require(plan.issuer_unit_id, "chief", "officer")
         known: dict[UUID, Unit] = {}
         for command in commands:
@@ -87,16 +69,16 @@ def issue_handler(given: list[IssueAssignment], actor: Actor) -> Handler:
                 *command.coordinating_unit_ids,
             ):
                 if unit_id is not None and unit_id not in known:
-                    known[unit_id] = await units.load(session, unit_id)
+                    known[unit_id] = await load_unit(session, unit_id)
         first = commands[0].assignment_id
         # If-Match speaks of the plan the tasks are issued under.
-        outcome = Outcome(str(first), plans.stream_of(plan.id), status=201)
+        outcome = Outcome(str(first), plan_stream(plan.id), status=201)
         for command in commands:
-            task = await load(session, command.assignment_id)
-            decision = tasks.decide(command, task, Context(plan=plan, units=known))
-            issued = tasks.evolve(task, decision.events[0])
-            outcome.add(stream_of(command.assignment_id), decision, **tags(issued))
-            await _deadlines().reschedule(session, outcome, issued, now=command.now, cause="issued")
+            task = await load_task(session, command.assignment_id)
+            decision = assignment_decider.decide(command, task, Context(plan=plan, units=known))
+            issued = assignment_decider.evolve(task, decision.events[0])
+            outcome.add(task_stream(command.assignment_id), decision, **task_tags(issued))
+            await deadlines.reschedule(session, outcome, issued, now=command.now, cause="issued")
         outcome.acting_unit = acting
         outcome.extra = {
             "assignments": {str(c.lead_unit_id): str(c.assignment_id) for c in commands}
@@ -106,10 +88,10 @@ def issue_handler(given: list[IssueAssignment], actor: Actor) -> Handler:
     return decide
 
 
-def handler(given: tasks.AssignmentCommand, actor: Actor) -> Handler:
+def handler(given: assignment_decider.AssignmentCommand, actor: Actor) -> Handler:
     async def decide(session: Session) -> Outcome:
         command = given
-        task = await load(session, command.assignment_id)
+        task = await load_task(session, command.assignment_id)
         context = Context()
         acting: UUID | None = None
         match command:
@@ -119,11 +101,11 @@ def handler(given: tasks.AssignmentCommand, actor: Actor) -> Handler:
                 sources: dict[UUID, Assignment] = {}
                 lineages: dict[UUID, list[UUID]] = {}
                 for source_id in command.sources:
-                    source = await load(session, source_id)
+                    source = await load_task(session, source_id)
                     sources[source_id] = source
                     if source.lead_unit_id is not None:
                         lineages[source_id] = [
-                            u.id for u in await units.lineage(session, source.lead_unit_id)
+                            u.id for u in await lineage(session, source.lead_unit_id)
                         ]
                 context = Context(sources=sources, lineages=lineages)
             case Acknowledge() | ReportProgress() | RequestExtension() | RaiseObstacle():
@@ -133,7 +115,7 @@ def handler(given: tasks.AssignmentCommand, actor: Actor) -> Handler:
             case Reassign():
                 acting = actor.require(task.issuer_unit_id, "chief")
                 context = Context(
-                    units={command.to_unit_id: await units.load(session, command.to_unit_id)}
+                    units={command.to_unit_id: await load_unit(session, command.to_unit_id)}
                 )
             case Withdraw():
                 acting = actor.require(task.issuer_unit_id, "chief")
@@ -148,8 +130,8 @@ def handler(given: tasks.AssignmentCommand, actor: Actor) -> Handler:
                 command.comments,
                 _reviewer_unit(actor, task),
             )
-        decision = tasks.decide(decided, task, context)
-        after = functools.reduce(tasks.evolve, decision.events, task)
+        decision = assignment_decider.decide(decided, task, context)
+        after = functools.reduce(assignment_decider.evolve, decision.events, task)
         created = {
             FileSubmission: "submission_id",
             RequestExtension: "extension_id",
@@ -157,12 +139,14 @@ def handler(given: tasks.AssignmentCommand, actor: Actor) -> Handler:
         }.get(type(command))
         answer_id = getattr(command, created) if created else command.assignment_id
         outcome = Outcome(
-            str(answer_id), stream_of(command.assignment_id), status=201 if created else 200
+            str(answer_id), task_stream(command.assignment_id), status=201 if created else 200
         )
-        outcome.add(stream_of(command.assignment_id), decision, **tags(after))
+        outcome.add(task_stream(command.assignment_id), decision, **task_tags(after, before=task))
         if after.due != task.due or after.lead_unit_id != task.lead_unit_id:
-            cause = "extended" if after.due != task.due else "reassigned"
-            await _deadlines().reschedule(session, outcome, after, now=command.now, cause=cause)
+            cause: Literal["extended", "reassigned"] = (
+                "extended" if after.due != task.due else "reassigned"
+            )
+            await deadlines.reschedule(session, outcome, after, now=command.now, cause=cause)
         outcome.acting_unit = acting
         return outcome
 
@@ -173,4 +157,4 @@ def handler(given: tasks.AssignmentCommand, actor: Actor) -> Handler:
 
 
 async def view(store: EventStore, assignment_id: UUID, now: datetime) -> TaskView | None:
-    return task_view.fold(assignment_id, await store.read_stream(stream_of(assignment_id)), now)
+    return task_view.fold(assignment_id, await store.read_stream(task_stream(assignment_id)), now)

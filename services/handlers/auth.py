@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
+from projections import user_roles
 from services.domain.user import Grant
 
 TOKEN_PREFIX = "clt_"
@@ -78,15 +79,8 @@ async def issue_token(
     label: str | None = None,
 ) -> tuple[UUID, str, datetime]:
     token, token_id, expires_at = new_token(), uuid.uuid4(), now + timedelta(days=days)
-    await connection.execute(
-        "INSERT INTO api_tokens (token_id, user_id, token_hash, label, created_at, expires_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        token_id,
-        user_id,
-        hash_token(token),
-        label,
-        now,
-        expires_at,
+    await user_roles.add_token(
+        connection, token_id, user_id, hash_token(token), label, now, expires_at
     )
     return token_id, token, expires_at
 
@@ -98,18 +92,7 @@ async def authenticate(pool: asyncpg.Pool[Any], authorization: str | None, now: 
     token = token.strip()
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated("the Authorization header is not a bearer token of this service")
-    row = await pool.fetchrow(
-        """SELECT t.user_id, t.expires_at, t.revoked_at, u.erased_at,
-                  coalesce(array_agg(r.role) FILTER (WHERE r.role_id IS NOT NULL), '{}') AS roles,
-                  coalesce(array_agg(r.unit_id) FILTER (WHERE r.role_id IS NOT NULL), '{}')
-                      AS units
-           FROM api_tokens t
-           JOIN users u ON u.user_id = t.user_id
-           LEFT JOIN user_roles r ON r.user_id = t.user_id AND r.revoked_at IS NULL
-           WHERE t.token_hash = $1
-           GROUP BY t.user_id, t.expires_at, t.revoked_at, u.erased_at""",
-        hash_token(token),
-    )
+    row = await user_roles.token_holder(pool, hash_token(token))
     if row is None:
         raise Unauthenticated("unknown token")
     if row["revoked_at"] is not None:
@@ -125,17 +108,7 @@ async def authenticate(pool: asyncpg.Pool[Any], authorization: str | None, now: 
 async def actor_of(pool: asyncpg.Pool[Any], user_id: UUID) -> Actor | None:
     """The user with the roles they hold now (None when unknown or erased): whose eyes a
     subscription's deliveries see through."""
-    row = await pool.fetchrow(
-        """SELECT u.erased_at,
-                  coalesce(array_agg(r.role) FILTER (WHERE r.role_id IS NOT NULL), '{}') AS roles,
-                  coalesce(array_agg(r.unit_id) FILTER (WHERE r.role_id IS NOT NULL), '{}')
-                      AS units
-           FROM users u
-           LEFT JOIN user_roles r ON r.user_id = u.user_id AND r.revoked_at IS NULL
-           WHERE u.user_id = $1
-           GROUP BY u.user_id, u.erased_at""",
-        user_id,
-    )
+    row = await user_roles.grants_of_user(pool, user_id)
     if row is None or row["erased_at"] is not None:
         return None
     grants = tuple(Grant(role, unit) for role, unit in zip(row["roles"], row["units"], strict=True))

@@ -15,16 +15,16 @@ from uuid import UUID
 import asyncpg
 
 from events.store import EventStore
-from projections import calendar
-from services.domain import assignment as tasks
+from projections import calendar, unit_directory
+from services.domain import assignment as assignment_decider
 from services.domain import deadlines
 from services.domain.assignment import Assignment
 from services.domain.calendar import Calendar
 from services.domain.refusal import Decision
 from services.domain.user import Grant
-from services.handlers import assignments
 from services.handlers.auth import Actor
 from services.handlers.command_path import Answer, CommandContext, Outcome, Session, execute
+from services.handlers.streams import load_task, task_stream, task_tags
 
 WORKER = Actor(None, (Grant("admin", None),), label="deadline-worker")
 """Who records reminders, misses and escalations: the deadline engine itself."""
@@ -42,12 +42,10 @@ async def current_calendar(pool: asyncpg.Pool[Any]) -> Calendar:
 
 
 async def report_to_parent(pool: asyncpg.Pool[Any], task: Assignment) -> UUID | None:
+    """The unit above the one the task reports to: where a missed deadline escalates."""
     if task.report_to_unit_id is None:
         return None
-    parent: UUID | None = await pool.fetchval(
-        "SELECT parent_id FROM unit_directory WHERE unit_id = $1", task.report_to_unit_id
-    )
-    return parent
+    return await unit_directory.parent_of(pool, task.report_to_unit_id)
 
 
 async def reschedule(
@@ -74,31 +72,13 @@ async def reschedule(
     )
     if events:
         outcome.add(
-            assignments.stream_of(task.id),
+            task_stream(task.id),
             Decision(list(events)),
-            **assignments.tags(task),
+            **task_tags(task),
         )
     for event in events:
-        task = tasks.evolve(task, event)
+        task = assignment_decider.evolve(task, event)
     return task
-
-
-async def successors_in_place(pool: asyncpg.Pool[Any], unit_ids: set[UUID]) -> dict[UUID, UUID]:
-    """Each unit itself while active, else the unit its work went to (followed to the end)."""
-    rows = await pool.fetch(
-        """WITH RECURSIVE chain(origin, unit_id, status, successor_id, depth) AS (
-               SELECT unit_id, unit_id, status, successor_id, 0 FROM unit_directory
-               WHERE unit_id = ANY($1::uuid[])
-               UNION ALL
-               SELECT chain.origin, d.unit_id, d.status, d.successor_id, chain.depth + 1
-               FROM unit_directory d JOIN chain ON d.unit_id = chain.successor_id
-               WHERE chain.status <> 'active' AND chain.depth < 32)
-           SELECT DISTINCT ON (origin) origin, unit_id FROM chain
-           ORDER BY origin, depth DESC""",
-        list(unit_ids),
-    )
-    found = {row["origin"]: row["unit_id"] for row in rows}
-    return {unit: found.get(unit, unit) for unit in unit_ids}
 
 
 def step_key(assignment_id: UUID, schedule_version: int, step: str) -> str:
@@ -111,19 +91,17 @@ async def perform_step(
     """Record the step if it still applies; an empty answer when it does not (any more)."""
 
     async def decide(session: Session) -> Outcome:
-        task = await assignments.load(session, assignment_id)
+        task = await load_task(session, assignment_id)
         # The successors of the units the step may aim at are looked up before deciding, so
         # the decision itself stays pure.
-        in_place = await successors_in_place(store.pool, _aimed_at(task))
-        outcome = Outcome(str(assignment_id), assignments.stream_of(assignment_id))
+        in_place = await unit_directory.successors_in_place(store.pool, _aimed_at(task))
+        outcome = Outcome(str(assignment_id), task_stream(assignment_id))
         events = deadlines.perform(
             task, schedule_version, step, now, lambda unit: in_place.get(unit, unit)
         )
         if not events:
             raise _NothingToRecord
-        outcome.add(
-            assignments.stream_of(assignment_id), Decision(events), **assignments.tags(task)
-        )
+        outcome.add(task_stream(assignment_id), Decision(events), **task_tags(task))
         return outcome
 
     context = CommandContext(
@@ -160,8 +138,8 @@ async def backfill(store: EventStore, now: datetime) -> int:
     for task_id in (UUID(stream.removeprefix("assignment-")) for stream in streams):
 
         async def decide(session: Session, task_id: UUID = task_id) -> Outcome:
-            task = await assignments.load(session, task_id)
-            outcome = Outcome(str(task_id), assignments.stream_of(task_id))
+            task = await load_task(session, task_id)
+            outcome = Outcome(str(task_id), task_stream(task_id))
             if task.schedule is None:
                 await reschedule(session, outcome, task, now=now, cause="backfill")
             if not outcome.writes:  # closed, or scheduled meanwhile

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from services.domain import assignment as tasks
+from services.domain import assignment as assignment_decider
 from services.domain import refusal_codes as codes
 from services.domain.assignment import Assignment, Reassign
 from services.domain.refusal import Refused
 from services.domain.unit import Unit
-from services.handlers import assignments, deadlines
+from services.handlers import deadlines
 from services.handlers.command_path import Outcome, Session
+from services.handlers.streams import load_task, task_stream, task_tags
 
 
 async def open_tasks_led_by(session: Session, unit_id: UUID) -> list[Assignment]:
@@ -24,7 +25,7 @@ async def open_tasks_led_by(session: Session, unit_id: UUID) -> list[Assignment]
     candidates = sorted(UUID(stream.removeprefix("assignment-")) for stream in streams)
     found = []
     for task_id in dict.fromkeys(candidates):
-        task = await assignments.load(session, task_id)
+        task = await load_task(session, task_id)
         if task.open and task.lead_unit_id == unit_id:
             found.append(task)
     return found
@@ -47,18 +48,9 @@ async def hand_over(
                 f"unit {unit_id} leads open tasks: name a successor to take them",
                 assignment_id=str(task.id),
             )
-        decision = tasks.decide(
-            Reassign(task.id, to, reason, now), task, tasks.Context(units=successors)
+        decision = assignment_decider.decide(
+            Reassign(task.id, to, reason, now), task, assignment_decider.Context(units=successors)
         )
-        after = tasks.evolve(task, decision.events[0])
-        outcome.add(
-            assignments.stream_of(task.id),
-            decision,
-            plan_id=after.plan_id,
-            units=[
-                u
-                for u in dict.fromkeys([unit_id, to, after.report_to_unit_id, after.issuer_unit_id])
-                if u
-            ],
-        )
+        after = assignment_decider.evolve(task, decision.events[0])
+        outcome.add(task_stream(task.id), decision, **task_tags(after, before=task))
         await deadlines.reschedule(session, outcome, after, now=now, cause="reassigned")

@@ -13,9 +13,9 @@ import asyncpg
 
 from events.plans import Secrecy, Signer, Urgency
 from events.store import EventStore
-from projections import plan_view
+from projections import party_terms, plan_view
 from projections.plan_view import PlanView
-from services.domain import plan as plans
+from services.domain import plan as plan_decider
 from services.domain import refusal_codes as codes
 from services.domain.calendar import VIETNAM
 from services.domain.docnumber import InvalidDocumentNumber, parse
@@ -33,17 +33,9 @@ from services.domain.plan import (
 )
 from services.domain.refusal import Refused
 from services.domain.unit import Unit
-from services.handlers import units
 from services.handlers.auth import Actor
 from services.handlers.command_path import Handler, Outcome, Session, dated
-
-
-def stream_of(plan_id: UUID) -> str:
-    return f"plan-{plan_id}"
-
-
-async def load(session: Session, plan_id: UUID) -> Plan:
-    return await session.load(stream_of(plan_id), plans.evolve, plans.initial(plan_id))
+from services.handlers.streams import lineage, load_plan, load_unit, plan_stream, plan_tags
 
 
 def default_term(on: date) -> str:
@@ -62,18 +54,8 @@ async def numbering_period(
         raise Refused(codes.INVALID_DOCUMENT_NUMBER, str(error)) from None
     if number.form == "state":
         return str(issued_on.year)
-    label = await pool.fetchval(
-        "SELECT label FROM party_terms WHERE unit_id = $1 AND starts_on <= $2 AND $2 < ends_on",
-        issuer_unit_id,
-        issued_on,
-    )
-    return str(label) if label else default_term(issued_on)
-
-
-def _tags(plan: Plan, *more: UUID | None) -> dict[str, Any]:
-    """Plan events concern the issuer and the recipients (and whatever else they name)."""
-    concerned = [plan.issuer_unit_id, *(r.unit_id for r in plan.recipients), *more]
-    return {"plan_id": plan.id, "units": [u for u in dict.fromkeys(concerned) if u is not None]}
+    label = await party_terms.label_on(pool, issuer_unit_id, issued_on)
+    return label or default_term(issued_on)
 
 
 @dataclass(frozen=True)
@@ -94,55 +76,57 @@ class Issue:
     content_sha256: str | None = None
 
 
-def handler(asked: plans.PlanCommand | Issue, actor: Actor, pool: asyncpg.Pool[Any]) -> Handler:
+def handler(
+    asked: plan_decider.PlanCommand | Issue, actor: Actor, pool: asyncpg.Pool[Any]
+) -> Handler:
     async def decide(session: Session) -> Outcome:
-        plan = await load(session, asked.plan_id)
+        plan = await load_plan(session, asked.plan_id)
         command = await _issue_command(pool, plan, asked) if isinstance(asked, Issue) else asked
         if isinstance(command, IssuePlan):
             command = dated(session, actor, command, earlier_day=command.issued_on < command.today)
         context_units: dict[UUID, Unit] = {}
         context_plans: dict[UUID, Plan] = {}
-        lineage: list[Unit] = []
+        chain: list[Unit] = []
         acting: UUID | None = None
         match command:
             case DraftPlan():
                 acting = actor.require(command.issuer_unit_id, "chief", "officer")
-                context_units[command.issuer_unit_id] = await units.load(
+                context_units[command.issuer_unit_id] = await load_unit(
                     session, command.issuer_unit_id
                 )
                 for recipient in command.recipients:
-                    context_units[recipient.unit_id] = await units.load(session, recipient.unit_id)
+                    context_units[recipient.unit_id] = await load_unit(session, recipient.unit_id)
                 for ref in command.implements:
                     if ref.plan_id is not None:
-                        context_plans[ref.plan_id] = await load(session, ref.plan_id)
+                        context_plans[ref.plan_id] = await load_plan(session, ref.plan_id)
             case IssuePlan() | AmendPlan() | ClosePlan() | CancelPlan() | SupersedePlan():
                 acting = actor.require(plan.issuer_unit_id, "chief")
                 if isinstance(command, AmendPlan) and command.recipients:
                     for recipient in command.recipients:
-                        context_units[recipient.unit_id] = await units.load(
+                        context_units[recipient.unit_id] = await load_unit(
                             session, recipient.unit_id
                         )
                 if isinstance(command, SupersedePlan):
-                    context_plans[command.superseded_by] = await load(
+                    context_plans[command.superseded_by] = await load_plan(
                         session, command.superseded_by
                     )
             case AddAttachment():
                 acting = actor.require(plan.issuer_unit_id, "chief", "officer")
             case LinkSubPlan():
-                sub = await load(session, command.sub_plan_id)
+                sub = await load_plan(session, command.sub_plan_id)
                 acting = actor.require(sub.issuer_unit_id, "chief", "officer")
                 context_plans[sub.id] = sub
                 if sub.issuer_unit_id is not None:
-                    lineage = await units.lineage(session, sub.issuer_unit_id)
-        decision = plans.decide(command, plan, Context(context_units, context_plans, lineage))
-        after = functools.reduce(plans.evolve, decision.events, plan)
+                    chain = await lineage(session, sub.issuer_unit_id)
+        decision = plan_decider.decide(command, plan, Context(context_units, context_plans, chain))
+        after = functools.reduce(plan_decider.evolve, decision.events, plan)
         answer_id = command.attachment_id if isinstance(command, AddAttachment) else command.plan_id
         outcome = Outcome(
             str(answer_id),
-            stream_of(command.plan_id),
+            plan_stream(command.plan_id),
             status=201 if isinstance(command, DraftPlan | AddAttachment | LinkSubPlan) else 200,
         )
-        outcome.add(stream_of(command.plan_id), decision, **_tags(after))
+        outcome.add(plan_stream(command.plan_id), decision, **plan_tags(after))
         outcome.acting_unit = acting
         return outcome
 
@@ -182,7 +166,7 @@ def new_id() -> UUID:
 # -- the plan as it stands, folded from its stream ------------------------------------------
 
 
-def readers(plan: plans.Plan) -> list[UUID | None]:
+def readers(plan: plan_decider.Plan) -> list[UUID | None]:
     """The units whose reach lets a user read the plan: a draft is its issuer's until issued."""
     if plan.status == "draft":
         return [plan.issuer_unit_id]
@@ -190,4 +174,4 @@ def readers(plan: plans.Plan) -> list[UUID | None]:
 
 
 async def view(store: EventStore, plan_id: UUID) -> PlanView | None:
-    return plan_view.fold(plan_id, await store.read_stream(stream_of(plan_id)))
+    return plan_view.fold(plan_id, await store.read_stream(plan_stream(plan_id)))

@@ -32,7 +32,7 @@ from events.subscriptions import (
     SubscriptionResumed,
 )
 from services.domain import refusal_codes as codes
-from services.domain import subscription as subscriptions
+from services.domain import subscription as subscription_decider
 from services.domain.refusal import Decision, Refused
 from services.domain.subscription import (
     CreateSubscription,
@@ -101,13 +101,16 @@ def handler(
     async def decide(session: Session) -> Outcome:
         stream = stream_of(command.subscription_id)
         state = await session.load(
-            stream, subscriptions.evolve, Subscription(command.subscription_id)
+            stream, subscription_decider.evolve, Subscription(command.subscription_id)
         )
         owned_by_actor = actor.is_admin or state.owner_user_id == actor.user_id
         if not isinstance(command, CreateSubscription | ParkSubscription) and not owned_by_actor:
-            raise Refused(codes.UNKNOWN_SUBSCRIPTION, f"subscription {state.id} does not exist")
-        known = subscriptions.Context(known_types=catalog.type_names())
-        decision: Decision = subscriptions.decide(command, state, known)
+            raise Refused(
+                codes.UNKNOWN_SUBSCRIPTION,
+                f"subscription {state.id} does not exist",
+            )
+        known = subscription_decider.Context(known_types=catalog.type_names())
+        decision: Decision = subscription_decider.decide(command, state, known)
         status = 201 if isinstance(command, CreateSubscription) else 200
         outcome = Outcome(str(command.subscription_id), stream, status=status)
         outcome.add(stream, decision)
@@ -316,7 +319,10 @@ async def row_of(pool: asyncpg.Pool[Any], actor: Actor, subscription_id: UUID) -
         f"SELECT {_COLUMNS} FROM subscriptions WHERE subscription_id = $1", subscription_id
     )
     if row is None or not (actor.is_admin or row["owner_user_id"] == actor.user_id):
-        raise Refused(codes.UNKNOWN_SUBSCRIPTION, f"subscription {subscription_id} does not exist")
+        raise Refused(
+            codes.UNKNOWN_SUBSCRIPTION,
+            f"subscription {subscription_id} does not exist",
+        )
     found: asyncpg.Record = row
     return found
 

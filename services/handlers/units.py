@@ -1,4 +1,4 @@
-"""Unit commands through the command path, and the directory queries behind GET /units."""
+"""Unit commands through the command path, and the import file's rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import csv
 import io
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, get_args
 from uuid import UUID
@@ -15,10 +14,10 @@ import asyncpg
 import msgspec
 
 from events.organisation import UnitKind
+from projections import unit_directory
 from services.domain import refusal_codes as codes
-from services.domain import unit as units
+from services.domain import unit as unit_decider
 from services.domain.refusal import Refused
-from services.domain.text import fold
 from services.domain.unit import (
     DissolveUnit,
     ImportedUnit,
@@ -30,45 +29,14 @@ from services.domain.unit import (
 )
 from services.handlers.auth import Actor, require_admin
 from services.handlers.command_path import Handler, Outcome, Session
+from services.handlers.handover import hand_over
+from services.handlers.streams import lineage, load_unit, unit_stream, units_of
 
-MAX_DEPTH = 64
 KINDS: tuple[str, ...] = get_args(UnitKind)
 
 
-def stream_of(unit_id: UUID) -> str:
-    return f"unit-{unit_id}"
-
-
-async def load(session: Session, unit_id: UUID) -> Unit:
-    return await session.load(stream_of(unit_id), units.evolve, units.initial(unit_id))
-
-
-async def lineage(session: Session, start_id: UUID) -> list[Unit]:
-    """The unit `start_id` and its ancestors up to the root, each stream's version asserted."""
-    chain: list[Unit] = []
-    current: UUID | None = start_id
-    while current is not None and len(chain) < MAX_DEPTH:
-        unit = await load(session, current)
-        chain.append(unit)
-        if any(u.id == unit.parent_id for u in chain):
-            break
-        current = unit.parent_id
-    return chain
-
-
-async def active_children(pool: asyncpg.Pool[Any], unit_id: UUID) -> int:
-    count = await pool.fetchval(
-        "SELECT count(*) FROM unit_directory WHERE parent_id = $1 AND status = 'active'", unit_id
-    )
-    return int(count)
-
-
-def _tags(*unit_ids: UUID | None) -> list[UUID]:
-    return [u for u in dict.fromkeys(unit_ids) if u is not None]
-
-
 def handler(
-    command: units.UnitCommand,
+    command: unit_decider.UnitCommand,
     actor: Actor,
     pool: asyncpg.Pool[Any],
     now: datetime | None = None,
@@ -81,30 +49,30 @@ def handler(
     require_admin(actor)
 
     async def decide(session: Session) -> Outcome:
-        unit = await load(session, command.unit_id)
+        unit = await load_unit(session, command.unit_id)
         others: dict[UUID, Unit] = {}
         chain: list[Unit] = []
         children = 0
         match command:
             case RegisterUnit(parent_id=parent_id) if parent_id is not None:
-                others[parent_id] = await load(session, parent_id)
+                others[parent_id] = await load_unit(session, parent_id)
             case MoveUnit():
                 chain = await lineage(session, command.parent_id)
                 others[command.parent_id] = chain[0]
             case MergeUnit():
                 chain = await lineage(session, command.successor_id)
                 others[command.successor_id] = chain[0]
-                children = await active_children(pool, command.unit_id)
+                children = await unit_directory.active_children(pool, command.unit_id)
             case SplitUnit():
                 for successor_id in command.successor_ids:
-                    others[successor_id] = await load(session, successor_id)
-                children = await active_children(pool, command.unit_id)
+                    others[successor_id] = await load_unit(session, successor_id)
+                children = await unit_directory.active_children(pool, command.unit_id)
             case DissolveUnit():
                 if command.successor_id is not None:
-                    others[command.successor_id] = await load(session, command.successor_id)
-                children = await active_children(pool, command.unit_id)
-        decision = units.decide(command, unit, units.Context(chain, others, children))
-        stream = stream_of(command.unit_id)
+                    others[command.successor_id] = await load_unit(session, command.successor_id)
+                children = await unit_directory.active_children(pool, command.unit_id)
+        decision = unit_decider.decide(command, unit, unit_decider.Context(chain, others, children))
+        stream = unit_stream(command.unit_id)
         outcome = Outcome(
             str(command.unit_id), stream, status=201 if isinstance(command, RegisterUnit) else 200
         )
@@ -112,13 +80,11 @@ def handler(
         outcome.add(
             stream,
             decision,
-            units=_tags(
+            units=units_of(
                 command.unit_id, unit.parent_id, *related, *getattr(command, "successor_ids", ())
             ),
         )
         if isinstance(command, MergeUnit | SplitUnit | DissolveUnit):
-            from services.handlers.handover import hand_over
-
             await hand_over(
                 session,
                 outcome,
@@ -161,17 +127,17 @@ def import_handler(
     async def decide(session: Session) -> Outcome:
         existing: dict[UUID, Unit] = {}
         for row in rows:
-            existing[row.unit_id] = await load(session, row.unit_id)
+            existing[row.unit_id] = await load_unit(session, row.unit_id)
             if row.parent_id is not None and row.parent_id not in existing:
-                existing[row.parent_id] = await load(session, row.parent_id)
-        decisions = units.plan_import(rows, existing)
+                existing[row.parent_id] = await load_unit(session, row.parent_id)
+        decisions = unit_decider.plan_import(rows, existing)
         first = decisions[0][0].unit_id
-        outcome = Outcome(str(first), stream_of(first), status=201)
+        outcome = Outcome(str(first), unit_stream(first), status=201)
         for command, decision in decisions:
             outcome.add(
-                stream_of(command.unit_id),
+                unit_stream(command.unit_id),
                 decision,
-                units=_tags(command.unit_id, command.parent_id),
+                units=units_of(command.unit_id, command.parent_id),
             )
         outcome.extra = {"units": {row.ref: str(row.unit_id) for row in rows}}
         return outcome
@@ -203,7 +169,8 @@ def rows_from_json(body: bytes) -> list[ImportedUnit]:
         parsed = msgspec.json.decode(body, type=ImportFile)
     except msgspec.ValidationError as error:
         raise Refused(
-            codes.INVALID_IMPORT, f"the file does not match the import format: {error}"
+            codes.INVALID_IMPORT,
+            f"the file does not match the import format: {error}",
         ) from None
     except msgspec.DecodeError as error:
         raise Refused(codes.INVALID_IMPORT, f"the file is not JSON: {error}") from None
@@ -225,7 +192,8 @@ def rows_from_csv(text: str) -> list[ImportedUnit]:
     unknown_columns = set(reader.fieldnames) - expected - {"id"}
     if unknown_columns:
         raise Refused(
-            codes.INVALID_IMPORT, f"unknown column(s): {', '.join(sorted(unknown_columns))}"
+            codes.INVALID_IMPORT,
+            f"unknown column(s): {', '.join(sorted(unknown_columns))}",
         )
     rows = []
     records = iter(enumerate(reader, 2))
@@ -281,56 +249,3 @@ def _resolve(rows: list[ImportRow]) -> list[ImportedUnit]:
             )
         )
     return resolved
-
-
-# -- queries ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnitPage:
-    items: list[asyncpg.Record]
-    next: str | None
-
-
-_COLUMNS = "unit_id, version, name, short_code, kind, parent_id, status, successor_id"
-
-
-async def get(pool: asyncpg.Pool[Any], unit_id: UUID) -> asyncpg.Record | None:
-    return await pool.fetchrow(f"SELECT {_COLUMNS} FROM unit_directory WHERE unit_id = $1", unit_id)
-
-
-async def search(
-    pool: asyncpg.Pool[Any],
-    *,
-    q: str | None,
-    parent: UUID | None,
-    status: str | None,
-    limit: int,
-    after: str | None,
-) -> UnitPage:
-    conditions, params = [], []
-
-    def param(value: Any) -> str:
-        params.append(value)
-        return f"${len(params)}"
-
-    if q:
-        pattern = fold(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(f"search_key LIKE {param('%' + pattern + '%')}")
-    if parent is not None:
-        conditions.append(f"parent_id = {param(parent)}")
-    if status is not None:
-        conditions.append(f"status = {param(status)}")
-    if after is not None:
-        name, _, last_id = after.rpartition("\x1f")
-        conditions.append(f"(search_key, unit_id) > ({param(name)}, {param(UUID(last_id))})")
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    rows = await pool.fetch(
-        f"SELECT {_COLUMNS}, search_key FROM unit_directory {where} "
-        f"ORDER BY search_key, unit_id LIMIT {param(limit + 1)}",
-        *params,
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    token = f"{rows[-1]['search_key']}\x1f{rows[-1]['unit_id']}" if more and rows else None
-    return UnitPage(list(rows), token)

@@ -13,22 +13,15 @@ import asyncpg
 
 from events.organisation import Role
 from events.store import DbConnection
+from projections import user_roles
 from services.domain import refusal_codes as codes
-from services.domain import user as users
+from services.domain import user as user_decider
 from services.domain.refusal import Refused
 from services.domain.text import normalize_text
-from services.domain.user import GrantRole, RegisterUser, RevokeRole, User
+from services.domain.user import GrantRole, RegisterUser, RevokeRole
 from services.handlers.auth import Actor, issue_token, require_admin
 from services.handlers.command_path import Handler, Outcome, Session
-from services.handlers.units import load as load_unit
-
-
-def stream_of(user_id: UUID) -> str:
-    return f"user-{user_id}"
-
-
-async def load(session: Session, user_id: UUID) -> User:
-    return await session.load(stream_of(user_id), users.evolve, User(user_id))
+from services.handlers.streams import load_unit, load_user, user_stream
 
 
 @dataclass(frozen=True)
@@ -67,31 +60,25 @@ def register_handler(
     person = person.cleaned()
 
     async def decide(session: Session) -> Outcome:
-        user = await load(session, user_id)
-        stream = stream_of(user_id)
+        user = await load_user(session, user_id)
+        stream = user_stream(user_id)
         outcome = Outcome(str(user_id), stream, status=201)
-        decision = users.decide(RegisterUser(user_id), user)
+        decision = user_decider.decide(RegisterUser(user_id), user)
         outcome.add(stream, decision, units=[])
-        user = users.evolve(user, decision.events[0])
+        user = user_decider.evolve(user, decision.events[0])
         role_ids = []
         for role, unit_id in roles:
             grant = GrantRole(user_id, uuid.uuid4(), role, unit_id)
             unit = await load_unit(session, unit_id) if unit_id else None
-            decision = users.decide(grant, user, users.Context(unit))
+            decision = user_decider.decide(grant, user, user_decider.Context(unit))
             outcome.add(stream, decision, units=[unit_id] if unit_id else [])
-            user = users.evolve(user, decision.events[0])
+            user = user_decider.evolve(user, decision.events[0])
             role_ids.append(str(grant.role_id))
         outcome.extra = {"role_ids": role_ids}
 
         async def save_person(connection: DbConnection) -> None:
-            await connection.execute(
-                "INSERT INTO users (user_id, name, email, phone, created_at) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                user_id,
-                person.name,
-                person.email,
-                person.phone,
-                now,
+            await user_roles.add_person(
+                connection, user_id, person.name, person.email, person.phone, now
             )
 
         outcome.after = save_person
@@ -105,13 +92,13 @@ def grant_handler(user_id: UUID, role: Role, unit_id: UUID | None, actor: Actor)
     role_id = uuid.uuid4()
 
     async def decide(session: Session) -> Outcome:
-        user = await load(session, user_id)
+        user = await load_user(session, user_id)
         unit = await load_unit(session, unit_id) if unit_id else None
-        decision = users.decide(
-            GrantRole(user_id, role_id, role, unit_id), user, users.Context(unit)
+        decision = user_decider.decide(
+            GrantRole(user_id, role_id, role, unit_id), user, user_decider.Context(unit)
         )
-        outcome = Outcome(str(role_id), stream_of(user_id), status=201)
-        outcome.add(stream_of(user_id), decision, units=[unit_id] if unit_id else [])
+        outcome = Outcome(str(role_id), user_stream(user_id), status=201)
+        outcome.add(user_stream(user_id), decision, units=[unit_id] if unit_id else [])
         return outcome
 
     return decide
@@ -123,11 +110,11 @@ def revoke_handler(
     require_admin(actor)
 
     async def decide(session: Session) -> Outcome:
-        user = await load(session, user_id)
-        decision = users.decide(RevokeRole(user_id, role_id, reason), user)
+        user = await load_user(session, user_id)
+        decision = user_decider.decide(RevokeRole(user_id, role_id, reason), user)
         grant = user.roles[role_id]
-        outcome = Outcome(str(role_id), stream_of(user_id))
-        outcome.add(stream_of(user_id), decision, units=[grant.unit_id] if grant.unit_id else [])
+        outcome = Outcome(str(role_id), user_stream(user_id))
+        outcome.add(user_stream(user_id), decision, units=[grant.unit_id] if grant.unit_id else [])
         return outcome
 
     return decide
@@ -136,7 +123,7 @@ def revoke_handler(
 async def erase_person(pool: asyncpg.Pool[Any], actor: Actor, user_id: UUID, now: datetime) -> bool:
     """Remove a person's name, e-mail and phone and revoke their tokens (False: no such user)."""
     require_admin(actor)
-    return await erase(pool, user_id, now)
+    return await user_roles.erase_person(pool, user_id, now)
 
 
 async def new_token(
@@ -163,7 +150,7 @@ async def withdraw_token(
 ) -> bool:
     """Revoke one of the user's tokens (False: the user has no such token)."""
     require_admin(actor)
-    return await revoke_token(pool, user_id, token_id, now)
+    return await user_roles.revoke_token(pool, user_id, token_id, now)
 
 
 async def user_of(pool: asyncpg.Pool[Any], actor: Actor, user_id: UUID) -> UserView | None:
@@ -174,36 +161,6 @@ async def user_of(pool: asyncpg.Pool[Any], actor: Actor, user_id: UUID) -> UserV
 async def users_of(pool: asyncpg.Pool[Any], actor: Actor, limit: int = 500) -> list[UserView]:
     require_admin(actor)
     return await list_users(pool, limit)
-
-
-async def erase(pool: asyncpg.Pool[Any], user_id: UUID, now: datetime) -> bool:
-    """Remove a person's name, e-mail and phone and revoke their tokens; the events stay."""
-    async with pool.acquire() as connection, connection.transaction():
-        erased = await connection.fetchval(
-            "UPDATE users SET name = NULL, email = NULL, phone = NULL, erased_at = $2 "
-            "WHERE user_id = $1 RETURNING user_id",
-            user_id,
-            now,
-        )
-        await connection.execute(
-            "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
-            user_id,
-            now,
-        )
-    return erased is not None
-
-
-async def revoke_token(
-    pool: asyncpg.Pool[Any], user_id: UUID, token_id: UUID, now: datetime
-) -> bool:
-    revoked = await pool.fetchval(
-        "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $3) "
-        "WHERE token_id = $1 AND user_id = $2 RETURNING token_id",
-        token_id,
-        user_id,
-        now,
-    )
-    return revoked is not None
 
 
 @dataclass(frozen=True)
@@ -217,16 +174,9 @@ class UserView:
 
 
 async def get(pool: asyncpg.Pool[Any], user_id: UUID) -> UserView | None:
-    person = await pool.fetchrow(
-        "SELECT user_id, name, email, phone, erased_at FROM users WHERE user_id = $1", user_id
-    )
+    person = await user_roles.person(pool, user_id)
     if person is None:
         return None
-    roles = await pool.fetch(
-        "SELECT role_id, role, unit_id FROM user_roles WHERE user_id = $1 AND revoked_at IS NULL "
-        "ORDER BY granted_at, role_id",
-        user_id,
-    )
     return UserView(
         person["user_id"],
         person["name"],
@@ -239,12 +189,11 @@ async def get(pool: asyncpg.Pool[Any], user_id: UUID) -> UserView | None:
                 "role": r["role"],
                 "unit_id": str(r["unit_id"]) if r["unit_id"] else None,
             }
-            for r in roles
+            for r in await user_roles.held_by(pool, user_id)
         ],
     )
 
 
 async def list_users(pool: asyncpg.Pool[Any], limit: int = 500) -> list[UserView]:
-    ids = await pool.fetch("SELECT user_id FROM users ORDER BY created_at, user_id LIMIT $1", limit)
-    found = [await get(pool, row["user_id"]) for row in ids]
+    found = [await get(pool, user_id) for user_id in await user_roles.user_ids(pool, limit)]
     return [view for view in found if view is not None]

@@ -440,7 +440,7 @@ async def test_a_subscription_whose_owner_was_erased_is_parked_and_sends_nothing
 ) -> None:
     from datetime import UTC, datetime
 
-    from services.handlers import users
+    from projections import user_roles
 
     await load_demo(domain_store)
     owner, consumer = await make_user(domain_store, "consumer", demo_id("unit:sl-t1"))
@@ -448,7 +448,7 @@ async def test_a_subscription_whose_owner_was_erased_is_parked_and_sends_nothing
     with Receiver() as receiver:
         async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
             subscription, _ = await subscribe(client, consumer, receiver.url, secret=SECRET)
-            await users.erase(pool, owner, datetime.now(UTC))
+            await user_roles.erase_person(pool, owner, datetime.now(UTC))
             async with Clients(2.0) as http:
                 await deliver(domain_store, http, config(), subscription)
             state = await state_of(client, admin, subscription)
