@@ -77,10 +77,10 @@ def create_app(
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
         )
-        reason = await app.state.pool.fetchval("SELECT store_epoch_needed()")
+        app.state.store = EventStore(app.state.pool)
+        reason = await app.state.store.epoch_needed()
         if reason is not None:
             raise RuntimeError(f"the store was {reason}: run `campaign migrate` before serving")
-        app.state.store = EventStore(app.state.pool)
         app.state.clock = clock
         app.state.live_hub = live_feed.Hub(app.state.store, settings.database_url)
         app.state.webhook_targets = AllowList.parse(settings.webhook_allowed_targets)

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 from litestar import Request, Response, get
 
+from events.store import EventStore
 from services.api.problems import Problem, problem_response
 
 
@@ -18,12 +19,12 @@ def live() -> dict[str, str]:
 
 @get("/health/ready", opt={"exclude_from_auth": True})
 async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
-    pool: asyncpg.Pool[Any] | None = getattr(request.app.state, "pool", None)
+    store: EventStore | None = getattr(request.app.state, "store", None)
     checks: dict[str, str] = {}
     try:
-        if pool is None:
+        if store is None:
             raise RuntimeError("no database pool")
-        await asyncio.wait_for(pool.fetchval("SELECT 1"), timeout=2.0)
+        await asyncio.wait_for(store.ping(), timeout=2.0)
         checks["database"] = "ok"
     except (
         OSError,

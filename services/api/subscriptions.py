@@ -20,6 +20,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from events.store import EventStore
 from events.subscriptions import SubscriptionFilter
+from projections import subscriptions as subscription_rows
 from services.api.commanding import Commands, answer_response
 from services.api.dependencies import Injected, Pool
 from services.domain.subscription import (
@@ -185,7 +186,7 @@ async def read_subscription(
     """State, cursor, lag (what the owner would still receive) and the last error."""
     row = await subscriptions.row_of(store.pool, actor, subscription_id)
     behind = await subscriptions.lag(store, row)
-    at = await store.pool.fetchval("SELECT now()")
+    at = await subscription_rows.database_now(store.pool)
     lag = None
     if behind is not None:
         seconds = (at - behind.oldest_at).total_seconds() if behind.oldest_at else 0.0

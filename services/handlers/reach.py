@@ -9,18 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
+from projections import unit_directory
 from services.handlers.auth import Actor, Forbidden
-
-_ANCESTRY = """
-WITH RECURSIVE up(unit_id, parent_id, depth) AS (
-    SELECT unit_id, parent_id, 0 FROM unit_directory WHERE unit_id = ANY($1::uuid[])
-    UNION
-    SELECT d.unit_id, d.parent_id, up.depth + 1
-    FROM unit_directory d JOIN up ON d.unit_id = up.parent_id
-    WHERE up.depth < 64
-)
-SELECT DISTINCT unit_id FROM up
-"""
 
 
 async def can_read(pool: asyncpg.Pool[Any], actor: Actor, concerned: Iterable[UUID | None]) -> bool:
@@ -32,7 +22,7 @@ async def can_read(pool: asyncpg.Pool[Any], actor: Actor, concerned: Iterable[UU
     roots = {g.unit_id for g in actor.grants if g.role in ("auditor", "consumer")}
     if not roots or not units:
         return False
-    ancestors = {row["unit_id"] for row in await pool.fetch(_ANCESTRY, units)}
+    ancestors = await unit_directory.with_ancestors(pool, units)
     return bool(roots & ancestors)
 
 
@@ -43,25 +33,18 @@ async def require_read(
         raise Forbidden("this concerns units outside your reach")
 
 
-_SUBTREES = """
-WITH RECURSIVE down(unit_id, depth) AS (
-    SELECT unit_id, 0 FROM unit_directory WHERE unit_id = ANY($1::uuid[])
-    UNION
-    SELECT d.unit_id, down.depth + 1 FROM unit_directory d JOIN down ON d.parent_id = down.unit_id
-    WHERE down.depth < 64
-)
-SELECT DISTINCT unit_id FROM down
-"""
-
-
 async def reach(pool: asyncpg.Pool[Any], actor: Actor) -> list[UUID] | None:
     """The units whose affairs the actor may read (as `can_read` judges one); None for all."""
     if actor.is_admin:
         return None
     units = {g.unit_id for g in actor.grants if g.unit_id is not None}
-    roots = [g.unit_id for g in actor.grants if g.role in ("auditor", "consumer")]
+    roots = [
+        g.unit_id
+        for g in actor.grants
+        if g.role in ("auditor", "consumer") and g.unit_id is not None
+    ]
     if roots:
-        units |= {row["unit_id"] for row in await pool.fetch(_SUBTREES, roots)}
+        units |= await unit_directory.with_descendants(pool, roots)
     return sorted(units)
 
 

@@ -19,25 +19,20 @@ import asyncpg
 import httpx
 from prometheus_client import Gauge
 
-from events.catalog import Event
 from events.domain import catalog
 from events.errors import CursorFromAnotherEpoch
 from events.store import DbConnection, EventStore
 from events.subscriptions import (
-    SubscriptionCreated,
     SubscriptionFilter,
-    SubscriptionParked,
-    SubscriptionPaused,
-    SubscriptionReset,
-    SubscriptionResumed,
 )
+from projections import subscriptions as subscription_rows
+from projections.change import Change
 from services.domain import refusal_codes as codes
 from services.domain import subscription as subscription_decider
 from services.domain.refusal import Decision, Refused
 from services.domain.subscription import (
     CreateSubscription,
     ParkSubscription,
-    Subscription,
     SubscriptionCommand,
 )
 from services.domain.user import Grant
@@ -51,6 +46,7 @@ from services.handlers.command_path import (
     execute,
 )
 from services.handlers.reach import HIDDEN_FROM_READERS, hidden_categories, reach, shown_units
+from services.handlers.streams import load_subscription, subscription_stream
 from services.handlers.webhooks import AllowList, TargetRefused, resolve_and_check
 
 SUBSCRIPTIONS = Gauge(
@@ -67,10 +63,6 @@ LAG_SECONDS = Gauge(
 MEASURE_EVERY = 15.0
 
 DELIVERY_WORKER = Actor(None, (Grant("admin", None),), label="webhook-worker")
-
-
-def stream_of(subscription_id: UUID) -> str:
-    return f"subscription-{subscription_id}"
 
 
 def new_secret() -> str:
@@ -99,10 +91,8 @@ def handler(
     `lease_token`: the delivery lease a parking worker must still hold."""
 
     async def decide(session: Session) -> Outcome:
-        stream = stream_of(command.subscription_id)
-        state = await session.load(
-            stream, subscription_decider.evolve, Subscription(command.subscription_id)
-        )
+        stream = subscription_stream(command.subscription_id)
+        state = await load_subscription(session, command.subscription_id)
         owned_by_actor = actor.is_admin or state.owner_user_id == actor.user_id
         if not isinstance(command, CreateSubscription | ParkSubscription) and not owned_by_actor:
             raise Refused(
@@ -115,19 +105,17 @@ def handler(
         outcome = Outcome(str(command.subscription_id), stream, status=status)
         outcome.add(stream, decision)
         version = session.versions.get(stream, 0)
-        changes = [(event, version + n) for n, event in enumerate(decision.events, 1)]
+        changes = [
+            Change(event, stream, version + n, command.now)
+            for n, event in enumerate(decision.events, 1)
+        ]
 
         async def write(connection: DbConnection) -> None:
-            if lease_token is not None:
-                held = await connection.fetchval(
-                    "SELECT lease_token = $2 FROM subscriptions WHERE subscription_id = $1 "
-                    "FOR UPDATE",
-                    command.subscription_id,
-                    lease_token,
-                )
-                if not held:
-                    raise LeaseLost(str(command.subscription_id))  # rolls the append back
-            await write_rows(connection, changes, secret, command.now)
+            if lease_token is not None and not await subscription_rows.lease_held(
+                connection, command.subscription_id, lease_token
+            ):
+                raise LeaseLost(str(command.subscription_id))  # rolls the append back
+            await subscription_rows.write(connection, changes, secret, command.now)
 
         outcome.after = write
         return outcome
@@ -189,76 +177,10 @@ async def create(
     )
     answer = await send(handler(command, actor, secret))
     if asked.secret is None:
-        stored = await store.pool.fetchval(
-            "SELECT secret FROM subscriptions WHERE subscription_id = $1", command.subscription_id
-        )
+        stored = await subscription_rows.secret_of(store.pool, command.subscription_id)
         if stored == secret:
             answer = replace(answer, extra={**answer.extra, "secret": secret})
     return answer
-
-
-async def write_rows(
-    connection: DbConnection, changes: list[tuple[Event, int]], secret: str, at: datetime
-) -> None:
-    """Keep the `subscriptions` table in step with the events just appended."""
-    for event, version in changes:
-        match event:
-            case SubscriptionCreated():
-                f = event.filter
-                await connection.execute(
-                    "INSERT INTO subscriptions (subscription_id, owner_user_id, name, url, secret, "
-                    "types, categories, streams, plan_id, units, status, version, created_at, "
-                    "cursor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, "
-                    "$12, $13)",
-                    event.subscription_id,
-                    event.owner_user_id,
-                    event.name,
-                    event.url,
-                    secret,
-                    list(f.types),
-                    list(f.categories),
-                    list(f.streams),
-                    f.plan_id,
-                    list(f.units),
-                    version,
-                    at,
-                    event.start_after,
-                )
-            case SubscriptionPaused():
-                await connection.execute(
-                    "UPDATE subscriptions SET status = 'paused', version = $2 "
-                    "WHERE subscription_id = $1",
-                    event.subscription_id,
-                    version,
-                )
-            case SubscriptionResumed():
-                await connection.execute(
-                    "UPDATE subscriptions SET status = 'active', version = $2, failures = 0, "
-                    "next_attempt_at = '-infinity', parked_reason = NULL "
-                    "WHERE subscription_id = $1",
-                    event.subscription_id,
-                    version,
-                )
-            case SubscriptionReset():
-                # The lease is kept (no second delivery starts before it ends) but its token is
-                # dropped, so a delivery in flight cannot move the cursor past the reset.
-                await connection.execute(
-                    "UPDATE subscriptions SET cursor = $2, version = $3, failures = 0, "
-                    "next_attempt_at = '-infinity', lease_token = NULL "
-                    "WHERE subscription_id = $1",
-                    event.subscription_id,
-                    event.after,
-                    version,
-                )
-            case SubscriptionParked():
-                await connection.execute(
-                    "UPDATE subscriptions SET status = 'parked', version = $2, failures = $3, "
-                    "parked_reason = $4, last_error = $4 WHERE subscription_id = $1",
-                    event.subscription_id,
-                    version,
-                    event.failures,
-                    event.reason,
-                )
 
 
 async def start_position(store: EventStore, given: str) -> str | None:
@@ -307,41 +229,21 @@ class Lag:
 
 LAG_CAP = 10_000
 
-_COLUMNS = (
-    "subscription_id, owner_user_id, name, url, types, categories, streams, plan_id, units, "
-    "status, version, created_at, cursor, delivered, attempts, failures, next_attempt_at, "
-    "last_attempt_at, last_delivered_at, last_error, parked_reason, lease_until"
-)
-
 
 async def row_of(pool: asyncpg.Pool[Any], actor: Actor, subscription_id: UUID) -> asyncpg.Record:
-    row = await pool.fetchrow(
-        f"SELECT {_COLUMNS} FROM subscriptions WHERE subscription_id = $1", subscription_id
-    )
+    """The subscription as its owner (or an admin) reads it; to anyone else it does not exist."""
+    row = await subscription_rows.get(pool, subscription_id)
     if row is None or not (actor.is_admin or row["owner_user_id"] == actor.user_id):
         raise Refused(
             codes.UNKNOWN_SUBSCRIPTION,
             f"subscription {subscription_id} does not exist",
         )
-    found: asyncpg.Record = row
-    return found
+    return row
 
 
 async def listing(pool: asyncpg.Pool[Any], actor: Actor, limit: int) -> list[asyncpg.Record]:
-    if actor.is_admin:
-        rows = await pool.fetch(
-            f"SELECT {_COLUMNS} FROM subscriptions ORDER BY created_at DESC, subscription_id "
-            "LIMIT $1",
-            limit,
-        )
-    else:
-        rows = await pool.fetch(
-            f"SELECT {_COLUMNS} FROM subscriptions WHERE owner_user_id = $1 "
-            "ORDER BY created_at DESC, subscription_id LIMIT $2",
-            actor.user_id,
-            limit,
-        )
-    return list(rows)
+    """The actor's subscriptions, newest first (an admin's: every one)."""
+    return await subscription_rows.listing(pool, None if actor.is_admin else actor.user_id, limit)
 
 
 @dataclass(frozen=True)
@@ -397,18 +299,11 @@ async def measure(store: EventStore, *, force: bool = False) -> None:
     if not force and time.monotonic() - _measured_at < MEASURE_EVERY:
         return
     _measured_at = time.monotonic()
-    counts = {
-        r["status"]: r["n"]
-        for r in await store.pool.fetch(
-            "SELECT status, count(*) AS n FROM subscriptions GROUP BY status"
-        )
-    }
+    counts = await subscription_rows.counts_by_status(store.pool)
     for status in ("active", "paused", "parked"):
         SUBSCRIPTIONS.labels(status).set(counts.get(status, 0))
     most_events, oldest = 0, None
-    for row in await store.pool.fetch(
-        f"SELECT {_COLUMNS} FROM subscriptions WHERE status = 'active' LIMIT 1000"
-    ):
+    for row in await subscription_rows.active(store.pool, limit=1000):
         behind = await lag(store, row)
         if behind is None:
             continue
@@ -416,5 +311,5 @@ async def measure(store: EventStore, *, force: bool = False) -> None:
         if behind.oldest_at is not None and (oldest is None or behind.oldest_at < oldest):
             oldest = behind.oldest_at
     LAG_EVENTS.set(most_events)
-    now = await store.pool.fetchval("SELECT now()")
+    now = await subscription_rows.database_now(store.pool)
     LAG_SECONDS.set((now - oldest).total_seconds() if oldest is not None else 0)

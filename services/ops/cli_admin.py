@@ -18,6 +18,7 @@ import asyncpg
 import events.domain  # noqa: F401 - registers every domain event
 from events.organisation import Role
 from events.store import EventStore, create_pool
+from projections import party_terms, unit_directory
 from services.domain.refusal import Refused
 from services.handlers import units, users
 from services.handlers.auth import OPERATOR
@@ -37,11 +38,7 @@ async def _unit_id(pool: asyncpg.Pool[Any], text: str) -> UUID:
         return UUID(text)
     except ValueError:
         pass
-    rows = await pool.fetch(
-        "SELECT unit_id, name FROM unit_directory WHERE short_code = upper($1) "
-        "AND status = 'active'",
-        text.strip(),
-    )
+    rows = await unit_directory.active_by_short_code(pool, text.strip())
     if len(rows) != 1:
         raise CliError(f"{text!r} names {len(rows)} active units; pass the unit id")
     unit_id: UUID = rows[0]["unit_id"]
@@ -214,33 +211,15 @@ async def terms_set(store: EventStore, args: argparse.Namespace) -> None:
     if ends <= starts:
         raise CliError("a term ends after it starts")
     label = args.label or f"{starts.year}-{ends.year}"
-    async with store.pool.acquire() as connection, connection.transaction():
-        overlapping = await connection.fetchval(
-            "SELECT label FROM party_terms WHERE unit_id = $1 AND starts_on < $3 "
-            "AND $2 < ends_on AND starts_on <> $2",
-            unit,
-            starts,
-            ends,
-        )
-        if overlapping:
-            raise CliError(f"the term overlaps the term {overlapping} of that unit")
-        await connection.execute(
-            "INSERT INTO party_terms (unit_id, starts_on, ends_on, label) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (unit_id, starts_on) DO UPDATE SET ends_on = EXCLUDED.ends_on, "
-            "label = EXCLUDED.label",
-            unit,
-            starts,
-            ends,
-            label,
-        )
+    try:
+        await party_terms.put(store.pool, unit, starts, ends, label)
+    except party_terms.TermOverlaps as overlap:
+        raise CliError(str(overlap)) from None
     print(f"term {label} of {unit}: {starts} to {ends}")
 
 
 async def terms_list(store: EventStore, _: argparse.Namespace) -> None:
-    rows = await store.pool.fetch(
-        "SELECT t.unit_id, d.short_code, t.starts_on, t.ends_on, t.label FROM party_terms t "
-        "LEFT JOIN unit_directory d USING (unit_id) ORDER BY d.short_code, t.starts_on"
-    )
+    rows = await party_terms.listing(store.pool)
     for row in rows:
         print(
             f"{row['unit_id']}  {row['short_code'] or '?'}  {row['label']}  "

@@ -161,6 +161,7 @@ async def dev_admin_token(database_url: str, data_dir: Path) -> str:
     """The dev admin's token: made on the first run, kept in DATA_DIR/admin-token (0600)."""
     import events.domain  # noqa: F401 - registers every domain event
     from events.store import EventStore, create_pool
+    from projections import user_roles
     from services.handlers import users
     from services.handlers.auth import OPERATOR, hash_token, issue_token
     from services.handlers.command_path import CommandContext, execute
@@ -171,12 +172,7 @@ async def dev_admin_token(database_url: str, data_dir: Path) -> str:
     try:
         if saved.exists():
             token = saved.read_text().strip()
-            valid = await pool.fetchval(
-                "SELECT count(*) FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL "
-                "AND expires_at > now()",
-                hash_token(token),
-            )
-            if valid:
+            if await user_roles.token_is_live(pool, hash_token(token), datetime.now(UTC)):
                 return token
         now = datetime.now(UTC)
         user_id = uuid.uuid4()
