@@ -151,3 +151,55 @@ def test_the_sql_finder_sees_a_query_in_an_f_string(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text('"""SELECT in a docstring is prose."""\nq = f"SELECT x FROM {t}"\n')
     assert [line for line, _ in sql_strings(module)] == [2]
+
+
+LAYERS = (
+    ("services.ops",),
+    ("services.api", "workers"),
+    ("services.handlers",),
+    ("projections",),
+    ("services.domain",),
+    ("events",),
+    ("services.runtime",),
+)
+"""From the top down: the operator's entry points; the HTTP shell and the workers side by side;
+the command handlers and the read rules; the read models; the pure domain; the store and the
+event types; and the small runtime pieces (configuration, logging, probes) every layer may use."""
+
+
+def home(module: str) -> tuple[int, str] | None:
+    """The module's layer (its depth) and the package it belongs to there."""
+    for depth, packages in enumerate(LAYERS):
+        for package in packages:
+            if module == package or module.startswith(package + "."):
+                return depth, package
+    return None
+
+
+def upward_imports(found: dict[str, set[str]]) -> list[str]:
+    wrong = []
+    for module, imported in sorted(found.items()):
+        here = home(module)
+        for target in sorted(imported):
+            there = home(target)
+            if here is None or there is None:
+                continue
+            if there[0] < here[0] or (there[0] == here[0] and there[1] != here[1]):
+                wrong.append(f"{module} -> {target}")
+    return wrong
+
+
+def test_each_layer_imports_only_the_layers_below_it() -> None:
+    assert upward_imports(graph()) == []
+
+
+def test_an_upward_import_is_seen() -> None:
+    found = {"services.domain.plan": {"projections.plan_list"}, "workers.app": {"services.api"}}
+    assert upward_imports(found) == [
+        "services.domain.plan -> projections.plan_list",
+        "workers.app -> services.api",
+    ]
+
+
+def test_every_module_has_a_layer() -> None:
+    assert [name for name in modules() if home(name) is None and name not in PACKAGES] == []
