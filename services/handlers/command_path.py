@@ -144,6 +144,14 @@ class Session:
         its events' metadata say so. Set by `dated`."""
 
     @property
+    def now(self) -> datetime:
+        """The command's instant, by the clock of whoever sends it (the API's, the worker's):
+        the command path reads no other."""
+        if self.context is None:
+            raise RuntimeError("a session without a command context has no instant")
+        return self.context.now
+
+    @property
     def entering_history(self) -> bool:
         """Whether the command records facts of the past: what was due then is not chased now."""
         return self.backdated

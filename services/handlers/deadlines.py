@@ -62,7 +62,7 @@ async def reschedule(
     were due back then are not sent (misses and escalations are still recorded once)."""
     pool = session.store.pool
     if session.entering_history:
-        now = max(now, datetime.now(UTC))
+        now = max(now, datetime.now(UTC))  # the real time, not the recorded past
     events = deadlines.schedule(
         task,
         await current_calendar(pool),

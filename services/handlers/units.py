@@ -6,7 +6,7 @@ import csv
 import io
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, get_args
 from uuid import UUID
 
@@ -92,7 +92,7 @@ def handler(
                 _successor_of(command),
                 others,
                 f"{unit.name} ({unit.short_code}) {_verb(command)}",
-                now or datetime.now(UTC),
+                now or session.now,
             )
         return outcome
 
