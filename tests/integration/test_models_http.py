@@ -95,6 +95,20 @@ async def test_a_model_is_registered_reported_commended_and_listed(
             (admin, f"/models/{uuid.uuid4()}/reports", {"text": "x"}, 404, "unknown-model"),
             (
                 officer,
+                f"/models/{model}/reports",
+                {"text": "x", "effective_at": "2022-10-15T09:00:00"},
+                422,
+                "naive-time",
+            ),
+            (
+                officer,
+                f"/models/{model}/reports",
+                {"text": "x", "effective_at": "2022-10-15T09:00:00+07:00"},
+                422,
+                "backdating-not-allowed",
+            ),
+            (
+                officer,
                 "/models",
                 {
                     "unit_id": units["t1"],
