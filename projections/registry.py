@@ -136,22 +136,23 @@ async def rebuild(model: ReadModel, store: EventStore, progress: Progress = _qui
 async def replay_inline(
     model: InlineModel, store: EventStore, progress: Progress = _quiet, page: int = 1000
 ) -> int:
-    applied = 0
+    """Empty the model's tables and fold every event of its categories again, in one
+    transaction; returns how many events were read (those the model ignores included)."""
+    read = 0
     async with store.pool.acquire() as connection, connection.transaction():
         await connection.execute(f"TRUNCATE {', '.join(model.tables)}")
         batch: list[Change] = []
         async for event in store.replay(connection, categories=list(model.categories)):
+            read += 1
             if isinstance(event.data, model.handles):
                 batch.append(Change(event.data, event.stream_id, event.version, event.recorded_at))
             if len(batch) >= page:
                 await model.write(connection, batch)
-                applied += len(batch)
-                progress("fold", applied, applied)
+                progress("fold", read, read)
                 batch = []
         if batch:
             await model.write(connection, batch)
-            applied += len(batch)
-    return applied
+    return read
 
 
 @dataclass(frozen=True)

@@ -88,4 +88,4 @@ async def test_a_coordinating_unit_receives_the_reassignment_a_merge_causes(
         types = [e["type"] for e in seen["events"] if e["stream_id"] == f"assignment-{task}"]
         assert "AssignmentReassigned" in types
         reassigned = next(e for e in seen["events"] if e["type"] == "AssignmentReassigned")
-        assert set(reassigned["units"]) == {u["cd"], u["t2"], u["t1"], u["cb"]}
+        assert set(reassigned["tags"]["units"]) == {u["cd"], u["t2"], u["t1"], u["cb"]}
