@@ -15,6 +15,7 @@ from events.catalog import Event
 from events.models import ModelCommended, ModelRegistered, ModelReported
 from events.store import DbConnection
 from projections.change import Change
+from projections.filters import Filters
 from projections.rows import RowTable
 
 EVENTS = (ModelRegistered, ModelReported, ModelCommended)
@@ -85,21 +86,16 @@ async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
 async def listing(
     pool: asyncpg.Pool[Any], *, year: int | None, unit: UUID | None, limit: int
 ) -> list[asyncpg.Record]:
-    conditions: list[str] = []
-    params: list[Any] = []
+    f = Filters()
     if year is not None:
-        params.append(year)
-        conditions.append(f"year = ${len(params)}")
+        f.add(f"year = {f.param(year)}")
     if unit is not None:
-        params.append(unit)
-        conditions.append(f"unit_id = ${len(params)}")
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    params.append(limit)
+        f.add(f"unit_id = {f.param(unit)}")
     return list(
         await pool.fetch(
             "SELECT model_id, version, unit_id, year, field, kind, title, reports, commendations "
-            f"FROM exemplary_models {where} ORDER BY year DESC, title, model_id "
-            f"LIMIT ${len(params)}",
-            *params,
+            f"FROM exemplary_models {f.where} ORDER BY year DESC, title, model_id "
+            f"LIMIT {f.param(limit)}",
+            *f.params,
         )
     )

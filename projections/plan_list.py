@@ -20,6 +20,7 @@ from events.plans import (
 )
 from events.store import DbConnection
 from projections.change import Change
+from projections.filters import Filters, escape_like
 from projections.rows import RowTable
 from services.domain.text import fold
 
@@ -134,40 +135,31 @@ async def search(
 ) -> PlanPage:
     """Plans newest first. `readable_by` (None: every plan) keeps those whose issuer, or for
     an issued plan a recipient, is among the units: a draft is its issuer's alone."""
-    conditions: list[str] = []
-    params: list[Any] = []
-
-    def param(value: Any) -> str:
-        params.append(value)
-        return f"${len(params)}"
-
+    f = Filters()
     if readable_by is not None:
-        units = param(readable_by)
-        conditions.append(
+        units = f.param(readable_by)
+        f.add(
             f"(issuer_unit_id = ANY({units}::uuid[]) "
             f"OR (status <> 'draft' AND recipients && {units}::uuid[]))"
         )
     if issuer is not None:
-        conditions.append(f"issuer_unit_id = {param(issuer)}")
+        f.add(f"issuer_unit_id = {f.param(issuer)}")
     if status is not None:
-        conditions.append(f"status = {param(status)}")
+        f.add(f"status = {f.param(status)}")
     if number is not None:
-        prefix = number.strip().lower().replace("\\", "\\\\").replace("%", "\\%")
-        prefix = prefix.replace("_", "\\_")
-        conditions.append(
-            f"(number_normalized = {param(number_normalized)} "
-            f"OR lower(number) LIKE {param(prefix + '%')})"
+        prefix = escape_like(number.strip().lower())
+        f.add(
+            f"(number_normalized = {f.param(number_normalized)} "
+            f"OR lower(number) LIKE {f.param(prefix + '%')})"
         )
     if q:
-        pattern = fold(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(f"search_key LIKE {param('%' + pattern + '%')}")
+        f.add(f"search_key LIKE {f.param('%' + escape_like(fold(q)) + '%')}")
     if after is not None:
-        conditions.append(f"(drafted_at, plan_id) < ({param(after[0])}, {param(after[1])})")
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        f.add(f"(drafted_at, plan_id) < ({f.param(after[0])}, {f.param(after[1])})")
     rows = await pool.fetch(
-        f"SELECT {', '.join(COLUMNS[:-1])} FROM plan_list {where} "
-        f"ORDER BY drafted_at DESC, plan_id DESC LIMIT {param(limit + 1)}",
-        *params,
+        f"SELECT {', '.join(COLUMNS[:-1])} FROM plan_list {f.where} "
+        f"ORDER BY drafted_at DESC, plan_id DESC LIMIT {f.param(limit + 1)}",
+        *f.params,
     )
     more = len(rows) > limit
     rows = rows[:limit]

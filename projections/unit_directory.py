@@ -26,6 +26,7 @@ from events.organisation import (
 )
 from events.store import DbConnection
 from projections.change import Change
+from projections.filters import Filters, escape_like
 from projections.rows import RowTable
 from services.domain.text import fold
 
@@ -170,26 +171,19 @@ async def search(
     after: tuple[str, UUID] | None,
 ) -> UnitPage:
     """Units by name (folded: with or without diacritics), under a parent, in a status."""
-    conditions, params = [], []
-
-    def param(value: Any) -> str:
-        params.append(value)
-        return f"${len(params)}"
-
+    f = Filters()
     if q:
-        pattern = fold(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(f"search_key LIKE {param('%' + pattern + '%')}")
+        f.add(f"search_key LIKE {f.param('%' + escape_like(fold(q)) + '%')}")
     if parent is not None:
-        conditions.append(f"parent_id = {param(parent)}")
+        f.add(f"parent_id = {f.param(parent)}")
     if status is not None:
-        conditions.append(f"status = {param(status)}")
+        f.add(f"status = {f.param(status)}")
     if after is not None:
-        conditions.append(f"(search_key, unit_id) > ({param(after[0])}, {param(after[1])})")
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        f.add(f"(search_key, unit_id) > ({f.param(after[0])}, {f.param(after[1])})")
     rows = await pool.fetch(
-        f"SELECT {_LISTED}, search_key FROM unit_directory {where} "
-        f"ORDER BY search_key, unit_id LIMIT {param(limit + 1)}",
-        *params,
+        f"SELECT {_LISTED}, search_key FROM unit_directory {f.where} "
+        f"ORDER BY search_key, unit_id LIMIT {f.param(limit + 1)}",
+        *f.params,
     )
     more = len(rows) > limit
     rows = rows[:limit]
