@@ -1,1 +1,2 @@
-"""Read models: pure apply(view, event) functions, the projector daemon and queries (issue 7)."""
+"""Read models: every one listed in `registry.py`, each a module with its fold and queries; the
+projector and rebuilds; the rows that are not events (personal data, subscriptions, terms)."""

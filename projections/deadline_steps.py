@@ -10,8 +10,10 @@ reminder: closed at all) or when it aims at no unit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -40,25 +42,51 @@ def status_when_scheduled(step: Any, scheduled: DeadlineScheduled) -> str:
     return "pending"
 
 
-async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
-    for change in changes:
-        await _write(connection, change.event)
+@dataclass(frozen=True)
+class StepRow:
+    assignment_id: UUID
+    schedule_version: int
+    step: str
+    action: str
+    unit_id: UUID | None
+    at: datetime
+    status: str
 
 
-async def _write(connection: DbConnection, event: Event) -> None:
+@dataclass(frozen=True)
+class Scheduled:
+    """A new schedule: the task's pending steps are superseded, these rows are added."""
+
+    assignment_id: UUID
+    rows: tuple[StepRow, ...]
+
+
+@dataclass(frozen=True)
+class Done:
+    assignment_id: UUID
+    schedule_version: int
+    step: str
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The task closed at `at`: its pending reminders, and its other steps from then, are void."""
+
+    assignment_id: UUID
+    at: datetime
+
+
+StepChange = Scheduled | Done | Closed
+
+
+def apply(event: Event) -> StepChange | None:
+    """What an event changes in the table (pure): the fold the writer carries out."""
     match event:
         case DeadlineScheduled():
-            await connection.execute(
-                "UPDATE deadline_steps SET status = 'superseded' "
-                "WHERE assignment_id = $1 AND status = 'pending'",
+            return Scheduled(
                 event.assignment_id,
-            )
-            await connection.executemany(
-                "INSERT INTO deadline_steps (assignment_id, schedule_version, step, action, "
-                "unit_id, at, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                "ON CONFLICT DO NOTHING",
-                [
-                    (
+                tuple(
+                    StepRow(
                         event.assignment_id,
                         event.schedule_version,
                         s.step,
@@ -68,25 +96,54 @@ async def _write(connection: DbConnection, event: Event) -> None:
                         status_when_scheduled(s, event),
                     )
                     for s in event.steps
-                ],
+                ),
             )
-        case ReminderSent() | EscalationRaised() | DeadlineMissed():
+        case ReminderSent() | EscalationRaised():
+            return Done(event.assignment_id, event.schedule_version, event.step)
+        case DeadlineMissed():
+            return Done(event.assignment_id, event.schedule_version, "0")
+        case AssignmentCompleted():
+            return Closed(event.assignment_id, event.completed_at)
+        case AssignmentWithdrawn():
+            return Closed(event.assignment_id, event.effective_at)
+    return None
+
+
+async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
+    for change in changes:
+        step_change = apply(change.event)
+        if step_change is not None:
+            await _carry_out(connection, step_change)
+
+
+async def _carry_out(connection: DbConnection, change: StepChange) -> None:
+    match change:
+        case Scheduled():
+            await connection.execute(
+                "UPDATE deadline_steps SET status = 'superseded' "
+                "WHERE assignment_id = $1 AND status = 'pending'",
+                change.assignment_id,
+            )
+            await connection.executemany(
+                "INSERT INTO deadline_steps (assignment_id, schedule_version, step, action, "
+                "unit_id, at, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                "ON CONFLICT DO NOTHING",
+                [astuple(row) for row in change.rows],
+            )
+        case Done():
             await connection.execute(
                 "UPDATE deadline_steps SET status = 'done' "
                 "WHERE assignment_id = $1 AND schedule_version = $2 AND step = $3",
-                event.assignment_id,
-                event.schedule_version,
-                "0" if isinstance(event, DeadlineMissed) else event.step,
+                change.assignment_id,
+                change.schedule_version,
+                change.step,
             )
-        case AssignmentCompleted() | AssignmentWithdrawn():
-            closed: datetime = (
-                event.completed_at if isinstance(event, AssignmentCompleted) else event.effective_at
-            )
+        case Closed():
             await connection.execute(
                 "UPDATE deadline_steps SET status = 'void' WHERE assignment_id = $1 "
                 "AND status = 'pending' AND (action = 'remind' OR at >= $2)",
-                event.assignment_id,
-                closed,
+                change.assignment_id,
+                change.at,
             )
 
 

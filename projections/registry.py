@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from events.catalog import Event
 from events.store import DbConnection, EventStore
@@ -41,6 +41,9 @@ class InlineModel:
     handles: tuple[type[Event], ...]
     categories: tuple[str, ...]
     tables: tuple[str, ...]
+    fold: Callable[..., Any]
+    """The pure fold of one event (`apply`: a row and an event to the new row, or an event to
+    the change it makes); `write` carries it out in the command's transaction."""
     write: Writer
     mode: Literal["inline"] = "inline"
 
@@ -54,6 +57,7 @@ READ_MODELS: tuple[ReadModel, ...] = (
         unit_directory.EVENTS,
         ("unit",),
         ("unit_directory", "unit_closure"),
+        unit_directory.apply,
         unit_directory.write,
     ),
     InlineModel(
@@ -62,6 +66,7 @@ READ_MODELS: tuple[ReadModel, ...] = (
         user_roles.EVENTS,
         ("user",),
         ("user_roles",),
+        user_roles.apply,
         user_roles.write,
     ),
     InlineModel(
@@ -70,6 +75,7 @@ READ_MODELS: tuple[ReadModel, ...] = (
         exemplary_models.EVENTS,
         ("model",),
         ("exemplary_models",),
+        exemplary_models.apply,
         exemplary_models.write,
     ),
     InlineModel(
@@ -78,6 +84,7 @@ READ_MODELS: tuple[ReadModel, ...] = (
         plan_list.EVENTS,
         ("plan",),
         ("plan_list",),
+        plan_list.apply,
         plan_list.write,
     ),
     InlineModel(
@@ -86,6 +93,7 @@ READ_MODELS: tuple[ReadModel, ...] = (
         deadline_steps.EVENTS,
         ("assignment",),
         ("deadline_steps",),
+        deadline_steps.apply,
         deadline_steps.write,
     ),
     task_facts.MODEL,

@@ -22,7 +22,7 @@ from events.assignments import (
     SubmissionReviewed,
 )
 from events.envelope import RecordedEvent
-from services.domain import assignment
+from services.domain import assignment as assignment_decider
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def fold(assignment_id: UUID, events: Sequence[RecordedEvent], now: datetime) ->
     """The task folded from its stream's events; None when it has none."""
     if not events:
         return None
-    state = assignment.initial(assignment_id)
+    state = assignment_decider.initial(assignment_id)
     issued: dict[str, Any] = {}
     submissions: dict[str, dict[str, Any]] = {}
     extensions: dict[str, dict[str, Any]] = {}
@@ -55,7 +55,7 @@ def fold(assignment_id: UUID, events: Sequence[RecordedEvent], now: datetime) ->
     for recorded in events:
         event = recorded.data
         assert event is not None
-        state = assignment.evolve(state, event)
+        state = assignment_decider.evolve(state, event)
         data = msgspec.to_builtins(event)
         data.pop("assignment_id", None)
         history.append(history_entry(recorded))

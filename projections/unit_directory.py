@@ -51,7 +51,7 @@ class UnitRow:
         return fold(f"{self.name} {self.short_code}")
 
 
-def apply_unit(row: UnitRow | None, event: Event, version: int, at: datetime) -> UnitRow | None:
+def apply(row: UnitRow | None, event: Event, version: int, at: datetime) -> UnitRow | None:
     match event:
         case UnitRegistered():
             return UnitRow(
@@ -133,9 +133,7 @@ TABLE = RowTable(
 async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
     for change in changes:
         event: Any = change.event
-        row = apply_unit(
-            await TABLE.get(connection, event.unit_id), event, change.version, change.at
-        )
+        row = apply(await TABLE.get(connection, event.unit_id), event, change.version, change.at)
         if row is not None:
             await TABLE.put(connection, row)
     await refresh_closure(connection)

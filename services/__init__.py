@@ -1,1 +1,3 @@
-"""Services: the domain deciders, the HTTP API, authentication and the `campaign` CLI."""
+"""The services, by layer: `ops` (the operator's entry points), `api` (the HTTP shell),
+`handlers` (commands and read rules), `domain` (the pure core), `runtime` (config, logging,
+probes)."""

@@ -1,1 +1,1 @@
-"""arq workers: the deadline engine, the reconciler and webhook delivery (issues 8 and 10)."""
+"""arq workers: the deadline engine, the reconciler and webhook delivery."""

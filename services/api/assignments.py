@@ -119,13 +119,6 @@ async def issue_assignments(
 ) -> Response[Any]:
     due = aware(data.due, "due")
     effective_at = aware(data.effective_at, "effective_at") or commands.now
-    if len(set(data.lead_unit_ids)) != len(data.lead_unit_ids):
-        raise Problem(
-            422,
-            "duplicate-lead",
-            "A unit named twice",
-            "name each lead unit once: one task per unit",
-        )
     issued = [
         IssueAssignment(
             assignment_id=uuid.uuid4(),

@@ -37,10 +37,8 @@ AsOf = Annotated[
 ]
 
 
-async def consistent(
-    store: EventStore, pool: Pool, after: str | None, header: str | None
-) -> dict[str, str]:
-    return await wait_for_projection(pool, store, after or header)
+async def consistent(store: EventStore, after: str | None, header: str | None) -> dict[str, str]:
+    return await wait_for_projection(store, after or header)
 
 
 @get("/plans/{plan_id:uuid}/compliance")
@@ -61,7 +59,7 @@ async def plan_compliance(
         figures = await compliance.for_plan_facts(pool, plan_id, then.facts, as_of)
         return Response({"plan_id": str(plan_id), **figures.body(), "as_of": then.stamp()})
     await readable_plan(store, pool, actor, plan_id)
-    headers = await consistent(store, pool, after, consistency_token)
+    headers = await consistent(store, after, consistency_token)
     figures = await compliance.for_plan(pool, plan_id, now)
     return Response({"plan_id": str(plan_id), **figures.body(), "as_of": None}, headers=headers)
 
@@ -81,7 +79,7 @@ async def unit_compliance(
     await require_read(pool, actor, [unit_id])
     instant(from_, "from")
     instant(to, "to")
-    headers = await consistent(store, pool, after, consistency_token)
+    headers = await consistent(store, after, consistency_token)
     figures = await compliance.for_unit(pool, unit_id, now, from_, to)
     return Response({"unit_id": str(unit_id), **figures.body()}, headers=headers)
 
@@ -97,7 +95,7 @@ async def unit_board(
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
     await require_read(pool, actor, [unit_id])
-    headers = await consistent(store, pool, after, consistency_token)
+    headers = await consistent(store, after, consistency_token)
     items = await compliance.board(pool, unit_id, now)
     return Response({"items": items, "next": None}, headers=headers)
 

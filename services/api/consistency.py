@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
-
-import asyncpg
 
 from events.cursor import Cursor
 from events.errors import CursorFromAnotherEpoch
@@ -23,9 +20,7 @@ WAIT_SECONDS = 2.0
 POLL_SECONDS = 0.02
 
 
-async def wait_for_projection(
-    pool: asyncpg.Pool[Any], store: EventStore, token: str | None
-) -> dict[str, str]:
+async def wait_for_projection(store: EventStore, token: str | None) -> dict[str, str]:
     """The headers to answer with: `{}` when the projection has passed the token."""
     if token is None:
         return {}

@@ -25,8 +25,6 @@ from services.domain.docnumber import InvalidDocumentNumber, parse
 from services.handlers.auth import Actor
 from services.handlers.reach import reach
 
-PlanStatus = Literal["draft", "issued", "closed", "cancelled", "superseded"]
-
 
 def body(found: plan_view.PlanView, facts: list[TaskFact], at: datetime) -> dict[str, Any]:
     plan = found.plan
@@ -74,7 +72,7 @@ async def get_plan(
         then = await plan_as_of(store, pool, actor, now, plan_id, as_of)
         return Response({**body(then.view, then.facts, as_of), "as_of": then.stamp()})
     found = await readable_plan(store, pool, actor, plan_id)
-    headers = await consistent(store, pool, after, consistency_token)
+    headers = await consistent(store, after, consistency_token)
     facts = await plan_view.facts_of_plan(pool, plan_id)
     return Response(
         {**body(found, facts, now), "as_of": None},

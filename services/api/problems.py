@@ -229,7 +229,6 @@ SHELL_PROBLEMS = {
     "naive-time": 422,
     "invalid-time": 422,
     "future-instant": 422,
-    "duplicate-lead": 422,
 }
 """Every problem the HTTP shell and the store answer with, besides the domain's refusals, and
 its status (a unit test checks each `Problem(...)` of services/api against it, and the README's

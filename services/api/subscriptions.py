@@ -25,7 +25,6 @@ from services.api.commanding import Commands, answer_response
 from services.api.dependencies import Injected, Pool
 from services.domain.subscription import (
     PauseSubscription,
-    ResetSubscription,
     ResumeSubscription,
 )
 from services.handlers import subscriptions
@@ -224,10 +223,11 @@ async def reset_subscription(
     data: JSONBody[ResetRequest],
 ) -> Response[Any]:
     """Deliver from another place: `beginning`, `now`, or after a cursor."""
-    await subscriptions.row_of(commands.store.pool, commands.actor, subscription_id)
-    after = await subscriptions.start_position(commands.store, data.to)
-    command = ResetSubscription(subscription_id, after, commands.now)
-    return await commands.run(subscriptions.handler(command, commands.actor))
+    return await commands.run(
+        await subscriptions.reset(
+            commands.store, commands.actor, subscription_id, data.to, commands.now
+        )
+    )
 
 
 ROUTES = [

@@ -191,5 +191,6 @@ SOURCE_OTHER_PLAN = _code("source-other-plan", Kind.RULE)
 SOURCE_NOT_SUB_UNIT = _code("source-not-sub-unit", Kind.RULE)
 SOURCE_NOT_APPROVED = _code("source-not-approved", Kind.RULE)
 ALREADY_TAKEN = _code("already-taken", Kind.RULE)
+DUPLICATE_LEAD = _code("duplicate-lead", Kind.INVALID)
 USER_ERASED = _code("user-erased", Kind.RULE)
 """A reservation of a scope no code names (none today); answers 422 as it always has."""

@@ -11,6 +11,7 @@ from events.store import EventStore
 from projections import task_view
 from projections.task_view import TaskView
 from services.domain import assignment as assignment_decider
+from services.domain import refusal_codes as codes
 from services.domain.assignment import (
     Acknowledge,
     Assignment,
@@ -26,6 +27,7 @@ from services.domain.assignment import (
     Review,
     Withdraw,
 )
+from services.domain.refusal import Refused
 from services.domain.unit import Unit
 from services.handlers import deadlines
 from services.handlers.auth import Actor
@@ -56,6 +58,10 @@ def _require_reviewer(actor: Actor, task: Assignment) -> UUID | None:
 
 def issue_handler(given: list[IssueAssignment], actor: Actor) -> Handler:
     """One item naming several units: one task per unit, in one append."""
+
+    leads = [command.lead_unit_id for command in given]
+    if len(set(leads)) != len(leads):
+        raise Refused(codes.DUPLICATE_LEAD, "name each lead unit once: one task per unit")
 
     async def decide(session: Session) -> Outcome:
         commands = [dated(session, actor, command) for command in given]

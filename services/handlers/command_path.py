@@ -151,11 +151,6 @@ class Session:
             raise RuntimeError("a session without a command context has no instant")
         return self.context.now
 
-    @property
-    def entering_history(self) -> bool:
-        """Whether the command records facts of the past: what was due then is not chased now."""
-        return self.backdated
-
     async def load(self, stream_id: str, evolve: Callable[[S, Event], S], initial: S) -> S:
         if stream_id in self._states:
             state: S = self._states[stream_id]

@@ -15,11 +15,11 @@ from uuid import UUID
 import asyncpg
 
 from events.store import EventStore
-from projections import calendar, unit_directory
+from projections import calendar_versions, unit_directory
 from services.domain import assignment as assignment_decider
-from services.domain import deadlines
 from services.domain.assignment import Assignment
 from services.domain.calendar import Calendar
+from services.domain.deadlines import perform, schedule
 from services.domain.refusal import Decision
 from services.domain.user import Grant
 from services.handlers.auth import Actor
@@ -35,9 +35,9 @@ _calendars: dict[str, Calendar] = {}
 async def current_calendar(pool: asyncpg.Pool[Any]) -> Calendar:
     """The latest stored calendar version (each version is immutable, so cached)."""
     async with pool.acquire() as connection:
-        version = await calendar.latest_version(connection)
+        version = await calendar_versions.latest_version(connection)
         if version not in _calendars:
-            _calendars[version] = await calendar.load(connection, version)
+            _calendars[version] = await calendar_versions.load(connection, version)
     return _calendars[version]
 
 
@@ -61,9 +61,9 @@ async def reschedule(
     A schedule made while entering history is made now, in real time: the reminders that
     were due back then are not sent (misses and escalations are still recorded once)."""
     pool = session.store.pool
-    if session.entering_history:
+    if session.backdated:
         now = max(now, datetime.now(UTC))  # the real time, not the recorded past
-    events = deadlines.schedule(
+    events = schedule(
         task,
         await current_calendar(pool),
         now=now,
@@ -96,9 +96,7 @@ async def perform_step(
         # the decision itself stays pure.
         in_place = await unit_directory.successors_in_place(store.pool, _aimed_at(task))
         outcome = Outcome(str(assignment_id), task_stream(assignment_id))
-        events = deadlines.perform(
-            task, schedule_version, step, now, lambda unit: in_place.get(unit, unit)
-        )
+        events = perform(task, schedule_version, step, now, lambda unit: in_place.get(unit, unit))
         if not events:
             raise _NothingToRecord
         outcome.add(task_stream(assignment_id), Decision(events), **task_tags(task))
@@ -133,7 +131,7 @@ async def backfill(store: EventStore, now: datetime) -> int:
     Scheduled now: reminders already past are not sent; misses and escalations already past are
     recorded once by the workers."""
     scheduled = 0
-    # Tasks issued before schedules were recorded (issue 8 landed after them).
+    # Tasks issued before deadline schedules were recorded at all.
     streams = await store.streams_with_type_without("AssignmentIssued", without="DeadlineScheduled")
     for task_id in (UUID(stream.removeprefix("assignment-")) for stream in streams):
 

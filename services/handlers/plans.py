@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -157,10 +156,6 @@ async def _issue_command(pool: asyncpg.Pool[Any], plan: Plan, asked: Issue) -> I
         secrecy=asked.secrecy,
         content_sha256=asked.content_sha256,
     )
-
-
-def new_id() -> UUID:
-    return uuid.uuid4()
 
 
 # -- the plan as it stands, folded from its stream ------------------------------------------

@@ -9,7 +9,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from services.domain import assignment, model, plan, subscription, unit, user
+from services.domain import assignment as assignment_decider
+from services.domain import model as model_decider
+from services.domain import plan as plan_decider
+from services.domain import subscription as subscription_decider
+from services.domain import unit as unit_decider
+from services.domain import user as user_decider
 from services.handlers.command_path import Session
 
 MAX_DEPTH = 64
@@ -40,13 +45,15 @@ def subscription_stream(subscription_id: UUID) -> str:
     return f"subscription-{subscription_id}"
 
 
-async def load_unit(session: Session, unit_id: UUID) -> unit.Unit:
-    return await session.load(unit_stream(unit_id), unit.evolve, unit.initial(unit_id))
+async def load_unit(session: Session, unit_id: UUID) -> unit_decider.Unit:
+    return await session.load(
+        unit_stream(unit_id), unit_decider.evolve, unit_decider.initial(unit_id)
+    )
 
 
-async def lineage(session: Session, start_id: UUID) -> list[unit.Unit]:
+async def lineage(session: Session, start_id: UUID) -> list[unit_decider.Unit]:
     """The unit `start_id` and its ancestors up to the root, each stream's version asserted."""
-    chain: list[unit.Unit] = []
+    chain: list[unit_decider.Unit] = []
     current: UUID | None = start_id
     while current is not None and len(chain) < MAX_DEPTH:
         found = await load_unit(session, current)
@@ -57,29 +64,39 @@ async def lineage(session: Session, start_id: UUID) -> list[unit.Unit]:
     return chain
 
 
-async def load_user(session: Session, user_id: UUID) -> user.User:
-    return await session.load(user_stream(user_id), user.evolve, user.initial(user_id))
-
-
-async def load_plan(session: Session, plan_id: UUID) -> plan.Plan:
-    return await session.load(plan_stream(plan_id), plan.evolve, plan.initial(plan_id))
-
-
-async def load_task(session: Session, assignment_id: UUID) -> assignment.Assignment:
+async def load_user(session: Session, user_id: UUID) -> user_decider.User:
     return await session.load(
-        task_stream(assignment_id), assignment.evolve, assignment.initial(assignment_id)
+        user_stream(user_id), user_decider.evolve, user_decider.initial(user_id)
     )
 
 
-async def load_model(session: Session, model_id: UUID) -> model.Model:
-    return await session.load(model_stream(model_id), model.evolve, model.initial(model_id))
+async def load_plan(session: Session, plan_id: UUID) -> plan_decider.Plan:
+    return await session.load(
+        plan_stream(plan_id), plan_decider.evolve, plan_decider.initial(plan_id)
+    )
 
 
-async def load_subscription(session: Session, subscription_id: UUID) -> subscription.Subscription:
+async def load_task(session: Session, assignment_id: UUID) -> assignment_decider.Assignment:
+    return await session.load(
+        task_stream(assignment_id),
+        assignment_decider.evolve,
+        assignment_decider.initial(assignment_id),
+    )
+
+
+async def load_model(session: Session, model_id: UUID) -> model_decider.Model:
+    return await session.load(
+        model_stream(model_id), model_decider.evolve, model_decider.initial(model_id)
+    )
+
+
+async def load_subscription(
+    session: Session, subscription_id: UUID
+) -> subscription_decider.Subscription:
     return await session.load(
         subscription_stream(subscription_id),
-        subscription.evolve,
-        subscription.initial(subscription_id),
+        subscription_decider.evolve,
+        subscription_decider.initial(subscription_id),
     )
 
 
@@ -89,7 +106,7 @@ def units_of(*unit_ids: UUID | None) -> list[UUID]:
 
 
 def task_tags(
-    task: assignment.Assignment, *, before: assignment.Assignment | None = None
+    task: assignment_decider.Assignment, *, before: assignment_decider.Assignment | None = None
 ) -> dict[str, Any]:
     """The tags of a task's events, whichever command appends them: the task's plan, and the
     units it concerns after the events (lead, coordinators, report-to, issuer), plus the lead
@@ -107,7 +124,7 @@ def task_tags(
     }
 
 
-def plan_tags(state: plan.Plan, *more: UUID | None) -> dict[str, Any]:
+def plan_tags(state: plan_decider.Plan, *more: UUID | None) -> dict[str, Any]:
     """Plan events concern the issuer and the recipients (and whatever else they name)."""
     return {
         "plan_id": state.id,

@@ -33,6 +33,7 @@ from services.domain.refusal import Decision, Refused
 from services.domain.subscription import (
     CreateSubscription,
     ParkSubscription,
+    ResetSubscription,
     SubscriptionCommand,
 )
 from services.domain.user import Grant
@@ -86,7 +87,7 @@ def handler(
     secret: str = "",
     *,
     lease_token: UUID | None = None,
-) -> Any:
+) -> Handler:
     """`secret`: the signing secret of a subscription being created (kept out of events);
     `lease_token`: the delivery lease a parking worker must still hold."""
 
@@ -181,6 +182,16 @@ async def create(
         if stored == secret:
             answer = replace(answer, extra={**answer.extra, "secret": secret})
     return answer
+
+
+async def reset(
+    store: EventStore, actor: Actor, subscription_id: UUID, to: str, now: datetime
+) -> Handler:
+    """The handler that delivers a subscription again from `to` (`beginning`, `now` or a
+    cursor of this store's epoch), once the actor is found to own it."""
+    await row_of(store.pool, actor, subscription_id)
+    after = await start_position(store, to)
+    return handler(ResetSubscription(subscription_id, after, now), actor)
 
 
 async def start_position(store: EventStore, given: str) -> str | None:

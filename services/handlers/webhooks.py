@@ -1,4 +1,4 @@
-"""Webhook groundwork (issue 10): which targets an operator allows, and how a delivery is signed.
+"""Webhook targets and signatures: which targets an operator allows, and how a delivery is signed.
 
 Signing: `Campaign-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`.
 A receiver recomputes the HMAC over the timestamp it was given and the raw body, compares in

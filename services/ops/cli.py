@@ -197,15 +197,15 @@ def _rebuild(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_standing(standing: list[Any]) -> None:
-    rows = [("read model", "mode", "rows", "lag", "tables")]
-    rows += [(s.name, s.mode, f"{s.rows:,}", f"{s.lag:,}", ", ".join(s.tables)) for s in standing]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rows = [("read model", "mode", "rows", "lag", "tables", "holds")]
+    rows += [
+        (s.name, s.mode, f"{s.rows:,}", f"{s.lag:,}", ", ".join(s.tables), s.summary)
+        for s in standing
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-            + "  "
-            + row[4]
-        )
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[5]]))
 
 
 def _project(settings: Settings, args: argparse.Namespace) -> int:

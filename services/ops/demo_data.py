@@ -382,14 +382,6 @@ REORGANISATION: dict[str, Any] = {
     "on": "2025-03-01",
 }
 
-EXPECTED = {
-    # plan: tasks, reports on time, late, never
-    "1293-CV/TU": (4, 2, 1, 1),
-    "227-KH/TU": (4, 3, 0, 1),
-    "334-KH/CB": (3, 3, 0, 0),
-    "107/KH-SNV": (0, 0, 0, 0),
-}
-
 
 def all_facts() -> list[Fact]:
     facts = [unit.fact for unit in UNITS]

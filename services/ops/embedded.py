@@ -8,7 +8,6 @@ import contextlib
 import importlib.util
 import os
 import pwd
-import shutil
 import signal
 import stat
 import subprocess
@@ -328,7 +327,3 @@ def _wait_gone(pid: int, seconds: float) -> bool:
             return False
         time.sleep(0.05)
     return True
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

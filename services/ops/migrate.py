@@ -9,7 +9,7 @@ import structlog
 import events.domain  # noqa: F401 - registers every domain event
 from events.migrate import MigrationReport, migrate
 from events.store import EventStore, create_pool
-from projections import calendar, registry
+from projections import calendar_versions, registry
 
 log = structlog.get_logger(__name__)
 
@@ -20,7 +20,7 @@ async def migrate_and_rebuild(dsn: str) -> MigrationReport:
     store = EventStore(pool)
     try:
         async with pool.acquire() as connection:
-            loaded = await calendar.store_current(connection)
+            loaded = await calendar_versions.store_current(connection)
         if loaded is not None:
             log.info("working-day calendar stored", version=loaded)
         for name in report.rebuilds:

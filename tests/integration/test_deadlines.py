@@ -214,7 +214,7 @@ async def test_tasks_issued_before_schedules_existed_get_one_from_the_backfill(
 async def test_a_new_calendar_version_moves_no_recorded_step(
     domain_store: EventStore, pool: asyncpg.Pool[Any], monkeypatch: Any
 ) -> None:
-    from projections import calendar as tables
+    from projections import calendar_versions as tables
     from services.domain import calendar
     from services.handlers import deadlines as deadline_shell
 
