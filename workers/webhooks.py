@@ -357,7 +357,7 @@ async def _attempt(
     pool = store.pool
     if eyes.owner is None:
         return Failed("the owner's account no longer exists", curable=False), 0
-    if eyes.shown == []:
+    if eyes.scope.blind:
         failed = "the owner may no longer read the events this subscription asks for"
         return Failed(failed, curable=False), 0
     try:

@@ -34,7 +34,7 @@ from services.domain.assignment import (
 )
 from services.handlers import assignments
 from services.handlers.auth import Actor
-from services.handlers.reach import require_read
+from services.handlers.reach import may_read, task_readers
 
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 Short = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -277,27 +277,27 @@ async def get_assignment(
     now: Injected[datetime],
     assignment_id: FromPath[UUID],
 ) -> Response[Any]:
+    """The task folded from its stream; outside the reader's reach it answers like an unknown
+    task (404)."""
     found = await assignments.view(store, assignment_id, now)
-    if found is None:
+    if found is None or not await may_read(pool, actor, _readers(found.body)):
         raise Problem(
             404, "unknown-assignment", "Unknown task", f"task {assignment_id} does not exist"
         )
     body = found.body
-    await require_read(
-        pool,
-        actor,
-        [
-            UUID(u)
-            for u in (
-                body.get("lead_unit_id"),
-                body.get("report_to_unit_id"),
-                body.get("issuer_unit_id"),
-                *body.get("coordinating_unit_ids", ()),
-            )
-            if u and u != "None"
-        ],
-    )
     return Response(body, headers={"ETag": f'"{found.version}"'})
+
+
+def _readers(body: dict[str, Any]) -> list[UUID | None]:
+    def unit(value: Any) -> UUID | None:
+        return UUID(value) if value and value != "None" else None
+
+    return task_readers(
+        unit(body.get("lead_unit_id")),
+        [unit(u) for u in body.get("coordinating_unit_ids", ())],
+        unit(body.get("report_to_unit_id")),
+        unit(body.get("issuer_unit_id")),
+    )
 
 
 ROUTES = [

@@ -18,7 +18,7 @@ from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.api.times import instant
 from services.handlers.auth import Actor
-from services.handlers.reach import require_read
+from services.handlers.reach import require_unit_read
 
 After = Annotated[
     str | None,
@@ -76,7 +76,7 @@ async def unit_compliance(
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
-    await require_read(pool, actor, [unit_id])
+    await require_unit_read(pool, actor, [unit_id])
     instant(from_, "from")
     instant(to, "to")
     headers = await consistent(store, after, consistency_token)
@@ -94,7 +94,7 @@ async def unit_board(
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
-    await require_read(pool, actor, [unit_id])
+    await require_unit_read(pool, actor, [unit_id])
     headers = await consistent(store, after, consistency_token)
     items = await compliance.board(pool, unit_id, now)
     return Response({"items": items, "next": None}, headers=headers)

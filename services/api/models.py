@@ -21,6 +21,7 @@ from services.api.times import aware
 from services.domain.model import CommendModel, RegisterModel, ReportModel
 from services.handlers import models
 from services.handlers.auth import Actor
+from services.handlers.reach import reach
 
 
 class RegisterModelRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -123,7 +124,9 @@ async def list_models(
     unit: FromQuery[UUID | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> ModelList:
-    rows = await exemplary_models.listing(pool, year=year, unit=unit, limit=limit)
+    rows = await exemplary_models.listing(
+        pool, year=year, unit=unit, limit=limit, readable_by=await reach(pool, actor)
+    )
     return ModelList(
         [
             ModelView(

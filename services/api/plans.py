@@ -43,7 +43,7 @@ from services.domain.plan import (
 from services.domain.refusal import Refused
 from services.handlers import plans
 from services.handlers.auth import Actor
-from services.handlers.reach import require_read
+from services.handlers.reach import may_read
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -295,11 +295,11 @@ async def link_sub_plan(
 async def readable_plan(
     store: EventStore, pool: Pool, actor: Actor, plan_id: UUID
 ) -> plan_view.PlanView:
-    """The plan folded from its stream, if it exists (404) and the reader may read it (403)."""
+    """The plan folded from its stream, if it exists and the reader may read it: outside
+    reach it answers like an unknown plan (404), so a reader learns nothing of it."""
     found = await plans.view(store, plan_id)
-    if found is None:
+    if found is None or not await may_read(pool, actor, plans.readers(found.plan)):
         raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
-    await require_read(pool, actor, plans.readers(found.plan))
     return found
 
 
