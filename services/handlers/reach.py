@@ -48,6 +48,20 @@ async def reach(pool: asyncpg.Pool[Any], actor: Actor) -> list[UUID] | None:
     return sorted(units)
 
 
+async def require_whole_log(pool: asyncpg.Pool[Any], actor: Actor) -> None:
+    """What covers the whole log (a seal names every stream changed in its period) is for
+    admins and for auditors of a top unit (one with no parent): as a stream is for the readers
+    of every unit it concerns."""
+    if actor.is_admin:
+        return
+    for grant in actor.grants:
+        if grant.role == "auditor" and grant.unit_id is not None:
+            row = await unit_directory.get(pool, grant.unit_id)
+            if row is not None and row["parent_id"] is None:
+                return
+    raise Forbidden("the whole log is for admins and the auditors of a top unit")
+
+
 HIDDEN_FROM_READERS = ("subscription",)
 """Categories of events only admins read in the feeds: a subscription's configuration is its
 owner's business (its URL may carry a token), and the owner reads it at /subscriptions."""

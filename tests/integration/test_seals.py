@@ -298,3 +298,125 @@ async def test_a_seal_never_splits_a_transaction_that_commits_late(
     path = await _export(pool, dsn, tmp_path)
     code, out = _verify_seal(dsn, path)
     assert code == 0, out
+
+
+async def test_the_api_serves_the_latest_seal_to_auditors_and_the_readme_checks_it(
+    domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str
+) -> None:
+    from services.api.app import create_app
+    from services.ops.demo import demo_id, load_demo
+    from services.runtime.config import load_settings
+    from tests.http import api_client
+    from tests.org import bearer, make_user
+
+    await load_demo(domain_store)
+    _, admin = await make_user(domain_store, "admin")
+    _, top = await make_user(domain_store, "auditor", demo_id("unit:ct-tu"))
+    _, below = await make_user(domain_store, "auditor", demo_id("unit:ct-btv"))
+    _, consumer = await make_user(domain_store, "consumer", demo_id("unit:ct-tu"))
+    check_seal = readme_check_seal()
+    path = "/audit/seals/latest"
+    async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        none_yet = await client.get(path, headers=bearer(admin))
+        assert none_yet.status_code == 404 and none_yet.json()["type"].endswith("/no-seal")
+        await _seal_all(pool)
+        await make_user(domain_store, "officer", demo_id("unit:ct-btv"))  # a few more events
+        await _seal_all(pool)
+
+        answers = {
+            who: await client.get(path, headers=bearer(token))
+            for who, token in {
+                "admin": admin,
+                "top": top,
+                "below": below,
+                "consumer": consumer,
+            }.items()
+        }
+        assert {who: a.status_code for who, a in answers.items()} == {
+            "admin": 200,
+            "top": 200,
+            "below": 403,
+            "consumer": 403,
+        }
+        assert (await client.get(path)).status_code == 401
+        seal = answers["top"].json()
+        exported = campaign(dsn, "seal", "--export")
+        assert answers["admin"].content + b"\n" == exported.stdout.encode()
+        assert seal["seal"] >= 2 and seal["after"] is not None
+
+        async def feed(after: str | None) -> list[dict[str, Any]]:
+            events: list[dict[str, Any]] = []
+            while True:
+                params = {"limit": "10000", **({"after": after} if after else {})}
+                page = (await client.get("/events", headers=bearer(admin), params=params)).json()
+                events += page["events"]
+                if not page["events"]:
+                    return events
+                after = page["next"]
+
+        events = await feed(seal["after"])
+        check_seal(seal, events)  # the README's snippet, verbatim
+        first = parse_export(
+            (await client.get(path, headers=bearer(admin))).content
+        )  # the same seal parses back
+        assert first.seal_hash.hex() == seal["seal_hash"]
+        everything = await feed(None)
+        assert len(everything) == seal["total"]
+        with pytest.raises(AssertionError, match="added or deleted"):
+            check_seal(seal, [e for e in events if e["cursor"] != events[0]["cursor"]])
+        swapped = [events[1], events[0], *events[2:]]
+        with pytest.raises(AssertionError):
+            check_seal(seal, swapped)
+
+
+def readme_check_seal() -> Any:
+    """The seal verification snippet of the README, run as an auditor would run it."""
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (snippet,) = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", text, re.S)
+        if "def check_seal(" in block
+    ]
+    scope: dict[str, Any] = {}
+    exec(compile(snippet, "README.md", "exec"), scope)
+    return scope["check_seal"]
+
+
+@pytest.mark.slow
+async def test_the_worker_seals_what_waits(
+    store: EventStore, pool: asyncpg.Pool[Any], dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    from tests.processes import start_campaign, stop
+
+    await _log(store)
+    worker = start_campaign(
+        tmp_path / "worker.log",
+        "worker",
+        "--name",
+        "sealer",
+        DATABASE_URL=dsn,
+        REDIS_URL=redis_url,
+        SEAL_EVERY_EVENTS="1",
+        SEAL_EVERY_SECONDS="1",
+    )
+    try:
+
+        async def all_sealed() -> bool:
+            latest = await sealing.latest(pool)
+            total = await pool.fetchval("SELECT count(*) FROM events")
+            return latest is not None and latest.total == total
+
+        for _ in range(2):
+            for _ in range(1200):
+                if await all_sealed():
+                    break
+                assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError((tmp_path / "worker.log").read_text())
+            await store.append([write(new_stream(), 0, "thêm")], METADATA)
+    finally:
+        assert stop(worker) == 0
+    assert (await verify(pool)).ok
