@@ -49,6 +49,13 @@ async def _seal_all(pool: asyncpg.Pool[Any]) -> None:
 
 
 async def _export(pool: asyncpg.Pool[Any], dsn: str, tmp_path: Path) -> Path:
+    # Once every event lies below the horizon, one `campaign seal` seals them all in one seal.
+    for _ in range(1200):
+        if await pool.fetchval(
+            "SELECT count(*) FILTER (WHERE tx_id >= store_visible_horizon()) = 0 FROM events"
+        ):
+            break
+        await asyncio.sleep(0.05)
     sealed = campaign(dsn, "seal")
     assert sealed.returncode == 0, sealed.stdout + sealed.stderr
     await _seal_all(pool)
@@ -252,7 +259,7 @@ async def test_a_rewritten_seals_table_is_caught_by_the_export(
     await sealing.seal_now(pool)  # a fresh seal over the altered log
     code, out = _verify_seal(dsn, path)
     assert code == 2, out
-    assert "seal: seal 1: the database's copy differs from the exported seal" in out
+    assert "the database's copy differs from the exported seal" in out
     assert f"missing: {streams[2]} version 4, seal 1: sealed head; the whole stream is gone" in out
 
 
