@@ -1,4 +1,5 @@
-"""The worker process: the deadline engine and webhook delivery on one arq worker."""
+"""The worker process: the deadline engine, webhook delivery and the sealer on one arq
+worker."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import events.domain  # noqa: F401 - registers every domain event
 from events.store import EventStore, create_pool
 from services.runtime.config import Settings
 from services.runtime.probes import ProbeServer
-from workers import deadlines, queue, webhooks
+from workers import deadlines, queue, seals, webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -27,6 +28,7 @@ def build(settings: Settings, name: str, clock: Clock = _now, tick: int = 60) ->
     """The arq Worker; `tick` is how often the deadline scheduler and reconciler run (s)."""
     database_url, redis_url = settings.require_database(), settings.require_redis()
     delivery = webhooks.DeliveryConfig.from_settings(settings)
+    sealer = seals.SealConfig.from_settings(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["pool"] = await create_pool(
@@ -34,6 +36,7 @@ def build(settings: Settings, name: str, clock: Clock = _now, tick: int = 60) ->
         )
         ctx["store"] = EventStore(ctx["pool"])
         ctx["clock"] = clock
+        ctx["seal_config"] = sealer
         await webhooks.start(ctx, database_url, delivery)
         if settings.metrics_port is not None:
 
@@ -63,6 +66,7 @@ def build(settings: Settings, name: str, clock: Clock = _now, tick: int = 60) ->
         [
             queue.every(deadlines.schedule_due_steps, tick),
             queue.every(deadlines.reconcile, tick, offset=tick // 2),
+            queue.every(seals.seal_log, sealer.check_every),
         ],
         on_startup=startup,
         on_shutdown=shutdown,

@@ -1,14 +1,16 @@
-"""`GET /audit/verify`: recompute the hash chains of one campaign or one stream."""
+"""`GET /audit/verify`: recompute the hash chains of one campaign or one stream;
+`GET /audit/seals/latest`: the latest seal of the whole log."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import get
+from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from events import sealing
 from events.store import EventStore
 from events.verify import verify
 from projections import plan_list
@@ -16,7 +18,7 @@ from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.api.problems import Problem
 from services.handlers.auth import Actor
-from services.handlers.reach import may_read
+from services.handlers.reach import may_read, require_whole_log
 
 
 @get("/audit/verify")
@@ -81,4 +83,16 @@ async def _draft_issuer(pool: Pool, stream: str) -> UUID | None:
     return found[1] if found is not None and found[0] == "draft" else None
 
 
-ROUTES = [audit_verify]
+@get("/audit/seals/latest")
+async def latest_seal(pool: Injected[Pool], actor: NamedDependency[Actor]) -> Response[bytes]:
+    """The latest seal of the whole log, as `campaign seal --export` prints it (README "Seals"):
+    for admins and for auditors of a top unit, whose reach is every stream the seal names."""
+    await require_whole_log(pool, actor)
+    seal = await sealing.latest(pool)
+    if seal is None:
+        raise Problem(404, "no-seal", "No seal yet", "the log has not been sealed yet")
+    line = seal.export_line(await sealing.current_epoch(pool))
+    return Response(line, media_type="application/json")
+
+
+ROUTES = [audit_verify, latest_seal]

@@ -224,6 +224,7 @@ SHELL_PROBLEMS = {
     "invalid-import": 400,
     "verify-scope": 400,
     "unknown-stream": 404,
+    "no-seal": 404,
     "unknown-token": 404,
     "unknown-plan-then": 404,
     "naive-time": 422,

@@ -64,6 +64,20 @@ async def reach(pool: asyncpg.Pool[Any], actor: Actor) -> list[UUID] | None:
     return None if found.units is None else sorted(found.units)
 
 
+async def require_whole_log(pool: asyncpg.Pool[Any], actor: Actor) -> None:
+    """What covers the whole log (a seal names every stream changed in its period) is for
+    admins and for auditors of a top unit (one with no parent): as a stream is for the readers
+    of every unit it concerns."""
+    if actor.is_admin:
+        return
+    for grant in actor.grants:
+        if grant.role == "auditor" and grant.unit_id is not None:
+            row = await unit_directory.get(pool, grant.unit_id)
+            if row is not None and row["parent_id"] is None:
+                return
+    raise Forbidden("the whole log is for admins and the auditors of a top unit")
+
+
 # -- the readers of each kind of object ------------------------------------------------------
 
 

@@ -42,6 +42,10 @@ class Settings:
     webhook_backoff_seconds: float = 2.0
     webhook_backoff_max_seconds: float = 3600.0
     webhook_batch: int = 100
+    seal_every_events: int = 1000
+    """The worker seals the log once this many events wait..."""
+    seal_every_seconds: int = 60
+    """...or once this many seconds have passed since the last seal (events waiting)."""
 
     def require_database(self) -> str:
         if not self.database_url:
@@ -112,4 +116,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "WEBHOOK_BACKOFF_MAX_SECONDS", 3600.0, 0.01, 7 * 86400.0
         ),
         webhook_batch=_int(env, "WEBHOOK_BATCH", 100, 1, 1000),
+        seal_every_events=_int(env, "SEAL_EVERY_EVENTS", 1000, 1, 50_000),
+        seal_every_seconds=_int(env, "SEAL_EVERY_SECONDS", 60, 1, 86_400),
     )
