@@ -24,6 +24,7 @@ from services.domain.unit import (
     MergeUnit,
     MoveUnit,
     RegisterUnit,
+    RenameUnit,
     SplitUnit,
     Unit,
 )
@@ -53,12 +54,18 @@ def handler(
         others: dict[UUID, Unit] = {}
         chain: list[Unit] = []
         children = 0
+        siblings: list[str] = []
         match command:
-            case RegisterUnit(parent_id=parent_id) if parent_id is not None:
-                others[parent_id] = await load_unit(session, parent_id)
+            case RegisterUnit(parent_id=parent_id):
+                if parent_id is not None:
+                    others[parent_id] = await load_unit(session, parent_id)
+                siblings = await unit_directory.sibling_codes(pool, parent_id, command.unit_id)
+            case RenameUnit(short_code=short_code) if short_code:
+                siblings = await unit_directory.sibling_codes(pool, unit.parent_id, unit.id)
             case MoveUnit():
                 chain = await lineage(session, command.parent_id)
                 others[command.parent_id] = chain[0]
+                siblings = await unit_directory.sibling_codes(pool, command.parent_id, unit.id)
             case MergeUnit():
                 chain = await lineage(session, command.successor_id)
                 others[command.successor_id] = chain[0]
@@ -71,7 +78,9 @@ def handler(
                 if command.successor_id is not None:
                     others[command.successor_id] = await load_unit(session, command.successor_id)
                 children = await unit_directory.active_children(pool, command.unit_id)
-        decision = unit_decider.decide(command, unit, unit_decider.Context(chain, others, children))
+        decision = unit_decider.decide(
+            command, unit, unit_decider.Context(chain, others, children, siblings)
+        )
         stream = unit_stream(command.unit_id)
         outcome = Outcome(
             str(command.unit_id), stream, status=201 if isinstance(command, RegisterUnit) else 200
