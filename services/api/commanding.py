@@ -22,8 +22,9 @@ _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 @dataclass(frozen=True)
 class Commands:
     """The `commands` dependency: the command path for this request, as its actor at its
-    instant, with its Idempotency-Key, If-Match and X-Causation-ID (checked when a command is
-    sent, so a handler's own refusal comes first)."""
+    instant, with its Idempotency-Key, If-Match (checked when a command is sent, so a handler's
+    own refusal comes first) and X-Causation-ID (validated like the request id by the request
+    context: an ill-formed one is dropped, never stored)."""
 
     request: Request[Any, Any, Any]
     store: EventStore
@@ -65,7 +66,7 @@ class Commands:
             now=self.now,
             request_id=state.get("request_id"),
             correlation_id=state.get("correlation_id"),
-            causation_id=request.headers.get("x-causation-id"),
+            causation_id=state.get("causation_id"),
             idempotency_key=key,
             request_hash=digest,
             if_match=if_match,

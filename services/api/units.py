@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from events.organisation import UnitKind
 from events.page_token import decode_page, encode_page
 from projections import unit_directory
+from services.api.bodies import BODY_TYPES, JSON
 from services.api.commanding import Commands
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
@@ -120,7 +121,7 @@ async def register_unit(
     return await commands.run(_handler(command, commands, pool))
 
 
-@post("/units/import", status_code=201)
+@post("/units/import", status_code=201, opt={BODY_TYPES: (JSON, "text/csv")})
 async def import_units(
     request: Request[Any, Any, Any], commands: Injected[Commands]
 ) -> Response[Any]:
