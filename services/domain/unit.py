@@ -367,10 +367,14 @@ class ImportedUnit:
 
 
 def plan_import(
-    rows: Sequence[ImportedUnit], existing: Mapping[UUID, Unit]
+    rows: Sequence[ImportedUnit],
+    existing: Mapping[UUID, Unit],
+    siblings: Mapping[UUID | None, Sequence[str]] | None = None,
 ) -> list[tuple[RegisterUnit, Decision]]:
     """Registrations for a whole tree, parents first. A parent is either a row of the file
-    (`parent_ref`) or a unit already registered (`parent_id`, found in `existing`)."""
+    (`parent_ref`) or a unit already registered (`parent_id`, found in `existing`); `siblings`
+    holds the short codes of the active units already under such a parent, which a row's code
+    must not look like (nor may it look like another row's under the same parent)."""
     if not rows:
         raise Refused(codes.EMPTY_IMPORT, "the file names no unit")
     by_ref: dict[str, ImportedUnit] = {}
@@ -412,6 +416,9 @@ def plan_import(
     registered: dict[UUID, Unit] = dict(existing)
     decisions: list[tuple[RegisterUnit, Decision]] = []
     taken: set[Key] = set()
+    beside: dict[UUID | None, list[str]] = {
+        parent: list(codes_) for parent, codes_ in (siblings or {}).items()
+    }
     for row in ordered:
         parent_id = by_ref[row.parent_ref].unit_id if row.parent_ref is not None else row.parent_id
         command = RegisterUnit(row.unit_id, row.name, row.short_code, row.kind, parent_id)
@@ -419,7 +426,7 @@ def plan_import(
             decision = decide(
                 command,
                 registered.get(row.unit_id, initial(row.unit_id)),
-                Context(others=registered),
+                Context(others=registered, sibling_codes=beside.get(parent_id, ())),
             )
         except Refused as refused:
             raise Refused(
@@ -435,5 +442,6 @@ def plan_import(
                 )
             taken.add(key)
         registered[row.unit_id] = evolve(initial(row.unit_id), decision.events[0])
+        beside.setdefault(parent_id, []).append(registered[row.unit_id].short_code)
         decisions.append((command, decision))
     return decisions

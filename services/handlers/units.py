@@ -34,6 +34,8 @@ from services.handlers.handover import hand_over
 from services.handlers.streams import lineage, load_unit, unit_stream, units_of
 
 KINDS: tuple[str, ...] = get_args(UnitKind)
+_NO_UNIT = UUID(int=0)
+"""No unit: every sibling's code counts."""
 
 
 def handler(
@@ -139,7 +141,11 @@ def import_handler(
             existing[row.unit_id] = await load_unit(session, row.unit_id)
             if row.parent_id is not None and row.parent_id not in existing:
                 existing[row.parent_id] = await load_unit(session, row.parent_id)
-        decisions = unit_decider.plan_import(rows, existing)
+        siblings = {
+            parent_id: await unit_directory.sibling_codes(session.store.pool, parent_id, _NO_UNIT)
+            for parent_id in {row.parent_id for row in rows if row.parent_ref is None}
+        }
+        decisions = unit_decider.plan_import(rows, existing, siblings)
         first = decisions[0][0].unit_id
         outcome = Outcome(str(first), unit_stream(first), status=201)
         for command, decision in decisions:

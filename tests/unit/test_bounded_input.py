@@ -312,3 +312,25 @@ def test_a_models_report_refuses_negative_metrics() -> None:
         metrics={"members": -5},
     )
     refused("invalid-metrics", model.decide, command, registered)
+
+
+def imported(ref: str, code: str, parent_ref: str | None = None) -> unit.ImportedUnit:
+    return unit.ImportedUnit(
+        ref=ref,
+        unit_id=uuid.uuid4(),
+        name=f"Ban {ref}",
+        short_code=code,
+        kind="other",
+        parent_ref=parent_ref,
+    )
+
+
+def test_an_import_refuses_look_alikes_within_the_file_and_beside_existing_units() -> None:
+    rows = [imported("tu", "TU"), imported("vp", "VPTU", "tu"), imported("vp2", "VРTU", "tu")]
+    error = refused("confusable-short-code", unit.plan_import, rows, {})
+    assert error.extra["ref"] == "vp2"
+    root = [imported("x", "ＶＰＴＵ")]
+    refused("confusable-short-code", unit.plan_import, root, {}, {None: ["VPTU"]})
+    # Under different parents, the same look is nobody's business.
+    rows = [imported("a", "A"), imported("b", "B"), imported("v1", "VPTU", "a")]
+    assert len(unit.plan_import([*rows, imported("v2", "VРTU", "b")], {})) == 4
