@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,21 @@ from services.handlers.command_path import Answer, CommandContext, Handler, exec
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+
+_NIL, _MAX = uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)
+
+
+def new_id(given: uuid.UUID | None) -> uuid.UUID:
+    """The id a client chose for what it creates, or a new one. The nil and the max UUID are
+    nobody's id (422 `invalid-id`): they read as "none" to too many systems."""
+    if given is None:
+        return uuid.uuid4()
+    if given in (_NIL, _MAX):
+        raise Problem(
+            422, "invalid-id", "Invalid id", f"{given} is not an id: leave `id` out for a new one"
+        )
+    return given
 
 
 @dataclass(frozen=True)

@@ -235,6 +235,7 @@ SHELL_PROBLEMS = {
     "json-too-deep": 400,
     "duplicate-json-key": 400,
     "invalid-period": 400,
+    "invalid-id": 422,
 }
 """Every problem the HTTP shell and the store answer with, besides the domain's refusals, and
 its status (a unit test checks each `Problem(...)` of services/api against it, and the README's

@@ -383,6 +383,8 @@ def plan_import(
             raise Refused(codes.DUPLICATE_REF, f"ref {row.ref!r} appears twice in the file")
         by_ref[row.ref] = row
     ids = [row.unit_id for row in rows]
+    if any(unit_id.int in (0, 2**128 - 1) for unit_id in ids):
+        raise Refused(codes.INVALID_IMPORT, "the nil and the max UUID are nobody's id")
     if len(set(ids)) != len(ids):
         raise Refused(codes.DUPLICATE_REF, "two rows carry the same unit id")
     for row in rows:

@@ -383,3 +383,22 @@ async def test_compliance_from_after_to_is_a_400(ctx: Any) -> None:
             headers=world.chief,
         )
         await answer(response, 200)
+
+
+@pytest.mark.parametrize(
+    "nobody", ["00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"]
+)
+async def test_the_nil_uuid_is_nobodys_id(ctx: Any, nobody: str) -> None:
+    # Review row 15: a nil UUID as `id` was accepted.
+    async with opened(*ctx) as world:
+        before = await event_count(world.pool)
+        body = {"name": "Ban A", "short_code": "BA", "id": nobody}
+        response = await world.client.post("/units", json=body, headers=world.admin)
+        assert (await answer(response, 422))["type"] == "/problems/invalid-id"
+        draft = {"kind": "KH", "issuer_unit_id": world.units["tu"], "title": "K", "id": nobody}
+        response = await world.client.post("/plans", json=draft, headers=world.chief)
+        assert (await answer(response, 422))["type"] == "/problems/invalid-id"
+        tree = {"units": [{"ref": "a", "name": "Ban A", "short_code": "BA", "id": nobody}]}
+        response = await world.client.post("/units/import", json=tree, headers=world.admin)
+        assert (await answer(response, 422))["type"] == "/problems/invalid-import"
+        await world.unchanged(before)
