@@ -511,12 +511,12 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
             codes.NUMBER_YEAR_MISMATCH,
             f"{number.written} is numbered in {number.year}, issued in {command.issued_on.year}",
         )
-    check_day(command.issued_on, "issue date")
-    check_instant(command.effective_at, "effective time")
     if command.issued_on > command.today:
         raise Refused(codes.ISSUE_DATE_IN_FUTURE, f"{command.issued_on} is after today")
     if command.effective_at > command.now + timedelta(minutes=5):
         raise Refused(codes.EFFECTIVE_IN_FUTURE, "a plan takes effect when it is issued, not later")
+    check_day(command.issued_on, "issue date")
+    check_instant(command.effective_at, "effective time")
     if command.effective_at.date() < command.issued_on - timedelta(days=1):
         raise Refused(codes.EFFECTIVE_BEFORE_ISSUE, "it takes effect on or after its issue date")
     backdated = (

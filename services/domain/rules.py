@@ -72,9 +72,9 @@ def refuse_unsafe(cleaned: str, code: Code, what: str) -> None:
 def when(effective_at: datetime, now: datetime, may_backdate: bool) -> None:
     """A fact takes effect now, or in the past when the actor may backdate; never later, and
     never outside the window of dates (`calendar.EARLIEST` to `calendar.LATEST`)."""
-    check_instant(effective_at, "effective time")
     if effective_at > now + FUTURE_TOLERANCE:
         raise Refused(codes.EFFECTIVE_IN_FUTURE, "a fact cannot take effect in the future")
+    check_instant(effective_at, "effective time")
     if effective_at < now - BACKDATE_TOLERANCE and not may_backdate:
         raise Refused(
             codes.BACKDATING_NOT_ALLOWED, "only an admin or an import records a fact in the past"
