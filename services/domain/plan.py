@@ -337,12 +337,14 @@ def _implements(refs: Sequence[ImplementsRef], context: Context) -> tuple[Implem
         else:
             assert ref.number is not None
             number = _parse(ref.number)
+            if ref.issued_on is not None:
+                check_day(ref.issued_on, "cited document's date")
             result.append(
                 Implements(
                     number=number.written,
                     number_normalized=number.normalized,
                     issued_on=ref.issued_on,
-                    title=normalize_text(ref.title) if ref.title else None,
+                    title=_cited_title(ref.title) if ref.title else None,
                 )
             )
     return tuple(result)
@@ -554,6 +556,12 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
         ],
         reserve=[number_key(plan.issuer_unit_id, number, plan.kind, command.numbering_period)],
     )
+
+
+def _cited_title(value: str) -> str:
+    cleaned = normalize_text(value)
+    refuse_unsafe(cleaned, codes.INVALID_IMPLEMENTS, "cited title")
+    return cleaned
 
 
 def _purpose(value: str) -> str:

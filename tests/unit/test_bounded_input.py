@@ -334,3 +334,17 @@ def test_an_import_refuses_look_alikes_within_the_file_and_beside_existing_units
     # Under different parents, the same look is nobody's business.
     rows = [imported("a", "A"), imported("b", "B"), imported("v1", "VPTU", "a")]
     assert len(unit.plan_import([*rows, imported("v2", "VРTU", "b")], {})) == 4
+
+
+def test_a_cited_document_dated_outside_the_window_is_refused() -> None:
+    ref = plan.ImplementsRef(number="16-HD/BTGĐUK", issued_on=date(1, 1, 1))
+    refused("date-out-of-range", plan._implements, [ref], plan.Context())
+    bidi = plan.ImplementsRef(number="16-HD/BTGĐUK", title="Hướng dẫn \u202e")
+    refused("invalid-implements", plan._implements, [bidi], plan.Context())
+
+
+def test_a_phase_dated_outside_the_window_is_refused() -> None:
+    from events.plans import Phase
+
+    far = Phase(phase_id="1", name="Đợt 1", starts_on=date(2026, 1, 1), ends_on=date(9999, 1, 1))
+    refused("date-out-of-range", plan._check_phases, [far])
