@@ -34,11 +34,12 @@ def media_type(request: Request[Any, Any, Any]) -> str | None:
     return value.split(";", 1)[0].strip().lower() or None
 
 
-def depth(body: bytes) -> int:
-    """How deep arrays and objects nest in a JSON text (strings skipped), without parsing it:
-    linear, no recursion. Malformed JSON gives some number; the parser refuses it after."""
+def too_deep(body: bytes, most: int = MAX_DEPTH) -> bool:
+    """Whether arrays and objects nest deeper than `most` in a JSON text (strings skipped),
+    without parsing it: linear, no recursion, and it stops at the first level too deep.
+    Malformed JSON gives some answer; the parser refuses it after."""
     brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
-    return max(accumulate(_STEP[b] for b in brackets), default=0)
+    return any(level > most for level in accumulate(_STEP[b] for b in brackets))
 
 
 class _DuplicateKey(Exception):
@@ -48,18 +49,20 @@ class _DuplicateKey(Exception):
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise _DuplicateKey(key)
-        found[key] = value
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return found
 
 
 def check_json(body: bytes) -> None:
     """400 `json-too-deep` or `duplicate-json-key`; anything else malformed is left to the
     route's decoder, whose problems say where."""
-    if depth(body) > MAX_DEPTH:
+    if too_deep(body):
         raise Problem(
             400,
             "json-too-deep",
