@@ -37,6 +37,7 @@ from services.api import (
 from services.api import (
     live as live_feed,
 )
+from services.api.bodies import guard_body
 from services.api.dependencies import DEPENDENCIES
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
@@ -126,6 +127,7 @@ def create_app(
             "hub": Provide(live_feed.provide_hub, sync_to_thread=False),
         },
         lifespan=[lifespan],
+        before_request=guard_body,
         middleware=[request_context_middleware, prometheus.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

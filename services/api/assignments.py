@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody
 from events.assignments import AttachmentMeta, Count, Outcome
 from events.plans import EscalationStep, ReviewStep
 from events.store import EventStore
-from services.api.commanding import Commands
+from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.api.times import aware
@@ -174,7 +174,7 @@ async def file_submission(
 ) -> Response[Any]:
     command = FileSubmission(
         assignment_id,
-        data.id or uuid.uuid4(),
+        new_id(data.id),
         data.text,
         commands.now,
         aware(data.effective_at, "effective_at") or commands.now,
@@ -209,7 +209,7 @@ async def request_extension(
 ) -> Response[Any]:
     command = RequestExtension(
         assignment_id,
-        data.id or uuid.uuid4(),
+        new_id(data.id),
         aware(data.requested_due, "requested_due"),
         data.reason,
         commands.now,
@@ -234,7 +234,7 @@ async def raise_obstacle(
     assignment_id: FromPath[UUID],
     data: JSONBody[ObstacleRequest],
 ) -> Response[Any]:
-    command = RaiseObstacle(assignment_id, data.id or uuid.uuid4(), data.description, commands.now)
+    command = RaiseObstacle(assignment_id, new_id(data.id), data.description, commands.now)
     return await _command(commands, command)
 
 

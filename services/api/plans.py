@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -25,7 +24,7 @@ from events.plans import (
 )
 from events.store import EventStore
 from projections import plan_view
-from services.api.commanding import Commands
+from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.api.times import aware
@@ -164,7 +163,7 @@ async def draft_plan(
     data: JSONBody[DraftPlanRequest],
 ) -> Response[Any]:
     command = DraftPlan(
-        plan_id=data.id or uuid.uuid4(),
+        plan_id=new_id(data.id),
         kind=data.kind,
         title=data.title,
         issuer_unit_id=data.issuer_unit_id,
@@ -276,7 +275,7 @@ async def add_attachment(
     data: JSONBody[AttachmentRequest],
 ) -> Response[Any]:
     command = AddAttachment(
-        plan_id, data.id or uuid.uuid4(), data.name, data.media_type, data.sha256, data.size
+        plan_id, new_id(data.id), data.name, data.media_type, data.sha256, data.size
     )
     return await commands.run(plans.handler(command, commands.actor, pool))
 

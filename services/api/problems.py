@@ -20,6 +20,7 @@ from litestar.types import ExceptionHandlersMap
 
 from events import errors as store_errors
 from events.page_token import InvalidPageToken
+from services.api.request_context import valid_id
 from services.domain.refusal import Refused
 from services.domain.refusal_codes import Kind
 from services.handlers.auth import Forbidden, Unauthenticated
@@ -56,8 +57,9 @@ def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Respo
     body["instance"] = request.url.path
     state = request.scope.setdefault("state", {})
     if "request_id" not in state:
-        # Unmatched routes (404, 405) are answered before route middleware runs.
-        state["request_id"] = request.headers.get("x-request-id") or uuid.uuid4().hex
+        # Unmatched routes (404, 405) are answered before route middleware runs: the same
+        # validation as there, so an ill-formed id is replaced, never echoed.
+        state["request_id"] = valid_id(request.headers.get("x-request-id")) or uuid.uuid4().hex
     body["request_id"] = state["request_id"]
     body.update(problem.extra)
     return Response(
@@ -230,6 +232,10 @@ SHELL_PROBLEMS = {
     "naive-time": 422,
     "invalid-time": 422,
     "future-instant": 422,
+    "json-too-deep": 400,
+    "duplicate-json-key": 400,
+    "invalid-period": 400,
+    "invalid-id": 422,
 }
 """Every problem the HTTP shell and the store answer with, besides the domain's refusals, and
 its status (a unit test checks each `Problem(...)` of services/api against it, and the README's

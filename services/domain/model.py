@@ -17,7 +17,7 @@ from events.models import (
 )
 from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
-from services.domain.rules import text, when
+from services.domain.rules import metrics, text, when
 from services.domain.unit import Unit
 
 
@@ -135,6 +135,7 @@ def _report(command: ReportModel, model: Model) -> Decision:
     if command.report_id in model.reports:
         raise Refused(codes.REPORT_EXISTS, f"report {command.report_id} exists")
     when(command.effective_at, command.now, command.may_backdate)
+    metrics(command.metrics or {})
     return Decision(
         [
             ModelReported(
