@@ -192,4 +192,6 @@ SOURCE_NOT_SUB_UNIT = _code("source-not-sub-unit", Kind.RULE)
 SOURCE_NOT_APPROVED = _code("source-not-approved", Kind.RULE)
 ALREADY_TAKEN = _code("already-taken", Kind.RULE)
 USER_ERASED = _code("user-erased", Kind.RULE)
+COMMENDER_NOT_ABOVE = _code("commender-not-above", Kind.RULE)
+LEVEL_NOT_OF_TIER = _code("level-not-of-tier", Kind.RULE)
 """A reservation of a scope no code names (none today); answers 422 as it always has."""
