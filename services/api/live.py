@@ -33,6 +33,7 @@ from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import wire
 from services.api.dependencies import Injected, Pool
+from services.api.fair_use import FairUse, leased
 from services.handlers.auth import Actor
 from services.handlers.reach import hidden_categories, shown_units
 
@@ -196,6 +197,7 @@ async def live_events(
     store: Injected[EventStore],
     pool: Injected[Pool],
     hub: Injected[Hub],
+    fair_use: Injected[FairUse],
     actor: NamedDependency[Actor],
     after: Annotated[str | None, QueryParameter(max_length=200)] = None,
     types: Annotated[list[str] | None, QueryParameter(name="type", max_items=50)] = None,
@@ -206,7 +208,8 @@ async def live_events(
     last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
 ) -> Stream:
     """Server-Sent Events: catch-up from the cursor first, then live; each event's `id` is its
-    cursor, so a client that reconnects with `Last-Event-ID` misses nothing."""
+    cursor, so a client that reconnects with `Last-Event-ID` misses nothing. A user holds at
+    most LIVE_CONNECTIONS_PER_USER at once (429 with `Retry-After` beyond)."""
     start = last_event_id or after
     if start is not None:
         key(start)  # a malformed cursor is a 400 problem before the stream opens
@@ -220,9 +223,14 @@ async def live_events(
         frozenset(shown) if shown is not None else None,
         frozenset(hidden_categories(actor)),
     )
-    await hub.start()
+    lease = await fair_use.live(actor.user_id or actor.label)
+    try:
+        await hub.start()
+    except BaseException:
+        await lease.release()
+        raise
     return Stream(
-        _events(store, hub, start, wanted, shown or []),
+        leased(lease, _events(store, hub, start, wanted, shown or [])),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

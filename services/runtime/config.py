@@ -42,6 +42,12 @@ class Settings:
     webhook_backoff_seconds: float = 2.0
     webhook_backoff_max_seconds: float = 3600.0
     webhook_batch: int = 100
+    live_connections_per_user: int = 20
+    """Open `GET /events/live` connections one user may hold at once, across every API process
+    (counted in Redis when REDIS_URL is set, else in this process); more: 429."""
+    commands_per_minute: int = 1200
+    """Commands (POST, PUT, PATCH, DELETE) one token may send in a minute, across every API
+    process (counted in Redis when REDIS_URL is set, else in this process); 0: no limit."""
 
     def require_database(self) -> str:
         if not self.database_url:
@@ -112,4 +118,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "WEBHOOK_BACKOFF_MAX_SECONDS", 3600.0, 0.01, 7 * 86400.0
         ),
         webhook_batch=_int(env, "WEBHOOK_BATCH", 100, 1, 1000),
+        live_connections_per_user=_int(env, "LIVE_CONNECTIONS_PER_USER", 20, 1, 100_000),
+        commands_per_minute=_int(env, "COMMANDS_PER_MINUTE", 1200, 0, 1_000_000),
     )
