@@ -7,17 +7,26 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
+from typing import Any
 
+import asyncpg
+
+from events.store import EventStore
+from services.api.app import create_app
 from services.domain.delivery import Failed, RetryPolicy
 from services.handlers.webhooks import AllowList
+from services.runtime.config import load_settings
+from tests.http import api_client
+from tests.org import bearer, make_user
 from tests.receiver import RECEIVERS, Receiver
 from workers.webhooks import Batch, Clients, DeliveryConfig, post
 
+SECRET = "s3cret-of-the-department-0123456789"
 CONFIG = DeliveryConfig(AllowList.parse(RECEIVERS.split(",")), RetryPolicy(), 1.0, 10)
 
 
 def batch(url: str) -> Batch:
-    return Batch(uuid.uuid4(), url, "s3cret-of-the-department-0123456789", b"{}", 1, "c")
+    return Batch(uuid.uuid4(), url, SECRET, b"{}", 1, "c")
 
 
 async def test_a_refusing_receiver_is_recorded_without_its_body() -> None:
@@ -70,3 +79,29 @@ async def test_connection_failures_read_alike_whatever_the_cause() -> None:
         for server in servers:
             server.close()
     assert set(results) == {Failed("could not connect, or no answer within 1 s")}, results
+
+
+async def test_a_subscription_names_a_port_beside_80_and_443_only_when_the_list_does(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    _, admin = await make_user(domain_store, "admin")
+    settings = load_settings({"WEBHOOK_ALLOWED_TARGETS": "127.0.0.1,127.0.0.1:8443"})
+    async with api_client(create_app(settings, pool=pool)) as client:
+        answers = {
+            port: await client.post(
+                "/subscriptions",
+                headers=bearer(admin),
+                json={"url": f"http://127.0.0.1{port}/hook", "secret": SECRET},
+            )
+            for port in (":0", ":5432", ":6379", ":8444", "", ":443", ":8443")
+        }
+    assert {port: a.status_code for port, a in answers.items()} == {
+        ":0": 422,
+        ":5432": 422,
+        ":6379": 422,
+        ":8444": 422,
+        "": 201,
+        ":443": 201,
+        ":8443": 201,
+    }
+    assert answers[":5432"].json()["type"] == "/problems/target-refused"
