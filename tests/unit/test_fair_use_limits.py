@@ -31,3 +31,14 @@ async def test_local_counts_windows_and_leases() -> None:
     # "d" held a lease of no time: gone by the next count (b, c, e held; f is the fourth).
     assert not await counters.acquire("u", 3, "f", 60_000)
     assert await counters.acquire("u", 4, "f", 60_000)
+
+
+@pytest.mark.parametrize("entry", ["host:0", "host:70000", "host:", "10.0.0.0/8:9-1", "[::1]x"])
+def test_a_malformed_port_in_the_webhook_allow_list_stops_the_process(entry: str) -> None:
+    with pytest.raises(ConfigError, match="WEBHOOK_ALLOWED_TARGETS"):
+        load_settings({"WEBHOOK_ALLOWED_TARGETS": f"hooks.so.gov.vn,{entry}"})
+
+
+def test_ports_in_the_webhook_allow_list() -> None:
+    entries = "a.vn:8443,*.b.vn:9000-9100,10.0.0.0/8:9000,[fd00::1]:80,::1,127.0.0.1"
+    assert len(load_settings({"WEBHOOK_ALLOWED_TARGETS": entries}).webhook_allowed_targets) == 6
