@@ -52,3 +52,31 @@ async def test_erasing_a_user_clears_token_labels_and_refuses_new_roles(
                 "/problems/user-erased",
             ), granted.text
         assert await event_count(pool) == before
+
+
+async def test_an_invalid_token_reads_alike_whatever_the_reason(
+    pool: asyncpg.Pool[Any], domain_store: EventStore
+) -> None:
+    """Review row 14: the 401 did tell a revoked token from an expired one or an erased user's."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.handlers.auth import issue_token
+
+    app = create_app(load_settings({}), pool=pool)
+    _, admin_token = await make_user(domain_store, "admin")
+    admin = bearer(admin_token)
+    revoked_user, _ = await make_user(domain_store, "admin")
+    revoked_id, revoked, _ = await issue_token(pool, revoked_user, datetime.now(UTC), days=1)
+    _, expired = await make_user(
+        domain_store, "admin", days=1, now=datetime.now(UTC) - timedelta(days=2)
+    )
+    erased_user, erased = await make_user(domain_store, "admin")
+    async with api_client(app) as client:
+        await client.delete(f"/users/{revoked_user}/tokens/{revoked_id}", headers=admin)
+        await client.delete(f"/users/{erased_user}/personal-data", headers=admin)
+        answers = [
+            await client.get("/units", headers=bearer(token))
+            for token in ("clt_" + "x" * 40, revoked, expired, erased)
+        ]
+    assert [a.status_code for a in answers] == [401] * 4
+    assert len({a.json()["detail"] for a in answers}) == 1, [a.json() for a in answers]
