@@ -37,8 +37,10 @@ from services.api import (
 from services.api import (
     live as live_feed,
 )
+from services.api.access_log import access_log_middleware
 from services.api.bodies import guard_body
 from services.api.dependencies import DEPENDENCIES
+from services.api.fair_use import FairUse
 from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS
 from services.api.request_context import request_context_middleware
@@ -85,6 +87,7 @@ def create_app(
         app.state.clock = clock
         app.state.live_hub = live_feed.Hub(app.state.store, settings.database_url)
         app.state.webhook_targets = AllowList.parse(settings.webhook_allowed_targets)
+        app.state.fair_use = FairUse(settings)
         lag = asyncio.create_task(_measure_lags(app.state.store))
         try:
             yield
@@ -93,6 +96,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
             await app.state.live_hub.close()
+            await app.state.fair_use.close()
             await app.state.store.close()
             if own_pool:
                 await app.state.pool.close()
@@ -104,7 +108,7 @@ def create_app(
         exclude_unhandled_paths=True,
         exclude=["^/metrics$"],
     )
-    return Litestar(
+    application = Litestar(
         route_handlers=[
             live,
             ready,
@@ -139,3 +143,6 @@ def create_app(
             render_plugins=[JsonRenderPlugin()],
         ),
     )
+    # Around everything litestar does, so that unmatched routes are logged too.
+    application.asgi_handler = access_log_middleware(application.asgi_handler)
+    return application

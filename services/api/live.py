@@ -36,6 +36,7 @@ from events.wakeup import WakeUpListener
 from events.wire import wire
 from projections import plan_list
 from services.api.dependencies import Injected, Pool
+from services.api.fair_use import FairUse, leased
 from services.handlers.auth import Actor
 from services.handlers.reach import NOTHING, FeedScope, feed_scope
 
@@ -213,6 +214,7 @@ async def live_events(
     store: Injected[EventStore],
     pool: Injected[Pool],
     hub: Injected[Hub],
+    fair_use: Injected[FairUse],
     actor: NamedDependency[Actor],
     after: Annotated[str | None, QueryParameter(max_length=200)] = None,
     types: Annotated[list[str] | None, QueryParameter(name="type", max_items=50)] = None,
@@ -223,7 +225,8 @@ async def live_events(
     last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
 ) -> Stream:
     """Server-Sent Events: catch-up from the cursor first, then live; each event's `id` is its
-    cursor, so a client that reconnects with `Last-Event-ID` misses nothing."""
+    cursor, so a client that reconnects with `Last-Event-ID` misses nothing. A user holds at
+    most LIVE_CONNECTIONS_PER_USER at once (429 with `Retry-After` beyond)."""
     start = last_event_id or after
     if start is not None:
         key(start)  # a malformed cursor is a 400 problem before the stream opens
@@ -235,9 +238,14 @@ async def live_events(
         plan,
         await feed_scope(pool, actor, units),
     )
-    await hub.start()
+    lease = await fair_use.live(actor.user_id or actor.label)
+    try:
+        await hub.start()
+    except BaseException:
+        await lease.release()
+        raise
     return Stream(
-        _events(store, hub, start, wanted),
+        leased(lease, _events(store, hub, start, wanted)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -36,14 +36,35 @@ class Problem(Exception):
     """An error the API answers with a problem document."""
 
     def __init__(
-        self, status: int, code: str, title: str, detail: str | None = None, **extra: Any
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.code = code
         self.title = title
         self.detail = detail
+        self.headers = headers or {}
         self.extra = extra
+
+
+RETRY_AFTER_SECONDS = {503: 5, 429: 1}
+"""`Retry-After` of a 503, and of a 429 that names none; a 409 `busy` says 1."""
+
+
+def _retry_after(problem: Problem) -> str | None:
+    if "Retry-After" in problem.headers:
+        return problem.headers["Retry-After"]
+    if problem.code == "busy":
+        return "1"
+    seconds = RETRY_AFTER_SECONDS.get(problem.status)
+    return str(seconds) if seconds is not None else None
 
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
@@ -62,11 +83,15 @@ def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Respo
         state["request_id"] = valid_id(request.headers.get("x-request-id")) or uuid.uuid4().hex
     body["request_id"] = state["request_id"]
     body.update(problem.extra)
+    headers = {**problem.headers, "X-Request-ID": state["request_id"]}
+    retry_after = _retry_after(problem)
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
     return Response(
         body,
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
-        headers={"X-Request-ID": state["request_id"]},
+        headers=headers,
     )
 
 

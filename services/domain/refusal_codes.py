@@ -198,4 +198,6 @@ SOURCE_NOT_APPROVED = _code("source-not-approved", Kind.RULE)
 ALREADY_TAKEN = _code("already-taken", Kind.RULE)
 DUPLICATE_LEAD = _code("duplicate-lead", Kind.INVALID)
 USER_ERASED = _code("user-erased", Kind.RULE)
+COMMENDER_NOT_ABOVE = _code("commender-not-above", Kind.RULE)
+LEVEL_NOT_OF_TIER = _code("level-not-of-tier", Kind.RULE)
 """A reservation of a scope no code names (none today); answers 422 as it always has."""
