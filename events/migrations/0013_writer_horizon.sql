@@ -14,20 +14,24 @@
 --
 -- The horizon, for the statement's snapshot S (taken before this function runs):
 --   H = least(xmax(S), min{ x in xip(S) : x is a registered writer (lock table read at t1),
---                                          or x has ended (commit log read at t2 > t1) })
--- i.e. S's xmin with transactions that are still running and not registered left out.
+--                           or x has ended (commit log read at t2 > t1) and wrote events
+--                           (read with a fresh snapshot at t3 > t2) })
+-- i.e. S's xmin with transactions that write no event left out.
 -- Why no reader ever skips an event: take an event of transaction T with id x < H that commits.
 -- If T ended before S, S sees the event. Otherwise x < H <= xmax(S), so T had its id at S
 -- (ids assigned after S are >= xmax(S)) and so was registered at S (registration comes before
 -- the id and lasts until T ends), and x is in xip(S). At t1 (> S) either T still holds its
 -- lock, so x counts; or T released it, which PostgreSQL does only after marking T committed or
--- aborted in the commit log, so at t2 (> t1) x has ended and counts. Either way H <= x: a
--- contradiction. So every event below H that ever commits is visible to S, and a follower that
--- reads below H and moves its cursor there misses nothing; (tx_id, position) order and cursors
--- are unchanged, so it reads nothing twice. A transaction left out (running, unregistered) can
--- never write an event later: it has an id, so registering is refused.
--- The horizon is computed once per snapshot and statement (cached in a transaction-local
--- setting keyed by the snapshot), so every use within one statement agrees.
+-- aborted in the commit log and removing it from the running transactions, so at t2 (> t1)
+-- x has ended, a snapshot taken at t3 sees it ended and its events, and x counts. Either way
+-- H <= x: a contradiction. So every event below H that ever commits is visible to S, and a
+-- follower that reads below H and moves its cursor there misses nothing; (tx_id, position)
+-- order and cursors are unchanged, so it reads nothing twice. A transaction left out (running
+-- or ended, with no event) can never write one later: it has an id, so registering is refused.
+-- Successive reads never see the horizon go back (a short page still means "caught up"): a
+-- writer that bounds a later read was running and registered, with its id, at the earlier one.
+-- The horizon is computed once per snapshot (cached in a transaction-local setting keyed by the
+-- snapshot), so every use within one statement agrees.
 
 CREATE FUNCTION store_register_writer() RETURNS boolean
 LANGUAGE plpgsql AS $$
@@ -54,6 +58,22 @@ END $$;
 CREATE TRIGGER events_register_writer BEFORE INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION events_register_writer();
 
+-- Whether a transaction that ended after the caller's snapshot wrote events: read with a fresh
+-- snapshot (this function is VOLATILE), which sees it as ended; true also when that snapshot
+-- still sees it running (a repeatable read caller), so the answer errs on the safe side.
+CREATE FUNCTION store_ended_writer(p_tx xid8) RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_ended boolean;
+    v_wrote boolean;
+BEGIN
+    SELECT pg_visible_in_snapshot(p_tx, pg_current_snapshot()),
+           EXISTS (SELECT 1 FROM events
+                   WHERE tx_id = p_tx::text::bigint + store_epoch_offset())
+    INTO v_ended, v_wrote;
+    RETURN NOT v_ended OR v_wrote;
+END $$;
+
 CREATE OR REPLACE FUNCTION store_visible_horizon() RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -62,7 +82,7 @@ DECLARE
     v_key      text;
     v_cached   text;
     v_writers  xid[];
-    v_bound    xid8;
+    v_tx       xid8;
 BEGIN
     IF pg_snapshot_xmin(v_snapshot) < v_horizon THEN
         v_key := v_snapshot::text;
@@ -70,23 +90,28 @@ BEGIN
         IF v_cached IS NOT NULL AND split_part(v_cached, '=', 1) = v_key THEN
             RETURN split_part(v_cached, '=', 2)::bigint;
         END IF;
-        -- t1: registered writers of this database and their transaction ids, from one read of
-        -- the lock table.
+        -- t1: the registered writers of this database and their transaction ids, from one read
+        -- of the lock table.
         WITH held AS MATERIALIZED (
             SELECT locktype, database, classid, objsubid, transactionid, virtualtransaction,
                    mode, granted
             FROM pg_locks
         )
-        SELECT array_agg(x.transactionid) INTO v_writers
+        SELECT coalesce(array_agg(x.transactionid), '{}') INTO v_writers
         FROM held w JOIN held x ON x.virtualtransaction = w.virtualtransaction
         WHERE w.locktype = 'advisory' AND w.classid = 1129073751 AND w.objsubid = 2
           AND w.granted
           AND w.database = (SELECT oid FROM pg_database WHERE datname = current_database())
           AND x.locktype = 'transactionid' AND x.mode = 'ExclusiveLock' AND x.granted;
-        -- t2: the transactions running at the snapshot that may hold events back.
-        SELECT min(x) INTO v_bound FROM pg_snapshot_xip(v_snapshot) AS x
-        WHERE xid(x) = ANY (coalesce(v_writers, '{}')) OR pg_xact_status(x) <> 'in progress';
-        v_horizon := least(v_horizon, v_bound);
+        -- t2, t3: the oldest transaction running at the snapshot that holds events back: a
+        -- registered writer, or one that has ended since the snapshot and wrote events.
+        FOR v_tx IN SELECT t FROM pg_snapshot_xip(v_snapshot) AS t ORDER BY t LOOP
+            IF xid(v_tx) = ANY (v_writers)
+               OR (pg_xact_status(v_tx) <> 'in progress' AND store_ended_writer(v_tx)) THEN
+                v_horizon := v_tx;
+                EXIT;
+            END IF;
+        END LOOP;
         PERFORM set_config('campaign.horizon',
                            v_key || '=' || (v_horizon::text::bigint + store_epoch_offset()),
                            true);
