@@ -177,3 +177,39 @@ async def test_a_direct_insert_in_a_transaction_with_an_id_is_refused(
                            'note', '{}', now(), '\\x00')"""
             )
         await connection.execute("ROLLBACK")
+
+
+async def test_a_writer_that_ends_after_the_snapshot_bounds_it_and_a_non_writer_does_not(
+    store: EventStore, pool: asyncpg.Pool[Any], dsn: str
+) -> None:
+    # A cursor evaluates the horizon at FETCH with the snapshot of its DECLARE: both
+    # transactions below were running at that snapshot and have ended by the FETCH. The writer
+    # (no longer registered) still bounds the horizon, since its events are not in the
+    # snapshot; the older transaction that wrote no event does not.
+    stream = new_stream()
+    other = await asyncpg.connect(dsn)
+    reader = await asyncpg.connect(dsn)
+    try:
+        await other.execute("CREATE TABLE IF NOT EXISTS side_work (n integer)")
+        await other.execute("BEGIN")
+        await other.execute("INSERT INTO side_work VALUES (1)")
+        async with pool.acquire() as writer:
+            await writer.execute("BEGIN")
+            appended = await store.append([write(stream, 0, "w")], METADATA, connection=writer)
+            # A transaction that ends now moves the snapshot's xmax past both.
+            await reader.fetchval("SELECT pg_current_xact_id()")
+            await reader.execute("BEGIN")
+            await reader.execute(
+                "DECLARE horizon NO SCROLL CURSOR FOR SELECT store_visible_horizon()"
+            )
+            await other.execute("COMMIT")
+            await writer.execute("COMMIT")
+        horizon = await reader.fetchval("FETCH NEXT FROM horizon")
+        await reader.execute("COMMIT")
+        assert horizon == appended.events[0].tx_id
+        page = await store.read_all(after=await store.head())
+        assert page.events == []
+        assert [e.stream_id for e in (await store.read_all()).events][-1:] == [stream]
+    finally:
+        await other.close()
+        await reader.close()
