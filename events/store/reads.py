@@ -1,9 +1,10 @@
 """Reading: a stream, the global feed (pages, backlog), scans and replays for read models, a
 plan's events, and the streams some events concern.
 
-Reads of the global feed follow the xid8 rule: only rows of transactions older than every
-transaction still running are returned, ordered by (tx_id, position), so a follower never skips
-an event that commits late with a lower position.
+Reads of the global feed follow the xid8 rule: only rows below `store_visible_horizon()` are
+returned, ordered by (tx_id, position), so a follower never skips an event that commits late with
+a lower position. The horizon waits only for transactions that write events in this database
+(migration 0013): every such transaction registers before it has an id.
 """
 
 from __future__ import annotations
