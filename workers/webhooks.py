@@ -424,6 +424,29 @@ async def dispatch(store: EventStore, redis: Any) -> int:
     return queued
 
 
+async def deliver_due(
+    store: EventStore,
+    clients: Clients,
+    config: DeliveryConfig,
+    stopping: Callable[[], bool] = lambda: False,
+) -> int:
+    """Without Redis (the worker's fallback): deliver, in this process, what `dispatch` would
+    queue; the lease in PostgreSQL keeps one POST in flight per subscription, whichever worker
+    delivers. The events delivered."""
+    head = await store.head()
+    if head is None:
+        return 0
+    due = [
+        row["subscription_id"]
+        for row in await subscription_rows.due(store.pool)
+        if not _through(row["cursor"], head)
+    ]
+    results = await asyncio.gather(
+        *(deliver(store, clients, config, subscription, stopping) for subscription in due)
+    )
+    return sum(delivered for delivered, _ in results)
+
+
 def _through(cursor: str | None, mark: str | None, *, beyond: bool = False) -> bool:
     """Whether `cursor` is at (or, with `beyond`, strictly past) `mark` in the feed, in one
     epoch; no cursor is before everything, no mark the beginning."""

@@ -42,7 +42,7 @@ from services.api.bodies import guard_body
 from services.api.dependencies import DEPENDENCIES
 from services.api.fair_use import FairUse
 from services.api.health import live, ready
-from services.api.problems import EXCEPTION_HANDLERS
+from services.api.problems import EXCEPTION_HANDLERS, OUTAGE, database_unreachable
 from services.api.request_context import request_context_middleware
 from services.handlers import subscriptions as subscriptions_service
 from services.handlers.webhooks import AllowList
@@ -59,8 +59,12 @@ async def _measure_lags(store: EventStore, every: float = 5.0) -> None:
             for model in PROJECTED:
                 await projector.measure_lag(store, model)
             await subscriptions_service.measure(store)
+            OUTAGE.recovered()
         except Exception as error:  # gauges are a convenience: the loop outlives any failure
-            log.warning("lags not measured", error=f"{type(error).__name__}: {error}")
+            if database_unreachable(error):
+                OUTAGE.failed(error)  # logged once per outage
+            else:
+                log.warning("lags not measured", error=f"{type(error).__name__}: {error}")
         await asyncio.sleep(every)
 
 

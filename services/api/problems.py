@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -30,6 +31,68 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "/problems/"
+RETRY_AFTER_SECONDS = 5
+"""What a client is told to wait (`Retry-After`) while the database cannot be reached."""
+
+UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unresolvable, timed out (TimeoutError is an OSError)
+    asyncpg.PostgresConnectionError,  # class 08: the connection failed or is gone
+    asyncpg.CannotConnectNowError,  # starting up, shutting down, in recovery
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.InterfaceError,  # the connection was closed under the request
+    asyncpg.InternalClientError,  # the protocol lost its state when the server went away
+)
+"""Errors that mean PostgreSQL cannot be reached (as opposed to a query it refused)."""
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, says the database cannot be reached."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, UNREACHABLE):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
+
+
+class DatabaseOutage:
+    """Logs an outage once when it begins and once when it ends, however many requests it
+    refuses in between (not a traceback per request)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.refused = 0
+
+    def failed(self, error: BaseException) -> None:
+        self.refused += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning(
+                "database unavailable; answering 503 database-unavailable until it returns",
+                error=f"{type(error).__name__}: {error}",
+            )
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            log.info(
+                "database reachable again",
+                outage_seconds=round(time.monotonic() - self.since, 1),
+                failures=self.refused,
+            )
+            self.since, self.refused = None, 0
+
+
+OUTAGE = DatabaseOutage()
+"""This process's view of the database's reachability (requests, readiness and the API's
+background loop report to it)."""
 
 
 class Problem(Exception):
@@ -150,6 +213,30 @@ _HTTP_CODES = {
 }
 
 
+def handle_database_unavailable(
+    request: Request[Any, Any, Any], error: BaseException
+) -> Response[Any]:
+    OUTAGE.failed(error)
+    response = problem_response(
+        request,
+        Problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database cannot be reached; retry after the time given in Retry-After",
+        ),
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def handle_unreachable(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The errors of UNREACHABLE: a 503 when the database is away, else a 500 as any other."""
+    if database_unreachable(error):
+        return handle_database_unavailable(request, error)
+    return handle_unexpected(request, error)
+
+
 def handle_problem(request: Request[Any, Any, Any], error: Problem) -> Response[Any]:
     return problem_response(request, error)
 
@@ -158,6 +245,8 @@ def handle_store_error(
     request: Request[Any, Any, Any], error: store_errors.StoreError
 ) -> Response[Any]:
     problem = _from_store_error(error)
+    if problem.status == 500 and database_unreachable(error):
+        return handle_database_unavailable(request, error)
     if problem.status >= 500:
         log.error("store error", error=str(error), exc_info=error)
     return problem_response(request, problem)
@@ -205,6 +294,8 @@ def handle_unstorable_text(
 
 
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    if database_unreachable(error):
+        return handle_database_unavailable(request, error)
     log.error("unhandled error", error=repr(error), exc_info=error)
     return problem_response(
         request,
@@ -241,6 +332,7 @@ SHELL_PROBLEMS = {
     "cursor-epoch-gone": 410,
     "clock-skew": 503,
     # the shell's own
+    "database-unavailable": 503,
     "internal-error": 500,
     "stale-version": 409,
     "busy": 409,
@@ -330,5 +422,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: handle_http_exception,
     asyncpg.exceptions.CharacterNotInRepertoireError: handle_unstorable_text,
     asyncpg.exceptions.UntranslatableCharacterError: handle_unstorable_text,
+    **dict.fromkeys(UNREACHABLE, handle_unreachable),
     Exception: handle_unexpected,
 }

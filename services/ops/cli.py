@@ -336,18 +336,10 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         print(f"worker {name}: {'healthy' if ok else 'no recent health report'}")
         return 0 if ok else 1
 
-    async def run() -> int:
-        # Built inside the running loop: arq registers its SIGINT/SIGTERM handlers on it (a
-        # signal lets running jobs finish for up to 20 s, then stops).
-        worker = app.build(settings, name, tick=args.tick)
-        try:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker.async_run()
-        finally:
-            await worker.close()
-        return 0
-
-    return asyncio.run(run())
+    # Inside the running loop arq registers its SIGINT/SIGTERM handlers (a signal lets running
+    # jobs finish for up to 20 s, then stops); an outage of Redis or PostgreSQL does not end
+    # the process (workers/app.py: `run`).
+    return asyncio.run(app.run(settings, name, tick=args.tick))
 
 
 def _deadlines_backfill(settings: Settings, _: argparse.Namespace) -> int:
