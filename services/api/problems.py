@@ -31,7 +31,7 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "/problems/"
-RETRY_AFTER_SECONDS = 5
+DATABASE_RETRY_AFTER_SECONDS = 5
 """What a client is told to wait (`Retry-After`) while the database cannot be reached."""
 
 UNREACHABLE: tuple[type[Exception], ...] = (
@@ -226,7 +226,7 @@ def handle_database_unavailable(
             "the database cannot be reached; retry after the time given in Retry-After",
         ),
     )
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
 
 
