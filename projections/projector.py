@@ -340,6 +340,9 @@ class Projector:
                     # resume (a commit whose answer was lost), and someone may have taken over.
                     self.owner_epoch = None
                     await self._drop_lock()
+                    # Connections idle in the pool died with the server: open fresh ones, or
+                    # each would fail once after the return and count as a new outage.
+                    await self.pool.expire_connections()
                     await _sleep_unless(stop, retry.delay)
         finally:
             WAITING_FOR_DATABASE.labels(self.name).set(0)

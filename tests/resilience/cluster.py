@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -53,6 +54,20 @@ def available() -> bool:
 
 
 def spare_port() -> int:
+    """A free port below the kernel's ephemeral range: while the server is stopped, a client's
+    outgoing connection cannot take its number, so the server can always bind it again."""
+    low = 32768
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -92,14 +107,23 @@ class Cluster:
         self.destroy()
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
+        done = subprocess.run(
             [str(self.bin / args[0]), *args[1:]],
-            check=check,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             user=self._user,
             cwd=self.folder,
         )
+        if check and done.returncode != 0:
+            tail = (
+                self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            )
+            raise RuntimeError(
+                f"{' '.join(args[:1])} failed ({done.returncode}): "
+                f"{done.stdout.decode(errors='replace')}\nserver log:\n{tail}"
+            )
+        return done
 
     def _initdb(self) -> None:
         if self._user is not None:
@@ -134,19 +158,26 @@ class Cluster:
             "-c full_page_writes=off",
             *(f"-c {setting}" for setting in self._settings),
         ]
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.pgdata),
-            "-l",
-            str(self.log_file),
-            "-o",
-            " ".join(options),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
+        for attempt in (1, 2, 3):
+            try:
+                self._run(
+                    "pg_ctl",
+                    "-D",
+                    str(self.pgdata),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    " ".join(options),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                )
+                return
+            except RuntimeError:
+                if attempt == 3 or self.running():
+                    raise
+                time.sleep(1.0)  # a busy machine: let the last server's traces go, again
 
     def stop(self, mode: str = "fast") -> None:
         """`pg_ctl stop -m MODE` (fast: every session is cut at once; immediate: a crash)."""
