@@ -285,6 +285,8 @@ def _print_standing(standing: list[Any]) -> None:
 
 def _project(settings: Settings, args: argparse.Namespace) -> int:
     _leave_quietly_on_sigterm()
+    import time
+
     from events.wakeup import WakeUpListener
     from projections.projector import Projector
     from projections.registry import PROJECTED
@@ -307,8 +309,25 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
             ]
 
             async def ready() -> tuple[bool, dict[str, Any]]:
+                """Ready when PostgreSQL answers; the lag of each projection is a detail."""
                 await store.ping()
-                return True, {"active": any(p.owner_epoch is not None for p in projectors)}
+                lag = {}
+                for p in projectors:
+                    active = p.owner_epoch is not None
+                    backlog = await p.model.backlog(store, p.position if active else None)
+                    oldest = backlog.oldest_at
+                    lag[p.name] = {
+                        "active": active,
+                        "events": backlog.events,
+                        "seconds": 0.0
+                        if oldest is None
+                        else round(max(0.0, time.time() - oldest.timestamp()), 3),
+                    }
+                return True, {
+                    "active": any(p.owner_epoch is not None for p in projectors),
+                    "waiting_for_database": any(p.waiting_for_database for p in projectors),
+                    "lag": lag,
+                }
 
             probes = await _probes(settings, "projector", ready)
             try:
