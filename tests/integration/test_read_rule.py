@@ -25,7 +25,7 @@ from services.runtime.config import load_settings
 from tests.integration.test_live_http import frames, free_port
 from tests.integration.test_webhooks import SECRET, config, keep_delivering, subscribe
 from tests.org import bearer, make_user
-from tests.receiver import Receiver
+from tests.receiver import RECEIVERS, Receiver
 from tests.support import Noted
 
 READERS = (
@@ -86,7 +86,7 @@ async def everything(client: httpx.AsyncClient, headers: dict[str, str]) -> list
 @asynccontextmanager
 async def serving(dsn: str, pool: asyncpg.Pool[Any]) -> AsyncIterator[str]:
     """The API on a real port (SSE needs one), webhooks allowed to loopback."""
-    settings = load_settings({"DATABASE_URL": dsn, "WEBHOOK_ALLOWED_TARGETS": "127.0.0.1"})
+    settings = load_settings({"DATABASE_URL": dsn, "WEBHOOK_ALLOWED_TARGETS": RECEIVERS})
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -28,7 +28,7 @@ from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, make_user
 from tests.processes import start_campaign, stop
-from tests.receiver import Receiver
+from tests.receiver import RECEIVERS, Receiver
 from tests.resilience.private_servers import PrivateRedis
 from workers import queue
 
@@ -88,7 +88,7 @@ async def test_a_worker_rides_out_a_redis_outage_from_postgresql_alone(
 ) -> None:
     await load_demo(domain_store)
     _, admin = await make_user(domain_store, "admin")
-    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": "127.0.0.1"}), pool=pool)
+    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": RECEIVERS}), pool=pool)
     log = tmp_path / "worker.log"
     with Receiver() as receiver:
         async with api_client(app) as client:
@@ -105,7 +105,7 @@ async def test_a_worker_rides_out_a_redis_outage_from_postgresql_alone(
             assert created.status_code == 201, created.text
             worker = start_campaign(
                 log, "worker", "--name", "survivor", "--tick", "2",
-                DATABASE_URL=dsn, REDIS_URL=redis.url, WEBHOOK_ALLOWED_TARGETS="127.0.0.1",
+                DATABASE_URL=dsn, REDIS_URL=redis.url, WEBHOOK_ALLOWED_TARGETS=RECEIVERS,
                 WEBHOOK_TIMEOUT_SECONDS="2", WEBHOOK_BACKOFF_SECONDS="0.2",
             )  # fmt: skip
             try:
