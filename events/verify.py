@@ -1,7 +1,8 @@
 """Recompute every stream's hash chain and report the first broken link.
 
 The triggers refuse UPDATE, DELETE and TRUNCATE, but a superuser can disable them: the chain is
-the evidence. A rehashed chain or a deleted tail needs seals anchored outside the database.
+the evidence. A rehashed chain, a deleted tail or stream, or a reordered feed is caught by the
+seals (`events.seal`, `events.sealing`) against a seal exported outside the database.
 """
 
 from __future__ import annotations

@@ -84,9 +84,18 @@ async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
 
 
 async def listing(
-    pool: asyncpg.Pool[Any], *, year: int | None, unit: UUID | None, limit: int
+    pool: asyncpg.Pool[Any],
+    *,
+    year: int | None,
+    unit: UUID | None,
+    limit: int,
+    readable_by: list[UUID] | None = None,
 ) -> list[asyncpg.Record]:
+    """Models newest year first; `readable_by` (None: every model) keeps those whose unit is
+    among these units (the read rule: a model is read by its unit's reach)."""
     f = Filters()
+    if readable_by is not None:
+        f.add(f"unit_id = ANY({f.param(readable_by)}::uuid[])")
     if year is not None:
         f.add(f"year = {f.param(year)}")
     if unit is not None:

@@ -115,6 +115,15 @@ async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
             await TABLE.put(connection, row)
 
 
+async def status_and_issuer(pool: Any, plan_id: UUID) -> tuple[str, UUID] | None:
+    """A plan's status and issuer as they stand (None for an unknown plan): whether its events
+    are its issuer's alone (a draft) for the live feed, as the feed's SQL judges them."""
+    row = await pool.fetchrow(
+        "SELECT status, issuer_unit_id FROM plan_list WHERE plan_id = $1", plan_id
+    )
+    return (row["status"], row["issuer_unit_id"]) if row else None
+
+
 @dataclass(frozen=True)
 class PlanPage:
     items: list[dict[str, Any]]

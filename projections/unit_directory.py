@@ -196,6 +196,20 @@ async def active_children(pool: asyncpg.Pool[Any], unit_id: UUID) -> int:
     return int(count)
 
 
+async def sibling_codes(
+    pool: asyncpg.Pool[Any], parent_id: UUID | None, unit_id: UUID
+) -> list[str]:
+    """The short codes of the active units under `parent_id` (the roots when None), but
+    `unit_id`'s: what a new or changed code must not look like."""
+    rows = await pool.fetch(
+        "SELECT short_code FROM unit_directory WHERE parent_id IS NOT DISTINCT FROM $1 "
+        "AND status = 'active' AND unit_id <> $2",
+        parent_id,
+        unit_id,
+    )
+    return [row["short_code"] for row in rows]
+
+
 async def parent_of(pool: asyncpg.Pool[Any], unit_id: UUID) -> UUID | None:
     parent: UUID | None = await pool.fetchval(
         "SELECT parent_id FROM unit_directory WHERE unit_id = $1", unit_id

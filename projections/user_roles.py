@@ -167,7 +167,8 @@ async def add_person(
 
 
 async def erase_person(pool: asyncpg.Pool[Any], user_id: UUID, now: datetime) -> bool:
-    """Remove a person's name, e-mail and phone and revoke their tokens; the events stay."""
+    """Remove a person's name, e-mail and phone, revoke their tokens and clear the tokens'
+    labels (a label may name the person); the events stay."""
     async with pool.acquire() as connection, connection.transaction():
         erased = await connection.fetchval(
             "UPDATE users SET name = NULL, email = NULL, phone = NULL, erased_at = $2 "
@@ -176,7 +177,8 @@ async def erase_person(pool: asyncpg.Pool[Any], user_id: UUID, now: datetime) ->
             now,
         )
         await connection.execute(
-            "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            "UPDATE api_tokens SET label = NULL, "
+            "revoked_at = coalesce(revoked_at, $2) WHERE user_id = $1",
             user_id,
             now,
         )

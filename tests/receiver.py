@@ -40,6 +40,11 @@ class Delivery:
         return events
 
 
+RECEIVERS = "127.0.0.1:9,127.0.0.1:1024-65535"
+"""The allow-list (WEBHOOK_ALLOWED_TARGETS) for test receivers: loopback, on the discard port
+and the ports the system hands out to listeners, which the list must name (80 and 443 aside)."""
+
+
 class Receiver:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host

@@ -100,11 +100,12 @@ async def deadline_step(
     return recorded
 
 
-async def reconcile(ctx: dict[str, Any]) -> int:
-    """Perform every step due for more than GRACE and still pending."""
+async def reconcile(ctx: dict[str, Any], grace: timedelta = GRACE) -> int:
+    """Perform every step due for more than `grace` and still pending (without Redis, the
+    worker's fallback performs them as they fall due: `grace` 0)."""
     store: EventStore = ctx["store"]
     now: datetime = ctx["clock"]()
-    rows = await deadline_steps.pending(store.pool, now - GRACE, RECONCILE_BATCH)
+    rows = await deadline_steps.pending(store.pool, now - grace, RECONCILE_BATCH)
     limit = asyncio.Semaphore(RECONCILE_CONCURRENCY)
 
     async def one(row: asyncpg.Record) -> int:

@@ -4,8 +4,11 @@ the worker's construction. Nothing else imports arq."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +19,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.cron import CronJob
 from arq.jobs import Job, JobStatus
 from arq.worker import Worker, async_check_health, func
+from redis.asyncio import Redis
 
 JOB_TIMEOUT = 30
 """Seconds: a crashed worker's job is retried after the longest timeout + 10 s, so keep it short."""
@@ -131,3 +135,42 @@ async def healthy(redis_url: str, name: str) -> bool:
     """Whether the named worker wrote its health key within the last interval (+ slack)."""
     code: int = await async_check_health(settings(redis_url), health_key(name))
     return code == 0
+
+
+async def reachable(redis_url: str, timeout: float = 2.0) -> bool:
+    """Whether Redis answers a PING now."""
+    client = Redis.from_url(redis_url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        return bool(await client.ping())
+    except Exception:  # refused, reset, timed out, loading: not reachable
+        return False
+    finally:
+        await client.aclose()
+
+
+def tell_on_signals(built: Worker, stopped: Callable[[], None]) -> None:
+    """arq's own signal handling (running jobs finish, then the worker stops), `stopped` told
+    first: a worker that ends on a signal is not restarted."""
+    loop = asyncio.get_running_loop()
+    handler = (
+        built.handle_sig_wait_for_completion if built._job_completion_wait else built.handle_sig
+    )
+
+    def on(signum: signal.Signals) -> None:
+        stopped()
+        handler(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on, signum)
+
+
+async def close(built: Worker) -> None:
+    """Close the worker; with Redis away, what arq cannot do there is left (its health key
+    expires by itself) and its pool is dropped."""
+    try:
+        await built.close()
+    except Exception:
+        pool, built._pool = built._pool, None
+        if pool is not None:
+            with contextlib.suppress(Exception):
+                await pool.close(close_connection_pool=True)

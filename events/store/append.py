@@ -342,7 +342,7 @@ def _refusal(
         return IdempotencyKeyInUse(idempotency.actor, idempotency.key)
     if state == "CLT01":
         return ClockSkew(str(error))
-    if state in ("CLX01", "CLX02"):
+    if state in ("CLX01", "CLX02", "CLX03"):
         return InvalidAppend(str(error))
     if isinstance(error, asyncpg.UniqueViolationError):
         constraint = getattr(error, "constraint_name", None)

@@ -1,9 +1,10 @@
 """Reading: a stream, the global feed (pages, backlog), scans and replays for read models, a
 plan's events, and the streams some events concern.
 
-Reads of the global feed follow the xid8 rule: only rows of transactions older than every
-transaction still running are returned, ordered by (tx_id, position), so a follower never skips
-an event that commits late with a lower position.
+Reads of the global feed follow the xid8 rule: only rows below `store_visible_horizon()` are
+returned, ordered by (tx_id, position), so a follower never skips an event that commits late with
+a lower position. The horizon waits only for transactions that write events in this database
+(migration 0013): every such transaction registers before it has an id.
 """
 
 from __future__ import annotations
@@ -39,9 +40,15 @@ def _feed_conditions(
     plan_id: UUID | None,
     units: Sequence[UUID],
     hidden_categories: Sequence[str] = (),
+    drafts_of: Sequence[UUID] | None = None,
 ) -> tuple[list[str], list[Any]]:
     """The WHERE conditions (and their parameters) of a feed read: finished transactions only,
-    after the cursor, filters combined with AND and values of one filter with OR."""
+    after the cursor, filters combined with AND and values of one filter with OR.
+
+    `drafts_of` (None: no such filter) keeps an event of a plan that is a draft now only when
+    the plan's issuer is among these units. The plan's status is read from `plan_list`, which
+    the command path writes in the transaction of the plan's events, so it is never behind
+    them; once issued, a plan's draft events are shown like its others."""
     conditions = ["tx_id < store_visible_horizon()"]
     params: list[Any] = []
 
@@ -64,7 +71,18 @@ def _feed_conditions(
         conditions.append(f"units && {param(list(units))}::uuid[]")
     if hidden_categories:
         conditions.append(f"category <> ALL({param(list(hidden_categories))}::text[])")
+    if drafts_of is not None:
+        conditions.append(_draft_condition(param(list(drafts_of))))
     return conditions, params
+
+
+def _draft_condition(issuers: str) -> str:
+    """Rows of `events` not belonging to a draft plan whose issuer is outside `issuers`."""
+    return (
+        "(events.plan_id IS NULL OR NOT EXISTS (SELECT 1 FROM plan_list draft "
+        "WHERE draft.plan_id = events.plan_id AND draft.status = 'draft' "
+        f"AND draft.issuer_unit_id <> ALL({issuers}::uuid[])))"
+    )
 
 
 class Reading(StoreBase):
@@ -110,6 +128,7 @@ class Reading(StoreBase):
         plan_id: UUID | None = None,
         units: Sequence[UUID] = (),
         hidden_categories: Sequence[str] = (),
+        drafts_of: Sequence[UUID] | None = None,
         decode: bool = False,
         raw: bool = False,
     ) -> Page:
@@ -117,7 +136,7 @@ class Reading(StoreBase):
         the page carries the rows as read (for `events.wire`), not events."""
         start = Cursor.decode(after) if after else None
         conditions, params = _feed_conditions(
-            start, types, categories, streams, plan_id, units, hidden_categories
+            start, types, categories, streams, plan_id, units, hidden_categories, drafts_of
         )
         limit = max(1, min(limit, 10_000))
         params.append(limit)
@@ -162,6 +181,7 @@ class Reading(StoreBase):
         plan_id: UUID | None = None,
         units: Sequence[UUID] = (),
         hidden_categories: Sequence[str] = (),
+        drafts_of: Sequence[UUID] | None = None,
         cap: int = 10_000,
     ) -> tuple[int, datetime | None]:
         """How many visible events match after a cursor (counted up to `cap`), and when the
@@ -170,7 +190,7 @@ class Reading(StoreBase):
         if start is not None and start.epoch != (epoch := await self.epoch()):
             raise CursorFromAnotherEpoch(start.epoch, epoch)
         conditions, params = _feed_conditions(
-            start, types, categories, streams, plan_id, units, hidden_categories
+            start, types, categories, streams, plan_id, units, hidden_categories, drafts_of
         )
         params.append(max(1, cap))
         row = await self.pool.fetchrow(
@@ -223,26 +243,39 @@ class Reading(StoreBase):
             yield self._recorded(row, epoch, True)
 
     async def history(
-        self, plan_ids: Sequence[UUID], *, after: str | None = None, limit: int = 1000
+        self,
+        plan_ids: Sequence[UUID],
+        *,
+        after: str | None = None,
+        limit: int = 1000,
+        units: Sequence[UUID] = (),
+        hidden_categories: Sequence[str] = (),
+        drafts_of: Sequence[UUID] | None = None,
     ) -> Page:
         """Events tagged with these plans, in feed order, after a cursor, only from finished
         transactions (as the feed): a page that ends at a cursor never skips an event that an
-        older transaction commits later."""
+        older transaction commits later. `units`, `hidden_categories` and `drafts_of` narrow
+        it as they narrow the feed."""
         start = Cursor.decode(after) if after else None
         epoch = await self.epoch(refresh=True)
         if start is not None and start.epoch != epoch:
             raise CursorFromAnotherEpoch(start.epoch, epoch)
+        conditions, params = _feed_conditions(
+            None, (), (), (), None, units, hidden_categories, drafts_of
+        )
+        size = max(1, min(limit, 10_000))
+        params += [list(plan_ids), start.tx_id if start else -1, start.position if start else -1]
+        params.append(size)
+        n = len(params)
         rows = await self.pool.fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE plan_id = ANY($1::uuid[]) "
-            "AND tx_id < store_visible_horizon() "
-            "AND (tx_id, position) > ($2::bigint, $3::bigint) ORDER BY tx_id, position LIMIT $4",
-            list(plan_ids),
-            start.tx_id if start else -1,
-            start.position if start else -1,
-            max(1, min(limit, 10_000)),
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(conditions)} "
+            f"AND plan_id = ANY(${n - 3}::uuid[]) "
+            f"AND (tx_id, position) > (${n - 2}::bigint, ${n - 1}::bigint) "
+            f"ORDER BY tx_id, position LIMIT ${n}",
+            *params,
         )
         events = [self._recorded(row, epoch, False) for row in rows]
-        full = len(events) == max(1, min(limit, 10_000))
+        full = len(events) == size
         return Page(events, events[-1].cursor if full else None)
 
     async def position_at(self, instant: datetime) -> tuple[int, int] | None:

@@ -37,9 +37,12 @@ from services.api import (
 from services.api import (
     live as live_feed,
 )
+from services.api.access_log import access_log_middleware
+from services.api.bodies import guard_body
 from services.api.dependencies import DEPENDENCIES
+from services.api.fair_use import FairUse
 from services.api.health import live, ready
-from services.api.problems import EXCEPTION_HANDLERS
+from services.api.problems import EXCEPTION_HANDLERS, OUTAGE, database_unreachable
 from services.api.request_context import request_context_middleware
 from services.handlers import subscriptions as subscriptions_service
 from services.handlers.webhooks import AllowList
@@ -56,8 +59,12 @@ async def _measure_lags(store: EventStore, every: float = 5.0) -> None:
             for model in PROJECTED:
                 await projector.measure_lag(store, model)
             await subscriptions_service.measure(store)
+            OUTAGE.recovered()
         except Exception as error:  # gauges are a convenience: the loop outlives any failure
-            log.warning("lags not measured", error=f"{type(error).__name__}: {error}")
+            if database_unreachable(error):
+                OUTAGE.failed(error)  # logged once per outage
+            else:
+                log.warning("lags not measured", error=f"{type(error).__name__}: {error}")
         await asyncio.sleep(every)
 
 
@@ -84,6 +91,7 @@ def create_app(
         app.state.clock = clock
         app.state.live_hub = live_feed.Hub(app.state.store, settings.database_url)
         app.state.webhook_targets = AllowList.parse(settings.webhook_allowed_targets)
+        app.state.fair_use = FairUse(settings)
         lag = asyncio.create_task(_measure_lags(app.state.store))
         try:
             yield
@@ -92,6 +100,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
             await app.state.live_hub.close()
+            await app.state.fair_use.close()
             await app.state.store.close()
             if own_pool:
                 await app.state.pool.close()
@@ -103,7 +112,7 @@ def create_app(
         exclude_unhandled_paths=True,
         exclude=["^/metrics$"],
     )
-    return Litestar(
+    application = Litestar(
         route_handlers=[
             live,
             ready,
@@ -126,6 +135,7 @@ def create_app(
             "hub": Provide(live_feed.provide_hub, sync_to_thread=False),
         },
         lifespan=[lifespan],
+        before_request=guard_body,
         middleware=[request_context_middleware, prometheus.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
@@ -137,3 +147,6 @@ def create_app(
             render_plugins=[JsonRenderPlugin()],
         ),
     )
+    # Around everything litestar does, so that unmatched routes are logged too.
+    application.asgi_handler = access_log_middleware(application.asgi_handler)
+    return application

@@ -21,7 +21,7 @@ from services.api.plans import readable_plan
 from services.api.problems import Problem
 from services.handlers import plans
 from services.handlers.auth import Actor
-from services.handlers.reach import require_read
+from services.handlers.reach import may_read
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,13 @@ async def plan_as_of(
     position = await store.position_at(instant)
     events = await store.plan_events_through(plan_id, position) if position else []
     view = plan_view.fold(plan_id, events)
-    if view is None:
+    # A plan issued since was a draft then: its issuer's alone; to others it was not there.
+    if view is None or not await may_read(pool, actor, plans.readers(view.plan)):
         raise Problem(
             404,
             "unknown-plan-then",
             "No such plan then",
             f"plan {plan_id} had no event by {instant}",
         )
-    # A plan issued since was a draft then: its issuer's alone.
-    await require_read(pool, actor, plans.readers(view.plan))
     cursor = Cursor(await store.epoch(), *position).encode() if position else None
     return PlanAsOf(view, list(task_facts.fold(events).values()), instant, cursor)

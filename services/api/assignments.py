@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody
 from events.assignments import AttachmentMeta, Count, Outcome
 from events.plans import EscalationStep, ReviewStep
 from events.store import EventStore
-from services.api.commanding import Commands
+from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.api.times import aware
@@ -34,7 +34,7 @@ from services.domain.assignment import (
 )
 from services.handlers import assignments
 from services.handlers.auth import Actor
-from services.handlers.reach import require_read
+from services.handlers.reach import may_read, task_readers
 
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 Short = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -174,7 +174,7 @@ async def file_submission(
 ) -> Response[Any]:
     command = FileSubmission(
         assignment_id,
-        data.id or uuid.uuid4(),
+        new_id(data.id),
         data.text,
         commands.now,
         aware(data.effective_at, "effective_at") or commands.now,
@@ -209,7 +209,7 @@ async def request_extension(
 ) -> Response[Any]:
     command = RequestExtension(
         assignment_id,
-        data.id or uuid.uuid4(),
+        new_id(data.id),
         aware(data.requested_due, "requested_due"),
         data.reason,
         commands.now,
@@ -234,7 +234,7 @@ async def raise_obstacle(
     assignment_id: FromPath[UUID],
     data: JSONBody[ObstacleRequest],
 ) -> Response[Any]:
-    command = RaiseObstacle(assignment_id, data.id or uuid.uuid4(), data.description, commands.now)
+    command = RaiseObstacle(assignment_id, new_id(data.id), data.description, commands.now)
     return await _command(commands, command)
 
 
@@ -277,27 +277,27 @@ async def get_assignment(
     now: Injected[datetime],
     assignment_id: FromPath[UUID],
 ) -> Response[Any]:
+    """The task folded from its stream; outside the reader's reach it answers like an unknown
+    task (404)."""
     found = await assignments.view(store, assignment_id, now)
-    if found is None:
+    if found is None or not await may_read(pool, actor, _readers(found.body)):
         raise Problem(
             404, "unknown-assignment", "Unknown task", f"task {assignment_id} does not exist"
         )
     body = found.body
-    await require_read(
-        pool,
-        actor,
-        [
-            UUID(u)
-            for u in (
-                body.get("lead_unit_id"),
-                body.get("report_to_unit_id"),
-                body.get("issuer_unit_id"),
-                *body.get("coordinating_unit_ids", ()),
-            )
-            if u and u != "None"
-        ],
-    )
     return Response(body, headers={"ETag": f'"{found.version}"'})
+
+
+def _readers(body: dict[str, Any]) -> list[UUID | None]:
+    def unit(value: Any) -> UUID | None:
+        return UUID(value) if value and value != "None" else None
+
+    return task_readers(
+        unit(body.get("lead_unit_id")),
+        [unit(u) for u in body.get("coordinating_unit_ids", ())],
+        unit(body.get("report_to_unit_id")),
+        unit(body.get("issuer_unit_id")),
+    )
 
 
 ROUTES = [

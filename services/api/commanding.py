@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,11 +20,27 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 
+_NIL, _MAX = uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)
+
+
+def new_id(given: uuid.UUID | None) -> uuid.UUID:
+    """The id a client chose for what it creates, or a new one. The nil and the max UUID are
+    nobody's id (422 `invalid-id`): they read as "none" to too many systems."""
+    if given is None:
+        return uuid.uuid4()
+    if given in (_NIL, _MAX):
+        raise Problem(
+            422, "invalid-id", "Invalid id", f"{given} is not an id: leave `id` out for a new one"
+        )
+    return given
+
+
 @dataclass(frozen=True)
 class Commands:
     """The `commands` dependency: the command path for this request, as its actor at its
-    instant, with its Idempotency-Key, If-Match and X-Causation-ID (checked when a command is
-    sent, so a handler's own refusal comes first)."""
+    instant, with its Idempotency-Key, If-Match (checked when a command is sent, so a handler's
+    own refusal comes first) and X-Causation-ID (validated like the request id by the request
+    context: an ill-formed one is dropped, never stored)."""
 
     request: Request[Any, Any, Any]
     store: EventStore
@@ -65,7 +82,7 @@ class Commands:
             now=self.now,
             request_id=state.get("request_id"),
             correlation_id=state.get("correlation_id"),
-            causation_id=request.headers.get("x-causation-id"),
+            causation_id=state.get("causation_id"),
             idempotency_key=key,
             request_hash=digest,
             if_match=if_match,

@@ -16,9 +16,10 @@ from services.api.as_of import plan_as_of
 from services.api.consistency import wait_for_projection
 from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
+from services.api.problems import Problem
 from services.api.times import instant
 from services.handlers.auth import Actor
-from services.handlers.reach import require_read
+from services.handlers.reach import require_unit_read
 
 After = Annotated[
     str | None,
@@ -76,9 +77,11 @@ async def unit_compliance(
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
-    await require_read(pool, actor, [unit_id])
+    await require_unit_read(pool, actor, [unit_id])
     instant(from_, "from")
     instant(to, "to")
+    if from_ is not None and to is not None and from_ > to:
+        raise Problem(400, "invalid-period", "Invalid period", "`from` must not come after `to`")
     headers = await consistent(store, after, consistency_token)
     figures = await compliance.for_unit(pool, unit_id, now, from_, to)
     return Response({"unit_id": str(unit_id), **figures.body()}, headers=headers)
@@ -94,7 +97,7 @@ async def unit_board(
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
-    await require_read(pool, actor, [unit_id])
+    await require_unit_read(pool, actor, [unit_id])
     headers = await consistent(store, after, consistency_token)
     items = await compliance.board(pool, unit_id, now)
     return Response({"items": items, "next": None}, headers=headers)

@@ -5,6 +5,7 @@ and the application's lifespan.
 
     store: Injected[EventStore]      pool: Injected[Pool]          now: Injected[datetime]
     actor: NamedDependency[Actor]    commands: Injected[Commands]  targets: Injected[AllowList]
+    fair_use: Injected[FairUse]
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from litestar.params import SkipValidation
 
 from events.store import EventStore
 from services.api.commanding import Commands
-from services.handlers.auth import Actor, authenticate
+from services.api.fair_use import FairUse
+from services.handlers.auth import Actor, authenticate, hash_token
 from services.handlers.webhooks import AllowList
 
 T = TypeVar("T")
@@ -57,11 +59,27 @@ def provide_targets(state: State) -> AllowList:
     return targets
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def provide_actor(
     request: Request[Any, Any, Any], pool: Injected[Pool], now: Injected[datetime]
 ) -> Actor:
-    """The user behind the bearer token (401 problem otherwise)."""
-    return await authenticate(pool, request.headers.get("authorization"), now)
+    """The user behind the bearer token (401 problem otherwise); a command (any other method
+    than GET, HEAD, OPTIONS) is counted against the token's COMMANDS_PER_MINUTE (429 beyond).
+    The user's id is kept for the access log."""
+    authorization = request.headers.get("authorization")
+    actor = await authenticate(pool, authorization, now)
+    request.scope.setdefault("state", {})["user_id"] = str(actor.user_id)
+    if request.method not in SAFE_METHODS and authorization:
+        fair_use: FairUse = request.app.state.fair_use
+        await fair_use.command(hash_token(authorization.partition(" ")[2].strip()))
+    return actor
+
+
+def provide_fair_use(state: State) -> FairUse:
+    fair_use: FairUse = state.fair_use
+    return fair_use
 
 
 def provide_commands(
@@ -80,4 +98,5 @@ DEPENDENCIES = {
     "targets": Provide(provide_targets, sync_to_thread=False),
     "actor": Provide(provide_actor),
     "commands": Provide(provide_commands, sync_to_thread=False),
+    "fair_use": Provide(provide_fair_use, sync_to_thread=False),
 }

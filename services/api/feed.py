@@ -2,8 +2,9 @@
 
 Events go out in their stored shape: `data` is the stored JSON passed through undecoded. JSON
 by default, NDJSON (`Accept: application/x-ndjson`) streamed page by page, MessagePack on
-`Accept: application/msgpack`. What a reader sees is decided in SQL by the events' `units` tags:
-admins and auditors see everything; others the events that concern a unit within their reach.
+`Accept: application/msgpack`. What a reader sees is the read rule (`services.handlers.reach`),
+applied in SQL: the events whose `units` tags meet the reader's reach, a draft plan's only for
+its issuer's reach.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from events.store import EventStore
 from events.wire import ndjson, page_json, wire
 from services.api.dependencies import Injected, Pool
 from services.handlers.auth import Actor
-from services.handlers.reach import hidden_categories, shown_units
+from services.handlers.reach import feed_scope
 
 NDJSON = "application/x-ndjson"
 MSGPACK = "application/msgpack"
@@ -48,8 +49,8 @@ async def events_feed(
     """Events after a cursor in feed order (only from finished transactions, so paging never
     skips a late commit), with the cursor to continue from; filters combine with AND, values
     of one filter with OR."""
-    shown = await shown_units(pool, actor, units)
-    if shown == []:
+    scope = await feed_scope(pool, actor, units)
+    if scope.blind:
         return _empty(request, after)
 
     async def page(cursor: str | None, size: int, raw: bool = True) -> Page:
@@ -60,9 +61,8 @@ async def events_feed(
             categories=categories or (),
             streams=streams or (),
             plan_id=plan,
-            units=shown or (),
-            hidden_categories=hidden_categories(actor),
             raw=raw,
+            **scope.store_filters(),
         )
 
     accept = request.headers.get("accept", "")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
 from litestar import Request, Response, get
 
 from events.store import EventStore
-from services.api.problems import Problem, problem_response
+from services.api.problems import OUTAGE, Problem, database_unreachable, problem_response
 
 
 @get("/health/live", opt={"exclude_from_auth": True}, sync_to_thread=False)
@@ -26,13 +25,9 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
             raise RuntimeError("no database pool")
         await asyncio.wait_for(store.ping(), timeout=2.0)
         checks["database"] = "ok"
-    except (
-        OSError,
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-        TimeoutError,
-        RuntimeError,
-    ) as error:
+    except Exception as error:  # any failure to answer (asyncpg's InternalClientError too)
+        if database_unreachable(error):
+            OUTAGE.failed(error)
         checks["database"] = f"failing: {type(error).__name__}: {error}"
         return problem_response(
             request,
@@ -45,4 +40,5 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
                 checks=checks,
             ),
         )
+    OUTAGE.recovered()
     return Response({"status": "ready", "role": "api", "checks": checks})

@@ -16,7 +16,7 @@ from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.handlers import plans
 from services.handlers.auth import Actor
-from services.handlers.reach import can_read
+from services.handlers.reach import feed_scope, may_read
 
 NDJSON = "application/x-ndjson"
 
@@ -46,10 +46,13 @@ async def plan_history(
             seen.add(sub_plan)
             sub_view = await plans.view(store, sub_plan)
             # A sub-plan the reader may not read is left out, with what hangs below it.
-            if sub_view is not None and await can_read(pool, actor, plans.readers(sub_view.plan)):
+            if sub_view is not None and await may_read(pool, actor, plans.readers(sub_view.plan)):
                 plan_ids.append(sub_plan)
                 pending.extend(sub_view.plan.sub_plans)
-    page = await store.history(plan_ids, after=after, limit=limit)
+    # The events shown are those the feed shows the reader (the read rule): a recipient reads
+    # the plan's events and its own tasks', not a sibling's.
+    scope = await feed_scope(pool, actor)
+    page = await store.history(plan_ids, after=after, limit=limit, **scope.store_filters())
     if NDJSON in request.headers.get("accept", ""):
         lines = b"".join(msgspec.json.encode(wire(e)) + b"\n" for e in page.events)
         headers = {"Next-Cursor": page.next} if page.next else {}

@@ -2,17 +2,19 @@
 
 Per process, one hub: one LISTEN connection for the store's wake-ups and one shared tail
 reader. Each wake-up, new events are read once, encoded once as SSE frames, and offered to the
-clients allowed to see them. A client catches up from the store first (from `Last-Event-ID` or
-`after=`), then follows the hub; one that falls behind (its queue fills) leaves the hub, catches
-up from the store on its own, and comes back. A client waiting for events holds no database
-connection; keep-alive comments flow while nothing happens.
+clients allowed to see them (the read rule of `services.handlers.reach`; the draft status of an
+event's plan is looked up while the plan is a draft, and remembered once it is not). A client
+catches up from the store first (from `Last-Event-ID` or `after=`), then follows the hub; one
+that falls behind (its queue fills) leaves the hub, catches up from the store on its own, and
+comes back. A client waiting for events holds no database connection; keep-alive comments flow
+while nothing happens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 from uuid import UUID
@@ -32,9 +34,11 @@ from events.follow import follow
 from events.store import EventStore
 from events.wakeup import WakeUpListener
 from events.wire import wire
+from projections import plan_list
 from services.api.dependencies import Injected, Pool
+from services.api.fair_use import FairUse, leased
 from services.handlers.auth import Actor
-from services.handlers.reach import hidden_categories, shown_units
+from services.handlers.reach import NOTHING, FeedScope, feed_scope
 
 log = structlog.get_logger(__name__)
 
@@ -64,17 +68,16 @@ class Filter:
     categories: frozenset[str] = frozenset()
     streams: frozenset[str] = frozenset()
     plan: UUID | None = None
-    units: frozenset[UUID] | None = None  # None: every unit
-    hidden: frozenset[str] = frozenset()
+    scope: FeedScope = NOTHING  # what the reader may see
 
-    def admits(self, event: RecordedEvent) -> bool:
+    def admits(self, event: RecordedEvent, draft_issuer: UUID | None) -> bool:
+        """`draft_issuer`: the issuer of the event's plan when it is a draft now."""
         return (
-            event.tags.category not in self.hidden
-            and (not self.types or event.type in self.types)
+            (not self.types or event.type in self.types)
             and (not self.categories or event.tags.category in self.categories)
             and (not self.streams or event.stream_id in self.streams)
             and (self.plan is None or event.tags.plan_id == self.plan)
-            and (self.units is None or not self.units.isdisjoint(event.tags.units))
+            and self.scope.admits(event.tags.category, event.tags.units, draft_issuer)
         )
 
 
@@ -99,6 +102,7 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self._listener: WakeUpListener | None = None
         self._started = asyncio.Event()
+        self._not_drafts: set[UUID] = set()  # plans past their draft (none goes back)
 
     async def start(self) -> None:
         if self._task is not None:
@@ -138,17 +142,32 @@ class Hub:
                     poll_seconds=self.poll_seconds,
                     batch=PAGE,
                 ):
-                    self._offer(event)
+                    draft = await self._draft_issuer(event) if self.subscribers else None
+                    self._offer(event, draft)
                     self.head = event.cursor  # with the offer: a subscriber sees one or other
             except Exception as error:  # the database went away: try again shortly
                 log.warning("live tail could not read", error=str(error))
                 await asyncio.sleep(1.0)
 
-    def _offer(self, event: RecordedEvent) -> None:
+    async def _draft_issuer(self, event: RecordedEvent) -> UUID | None:
+        """The issuer of the event's plan while that plan is a draft, as the feed's SQL reads
+        it; a plan seen past its draft is remembered, so each is looked up about once."""
+        plan_id = event.tags.plan_id
+        if plan_id is None or plan_id in self._not_drafts:
+            return None
+        found = await plan_list.status_and_issuer(self.store.pool, plan_id)
+        if found is None or found[0] != "draft":
+            if len(self._not_drafts) >= 100_000:
+                self._not_drafts.clear()
+            self._not_drafts.add(plan_id)
+            return None
+        return found[1]
+
+    def _offer(self, event: RecordedEvent, draft_issuer: UUID | None) -> None:
         encoded: bytes | None = None
         position = key(event.cursor)
         for subscriber in list(self.subscribers):
-            if subscriber.behind or not subscriber.filter.admits(event):
+            if subscriber.behind or not subscriber.filter.admits(event, draft_issuer):
                 continue
             encoded = encoded or frame(event)
             try:
@@ -166,7 +185,7 @@ def provide_hub(state: State) -> Hub:
 
 
 async def _catch_up(
-    store: EventStore, after: str | None, until: str | None, wanted: Filter, units: list[UUID]
+    store: EventStore, after: str | None, until: str | None, wanted: Filter
 ) -> AsyncIterator[RecordedEvent]:
     """Events from the store after `after` up to `until` (the hub's head when joining)."""
     limit = key(until) if until else None
@@ -179,8 +198,7 @@ async def _catch_up(
             categories=sorted(wanted.categories),
             streams=sorted(wanted.streams),
             plan_id=wanted.plan,
-            units=units,
-            hidden_categories=sorted(wanted.hidden),
+            **wanted.scope.store_filters(),
         )
         for event in page.events:
             if limit is not None and key(event.cursor) > limit:
@@ -196,6 +214,7 @@ async def live_events(
     store: Injected[EventStore],
     pool: Injected[Pool],
     hub: Injected[Hub],
+    fair_use: Injected[FairUse],
     actor: NamedDependency[Actor],
     after: Annotated[str | None, QueryParameter(max_length=200)] = None,
     types: Annotated[list[str] | None, QueryParameter(name="type", max_items=50)] = None,
@@ -206,23 +225,27 @@ async def live_events(
     last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
 ) -> Stream:
     """Server-Sent Events: catch-up from the cursor first, then live; each event's `id` is its
-    cursor, so a client that reconnects with `Last-Event-ID` misses nothing."""
+    cursor, so a client that reconnects with `Last-Event-ID` misses nothing. A user holds at
+    most LIVE_CONNECTIONS_PER_USER at once (429 with `Retry-After` beyond)."""
     start = last_event_id or after
     if start is not None:
         key(start)  # a malformed cursor is a 400 problem before the stream opens
         await store.read_all(after=start, limit=1)  # and one from another epoch a 410
-    shown = await shown_units(pool, actor, units)
     wanted = Filter(
         frozenset(types or ()),
         frozenset(categories or ()),
         frozenset(streams or ()),
         plan,
-        frozenset(shown) if shown is not None else None,
-        frozenset(hidden_categories(actor)),
+        await feed_scope(pool, actor, units),
     )
-    await hub.start()
+    lease = await fair_use.live(actor.user_id or actor.label)
+    try:
+        await hub.start()
+    except BaseException:
+        await lease.release()
+        raise
     return Stream(
-        _events(store, hub, start, wanted, shown or []),
+        leased(lease, _events(store, hub, start, wanted)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -233,14 +256,13 @@ async def _events(
     hub: Hub,
     start: str | None,
     wanted: Filter,
-    units: Sequence[UUID],
 ) -> AsyncIterator[bytes]:
     OPEN.inc()
     last = start
     subscriber: Subscriber | None = None
     try:
         yield b": connected\n\n"
-        if wanted.units is not None and not wanted.units:
+        if wanted.scope.blind:
             while True:  # nothing this reader may see: keep the line open, quietly
                 await asyncio.sleep(KEEP_ALIVE_SECONDS)
                 yield b": keep-alive\n\n"
@@ -249,7 +271,7 @@ async def _events(
             head = hub.subscribe(subscriber)
             CATCHING_UP.inc()
             try:
-                async for event in _catch_up(store, last, head, wanted, list(units)):
+                async for event in _catch_up(store, last, head, wanted):
                     yield frame(event)
                     SENT.inc()
                     last = event.cursor

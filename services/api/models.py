@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -15,12 +14,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from events.assignments import Count
 from events.models import CommendationLevel, ModelKind
 from projections import exemplary_models
-from services.api.commanding import Commands
+from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.times import aware
 from services.domain.model import CommendModel, RegisterModel, ReportModel
 from services.handlers import models
 from services.handlers.auth import Actor
+from services.handlers.reach import reach
 
 
 class RegisterModelRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -73,7 +73,7 @@ async def register_model(
     commands: Injected[Commands], data: JSONBody[RegisterModelRequest]
 ) -> Response[Any]:
     command = RegisterModel(
-        data.id or uuid.uuid4(),
+        new_id(data.id),
         data.unit_id,
         data.year,
         data.field,
@@ -91,7 +91,7 @@ async def report_model(
 ) -> Response[Any]:
     command = ReportModel(
         model_id,
-        data.id or uuid.uuid4(),
+        new_id(data.id),
         data.text,
         commands.now,
         _effective(commands, data.effective_at),
@@ -123,7 +123,9 @@ async def list_models(
     unit: FromQuery[UUID | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> ModelList:
-    rows = await exemplary_models.listing(pool, year=year, unit=unit, limit=limit)
+    rows = await exemplary_models.listing(
+        pool, year=year, unit=unit, limit=limit, readable_by=await reach(pool, actor)
+    )
     return ModelList(
         [
             ModelView(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -25,7 +24,7 @@ from events.plans import (
 )
 from events.store import EventStore
 from projections import plan_view
-from services.api.commanding import Commands
+from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.api.times import aware
@@ -43,7 +42,7 @@ from services.domain.plan import (
 from services.domain.refusal import Refused
 from services.handlers import plans
 from services.handlers.auth import Actor
-from services.handlers.reach import require_read
+from services.handlers.reach import may_read
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -164,7 +163,7 @@ async def draft_plan(
     data: JSONBody[DraftPlanRequest],
 ) -> Response[Any]:
     command = DraftPlan(
-        plan_id=data.id or uuid.uuid4(),
+        plan_id=new_id(data.id),
         kind=data.kind,
         title=data.title,
         issuer_unit_id=data.issuer_unit_id,
@@ -276,7 +275,7 @@ async def add_attachment(
     data: JSONBody[AttachmentRequest],
 ) -> Response[Any]:
     command = AddAttachment(
-        plan_id, data.id or uuid.uuid4(), data.name, data.media_type, data.sha256, data.size
+        plan_id, new_id(data.id), data.name, data.media_type, data.sha256, data.size
     )
     return await commands.run(plans.handler(command, commands.actor, pool))
 
@@ -295,11 +294,11 @@ async def link_sub_plan(
 async def readable_plan(
     store: EventStore, pool: Pool, actor: Actor, plan_id: UUID
 ) -> plan_view.PlanView:
-    """The plan folded from its stream, if it exists (404) and the reader may read it (403)."""
+    """The plan folded from its stream, if it exists and the reader may read it: outside
+    reach it answers like an unknown plan (404), so a reader learns nothing of it."""
     found = await plans.view(store, plan_id)
-    if found is None:
+    if found is None or not await may_read(pool, actor, plans.readers(found.plan)):
         raise Problem(404, "unknown-plan", "Unknown plan", f"plan {plan_id} does not exist")
-    await require_read(pool, actor, plans.readers(found.plan))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ from litestar.types import ExceptionHandlersMap
 
 from events import errors as store_errors
 from events.page_token import InvalidPageToken
+from services.api.request_context import valid_id
 from services.domain.refusal import Refused
 from services.domain.refusal_codes import Kind
 from services.handlers.auth import Forbidden, Unauthenticated
@@ -29,20 +31,103 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "/problems/"
+DATABASE_RETRY_AFTER_SECONDS = 5
+"""What a client is told to wait (`Retry-After`) while the database cannot be reached."""
+
+UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unresolvable, timed out (TimeoutError is an OSError)
+    asyncpg.PostgresConnectionError,  # class 08: the connection failed or is gone
+    asyncpg.CannotConnectNowError,  # starting up, shutting down, in recovery
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.InterfaceError,  # the connection was closed under the request
+    asyncpg.InternalClientError,  # the protocol lost its state when the server went away
+)
+"""Errors that mean PostgreSQL cannot be reached (as opposed to a query it refused)."""
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, says the database cannot be reached."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, UNREACHABLE):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
+
+
+class DatabaseOutage:
+    """Logs an outage once when it begins and once when it ends, however many requests it
+    refuses in between (not a traceback per request)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.refused = 0
+
+    def failed(self, error: BaseException) -> None:
+        self.refused += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning(
+                "database unavailable; answering 503 database-unavailable until it returns",
+                error=f"{type(error).__name__}: {error}",
+            )
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            log.info(
+                "database reachable again",
+                outage_seconds=round(time.monotonic() - self.since, 1),
+                failures=self.refused,
+            )
+            self.since, self.refused = None, 0
+
+
+OUTAGE = DatabaseOutage()
+"""This process's view of the database's reachability (requests, readiness and the API's
+background loop report to it)."""
 
 
 class Problem(Exception):
     """An error the API answers with a problem document."""
 
     def __init__(
-        self, status: int, code: str, title: str, detail: str | None = None, **extra: Any
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.code = code
         self.title = title
         self.detail = detail
+        self.headers = headers or {}
         self.extra = extra
+
+
+RETRY_AFTER_SECONDS = {503: 5, 429: 1}
+"""`Retry-After` of a 503, and of a 429 that names none; a 409 `busy` says 1."""
+
+
+def _retry_after(problem: Problem) -> str | None:
+    if "Retry-After" in problem.headers:
+        return problem.headers["Retry-After"]
+    if problem.code == "busy":
+        return "1"
+    seconds = RETRY_AFTER_SECONDS.get(problem.status)
+    return str(seconds) if seconds is not None else None
 
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
@@ -56,15 +141,20 @@ def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Respo
     body["instance"] = request.url.path
     state = request.scope.setdefault("state", {})
     if "request_id" not in state:
-        # Unmatched routes (404, 405) are answered before route middleware runs.
-        state["request_id"] = request.headers.get("x-request-id") or uuid.uuid4().hex
+        # Unmatched routes (404, 405) are answered before route middleware runs: the same
+        # validation as there, so an ill-formed id is replaced, never echoed.
+        state["request_id"] = valid_id(request.headers.get("x-request-id")) or uuid.uuid4().hex
     body["request_id"] = state["request_id"]
     body.update(problem.extra)
+    headers = {**problem.headers, "X-Request-ID": state["request_id"]}
+    retry_after = _retry_after(problem)
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
     return Response(
         body,
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
-        headers={"X-Request-ID": state["request_id"]},
+        headers=headers,
     )
 
 
@@ -123,6 +213,30 @@ _HTTP_CODES = {
 }
 
 
+def handle_database_unavailable(
+    request: Request[Any, Any, Any], error: BaseException
+) -> Response[Any]:
+    OUTAGE.failed(error)
+    response = problem_response(
+        request,
+        Problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database cannot be reached; retry after the time given in Retry-After",
+        ),
+    )
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+def handle_unreachable(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The errors of UNREACHABLE: a 503 when the database is away, else a 500 as any other."""
+    if database_unreachable(error):
+        return handle_database_unavailable(request, error)
+    return handle_unexpected(request, error)
+
+
 def handle_problem(request: Request[Any, Any, Any], error: Problem) -> Response[Any]:
     return problem_response(request, error)
 
@@ -131,6 +245,8 @@ def handle_store_error(
     request: Request[Any, Any, Any], error: store_errors.StoreError
 ) -> Response[Any]:
     problem = _from_store_error(error)
+    if problem.status == 500 and database_unreachable(error):
+        return handle_database_unavailable(request, error)
     if problem.status >= 500:
         log.error("store error", error=str(error), exc_info=error)
     return problem_response(request, problem)
@@ -178,6 +294,8 @@ def handle_unstorable_text(
 
 
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    if database_unreachable(error):
+        return handle_database_unavailable(request, error)
     log.error("unhandled error", error=repr(error), exc_info=error)
     return problem_response(
         request,
@@ -214,6 +332,7 @@ SHELL_PROBLEMS = {
     "cursor-epoch-gone": 410,
     "clock-skew": 503,
     # the shell's own
+    "database-unavailable": 503,
     "internal-error": 500,
     "stale-version": 409,
     "busy": 409,
@@ -224,11 +343,16 @@ SHELL_PROBLEMS = {
     "invalid-import": 400,
     "verify-scope": 400,
     "unknown-stream": 404,
+    "no-seal": 404,
     "unknown-token": 404,
     "unknown-plan-then": 404,
     "naive-time": 422,
     "invalid-time": 422,
     "future-instant": 422,
+    "json-too-deep": 400,
+    "duplicate-json-key": 400,
+    "invalid-period": 400,
+    "invalid-id": 422,
 }
 """Every problem the HTTP shell and the store answer with, besides the domain's refusals, and
 its status (a unit test checks each `Problem(...)` of services/api against it, and the README's
@@ -298,5 +422,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: handle_http_exception,
     asyncpg.exceptions.CharacterNotInRepertoireError: handle_unstorable_text,
     asyncpg.exceptions.UntranslatableCharacterError: handle_unstorable_text,
+    **dict.fromkeys(UNREACHABLE, handle_unreachable),
     Exception: handle_unexpected,
 }

@@ -1,5 +1,8 @@
-"""Request and correlation ids: taken from the client when well formed, else made up; bound to
-every log line of the request and echoed in the response headers."""
+"""Request, correlation and causation ids: taken from the client when well formed (1 to 100 of
+`A-Z a-z 0-9 . _ : -`), else dropped and replaced (a request id made up, the correlation id
+the request id, no causation id); bound to every log line of the request, the first two echoed
+in the response headers, all three stored in the metadata of the events a command appends.
+Nothing ill formed is ever echoed or stored, on any route, unmatched ones (404, 405) included."""
 
 from __future__ import annotations
 
@@ -12,13 +15,21 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+ID_HEADERS = ("x-request-id", "x-correlation-id", "x-causation-id")
+"""The three ids a client may send, each validated alike by `valid_id`."""
+
+
+def valid_id(value: str | None) -> str | None:
+    """`value` if it is a well-formed id (1 to 100 of `A-Z a-z 0-9 . _ : -`), else None."""
+    if value is None or len(value) > 100 or not _ID.match(value):
+        return None
+    return value
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
-            text = value.decode("latin-1")
-            return text if _ID.match(text) else None
+            return valid_id(value.decode("latin-1"))
     return None
 
 
@@ -32,6 +43,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["correlation_id"] = correlation_id
+        state["causation_id"] = _header(scope, b"x-causation-id")
 
         async def send_with_ids(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -7,7 +7,6 @@ to a cursor; to anyone else it does not exist.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,7 +20,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from events.store import EventStore
 from events.subscriptions import SubscriptionFilter
 from projections import subscriptions as subscription_rows
-from services.api.commanding import Commands, answer_response
+from services.api.commanding import Commands, answer_response, new_id
 from services.api.dependencies import Injected, Pool
 from services.domain.subscription import (
     PauseSubscription,
@@ -143,7 +142,7 @@ async def create_subscription(
     """Subscribe a webhook URL (it must match the operator's allow-list) to the feed."""
     given = data.filter
     asked = subscriptions.NewSubscription(
-        subscription_id=data.id or uuid.uuid4(),
+        subscription_id=new_id(data.id),
         url=data.url,
         filter=SubscriptionFilter(
             types=tuple(given.types),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -14,7 +13,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from events.organisation import UnitKind
 from events.page_token import decode_page, encode_page
 from projections import unit_directory
-from services.api.commanding import Commands
+from services.api.bodies import BODY_TYPES, JSON
+from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.domain.unit import (
@@ -114,13 +114,11 @@ def _handler(command: UnitCommand, commands: Commands, pool: Pool) -> Handler:
 async def register_unit(
     commands: Injected[Commands], pool: Injected[Pool], data: JSONBody[RegisterUnitRequest]
 ) -> Response[Any]:
-    command = RegisterUnit(
-        data.id or uuid.uuid4(), data.name, data.short_code, data.kind, data.parent_id
-    )
+    command = RegisterUnit(new_id(data.id), data.name, data.short_code, data.kind, data.parent_id)
     return await commands.run(_handler(command, commands, pool))
 
 
-@post("/units/import", status_code=201)
+@post("/units/import", status_code=201, opt={BODY_TYPES: (JSON, "text/csv")})
 async def import_units(
     request: Request[Any, Any, Any], commands: Injected[Commands]
 ) -> Response[Any]:

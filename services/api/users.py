@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from events.organisation import Role
-from services.api.commanding import Commands
+from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.handlers import users
@@ -67,7 +66,7 @@ async def register_user(
     commands: Injected[Commands], data: JSONBody[RegisterUserRequest]
 ) -> Response[Any]:
     handler = users.register_handler(
-        data.id or uuid.uuid4(),
+        new_id(data.id),
         users.PersonalData(data.name, data.email, data.phone),
         [(r.role, r.unit_id) for r in data.roles],
         commands.actor,

@@ -33,8 +33,10 @@ from events.catalog import Event
 from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised, ReminderSent
 from events.plans import EscalationStep, ReviewStep
 from services.domain import refusal_codes as codes
+from services.domain.calendar import VIETNAM, check_instant
 from services.domain.plan import Plan, check_policy
 from services.domain.refusal import Decision, Refused
+from services.domain.rules import metrics as check_metrics
 from services.domain.rules import text, when
 from services.domain.unit import Unit
 
@@ -389,7 +391,7 @@ def decide(command: AssignmentCommand, state: Assignment, context: Context = Con
         case Review():
             return _review(command, state)
         case RequestExtension():
-            return _request_extension(command, state)
+            return _request_extension(command, state, context)
         case DecideExtension():
             return _decide_extension(command, state)
         case RaiseObstacle():
@@ -427,13 +429,15 @@ def _report_progress(command: ReportProgress, task: Assignment) -> Decision:
     )
 
 
-def _request_extension(command: RequestExtension, task: Assignment) -> Decision:
+def _request_extension(command: RequestExtension, task: Assignment, context: Context) -> Decision:
     _open(task)
     assert task.due is not None
     if task.extension_pending:
         raise Refused(codes.EXTENSION_PENDING, "an extension request awaits its decision")
     if command.extension_id in task.extensions:
         raise Refused(codes.EXTENSION_EXISTS, f"extension {command.extension_id} exists")
+    check_instant(command.requested_due, "requested due")
+    _after_issue(command.requested_due, context.plan, "requested due")
     if command.requested_due <= task.due:
         raise Refused(
             codes.DUE_NOT_LATER, f"the requested due must be after {task.due.isoformat()}"
@@ -552,6 +556,17 @@ def _withdraw(command: Withdraw, task: Assignment) -> Decision:
     )
 
 
+def _after_issue(due: datetime, plan: Plan | None, what: str) -> None:
+    """A due (or a requested due) falls on or after the day its plan was issued."""
+    if plan is None or plan.issued_on is None:
+        return
+    if due.astimezone(VIETNAM).date() < plan.issued_on:
+        raise Refused(
+            codes.DUE_BEFORE_ISSUE,
+            f"the {what} {due.isoformat()} is before the plan's issue on {plan.issued_on}",
+        )
+
+
 def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Decision:
     if task.status != "unknown":
         raise Refused(codes.ASSIGNMENT_EXISTS, f"task {task.id} already exists")
@@ -573,8 +588,10 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
     if command.phase_id is not None and command.phase_id not in {p.phase_id for p in plan.phases}:
         raise Refused(codes.UNKNOWN_PHASE, f"plan {plan.id} has no phase {command.phase_id}")
     when(command.effective_at, command.now, command.may_backdate)
+    check_instant(command.due, "due")
     if command.due <= command.effective_at:
         raise Refused(codes.DUE_IN_PAST, "the due must come after the task is issued")
+    _after_issue(command.due, plan, "due")
     if command.escalation_policy is not None:
         check_policy(command.escalation_policy)
     steps = command.review_steps or plan.review_steps
@@ -653,16 +670,9 @@ def _file(command: FileSubmission, task: Assignment, context: Context) -> Decisi
     )
 
 
-LARGEST = 2**53 - 1
-
-
 def _check_metrics(metrics: Metrics) -> None:
-    """Counts and amounts stay exact in JSON and JCS: within ±(2^53 - 1)."""
-    for name, value in metrics.items():
-        if not -LARGEST <= value <= LARGEST:
-            raise Refused(
-                codes.METRIC_OVERFLOW, f"metric {name!r} exceeds ±(2^53 - 1)", metric=name
-            )
+    """Counts and amounts (`rules.metrics`): at most 100, none negative, none above 2^53 - 1."""
+    check_metrics(metrics)
 
 
 def _review(command: Review, task: Assignment) -> Decision:

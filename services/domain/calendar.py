@@ -11,15 +11,57 @@ moves a recorded deadline.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
 from importlib import resources
 from importlib.metadata import version
 from typing import Any
 
+from services.domain import refusal_codes as codes
+from services.domain.refusal import Refused
+
 VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 """Vietnam's time (UTC+7, no daylight saving): the day a date, a due or "today" falls in."""
 FIRST_YEAR, LAST_YEAR = 2010, 2040
+
+EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
+"""The window of every date and instant a command carries (in Vietnam's time): outside it a
+command is refused with `date-out-of-range`."""
+_LOWEST, _HIGHEST = date(1899, 1, 1).toordinal(), date(2101, 12, 31).toordinal()
+"""What the working-day arithmetic computes on: the window and a year either side (a due at
+midnight on 1900-01-01 has its day 0 on 1899-12-31). Beyond it, `date-out-of-range`."""
+
+
+def check_day(day: date, what: str) -> date:
+    """`day` if within the window (EARLIEST to LATEST), else refused `date-out-of-range`."""
+    if not EARLIEST <= day <= LATEST:
+        raise Refused(
+            codes.DATE_OUT_OF_RANGE,
+            f"the {what} {day.isoformat()} is outside {EARLIEST.year} to {LATEST.year}",
+        )
+    return day
+
+
+def check_instant(moment: datetime, what: str) -> datetime:
+    """`moment` if its day in Vietnam is within the window, else refused `date-out-of-range`
+    (never an OverflowError, whatever the year and offset)."""
+    try:
+        day = moment.astimezone(VIETNAM).date()
+    except (OverflowError, ValueError):
+        day = moment.date()
+    if not EARLIEST <= day <= LATEST:
+        raise Refused(
+            codes.DATE_OUT_OF_RANGE,
+            f"the {what} {moment.isoformat()} is outside {EARLIEST.year} to {LATEST.year}",
+        )
+    return moment
+
+
+def _weekdays_through(ordinal: int) -> int:
+    """Mondays to Fridays from 0001-01-01 (a Monday, ordinal 1) through `ordinal`."""
+    return ordinal // 7 * 5 + min(ordinal % 7, 5)
 
 
 @dataclass(frozen=True)
@@ -35,20 +77,73 @@ class Calendar:
             return False
         return day.weekday() < 5 or day in self.weekend_workdays
 
+    @cached_property
+    def _removed(self) -> list[int]:
+        """Days off falling Monday to Friday, as sorted ordinals."""
+        return sorted(d.toordinal() for d in self.days_off if d.weekday() < 5)
+
+    @cached_property
+    def _added(self) -> list[int]:
+        """Weekend days worked (and not also off), as sorted ordinals."""
+        return sorted(
+            d.toordinal()
+            for d in self.weekend_workdays
+            if d.weekday() >= 5 and d not in self.days_off
+        )
+
+    def _worked_through(self, ordinal: int) -> int:
+        """Working days from 0001-01-01 through `ordinal`: O(log of the exceptions)."""
+        return (
+            _weekdays_through(ordinal)
+            - bisect_right(self._removed, ordinal)
+            + bisect_right(self._added, ordinal)
+        )
+
+    def _first_reaching(self, count: int, what: str) -> date:
+        """The first day through which `count` days were worked: a working day. A binary search
+        over the arithmetic's range, so bounded work whatever the count."""
+        lo, hi = _LOWEST, _HIGHEST
+        if self._worked_through(lo) >= count or self._worked_through(hi) < count:
+            raise Refused(
+                codes.DATE_OUT_OF_RANGE,
+                f"the {what} falls outside {EARLIEST.year} to {LATEST.year}",
+            )
+        while hi - lo > 1:  # worked_through(lo) < count <= worked_through(hi)
+            mid = (lo + hi) // 2
+            if self._worked_through(mid) >= count:
+                hi = mid
+            else:
+                lo = mid
+        return date.fromordinal(hi)
+
+    def _check_start(self, day: date, what: str) -> int:
+        ordinal = day.toordinal()
+        if not _LOWEST <= ordinal <= _HIGHEST:
+            raise Refused(
+                codes.DATE_OUT_OF_RANGE,
+                f"the {what} {day.isoformat()} is outside {EARLIEST.year} to {LATEST.year}",
+            )
+        return ordinal
+
     def working_day(self, start: date, n: int) -> date:
-        """The nth working day after `start` (before it when n < 0); `start` itself when 0."""
-        day, step, left = start, (1 if n > 0 else -1), abs(n)
-        while left:
-            day += timedelta(days=step)
-            if self.is_working(day):
-                left -= 1
-        return day
+        """The nth working day after `start` (before it when n < 0); `start` itself when 0.
+        Computed by counting, not by walking: bounded work for any n; a start or an answer
+        outside the arithmetic's range (1899 to 2101) is refused `date-out-of-range`."""
+        ordinal = self._check_start(start, "day")
+        if n == 0:
+            return start
+        worked = self._worked_through(ordinal)
+        if n > 0:
+            return self._first_reaching(worked + n, "working day")
+        # The working days before `start` are counted through the day before it.
+        return self._first_reaching(self._worked_through(ordinal - 1) + n + 1, "working day")
 
     def next_working_day(self, day: date) -> date:
         """`day` if it is a working day, else the first working day after it."""
-        while not self.is_working(day):
-            day += timedelta(days=1)
-        return day
+        ordinal = self._check_start(day, "day")
+        if self.is_working(day):
+            return day
+        return self._first_reaching(self._worked_through(ordinal) + 1, "working day")
 
 
 @dataclass(frozen=True)

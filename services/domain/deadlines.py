@@ -25,7 +25,7 @@ from events.deadlines import (
 )
 from events.plans import EscalationStep
 from services.domain.assignment import Assignment
-from services.domain.calendar import VIETNAM, Calendar
+from services.domain.calendar import VIETNAM, Calendar, check_instant
 
 OFFICE_HOUR = time(8, 0)
 DEFAULT_POLICY: tuple[EscalationStep, ...] = (
@@ -73,8 +73,9 @@ def place(
     shift_day_off: bool = False,
     office_hour: time = OFFICE_HOUR,
 ) -> tuple[datetime, list[Timed]]:
-    """The due in force and every step of the policy at its instant, in time order."""
-    due = due_in_force(due, calendar, shift_day_off)
+    """The due in force and every step of the policy at its instant, in time order (a due
+    outside the window, or a step beyond the calendar's range, is refused `date-out-of-range`)."""
+    due = due_in_force(check_instant(due, "due"), calendar, shift_day_off)
     day = day_zero(due)
     timed = []
     for step in policy:

@@ -5,6 +5,25 @@ a 2xx; a failure waits an exponentially growing, jittered delay; after `max_fail
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
+
+
+def answered(status: int) -> str:
+    """What a delivery that got an answer other than 2xx records: the status and its reason
+    phrase, never what the receiver wrote (its body may carry anything, its headers too)."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    said = f"answered {status} {phrase}".rstrip()
+    return said + (" (redirects are not followed)" if 300 <= status < 400 else "")
+
+
+def no_answer(timeout: float) -> str:
+    """What a delivery that got no HTTP answer records, whatever the cause (refused, reset, a
+    TLS or protocol error, silence): one message, so that a subscription tells nothing of what
+    listens on a port of the target (no port scanner)."""
+    return f"could not connect, or no answer within {timeout:g} s"
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,33 @@ from events.models import (
 )
 from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
-from services.domain.rules import text, when
+from services.domain.rules import metrics, text, when
 from services.domain.unit import Unit
+
+TIER_OF_KIND: dict[str, CommendationLevel] = {
+    "party_committee": "provincial",
+    "standing_committee": "provincial",
+    "people_committee": "provincial",
+    "party_board": "provincial",
+    "office": "provincial",
+    "department": "provincial",
+    "press": "provincial",
+    "district": "district",
+    "commune": "grassroots",
+    "party_cell": "grassroots",
+    "party_group": "grassroots",
+    "mass_organisation": "grassroots",
+    "other": "grassroots",
+}
+"""The tier of a unit by its kind, which is the one level its chief commends at. A Tỉnh ủy or
+Thành ủy (`party_committee`), its standing committee, boards, office and press, a province's
+people's committee and its departments (Sở) are provincial; a Quận ủy or Huyện ủy (`district`)
+is district; communes, cells, groups and mass organisations are grassroots. `national` belongs
+to the central bodies, which no kind of this version names: no unit commends at it."""
+
+
+def tier(unit: Unit) -> CommendationLevel:
+    return TIER_OF_KIND.get(unit.kind, "grassroots")
 
 
 @dataclass(frozen=True)
@@ -88,9 +113,11 @@ ModelCommand = RegisterModel | ReportModel | CommendModel
 @dataclass(frozen=True)
 class Context:
     """What a model decision needs of others, loaded by the shell: the registering unit
-    (register) or the commending unit (commend)."""
+    (register) or the commending unit (commend), and for a commendation the lineage of the
+    model's unit (that unit first, then its ancestors up to the root)."""
 
     unit: Unit | None = None
+    lineage: tuple[Unit, ...] = ()
 
 
 def decide(command: ModelCommand, state: Model, context: Context = Context()) -> Decision:
@@ -135,6 +162,7 @@ def _report(command: ReportModel, model: Model) -> Decision:
     if command.report_id in model.reports:
         raise Refused(codes.REPORT_EXISTS, f"report {command.report_id} exists")
     when(command.effective_at, command.now, command.may_backdate)
+    metrics(command.metrics or {})
     return Decision(
         [
             ModelReported(
@@ -156,6 +184,17 @@ def _commend(command: CommendModel, model: Model, context: Context) -> Decision:
         raise Refused(codes.ALREADY_COMMENDED, f"model {model.id} is commended at that level")
     if unit is None or unit.status == "unknown":
         raise Refused(codes.UNKNOWN_UNIT_REF, f"unit {command.by_unit_id} does not exist")
+    if not any(above.id == unit.id for above in context.lineage[1:]):
+        raise Refused(
+            codes.COMMENDER_NOT_ABOVE,
+            f"unit {unit.id} is not above the model's unit {model.unit_id}",
+        )
+    if command.level != tier(unit):
+        raise Refused(
+            codes.LEVEL_NOT_OF_TIER,
+            f"a chief of unit {unit.id} commends at the {tier(unit)} level, not {command.level}",
+            tier=tier(unit),
+        )
     when(command.effective_at, command.now, command.may_backdate)
     return Decision(
         [

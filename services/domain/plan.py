@@ -34,9 +34,10 @@ from events.plans import (
     Urgency,
 )
 from services.domain import refusal_codes as codes
+from services.domain.calendar import check_day, check_instant
 from services.domain.docnumber import DocumentNumber, InvalidDocumentNumber, parse
 from services.domain.refusal import Decision, Key, Refused
-from services.domain.rules import BACKDATE_TOLERANCE, text
+from services.domain.rules import BACKDATE_TOLERANCE, refuse_unsafe, text
 from services.domain.text import normalize_text
 from services.domain.unit import Unit
 
@@ -276,6 +277,9 @@ def _check_phases(phases: Sequence[Phase]) -> None:
     if len(set(ids)) != len(ids):
         raise Refused(codes.INVALID_PHASE, "two phases share an id")
     for phase in phases:
+        for day in (phase.starts_on, phase.ends_on):
+            if day is not None:
+                check_day(day, "phase date")
         if phase.starts_on and phase.ends_on and phase.ends_on < phase.starts_on:
             raise Refused(codes.INVALID_PHASE, f"phase {phase.phase_id} ends before it starts")
 
@@ -287,9 +291,21 @@ def _check_review_steps(steps: Sequence[str]) -> None:
         )
 
 
+LONGEST_OFFSET = 60
+"""An escalation step fires at most 60 working days (about three months) before or after the
+due."""
+
+
 def check_policy(policy: Sequence[EscalationStep] | None) -> None:
     if policy is None:
         return
+    for step in policy:
+        if not -LONGEST_OFFSET <= step.offset <= LONGEST_OFFSET:
+            raise Refused(
+                codes.INVALID_ESCALATION_POLICY,
+                f"an offset is -{LONGEST_OFFSET} to +{LONGEST_OFFSET} working days,"
+                f" not {step.offset}",
+            )
     if not any(step.action == "miss" and step.offset == 0 for step in policy):
         raise Refused(codes.INVALID_ESCALATION_POLICY, "a policy records the miss at offset 0")
     if len({(s.offset, s.action, s.target) for s in policy}) != len(policy):
@@ -321,12 +337,14 @@ def _implements(refs: Sequence[ImplementsRef], context: Context) -> tuple[Implem
         else:
             assert ref.number is not None
             number = _parse(ref.number)
+            if ref.issued_on is not None:
+                check_day(ref.issued_on, "cited document's date")
             result.append(
                 Implements(
                     number=number.written,
                     number_normalized=number.normalized,
                     issued_on=ref.issued_on,
-                    title=normalize_text(ref.title) if ref.title else None,
+                    title=_cited_title(ref.title) if ref.title else None,
                 )
             )
     return tuple(result)
@@ -379,7 +397,7 @@ def _draft(command: DraftPlan, plan: Plan, context: Context) -> Decision:
                 title=text(command.title, codes.INVALID_TITLE, 500),
                 issuer_unit_id=command.issuer_unit_id,
                 implements=_implements(command.implements, context),
-                purpose=normalize_text(command.purpose) if command.purpose else None,
+                purpose=_purpose(command.purpose) if command.purpose else None,
                 phases=command.phases,
                 recipients=command.recipients,
                 escalation_policy=command.escalation_policy,
@@ -499,6 +517,8 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
         raise Refused(codes.ISSUE_DATE_IN_FUTURE, f"{command.issued_on} is after today")
     if command.effective_at > command.now + timedelta(minutes=5):
         raise Refused(codes.EFFECTIVE_IN_FUTURE, "a plan takes effect when it is issued, not later")
+    check_day(command.issued_on, "issue date")
+    check_instant(command.effective_at, "effective time")
     if command.effective_at.date() < command.issued_on - timedelta(days=1):
         raise Refused(codes.EFFECTIVE_BEFORE_ISSUE, "it takes effect on or after its issue date")
     backdated = (
@@ -538,6 +558,18 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
     )
 
 
+def _cited_title(value: str) -> str:
+    cleaned = normalize_text(value)
+    refuse_unsafe(cleaned, codes.INVALID_IMPLEMENTS, "cited title")
+    return cleaned
+
+
+def _purpose(value: str) -> str:
+    cleaned = normalize_text(value)
+    refuse_unsafe(cleaned, codes.INVALID_TEXT, "purpose")
+    return cleaned
+
+
 _AMENDABLE = ("title", "purpose", "phases", "recipients", "escalation_policy", "review_steps")
 
 
@@ -546,8 +578,10 @@ def _amend(command: AmendPlan, plan: Plan, context: Context) -> Decision:
     changes = {}
     for name in _AMENDABLE:
         value = getattr(command, name)
-        if name in ("title", "purpose") and value is not None:
+        if name == "title" and value is not None:
             value = normalize_text(value)
+        if name == "purpose" and value is not None:
+            value = _purpose(value)
         if value is not None and value != getattr(plan, name):
             changes[name] = value
     if not changes:

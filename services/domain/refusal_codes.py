@@ -84,6 +84,8 @@ SUBSCRIPTION_EXISTS = _code("subscription-exists", Kind.EXISTS)
 # -- conflict: a unique key taken -----------------------------------------------------------
 DUPLICATE_SHORT_CODE = _code("duplicate-short-code", Kind.TAKEN)
 DOCUMENT_NUMBER_TAKEN = _code("document-number-taken", Kind.TAKEN)
+CONFUSABLE_SHORT_CODE = _code("confusable-short-code", Kind.TAKEN)
+"""A short code that looks like a sibling's (NFKC and the confusable skeleton of UTS #39)."""
 
 # -- gone -----------------------------------------------------------------------------------
 CURSOR_EPOCH_GONE = _code("cursor-epoch-gone", Kind.GONE)
@@ -126,6 +128,8 @@ EMPTY_IMPORT = _code("empty-import", Kind.INVALID)
 DUPLICATE_REF = _code("duplicate-ref", Kind.INVALID)
 DUPLICATE_RECIPIENT = _code("duplicate-recipient", Kind.INVALID)
 METRIC_OVERFLOW = _code("metric-overflow", Kind.INVALID)
+INVALID_METRICS = _code("invalid-metrics", Kind.INVALID)
+DATE_OUT_OF_RANGE = _code("date-out-of-range", Kind.INVALID)
 SECRET_REQUIRED = _code("secret-required", Kind.INVALID)
 TARGET_REFUSED = _code("target-refused", Kind.INVALID)
 # A text field out of bounds (`services/domain/rules.text`): invalid-<what the field is>.
@@ -180,6 +184,7 @@ ALREADY_ACKNOWLEDGED = _code("already-acknowledged", Kind.RULE)
 LEAD_ALSO_COORDINATING = _code("lead-also-coordinating", Kind.RULE)
 DUE_IN_PAST = _code("due-in-past", Kind.RULE)
 DUE_NOT_LATER = _code("due-not-later", Kind.RULE)
+DUE_BEFORE_ISSUE = _code("due-before-issue", Kind.RULE)
 EXTENSION_PENDING = _code("extension-pending", Kind.RULE)
 EXTENSION_DECIDED = _code("extension-decided", Kind.RULE)
 OBSTACLE_RESOLVED = _code("obstacle-resolved", Kind.RULE)
@@ -193,4 +198,6 @@ SOURCE_NOT_APPROVED = _code("source-not-approved", Kind.RULE)
 ALREADY_TAKEN = _code("already-taken", Kind.RULE)
 DUPLICATE_LEAD = _code("duplicate-lead", Kind.INVALID)
 USER_ERASED = _code("user-erased", Kind.RULE)
+COMMENDER_NOT_ABOVE = _code("commender-not-above", Kind.RULE)
+LEVEL_NOT_OF_TIER = _code("level-not-of-tier", Kind.RULE)
 """A reservation of a scope no code names (none today); answers 422 as it always has."""

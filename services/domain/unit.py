@@ -20,7 +20,8 @@ from events.organisation import (
 )
 from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Key, Refused
-from services.domain.text import normalize_code, normalize_text
+from services.domain.rules import refuse_unsafe
+from services.domain.text import code_look, normalize_code, normalize_text
 
 Status = Literal["unknown", "active", "merged", "split", "dissolved"]
 
@@ -123,12 +124,14 @@ class Context:
 
     `lineage` is the chain of the new parent (move) or successor (merge) up to the root;
     `others` holds every other unit the command names; `active_children` counts the unit's
-    active children in the directory.
+    active children in the directory; `sibling_codes` are the short codes of the other active
+    units under the parent the unit has (or gets, for a registration or a move).
     """
 
     lineage: Sequence[Unit] = ()
     others: Mapping[UUID, Unit] | None = None
     active_children: int = 0
+    sibling_codes: Sequence[str] = ()
 
     def get(self, unit_id: UUID) -> Unit:
         return (self.others or {}).get(unit_id, initial(unit_id))
@@ -143,7 +146,22 @@ def _clean_name(name: str) -> str:
     text = normalize_text(name)
     if not 1 <= len(text) <= 300:
         raise Refused(codes.INVALID_NAME, "a unit's name has 1 to 300 characters")
+    refuse_unsafe(text, codes.INVALID_NAME, "name")
     return text
+
+
+def _require_distinct_look(code: str, context: Context) -> None:
+    """A short code may not look like a sibling's (NFKC and the confusable skeleton of UTS #39:
+    Cyrillic `VРTU`, full-width `ＶＰＴＵ` or Greek `VPΤU` beside `VPTU`). The very same code is
+    the reservation's to refuse (`duplicate-short-code`)."""
+    look = code_look(code)
+    for sibling in context.sibling_codes:
+        if sibling != code and code_look(sibling) == look:
+            raise Refused(
+                codes.CONFUSABLE_SHORT_CODE,
+                f"{code!r} looks like {sibling!r}, the short code of a unit beside it",
+                looks_like=sibling,
+            )
 
 
 def _clean_code(code: str) -> str:
@@ -187,7 +205,7 @@ def decide(command: UnitCommand, state: Unit, context: Context = Context()) -> D
         case RegisterUnit():
             return _register(command, state, context)
         case RenameUnit():
-            return _rename(command, state)
+            return _rename(command, state, context)
         case MoveUnit():
             return _move(command, state, context)
         case MergeUnit():
@@ -204,6 +222,7 @@ def _register(command: RegisterUnit, unit: Unit, context: Context) -> Decision:
     name, code = _clean_name(command.name), _clean_code(command.short_code)
     if command.parent_id is not None:
         _require_active(context.get(command.parent_id), "parent")
+    _require_distinct_look(code, context)
     return Decision(
         [
             UnitRegistered(
@@ -218,13 +237,15 @@ def _register(command: RegisterUnit, unit: Unit, context: Context) -> Decision:
     )
 
 
-def _rename(command: RenameUnit, unit: Unit) -> Decision:
+def _rename(command: RenameUnit, unit: Unit, context: Context) -> Decision:
     _require_active(unit, "unit")
     name = _clean_name(command.name)
     code = _clean_code(command.short_code) if command.short_code else unit.short_code
     if (name, code) == (unit.name, unit.short_code):
         raise Refused(codes.NOTHING_CHANGED, "the unit already has this name and short code")
     changed = code != unit.short_code
+    if changed:
+        _require_distinct_look(code, context)
     return Decision(
         [
             UnitRenamed(
@@ -248,6 +269,7 @@ def _move(command: MoveUnit, unit: Unit, context: Context) -> Decision:
     _require_no_cycle(unit, context.lineage)
     if parent.id == unit.parent_id:
         raise Refused(codes.NOTHING_CHANGED, f"unit {unit.id} is already under {parent.id}")
+    _require_distinct_look(unit.short_code, context)
     return Decision(
         [
             UnitMoved(
@@ -345,10 +367,14 @@ class ImportedUnit:
 
 
 def plan_import(
-    rows: Sequence[ImportedUnit], existing: Mapping[UUID, Unit]
+    rows: Sequence[ImportedUnit],
+    existing: Mapping[UUID, Unit],
+    siblings: Mapping[UUID | None, Sequence[str]] | None = None,
 ) -> list[tuple[RegisterUnit, Decision]]:
     """Registrations for a whole tree, parents first. A parent is either a row of the file
-    (`parent_ref`) or a unit already registered (`parent_id`, found in `existing`)."""
+    (`parent_ref`) or a unit already registered (`parent_id`, found in `existing`); `siblings`
+    holds the short codes of the active units already under such a parent, which a row's code
+    must not look like (nor may it look like another row's under the same parent)."""
     if not rows:
         raise Refused(codes.EMPTY_IMPORT, "the file names no unit")
     by_ref: dict[str, ImportedUnit] = {}
@@ -357,6 +383,8 @@ def plan_import(
             raise Refused(codes.DUPLICATE_REF, f"ref {row.ref!r} appears twice in the file")
         by_ref[row.ref] = row
     ids = [row.unit_id for row in rows]
+    if any(unit_id.int in (0, 2**128 - 1) for unit_id in ids):
+        raise Refused(codes.INVALID_IMPORT, "the nil and the max UUID are nobody's id")
     if len(set(ids)) != len(ids):
         raise Refused(codes.DUPLICATE_REF, "two rows carry the same unit id")
     for row in rows:
@@ -390,6 +418,9 @@ def plan_import(
     registered: dict[UUID, Unit] = dict(existing)
     decisions: list[tuple[RegisterUnit, Decision]] = []
     taken: set[Key] = set()
+    beside: dict[UUID | None, list[str]] = {
+        parent: list(codes_) for parent, codes_ in (siblings or {}).items()
+    }
     for row in ordered:
         parent_id = by_ref[row.parent_ref].unit_id if row.parent_ref is not None else row.parent_id
         command = RegisterUnit(row.unit_id, row.name, row.short_code, row.kind, parent_id)
@@ -397,7 +428,7 @@ def plan_import(
             decision = decide(
                 command,
                 registered.get(row.unit_id, initial(row.unit_id)),
-                Context(others=registered),
+                Context(others=registered, sibling_codes=beside.get(parent_id, ())),
             )
         except Refused as refused:
             raise Refused(
@@ -413,5 +444,6 @@ def plan_import(
                 )
             taken.add(key)
         registered[row.unit_id] = evolve(initial(row.unit_id), decision.events[0])
+        beside.setdefault(parent_id, []).append(registered[row.unit_id].short_code)
         decisions.append((command, decision))
     return decisions

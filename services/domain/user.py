@@ -75,6 +75,8 @@ class Context:
     for (grant)."""
 
     unit: Unit | None = None
+    erased: bool = False
+    """Whether the user's personal data was erased (grant): an erased user takes no new role."""
 
 
 def decide(command: UserCommand, state: User, context: Context = Context()) -> Decision:
@@ -97,6 +99,8 @@ def _grant(command: GrantRole, user: User, context: Context) -> Decision:
     unit = context.unit
     if not user.registered:
         raise Refused(codes.UNKNOWN_USER, f"user {user.id} does not exist")
+    if context.erased:
+        raise Refused(codes.USER_ERASED, f"user {user.id} was erased: no new role")
     if command.role == "admin" and command.unit_id is not None:
         raise Refused(codes.INVALID_ROLE, "admin reaches everywhere: name no unit")
     if command.role != "admin":

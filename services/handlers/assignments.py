@@ -59,8 +59,8 @@ def _require_reviewer(actor: Actor, task: Assignment) -> UUID | None:
 def issue_handler(given: list[IssueAssignment], actor: Actor) -> Handler:
     """One item naming several units: one task per unit, in one append."""
 
-    leads = [command.lead_unit_id for command in given]
-    if len(set(leads)) != len(leads):
+    leads = [(command.item, command.lead_unit_id) for command in given]
+    if len(set(leads)) != len(leads):  # one item names each lead once
         raise Refused(codes.DUPLICATE_LEAD, "name each lead unit once: one task per unit")
 
     async def decide(session: Session) -> Outcome:

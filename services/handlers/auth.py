@@ -85,6 +85,9 @@ async def issue_token(
     return token_id, token, expires_at
 
 
+INVALID_TOKEN = "the token is not valid (unknown, expired, revoked, or its user erased)"
+
+
 async def authenticate(pool: asyncpg.Pool[Any], authorization: str | None, now: datetime) -> Actor:
     if not authorization:
         raise Unauthenticated("send Authorization: Bearer <token>")
@@ -93,14 +96,15 @@ async def authenticate(pool: asyncpg.Pool[Any], authorization: str | None, now: 
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated("the Authorization header is not a bearer token of this service")
     row = await user_roles.token_holder(pool, hash_token(token))
-    if row is None:
-        raise Unauthenticated("unknown token")
-    if row["revoked_at"] is not None:
-        raise Unauthenticated("the token was revoked")
-    if row["expires_at"] <= now:
-        raise Unauthenticated("the token has expired")
-    if row["erased_at"] is not None:
-        raise Unauthenticated("the user was erased")
+    if (
+        row is None
+        or row["revoked_at"] is not None
+        or row["expires_at"] <= now
+        or row["erased_at"] is not None
+    ):
+        # One answer whatever the reason: a token's state (and whether its user was erased)
+        # is told to no one holding it.
+        raise Unauthenticated(INVALID_TOKEN)
     grants = tuple(Grant(role, unit) for role, unit in zip(row["roles"], row["units"], strict=True))
     return Actor(row["user_id"], grants)
 

@@ -200,15 +200,17 @@ async def execute(
         first = await store.recall(owner, key, context.request_hash)
         if first is not None:
             return _replayed(first.answer, first.events)
-    for attempt in range(attempts):
+    for _ in range(attempts):
         session = Session(store, context)
         try:
             outcome = await handler(session)
         except Refused:
-            # A concurrent duplicate under the same key may have changed the state this retry
-            # decided on: it answers with the first answer, not a refusal.
+            # A concurrent duplicate under the same key may have changed the state this attempt
+            # decided on (it took the short code, the number): it answers with the first
+            # answer, not a refusal. The decision read only committed state, so the duplicate
+            # that changed it has committed its answer too.
             first = await store.recall(owner, key, context.request_hash) if key else None
-            if attempt > 0 and first is not None:
+            if first is not None:
                 return _replayed(first.answer, first.events)
             raise
         seen = session.versions.get(outcome.primary, 0)
@@ -231,6 +233,13 @@ async def execute(
                 continue
             return _replayed(first.answer, first.events)
         except ReservationTaken as taken:
+            # The key is looked up before the taken reservation becomes a refusal: a concurrent
+            # duplicate under the same key is the holder, and gets the first answer. The append
+            # waited for the holder's transaction (a unique insert waits for the concurrent
+            # inserter to end), so a holder that committed has its answer stored by now.
+            first = await store.recall(owner, key, context.request_hash) if key else None
+            if first is not None:
+                return _replayed(first.answer, first.events)
             code, detail = _TAKEN.get(
                 taken.scope.split(":", 1)[0], (codes.ALREADY_TAKEN, str(taken))
             )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from services.domain import model as model_decider
 from services.domain.model import CommendModel, RegisterModel, ReportModel
+from services.domain.unit import Unit
 from services.handlers.auth import Actor
 from services.handlers.command_path import Handler, Outcome, Session, dated
-from services.handlers.streams import load_model, load_unit, model_stream, units_of
+from services.handlers.streams import lineage, load_model, load_unit, model_stream, units_of
 
 
 def handler(given: model_decider.ModelCommand, actor: Actor) -> Handler:
@@ -15,6 +16,7 @@ def handler(given: model_decider.ModelCommand, actor: Actor) -> Handler:
         model = await load_model(session, command.model_id)
         unit = None
         acting = None
+        above: tuple[Unit, ...] = ()
         match command:
             case RegisterModel():
                 acting = actor.require(command.unit_id, "chief", "officer")
@@ -24,7 +26,9 @@ def handler(given: model_decider.ModelCommand, actor: Actor) -> Handler:
             case CommendModel():
                 acting = actor.require(command.by_unit_id, "chief")
                 unit = await load_unit(session, command.by_unit_id)
-        decision = model_decider.decide(command, model, model_decider.Context(unit))
+                if model.unit_id is not None:
+                    above = tuple(await lineage(session, model.unit_id))
+        decision = model_decider.decide(command, model, model_decider.Context(unit, above))
         owner = command.unit_id if isinstance(command, RegisterModel) else model.unit_id
         created = {RegisterModel: "model_id", ReportModel: "report_id"}.get(type(command))
         answer = getattr(command, created) if created else command.model_id

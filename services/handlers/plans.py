@@ -34,6 +34,7 @@ from services.domain.refusal import Refused
 from services.domain.unit import Unit
 from services.handlers.auth import Actor
 from services.handlers.command_path import Handler, Outcome, Session, dated
+from services.handlers.reach import plan_readers
 from services.handlers.streams import lineage, load_plan, load_unit, plan_stream, plan_tags
 
 
@@ -162,10 +163,8 @@ async def _issue_command(pool: asyncpg.Pool[Any], plan: Plan, asked: Issue) -> I
 
 
 def readers(plan: plan_decider.Plan) -> list[UUID | None]:
-    """The units whose reach lets a user read the plan: a draft is its issuer's until issued."""
-    if plan.status == "draft":
-        return [plan.issuer_unit_id]
-    return [plan.issuer_unit_id, *(r.unit_id for r in plan.recipients)]
+    """The units whose reach lets a user read the plan (`reach.plan_readers`)."""
+    return plan_readers(plan.status, plan.issuer_unit_id, (r.unit_id for r in plan.recipients))
 
 
 async def view(store: EventStore, plan_id: UUID) -> PlanView | None:

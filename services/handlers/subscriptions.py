@@ -46,7 +46,7 @@ from services.handlers.command_path import (
     Session,
     execute,
 )
-from services.handlers.reach import HIDDEN_FROM_READERS, hidden_categories, reach, shown_units
+from services.handlers.reach import FeedScope, feed_scope, reach
 from services.handlers.streams import load_subscription, subscription_stream
 from services.handlers.webhooks import AllowList, TargetRefused, resolve_and_check
 
@@ -260,14 +260,14 @@ async def listing(pool: asyncpg.Pool[Any], actor: Actor, limit: int) -> list[asy
 @dataclass(frozen=True)
 class Eyes:
     """Whose eyes a subscription reads the feed with: its owner as they stand now (None when
-    erased), and the units an event must concern for them to see it (None: every unit)."""
+    erased), and what the read rule shows them of the feed (`reach.feed_scope`)."""
 
     owner: Actor | None
-    shown: list[UUID] | None
+    scope: FeedScope
 
     @property
     def blind(self) -> bool:
-        return self.owner is None or self.shown == []
+        return self.owner is None or self.scope.blind
 
     def filters(self, row: asyncpg.Record) -> dict[str, Any]:
         """The feed read (`EventStore.read_all`, `backlog`) of the subscription `row`."""
@@ -276,17 +276,13 @@ class Eyes:
             "categories": row["categories"],
             "streams": row["streams"],
             "plan_id": row["plan_id"],
-            "units": self.shown or (),
-            "hidden_categories": (
-                hidden_categories(self.owner) if self.owner else HIDDEN_FROM_READERS
-            ),
+            **self.scope.store_filters(),
         }
 
 
 async def eyes_of(pool: asyncpg.Pool[Any], row: asyncpg.Record) -> Eyes:
     owner = await actor_of(pool, row["owner_user_id"])
-    shown = await shown_units(pool, owner, list(row["units"])) if owner is not None else []
-    return Eyes(owner, shown)
+    return Eyes(owner, await feed_scope(pool, owner, list(row["units"])))
 
 
 async def lag(store: EventStore, row: asyncpg.Record) -> Lag | None:

@@ -24,6 +24,7 @@ from services.domain.unit import (
     MergeUnit,
     MoveUnit,
     RegisterUnit,
+    RenameUnit,
     SplitUnit,
     Unit,
 )
@@ -33,6 +34,8 @@ from services.handlers.handover import hand_over
 from services.handlers.streams import lineage, load_unit, unit_stream, units_of
 
 KINDS: tuple[str, ...] = get_args(UnitKind)
+_NO_UNIT = UUID(int=0)
+"""No unit: every sibling's code counts."""
 
 
 def handler(
@@ -53,12 +56,18 @@ def handler(
         others: dict[UUID, Unit] = {}
         chain: list[Unit] = []
         children = 0
+        siblings: list[str] = []
         match command:
-            case RegisterUnit(parent_id=parent_id) if parent_id is not None:
-                others[parent_id] = await load_unit(session, parent_id)
+            case RegisterUnit(parent_id=parent_id):
+                if parent_id is not None:
+                    others[parent_id] = await load_unit(session, parent_id)
+                siblings = await unit_directory.sibling_codes(pool, parent_id, command.unit_id)
+            case RenameUnit(short_code=short_code) if short_code:
+                siblings = await unit_directory.sibling_codes(pool, unit.parent_id, unit.id)
             case MoveUnit():
                 chain = await lineage(session, command.parent_id)
                 others[command.parent_id] = chain[0]
+                siblings = await unit_directory.sibling_codes(pool, command.parent_id, unit.id)
             case MergeUnit():
                 chain = await lineage(session, command.successor_id)
                 others[command.successor_id] = chain[0]
@@ -71,7 +80,9 @@ def handler(
                 if command.successor_id is not None:
                     others[command.successor_id] = await load_unit(session, command.successor_id)
                 children = await unit_directory.active_children(pool, command.unit_id)
-        decision = unit_decider.decide(command, unit, unit_decider.Context(chain, others, children))
+        decision = unit_decider.decide(
+            command, unit, unit_decider.Context(chain, others, children, siblings)
+        )
         stream = unit_stream(command.unit_id)
         outcome = Outcome(
             str(command.unit_id), stream, status=201 if isinstance(command, RegisterUnit) else 200
@@ -130,7 +141,11 @@ def import_handler(
             existing[row.unit_id] = await load_unit(session, row.unit_id)
             if row.parent_id is not None and row.parent_id not in existing:
                 existing[row.parent_id] = await load_unit(session, row.parent_id)
-        decisions = unit_decider.plan_import(rows, existing)
+        siblings = {
+            parent_id: await unit_directory.sibling_codes(session.store.pool, parent_id, _NO_UNIT)
+            for parent_id in {row.parent_id for row in rows if row.parent_ref is None}
+        }
+        decisions = unit_decider.plan_import(rows, existing, siblings)
         first = decisions[0][0].unit_id
         outcome = Outcome(str(first), unit_stream(first), status=201)
         for command, decision in decisions:

@@ -94,8 +94,10 @@ def grant_handler(user_id: UUID, role: Role, unit_id: UUID | None, actor: Actor)
     async def decide(session: Session) -> Outcome:
         user = await load_user(session, user_id)
         unit = await load_unit(session, unit_id) if unit_id else None
+        person = await user_roles.person(session.store.pool, user_id)
+        erased = person is not None and person["erased_at"] is not None
         decision = user_decider.decide(
-            GrantRole(user_id, role_id, role, unit_id), user, user_decider.Context(unit)
+            GrantRole(user_id, role_id, role, unit_id), user, user_decider.Context(unit, erased)
         )
         outcome = Outcome(str(role_id), user_stream(user_id), status=201)
         outcome.add(user_stream(user_id), decision, units=[unit_id] if unit_id else [])

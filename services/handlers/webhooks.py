@@ -5,8 +5,10 @@ A receiver recomputes the HMAC over the timestamp it was given and the raw body,
 constant time, and refuses old timestamps (replays).
 
 Targets: a URL must be http(s), name a host matched by the operator's allow-list (an exact
-host, `*.suffix`, or an IP network such as `10.1.2.0/24`), and every address the host resolves
-to must be public unless the allow-list names that address's network or the host exactly.
+host, `*.suffix`, or an IP network such as `10.1.2.0/24`), on port 80 or 443 unless the entry
+that admits the host names the port (`host:8443`, `10.0.0.0/8:9000`, `[fd00::1]:9000-9100`),
+and every address the host resolves to must be public unless the allow-list names that
+address's network or the host exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
 
 RESOLVE_SECONDS = 3.0
@@ -51,36 +53,81 @@ def verify(secret: bytes, header: str, body: bytes, now: int, tolerance: int = 3
     return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, given)
 
 
+Ports = tuple[tuple[int, int], ...]
+"""Ranges of ports an allow-list entry names beside 80 and 443 (always allowed)."""
+
+DEFAULT_PORTS = (80, 443)
+
+
+def _ports(text: str) -> Ports:
+    """`8443`, `9000-9100`: a port or an inclusive range, each within 1..65535."""
+    low, _, high = text.partition("-")
+    first, last = int(low), int(high or low)
+    if not 1 <= first <= last <= 65535:
+        raise ValueError(f"{text!r} is not a port or a range of ports")
+    return ((first, last),)
+
+
+def _split_entry(entry: str) -> tuple[str, Ports]:
+    """An entry and the ports it names: `host:8443`, `10.0.0.0/8:9000`, `[fd00::/8]:9000`,
+    `127.0.0.1:1024-65535`; bare IPv6 (more than one colon, no brackets) names no port."""
+    if entry.startswith("["):
+        inside, _, rest = entry[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"{entry!r}: write [address]:port")
+        return inside, _ports(rest[1:]) if rest else ()
+    if entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        return host, _ports(port)
+    return entry, ()
+
+
 @dataclass(frozen=True)
 class AllowList:
-    hosts: frozenset[str] = frozenset()
-    suffixes: tuple[str, ...] = ()
-    networks: tuple[IPNetwork, ...] = ()
+    hosts: dict[str, Ports] = field(default_factory=dict)
+    suffixes: tuple[tuple[str, Ports], ...] = ()
+    networks: tuple[tuple[IPNetwork, Ports], ...] = ()
 
     @classmethod
     def parse(cls, entries: Iterable[str]) -> AllowList:
-        """Entries such as `hooks.bo-noi-vu.gov.vn`, `*.gov.vn`, `10.20.0.0/16`, `127.0.0.1`."""
-        hosts: set[str] = set()
-        suffixes: list[str] = []
-        networks: list[IPNetwork] = []
+        """Entries such as `hooks.bo-noi-vu.gov.vn`, `*.gov.vn`, `10.20.0.0/16`, `127.0.0.1`,
+        each optionally with the ports beside 80 and 443 it may be reached on: `host:8443`,
+        `10.0.0.0/8:9000`, `[fd00::1]:9000-9100`. The same host may come more than once."""
+        hosts: dict[str, Ports] = {}
+        suffixes: list[tuple[str, Ports]] = []
+        networks: list[tuple[IPNetwork, Ports]] = []
         for raw in entries:
             entry = raw.strip().lower()
             if not entry:
                 continue
+            entry, ports = _split_entry(entry)
             if entry.startswith("*."):
-                suffixes.append(entry[1:])
+                suffixes.append((entry[1:], ports))
                 continue
             try:
-                networks.append(ipaddress.ip_network(entry, strict=False))
+                networks.append((ipaddress.ip_network(entry, strict=False), ports))
             except ValueError:
-                hosts.add(entry)
-        return cls(frozenset(hosts), tuple(suffixes), tuple(networks))
+                hosts[entry] = hosts.get(entry, ()) + ports
+        return cls(hosts, tuple(suffixes), tuple(networks))
 
     def names(self, host: str) -> bool:
-        return host in self.hosts or any(host.endswith(s) for s in self.suffixes)
+        return host in self.hosts or any(host.endswith(s) for s, _ in self.suffixes)
 
     def covers(self, address: IPAddress) -> bool:
-        return any(address in network for network in self.networks)
+        return any(address in network for network, _ in self.networks)
+
+    def allows_port(self, host: str, literal: IPAddress | None, port: int) -> bool:
+        """Whether `port` may be used for `host`: 80 and 443 always; any other only when an
+        entry that admits the host (its name, a suffix, or for an IP literal a network of it)
+        names that port."""
+        if port in DEFAULT_PORTS:
+            return True
+        named: list[Ports] = [self.hosts.get(host, ())]
+        if literal is None:
+            named += [ports for suffix, ports in self.suffixes if host.endswith(suffix)]
+        else:
+            named += [ports for network, ports in self.networks if literal in network]
+        return any(low <= port <= high for ports in named for low, high in ports)
 
 
 def _public(address: IPAddress) -> bool:
@@ -123,10 +170,14 @@ def check_target(url: str, allowed: AllowList, resolved: Sequence[str]) -> list[
     if literal is not None:
         if not allowed.covers(literal) and host not in allowed.hosts:
             raise TargetRefused(f"{host} is not in the operator's allow-list")
+    elif not allowed.names(host):
+        raise TargetRefused(f"{host} is not in the operator's allow-list")
+    port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
+    if not allowed.allows_port(host, literal, port):
+        raise TargetRefused(f"port {port} of {host} is not in the operator's allow-list")
+    if literal is not None:
         addresses = [literal]
     else:
-        if not allowed.names(host):
-            raise TargetRefused(f"{host} is not in the operator's allow-list")
         addresses = [ipaddress.ip_address(a) for a in resolved]
         if not addresses:
             raise TargetUnresolved(f"{host} does not resolve")

@@ -136,23 +136,98 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     from events.store import create_pool
     from events.verify import verify
 
+    anchors = _read_seals(args.seal) if args.seal else []
+    if args.seal and not anchors:
+        print(f"error: {args.seal} holds no exported seal", file=sys.stderr)
+        return 1
+
     async def run() -> int:
+        from events import sealing
+
         pool = await create_pool(settings.require_database(), min_size=1, max_size=2)
         try:
             report = await verify(pool, streams=args.stream or None)
+            findings = await sealing.check(pool, anchors[-1], also=anchors[:-1]) if anchors else []
         finally:
             await pool.close()
+        code = 0
         if report.ok:
             print(f"ok: {report.events} events in {report.streams} streams, every chain intact")
-            return 0
-        first = report.first_break
-        assert first is not None
-        print(f"BROKEN: {first.describe()}")
-        for other in report.breaks:
-            if other is not first:
-                print(f"  also: {other.describe()}")
-        print(f"{len(report.breaks)} broken link(s) in {report.events} events")
-        return 2
+        else:
+            first = report.first_break
+            assert first is not None
+            print(f"BROKEN: {first.describe()}")
+            for other in report.breaks:
+                if other is not first:
+                    print(f"  also: {other.describe()}")
+            print(f"{len(report.breaks)} broken link(s) in {report.events} events")
+            code = 2
+        if anchors:
+            anchor = anchors[-1]
+            if not findings:
+                print(
+                    f"ok: the log matches seal {anchor.seq}: {anchor.total} events up to "
+                    f"position {anchor.last[1]}, none missing, moved or rewritten"
+                )
+            else:
+                print(f"TAMPERED: the log differs from seal {anchor.seq}:")
+                for finding in findings:
+                    print(f"  {finding.describe()}")
+                code = 2
+        return code
+
+    return asyncio.run(run())
+
+
+def _read_seals(path: str) -> list[Any]:
+    """The seals exported to a file, one JSON line each, in seal order (the last is the
+    anchor); a file of appended exports names more."""
+    from events.seal import InvalidSeal, parse_export
+
+    seals = []
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = [line.strip() for line in file if line.strip()]
+    except OSError as error:
+        raise SystemExit(f"error: {error}") from None
+    for number, line in enumerate(lines, 1):
+        try:
+            seals.append(parse_export(line))
+        except InvalidSeal as error:
+            raise SystemExit(f"error: {path} line {number}: {error}") from None
+    return sorted({seal.seq: seal for seal in seals}.values(), key=lambda seal: seal.seq)
+
+
+def _seal(settings: Settings, args: argparse.Namespace) -> int:
+    from events import sealing
+    from events.store import create_pool
+
+    async def run() -> int:
+        pool = await create_pool(settings.require_database(), min_size=1, max_size=2)
+        try:
+            if args.export:
+                latest = await sealing.latest(pool)
+                if latest is None:
+                    print("error: no seal yet (`campaign seal` makes one)", file=sys.stderr)
+                    return 1
+                epoch = await sealing.current_epoch(pool)
+                sys.stdout.write(latest.export_line(epoch).decode() + "\n")
+                return 0
+            made = await sealing.seal_now(pool)
+            latest = made[-1] if made else await sealing.latest(pool)
+        finally:
+            await pool.close()
+        if made:
+            print(
+                f"sealed {sum(s.count for s in made)} event(s) in {len(made)} seal(s); "
+                f"seal {made[-1].seq} covers {made[-1].total} events up to position "
+                f"{made[-1].last[1]}"
+            )
+        elif latest is not None:
+            print(f"nothing new to seal: seal {latest.seq} covers {latest.total} events")
+        else:
+            print("nothing to seal: no event is visible yet")
+        return 0
 
     return asyncio.run(run())
 
@@ -210,6 +285,8 @@ def _print_standing(standing: list[Any]) -> None:
 
 def _project(settings: Settings, args: argparse.Namespace) -> int:
     _leave_quietly_on_sigterm()
+    import time
+
     from events.wakeup import WakeUpListener
     from projections.projector import Projector
     from projections.registry import PROJECTED
@@ -232,8 +309,25 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
             ]
 
             async def ready() -> tuple[bool, dict[str, Any]]:
+                """Ready when PostgreSQL answers; the lag of each projection is a detail."""
                 await store.ping()
-                return True, {"active": any(p.owner_epoch is not None for p in projectors)}
+                lag = {}
+                for p in projectors:
+                    active = p.owner_epoch is not None
+                    backlog = await p.model.backlog(store, p.position if active else None)
+                    oldest = backlog.oldest_at
+                    lag[p.name] = {
+                        "active": active,
+                        "events": backlog.events,
+                        "seconds": 0.0
+                        if oldest is None
+                        else round(max(0.0, time.time() - oldest.timestamp()), 3),
+                    }
+                return True, {
+                    "active": any(p.owner_epoch is not None for p in projectors),
+                    "waiting_for_database": any(p.waiting_for_database for p in projectors),
+                    "lag": lag,
+                }
 
             probes = await _probes(settings, "projector", ready)
             try:
@@ -261,18 +355,10 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         print(f"worker {name}: {'healthy' if ok else 'no recent health report'}")
         return 0 if ok else 1
 
-    async def run() -> int:
-        # Built inside the running loop: arq registers its SIGINT/SIGTERM handlers on it (a
-        # signal lets running jobs finish for up to 20 s, then stops).
-        worker = app.build(settings, name, tick=args.tick)
-        try:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker.async_run()
-        finally:
-            await worker.close()
-        return 0
-
-    return asyncio.run(run())
+    # Inside the running loop arq registers its SIGINT/SIGTERM handlers (a signal lets running
+    # jobs finish for up to 20 s, then stops); an outage of Redis or PostgreSQL does not end
+    # the process (workers/app.py: `run`).
+    return asyncio.run(app.run(settings, name, tick=args.tick))
 
 
 def _deadlines_backfill(settings: Settings, _: argparse.Namespace) -> int:
@@ -371,7 +457,20 @@ def build_parser() -> argparse.ArgumentParser:
     probe.set_defaults(run=_probe)
     verify = sub.add_parser("verify", help="recompute every hash chain; exit 2 on a broken one")
     verify.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    verify.add_argument(
+        "--seal",
+        metavar="FILE",
+        help="also check the whole log against the seal(s) exported to FILE (one JSON line "
+        "each, from `campaign seal --export`): name what is missing, moved or rewritten",
+    )
     verify.set_defaults(run=_verify)
+    seal = sub.add_parser("seal", help="seal the log now (what the feed shows, in feed order)")
+    seal.add_argument(
+        "--export",
+        action="store_true",
+        help="print the latest seal as one JSON line, to keep outside the database",
+    )
+    seal.set_defaults(run=_seal)
     sub.add_parser("demo", help="load the five seed campaigns (idempotent)").set_defaults(run=_demo)
     project = sub.add_parser("project", help="run the projector (one active, the others stand by)")
     project.add_argument("--owner", help="a name for this projector in logs and the checkpoint")

@@ -36,12 +36,23 @@ class Settings:
     HTTP_PORT); unset: not served."""
     webhook_allowed_targets: tuple[str, ...] = ()
     """Hosts (`hooks.example.vn`), suffixes (`*.gov.vn`) and networks (`10.0.0.0/8`) webhooks
-    may be delivered to; private and loopback addresses only when named here."""
+    may be delivered to, each with the ports beside 80 and 443 it may use (`host:8443`,
+    `10.0.0.0/8:9000-9100`); private and loopback addresses only when named here."""
     webhook_timeout_seconds: float = 5.0
     webhook_max_failures: int = 10
     webhook_backoff_seconds: float = 2.0
     webhook_backoff_max_seconds: float = 3600.0
     webhook_batch: int = 100
+    seal_every_events: int = 1000
+    """The worker seals the log once this many events wait..."""
+    seal_every_seconds: int = 60
+    """...or once this many seconds have passed since the last seal (events waiting)."""
+    live_connections_per_user: int = 20
+    """Open `GET /events/live` connections one user may hold at once, across every API process
+    (counted in Redis when REDIS_URL is set, else in this process); more: 429."""
+    commands_per_minute: int = 1200
+    """Commands (POST, PUT, PATCH, DELETE) one token may send in a minute, across every API
+    process (counted in Redis when REDIS_URL is set, else in this process); 0: no limit."""
 
     def require_database(self) -> str:
         if not self.database_url:
@@ -79,6 +90,37 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
     return _number(env, name, default, low, high, float)
 
 
+def _port_range(text: str) -> bool:
+    low, _, high = text.partition("-")
+    if not low.isdigit() or not (high.isdigit() or not high):
+        return False
+    return 1 <= int(low) <= int(high or low) <= 65535
+
+
+def _targets(env: Mapping[str, str]) -> tuple[str, ...]:
+    """WEBHOOK_ALLOWED_TARGETS, each entry's port (`host:8443`, `[fd00::1]:9000-9100`) checked
+    here so that a typo stops the process with a line naming it."""
+    entries = tuple(
+        entry.strip()
+        for entry in (env.get("WEBHOOK_ALLOWED_TARGETS") or "").split(",")
+        if entry.strip()
+    )
+    for entry in entries:
+        port: str | None = None
+        if entry.startswith("["):
+            rest = entry.partition("]")[2]
+            port = rest[1:] if rest else None
+            if rest and not rest.startswith(":"):
+                port = ""
+        elif entry.count(":") == 1:
+            port = entry.partition(":")[2]
+        if port is not None and not _port_range(port):
+            raise ConfigError(
+                f"WEBHOOK_ALLOWED_TARGETS: {entry!r} names no port or range within 1..65535"
+            )
+    return entries
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     log_format = env.get("LOG_FORMAT") or ("console" if sys.stderr.isatty() else "json")
@@ -100,11 +142,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_min=pool_min,
         db_pool_max=_int(env, "DB_POOL_MAX", 10, pool_min, 500),
         metrics_port=(_int(env, "METRICS_PORT", 0, 0, 65535) if env.get("METRICS_PORT") else None),
-        webhook_allowed_targets=tuple(
-            entry.strip()
-            for entry in (env.get("WEBHOOK_ALLOWED_TARGETS") or "").split(",")
-            if entry.strip()
-        ),
+        webhook_allowed_targets=_targets(env),
         webhook_timeout_seconds=_float(env, "WEBHOOK_TIMEOUT_SECONDS", 5.0, 0.1, 10.0),
         webhook_max_failures=_int(env, "WEBHOOK_MAX_FAILURES", 10, 1, 1000),
         webhook_backoff_seconds=_float(env, "WEBHOOK_BACKOFF_SECONDS", 2.0, 0.01, 3600.0),
@@ -112,4 +150,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "WEBHOOK_BACKOFF_MAX_SECONDS", 3600.0, 0.01, 7 * 86400.0
         ),
         webhook_batch=_int(env, "WEBHOOK_BATCH", 100, 1, 1000),
+        seal_every_events=_int(env, "SEAL_EVERY_EVENTS", 1000, 1, 50_000),
+        seal_every_seconds=_int(env, "SEAL_EVERY_SECONDS", 60, 1, 86_400),
+        live_connections_per_user=_int(env, "LIVE_CONNECTIONS_PER_USER", 20, 1, 100_000),
+        commands_per_minute=_int(env, "COMMANDS_PER_MINUTE", 1200, 0, 1_000_000),
     )

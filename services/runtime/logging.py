@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 
 _configured = False
+
+ACCESS_LOGGER = "campaign.access"
+"""The API's access log: one line per request (`services/api/access_log.py`), at info."""
+
+
+def access_logger() -> Any:
+    return structlog.get_logger(ACCESS_LOGGER)
 
 
 def configure_logging(log_format: str = "console", level: str = "info") -> None:

@@ -39,6 +39,7 @@ from services.handlers.webhooks import AllowList
 from services.ops.migrate import migrate_and_rebuild
 from tests.benchmarks.scratch import scratch_database
 from tests.org import make_user
+from tests.receiver import RECEIVERS
 from tests.support import Noted, test_catalog
 from workers.webhooks import Clients, DeliveryConfig, deliver
 
@@ -128,7 +129,7 @@ async def bench(dsn: str, events: int, batch: int) -> None:
     await pool.execute("VACUUM ANALYZE events")
     await raw_read(pool, batch)  # warm the cache for both
     raw_rows, raw_seconds = await raw_read(pool, batch)
-    config = DeliveryConfig(AllowList.parse(["127.0.0.1"]), RetryPolicy(), 5.0, batch)
+    config = DeliveryConfig(AllowList.parse(RECEIVERS.split(",")), RetryPolicy(), 5.0, batch)
     started = time.perf_counter()
     async with Clients(5.0) as client:
         while receiver.events < total:

@@ -27,7 +27,7 @@ from tests.e2e.test_dev import free_port
 from tests.http import api_client
 from tests.org import bearer, make_user
 from tests.processes import start_campaign
-from tests.receiver import Receiver
+from tests.receiver import RECEIVERS, Receiver
 from tests.support import Noted
 from tests.task_histories import History, append_history, random_history
 
@@ -184,7 +184,7 @@ async def test_the_worker_finishes_the_delivery_it_is_making_on_sigterm(
 ) -> None:
     await load_demo(domain_store)
     _, admin = await make_user(domain_store, "admin")
-    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": "127.0.0.1"}), pool=pool)
+    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": RECEIVERS}), pool=pool)
     with Receiver() as receiver:
         receiver.delay = 3.0  # the receiver takes its time
         async with api_client(app) as client:
@@ -206,7 +206,7 @@ async def test_the_worker_finishes_the_delivery_it_is_making_on_sigterm(
                 "--name",
                 "stopping",
                 REDIS_URL=redis_url,
-                WEBHOOK_ALLOWED_TARGETS="127.0.0.1",
+                WEBHOOK_ALLOWED_TARGETS=RECEIVERS,
                 WEBHOOK_BATCH="5",
             )
 

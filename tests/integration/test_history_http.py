@@ -62,7 +62,7 @@ async def test_the_history_of_a_campaign(domain_store: EventStore, pool: asyncpg
             "limit": await client.get(path, headers=auditor, params={"limit": "0"}),
         }
         assert {k: v.status_code for k, v in refused.items()} == {
-            "stranger": 403,
+            "stranger": 404,  # outside reach answers like unknown
             "unknown": 404,
             "cursor": 400,
             "limit": 400,
@@ -134,10 +134,10 @@ async def test_an_auditor_verifies_one_campaign_and_finds_the_altered_event(
             "NUL": await client.get("/audit/verify", headers=auditor, params={"stream": "a\x00"}),
         }
         assert {k: v.status_code for k, v in refused.items()} == {
-            "stranger": 403,
+            "stranger": 404,  # outside reach answers like unknown
             "neither": 400,
             "both": 400,
             "unknown plan": 404,
-            "unknown stream": 403,  # whether a stream exists is not told outside reach
+            "unknown stream": 404,  # like one outside reach: existence is not told
             "NUL": 422,
         }

@@ -32,9 +32,9 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(dsn: str, pool: asyncpg.Pool[Any]) -> AsyncIterator[str]:
+async def serving(dsn: str, pool: asyncpg.Pool[Any], **env: str) -> AsyncIterator[str]:
     port = free_port()
-    app = create_app(load_settings({"DATABASE_URL": dsn}), pool=pool)
+    app = create_app(load_settings({"DATABASE_URL": dsn, **env}), pool=pool)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
@@ -108,7 +108,8 @@ async def test_two_hundred_clients_get_a_new_event_and_idle_ones_hold_no_connect
     admin = bearer(token)
     database = dsn.rsplit("/", 1)[1]
     connections = "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
-    async with serving(dsn, pool) as url:
+    # One user's 201 connections: above the default cap of live connections per user.
+    async with serving(dsn, pool, LIVE_CONNECTIONS_PER_USER="250") as url:
         head = (await domain_store.head()) or ""
         limits = httpx.Limits(max_connections=300)
         async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:

@@ -671,13 +671,22 @@ async def test_the_directory_rebuilt_from_the_events_comes_out_identical(
 async def test_a_rebuild_is_not_cut_short_by_an_unrelated_open_transaction(
     app: Any, admin: dict[str, str], domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
+    from events.envelope import Metadata, NewEvent, StreamWrite
+    from events.organisation import UserRegistered
     from projections.registry import rebuild_named
 
     idle = await pool.acquire()
     try:
         idle_tx = idle.transaction()
         await idle_tx.start()
-        await idle.fetchval("SELECT txid_current()")  # older than every event below
+        # An event writer left open, older than every event below (the feed waits for
+        # writers of events only; one that wrote nothing else would not hold it back).
+        user = uuid.uuid4()
+        await domain_store.append(
+            [StreamWrite(f"user-{user}", 0, [NewEvent(UserRegistered(user_id=user))])],
+            Metadata(),
+            connection=idle,
+        )
         async with api_client(app) as client:
             tree = (await post(client, "/units/import", SON_LA, admin)).json()["units"]
             await post(client, f"/units/{tree['cb']}/move", {"parent_id": tree["btg"]}, admin)

@@ -130,8 +130,10 @@ async def test_compliance_and_boards_over_http(
             params={"to": "9999-12-31T23:00:00-05:00"},
         )
         assert far.status_code == 422
+        # A plan outside reach is 404 like an unknown one; a unit's affairs 403 (units are public).
+        outside = await client.get(f"/plans/{demo_id('plan:334')}/compliance", headers=stranger)
+        assert outside.status_code == 404
         for path in (
-            f"/plans/{demo_id('plan:334')}/compliance",
             f"/units/{demo_id('unit:sl-cb')}/compliance",
             f"/units/{demo_id('unit:sl-cb')}/assignments",
         ):

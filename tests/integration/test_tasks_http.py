@@ -951,24 +951,25 @@ async def test_plans_and_tasks_are_read_only_within_reach(
             n: (await client.get(f"/assignments/{task}", headers=h)).status_code
             for n, h in readers.items()
         }
+    # Outside reach answers like unknown (404), not 403: no existence oracle.
     assert draft == {
         "party committee auditor": 200,
-        "union consumer": 403,
-        "group officer": 403,
-        "stranger consumer": 403,
-        "stranger chief": 403,
+        "union consumer": 404,
+        "group officer": 404,
+        "stranger consumer": 404,
+        "stranger chief": 404,
     }
     assert issued == {
         "party committee auditor": 200,
-        "union consumer": 403,
+        "union consumer": 404,
         "group officer": 200,
-        "stranger consumer": 403,
-        "stranger chief": 403,
+        "stranger consumer": 404,
+        "stranger chief": 404,
     }
     assert tasks == {
         "party committee auditor": 200,
         "union consumer": 200,
-        "group officer": 403,
-        "stranger consumer": 403,
-        "stranger chief": 403,
+        "group officer": 404,
+        "stranger consumer": 404,
+        "stranger chief": 404,
     }

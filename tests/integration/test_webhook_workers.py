@@ -21,7 +21,7 @@ from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, make_user
 from tests.processes import start_campaign, stop
-from tests.receiver import Receiver
+from tests.receiver import RECEIVERS, Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def start_worker(dsn: str, redis_url: str, name: str, log: Path, **env: str) -> 
     settings = {
         "DATABASE_URL": dsn,
         "REDIS_URL": redis_url,
-        "WEBHOOK_ALLOWED_TARGETS": "127.0.0.1",
+        "WEBHOOK_ALLOWED_TARGETS": RECEIVERS,
         "WEBHOOK_TIMEOUT_SECONDS": "2",
         "WEBHOOK_BACKOFF_SECONDS": "0.2",
         **env,
@@ -52,7 +52,7 @@ async def test_a_worker_killed_mid_delivery_leaves_no_gap(
 ) -> None:
     await load_demo(domain_store)
     _, admin = await make_user(domain_store, "admin")
-    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": "127.0.0.1"}), pool=pool)
+    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": RECEIVERS}), pool=pool)
     with Receiver() as receiver:
         async with api_client(app) as client:
             created = await client.post(
@@ -126,7 +126,7 @@ async def test_two_workers_keep_one_delivery_in_flight_per_subscription(
 ) -> None:
     await load_demo(domain_store)
     _, admin = await make_user(domain_store, "admin")
-    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": "127.0.0.1"}), pool=pool)
+    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": RECEIVERS}), pool=pool)
     with Receiver() as receiver:
         receiver.delay = 0.05
         async with api_client(app) as client:

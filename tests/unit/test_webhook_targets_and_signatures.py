@@ -6,7 +6,9 @@ import pytest
 
 from services.handlers.webhooks import AllowList, TargetRefused, check_target, signature, verify
 
-ALLOWED = AllowList.parse(["hooks.snv.gov.vn", "*.sotttt.gov.vn", "10.20.0.0/16", "", "127.0.0.1"])
+ALLOWED = AllowList.parse(
+    ["hooks.snv.gov.vn", "*.sotttt.gov.vn", "10.20.0.0/16:8080", "", "127.0.0.1:9000-9001"]
+)
 
 
 @pytest.mark.parametrize(
