@@ -315,3 +315,31 @@ async def test_a_killed_active_projector_is_taken_over_by_the_standby_at_once(
         active.process.wait(timeout=10)
         code = standby.stop() if standby is not None else 0
     assert code == 0
+
+
+async def test_a_projector_started_while_the_database_is_down_waits_for_it(
+    cluster: Cluster, database: str, store: EventStore, tmp_path: Path
+) -> None:
+    await append_history(store, random_history(random.Random(9), 4, 30))
+    cluster.stop("fast")
+    role = Role(database, "early", tmp_path)
+    try:
+
+        async def said_it_waits() -> bool:
+            return role.lines("waiting for the database to start") == 1
+
+        await until(said_it_waits, what="the projector to say it waits")
+        assert role.process.poll() is None  # waiting, not gone
+        cluster.start()
+
+        async def it_owns_it() -> bool:
+            return await owner(database) == "early"
+
+        took = await until(it_owns_it, what="the projector to claim once the database is back")
+        print(f"\nclaimed {took:.2f} s after the database started")
+        await until(lambda: caught_up(database), what="caught up")
+    finally:
+        if not cluster.running():
+            cluster.start()
+        code = role.stop()
+    assert code == 0
