@@ -4,8 +4,6 @@ stay up)."""
 
 from __future__ import annotations
 
-import os
-import pwd
 import shutil
 import signal
 import socket
@@ -14,14 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-BIN = Path("/usr/local/bin")
-
-
-def spare_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.resilience.cluster import Cluster, spare_port
 
 
 def answers(port: int) -> bool:
@@ -33,50 +24,30 @@ def answers(port: int) -> bool:
 
 
 class PrivatePostgres:
-    """initdb from the local binaries, trust authentication, a spare port. As root the cluster
-    is owned by the `postgres` account (PostgreSQL refuses to run as root)."""
+    """A cluster of the test's own (`tests/resilience/cluster.py`, started), and the URL of its
+    `postgres` database."""
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="campaign-pg-"))
-        self.data = self.root / "data"
-        self.log = self.root / "server.log"
-        self.port = spare_port()
-        self._as: list[str] = []
-        if os.geteuid() == 0:
-            account = pwd.getpwnam("postgres")
-            os.chown(self.root, account.pw_uid, account.pw_gid)
-            self._as = ["runuser", "-u", "postgres", "--"]
-        self._run(
-            str(BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8"
-        )
+        self.cluster = Cluster.create(self.root)
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, *command: str) -> None:
-        subprocess.run(
-            [*self._as, *command], check=True, capture_output=True, timeout=120, cwd=self.root
-        )
+        return self.cluster.dsn()
 
     def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c max_connections=100"
-        )
-        self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-                  "-w", "-t", "60", "start")  # fmt: skip
+        if not self.cluster.running():
+            self.cluster.start()
 
     def stop(self, mode: str = "fast") -> None:
         """`fast` ends every session (as an operator's restart does), `immediate` is a crash."""
-        self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+        self.cluster.stop(mode)
 
     def running(self) -> bool:
-        return answers(self.port)
+        return self.cluster.running()
 
     def close(self) -> None:
-        if self.running():
-            self.stop("immediate")
+        self.cluster.destroy()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -115,7 +86,7 @@ class PrivateRedis:
 
 
 def migrated(server: PrivatePostgres) -> str:
-    """The cluster started and migrated (as `campaign migrate` does); its URL."""
+    """The cluster migrated (as `campaign migrate` does); its URL."""
     import asyncio
 
     from services.ops.migrate import migrate_and_rebuild
