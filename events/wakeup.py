@@ -134,7 +134,7 @@ class WakeUpListener:
                         self._connection.terminate()
                 try:
                     await self._connect()
-                except (asyncpg.PostgresError, OSError) as again:
-                    log.warning("wake-up listener could not reconnect", error=str(again))
+                except Exception as again:  # whatever it is, the keeper lives on and retries
+                    log.warning("wake-up listener could not reconnect", error=repr(again))
                     continue
                 self._wake()
