@@ -152,12 +152,13 @@ async def run(settings: Settings, name: str, clock: Clock = _now, tick: int = 60
 
 
 async def fallback(settings: Settings, clock: Clock, stopped: asyncio.Event, state: State) -> None:
-    """Without Redis: record the due deadline steps and deliver the due webhooks from
-    PostgreSQL alone, every POLL_SECONDS, until Redis answers again or a signal comes.
+    """Without Redis: record the due deadline steps, deliver the due webhooks and seal the log
+    from PostgreSQL alone, every POLL_SECONDS, until Redis answers again or a signal comes.
     Exactly once as with arq: a step is recorded under its deterministic idempotency key, a
     delivery holds its subscription's lease. PostgreSQL away too: waited out, logged once."""
     database_url, redis_url = settings.require_database(), settings.require_redis()
     delivery = webhooks.DeliveryConfig.from_settings(settings)
+    sealer = seals.SealConfig.from_settings(settings)
     clients = webhooks.Clients(delivery.timeout)
     pool: Any = None
     store: EventStore | None = None
@@ -175,9 +176,10 @@ async def fallback(settings: Settings, clock: Clock, stopped: asyncio.Event, sta
                         database_url, min_size=1, max_size=deadlines.RECONCILE_CONCURRENCY + 4
                     )
                     store = state.store = EventStore(pool)
-                ctx = {"store": store, "clock": clock}
+                ctx = {"store": store, "clock": clock, "pool": pool, "seal_config": sealer}
                 recorded = await deadlines.reconcile(ctx, grace=timedelta(0))
                 delivered = await webhooks.deliver_due(store, clients, delivery, stopped.is_set)
+                await seals.seal_log(ctx)  # sealers serialise in the database
                 if recorded or delivered:
                     log.info("fallback round", steps_recorded=recorded, events_delivered=delivered)
                 if database_away is not None:

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from events import sealing
 from events.store import EventStore
 from services.api.app import create_app
 from services.domain.assignment import IssueAssignment
@@ -107,6 +108,7 @@ async def test_a_worker_rides_out_a_redis_outage_from_postgresql_alone(
                 log, "worker", "--name", "survivor", "--tick", "2",
                 DATABASE_URL=dsn, REDIS_URL=redis.url, WEBHOOK_ALLOWED_TARGETS=RECEIVERS,
                 WEBHOOK_TIMEOUT_SECONDS="2", WEBHOOK_BACKOFF_SECONDS="0.2",
+                SEAL_EVERY_EVENTS="1",
             )  # fmt: skip
             try:
 
@@ -135,6 +137,13 @@ async def test_a_worker_rides_out_a_redis_outage_from_postgresql_alone(
 
                 await until(all_missed, 45, "the steps due during the outage")
                 await until(all_delivered, 45, "the events appended during the outage")
+                appended = await domain_store.count_events()
+
+                async def sealed() -> bool:
+                    seal = await sealing.latest(pool)
+                    return seal is not None and seal.total >= appended
+
+                await until(sealed, 45, "the log sealed during the outage")
                 recorded_within = time.monotonic() - killed
                 assert worker.poll() is None, "the worker exited on the Redis outage"
                 await asyncio.sleep(max(0.0, OUTAGE - (time.monotonic() - killed)))
