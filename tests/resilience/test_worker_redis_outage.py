@@ -6,6 +6,7 @@ away (each step once, no event twice), and hands back to arq when Redis returns.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections import Counter
@@ -35,7 +36,7 @@ from workers import queue
 
 pytestmark = pytest.mark.slow
 
-OUTAGE = 15.0
+OUTAGE = 30.0 if os.environ.get("RESILIENCE_BIG") == "1" else 15.0
 TASKS = 5
 
 
