@@ -213,3 +213,44 @@ async def test_a_writer_that_ends_after_the_snapshot_bounds_it_and_a_non_writer_
     finally:
         await other.close()
         await reader.close()
+
+
+async def test_the_projector_and_webhooks_keep_up_beside_a_transaction_held_open(
+    domain_store: EventStore, pool: Any, blocker: str
+) -> None:
+    import time
+
+    from projections import task_facts
+    from projections.projector import Projector
+    from services.api.app import create_app
+    from services.ops.demo import load_demo
+    from services.runtime.config import load_settings
+    from tests.http import api_client
+    from tests.integration.test_webhooks import config, keep_delivering, subscribe
+    from tests.org import make_user
+    from tests.receiver import RECEIVERS, Receiver
+
+    started = time.monotonic()
+    appended = await load_demo(domain_store)
+    projector = Projector(domain_store, task_facts.MODEL, owner="beside")
+    assert await projector.claim()
+    await projector.catch_up()
+    assert (await task_facts.MODEL.backlog(domain_store, projector.position)).events == 0
+    projected = time.monotonic() - started
+    _, admin = await make_user(domain_store, "admin")
+    app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": RECEIVERS}), pool=pool)
+    with Receiver() as receiver:
+        async with api_client(app) as client:
+            subscription, _ = await subscribe(client, admin, receiver.url, secret="s" * 32)
+            await keep_delivering(
+                domain_store,
+                config(batch=100),
+                subscription,
+                lambda: len(receiver.accepted_events()) >= appended,
+            )
+    await projector.release()
+    print(
+        f"\nbeside a transaction open in the {blocker}: {appended} events projected "
+        f"{projected:.2f} s after the first append, delivered "
+        f"{time.monotonic() - started:.2f} s after it"
+    )
