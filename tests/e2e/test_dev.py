@@ -43,21 +43,32 @@ def free_port_with_neighbours() -> int:
     raise AssertionError("no three free ports in a row")
 
 
+LOGS: dict[int, Path] = {}
+"""Each `campaign dev` process's output, by pid."""
+
+
 def start_dev(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DATA_DIR=str(data_dir), HTTP_PORT=str(port), LOG_FORMAT="console")
-    return subprocess.Popen(
-        [sys.executable, "-m", "services.ops.cli", "dev"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    log = data_dir.parent / "dev.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.ops.cli", "dev"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    LOGS[process.pid] = log  # shown when it fails
+    return process
 
 
 def wait_ready(port: int, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        assert process.poll() is None, "campaign dev exited before it was ready"
+        if process.poll() is not None:
+            said = LOGS[process.pid].read_text(errors="replace")[-4000:]
+            raise AssertionError(f"campaign dev exited before it was ready:\n{said}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200:
                 return
