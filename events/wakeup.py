@@ -48,8 +48,8 @@ class WakeUpSender:
             try:
                 await self._pool.execute("SELECT pg_notify($1, '')", self._channel)
                 metrics.WAKE_UPS_SENT.inc()
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
-                log.warning("wake-up not sent; followers will poll", error=str(error))
+            except Exception as error:  # best effort: asyncpg's client errors included
+                log.warning("wake-up not sent; followers will poll", error=repr(error))
             if not self._again:
                 return
 
