@@ -44,17 +44,18 @@ async def issue(store: EventStore, count: int, due: datetime, batch: int = 500) 
     now = datetime.now(UTC)
     limit = asyncio.Semaphore(4)
 
-    async def one(size: int) -> None:
+    async def one(start: int, size: int) -> None:
+        # One item names each lead once: an item per task.
         commands = [
-            IssueAssignment(uuid.uuid4(), plan, "9", "Báo cáo định kỳ", lead, due, now, now)
-            for _ in range(size)
+            IssueAssignment(uuid.uuid4(), plan, f"9.{n}", "Báo cáo định kỳ", lead, due, now, now)
+            for n in range(start, start + size)
         ]
         async with limit:
             await execute(
                 store, CommandContext(OPERATOR, now), assignments.issue_handler(commands, OPERATOR)
             )
 
-    await asyncio.gather(*(one(min(batch, count - i)) for i in range(0, count, batch)))
+    await asyncio.gather(*(one(i, min(batch, count - i)) for i in range(0, count, batch)))
 
 
 async def raw_baseline(pool: asyncpg.Pool[Any], count: int) -> float:
