@@ -4,9 +4,11 @@ and each test gets a fresh copy of it, dropped afterwards."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -99,17 +101,36 @@ async def domain_store(pool: asyncpg.Pool[Any]) -> AsyncIterator[EventStore]:
 
 @pytest.fixture
 async def redis_url(servers: Servers) -> AsyncIterator[str]:
-    """A Redis database of this test's own (one of 1-15, emptied before and after)."""
-    import random
-
+    """A Redis database for this test. On the tests' own server: a database of its own, emptied
+    before and after. On the one `TEST_REDIS_URL` gives: that database, never emptied; the keys
+    this test made are deleted afterwards."""
     from redis.asyncio import Redis
 
-    base = servers.redis().rsplit("/", 1)[0]
-    url = f"{base}/{random.randint(1, 15)}"
+    url = servers.redis()
+    if servers.owns_redis:
+        url = redis_database(url, next(_redis_databases))
     client = Redis.from_url(url)
-    await client.flushdb()
     try:
-        yield url
+        if servers.owns_redis:
+            await client.flushdb()
+            yield url
+            await client.flushdb()
+        else:
+            before = {key async for key in client.scan_iter(count=1000)}
+            yield url
+            made = [key async for key in client.scan_iter(count=1000) if key not in before]
+            if made:
+                await client.delete(*made)
     finally:
-        await client.flushdb()
         await client.aclose()
+
+
+_redis_databases = itertools.cycle(range(1, 16))
+
+
+def redis_database(url: str, number: int) -> str:
+    """`url` naming database `number` (redis://host:port/N or unix://path?db=N)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return urlunsplit(parts._replace(query=f"db={number}"))
+    return urlunsplit(parts._replace(path=f"/{number}"))

@@ -71,7 +71,9 @@ async def raw_baseline(pool: asyncpg.Pool[Any], count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def bench(dsn: str, redis_url: str, total: int, wave: int, lead_seconds: int) -> None:
+async def bench(
+    dsn: str, redis_url: str, total: int, wave: int, lead_seconds: int, owns_redis: bool
+) -> None:
     pool = await create_pool(dsn, min_size=2, max_size=20)
     store = EventStore(pool)
     redis = Redis.from_url(redis_url)
@@ -142,7 +144,8 @@ async def bench(dsn: str, redis_url: str, total: int, wave: int, lead_seconds: i
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
             await asyncio.wait_for(worker.wait(), 40)
-        await redis.flushdb()
+        if owns_redis:  # a Redis the benchmark started; one it was given is left as it is
+            await redis.flushdb()
         await redis.aclose()
         await store.close()
         await pool.close()
@@ -162,8 +165,8 @@ async def main() -> None:
     if args.smoke:
         args.tasks, args.wave, args.lead_seconds = 1_000, 300, 20
     async with scratch_database(migrate_and_rebuild) as (dsn, servers):
-        redis_url = servers.redis().rsplit("/", 1)[0] + "/13"
-        await bench(dsn, redis_url, args.tasks, args.wave, args.lead_seconds)
+        redis_url = servers.redis()  # a server of its own unless TEST_REDIS_URL names one
+        await bench(dsn, redis_url, args.tasks, args.wave, args.lead_seconds, servers.owns_redis)
 
 
 if __name__ == "__main__":

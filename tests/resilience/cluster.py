@@ -14,14 +14,14 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+
+from tests.servers import spare_port
 
 SUPERUSER = "postgres"
 RUN_AS = "postgres"
@@ -51,26 +51,6 @@ def available() -> bool:
         except KeyError:
             return False
     return True
-
-
-def spare_port() -> int:
-    """A free port below the kernel's ephemeral range: while the server is stopped, a client's
-    outgoing connection cannot take its number, so the server can always bind it again."""
-    low = 32768
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(max(1024, low - 12000), low)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Cluster:

@@ -26,9 +26,10 @@ from services.ops.demo import load_demo
 from services.ops.migrate import migrate_and_rebuild
 from tests.org import make_user
 from tests.processes import start_campaign, stop
-from tests.resilience.cluster import Cluster, available, spare_port
+from tests.resilience.cluster import Cluster, available
 from tests.resilience.private_servers import PrivateRedis
 from tests.resilience.test_worker_redis_outage import TASKS, issue, misses
+from tests.servers import spare_port
 
 pytestmark = [
     pytest.mark.slow,

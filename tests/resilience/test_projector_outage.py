@@ -28,7 +28,8 @@ from projections import task_facts
 from projections.projector import DATABASE_ERRORS
 from projections.registry import rebuild
 from services.ops.migrate import migrate_and_rebuild
-from tests.resilience.cluster import Cluster, available, spare_port
+from tests.resilience.cluster import Cluster, available
+from tests.servers import spare_port
 from tests.task_histories import append_history, random_history
 
 pytestmark = pytest.mark.skipif(not available(), reason="no local PostgreSQL binaries")
