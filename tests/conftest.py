@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -113,16 +113,36 @@ async def redis_url(servers: Servers) -> AsyncIterator[str]:
     try:
         if servers.owns_redis:
             await client.flushdb()
-            yield url
-            await client.flushdb()
-        else:
-            before = {key async for key in client.scan_iter(count=1000)}
-            yield url
-            made = [key async for key in client.scan_iter(count=1000) if key not in before]
-            if made:
-                await client.delete(*made)
+        _keys_before[url] = {key async for key in client.scan_iter(count=1000)}
+        yield url
+        await lose_test_keys(url)
+    finally:
+        _keys_before.pop(url, None)
+        await client.aclose()
+
+
+_keys_before: dict[str, set[bytes]] = {}
+
+
+async def lose_test_keys(url: str) -> None:
+    """Redis loses everything the running test put in it (as a restarted Redis without
+    persistence would), and nothing that was there before the test."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        before = _keys_before.get(url, set())
+        made = [key async for key in client.scan_iter(count=1000) if key not in before]
+        if made:
+            await client.delete(*made)
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+def lose_redis(redis_url: str) -> Callable[[], Awaitable[None]]:
+    """Call to make Redis lose every job and key this test made."""
+    return lambda: lose_test_keys(redis_url)
 
 
 _redis_databases = itertools.cycle(range(1, 16))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 
 from events.store import EventStore
 from projections.registry import rebuild_named
@@ -121,7 +121,10 @@ async def test_five_concurrent_handlers_of_one_step_record_it_once(
 
 
 async def test_a_redis_flush_delays_a_thousand_steps_by_one_reconciler_period(
-    domain_store: EventStore, pool: asyncpg.Pool[Any], redis_url: str
+    domain_store: EventStore,
+    pool: asyncpg.Pool[Any],
+    redis_url: str,
+    lose_redis: Callable[[], Awaitable[None]],
 ) -> None:
     await load_demo(domain_store)
     assert await reconcile(context(domain_store)) == 9  # the demo's history, out of the way
@@ -146,7 +149,7 @@ async def test_a_redis_flush_delays_a_thousand_steps_by_one_reconciler_period(
     try:
         assert await schedule_due_steps(context(domain_store, redis)) == 1000
         assert await schedule_due_steps(context(domain_store, redis)) == 0  # queued once
-        await Redis.from_url(redis_url).flushdb()  # Redis lost every job
+        await lose_redis()  # Redis lost every job
         later = due + timedelta(minutes=1)
         assert await reconcile(context(domain_store, redis, later)) == 1000
     finally:

@@ -389,7 +389,10 @@ async def test_the_dispatcher_queues_each_due_subscription_once(
 
 
 async def test_a_filtered_subscription_that_found_nothing_new_is_not_woken_again(
-    domain_store: EventStore, pool: asyncpg.Pool[Any], redis_url: str
+    domain_store: EventStore,
+    pool: asyncpg.Pool[Any],
+    redis_url: str,
+    lose_redis: Callable[[], Awaitable[None]],
 ) -> None:
     from events.cursor import Cursor
     from workers import queue
@@ -414,7 +417,7 @@ async def test_a_filtered_subscription_that_found_nothing_new_is_not_woken_again
                 woken = await dispatch(domain_store, redis)  # something new in the feed
                 async with Clients(2.0) as http:
                     await deliver(domain_store, http, config(), subscription)
-                await redis.flushdb()
+                await lose_redis()
                 again = await dispatch(domain_store, redis)
             finally:
                 await redis.aclose()
