@@ -149,28 +149,45 @@ class EmbeddedPostgres:
                 stderr=subprocess.PIPE,
                 user=self._run_as(),
             )
-        options = f"-h '' -k {self.socket_dir} -c max_connections=200 -c fsync=on"
-        subprocess.run(
-            [
-                str(_pg_bin() / "pg_ctl"),
-                "-D",
-                str(self.pgdata),
-                "-l",
-                str(self.log_file),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            user=self._run_as(),
-        )
+        self._start_server()
         log.info("embedded PostgreSQL started", socket_dir=str(self.socket_dir))
         return self.dsn
+
+    def _start_server(self, patience: float = 60.0) -> None:
+        """pg_ctl start, again until `patience` runs out: the processes of a server that was
+        killed can hold its shared memory for a while after, and PostgreSQL will not start
+        beside them (on a loaded machine, seconds)."""
+        options = f"-h '' -k {self.socket_dir} -c max_connections=200 -c fsync=on"
+        deadline = time.monotonic() + patience
+        while True:
+            started = subprocess.run(
+                [
+                    str(_pg_bin() / "pg_ctl"),
+                    "-D",
+                    str(self.pgdata),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                user=self._run_as(),
+            )
+            if started.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                started.check_returncode()
+            log.warning(
+                "embedded PostgreSQL did not start; trying again",
+                error=started.stderr.decode(errors="replace").strip()[-300:],
+            )
+            time.sleep(1)
 
     def _postmaster_pid(self) -> int | None:
         pid_file = self.pgdata / "postmaster.pid"
