@@ -46,7 +46,8 @@ from services.api.problems import EXCEPTION_HANDLERS, OUTAGE, database_unreachab
 from services.api.request_context import request_context_middleware
 from services.handlers import subscriptions as subscriptions_service
 from services.handlers.webhooks import AllowList
-from services.runtime.config import Settings
+from services.runtime.config import Settings, load_settings
+from services.runtime.logging import configure_logging
 
 log = structlog.get_logger()
 
@@ -150,3 +151,11 @@ def create_app(
     # Around everything litestar does, so that unmatched routes are logged too.
     application.asgi_handler = access_log_middleware(application.asgi_handler)
     return application
+
+
+def from_environment() -> Litestar:
+    """The app of one of several API processes (`campaign serve` with HTTP_WORKERS > 1): each
+    reads its settings from the environment it inherited."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

@@ -66,10 +66,8 @@ async def register_all(store: EventStore, total: int) -> tuple[list[float], list
                 # A parent among units registered already: shallow first, as a tree grows.
                 parent = None if number < 34 else rng.choice(registered[: max(34, number // 3)])
             unit_id = uuid.uuid4()
-            command = RegisterUnit(
-                unit_id, f"Đơn vị {number}", f"DV{number}", "office" if parent else "party_committee",
-                parent,
-            )  # fmt: skip
+            kind = "office" if parent else "party_committee"
+            command = RegisterUnit(unit_id, f"Đơn vị {number}", f"DV{number}", kind, parent)
             started = time.perf_counter()
             await execute(
                 store,
