@@ -45,6 +45,7 @@ bench: $(DEV)
 	$(BIN)/python tests/benchmarks/bench_deadlines.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_feed.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_webhooks.py $(BENCH_ARGS)
+	$(BIN)/python tests/benchmarks/bench_units.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -36,12 +36,16 @@ from services.runtime.reconnect import Outage, ReconnectPolicy, after_failure, a
 log = structlog.get_logger(__name__)
 
 LAG_EVENTS = Gauge(
-    "campaign_projector_lag_events", "Events the projector has not applied yet", ["projection"]
+    "campaign_projector_lag_events",
+    "Events the projector has not applied yet",
+    ["projection"],
+    multiprocess_mode="mostrecent",  # measured by every API process alike
 )
 LAG_SECONDS = Gauge(
     "campaign_projector_lag_seconds",
     "Age of the oldest event not yet applied (0 when caught up)",
     ["projection"],
+    multiprocess_mode="mostrecent",  # measured by every API process alike
 )
 WAITING_FOR_DATABASE = Gauge(
     "campaign_projector_waiting_for_database",

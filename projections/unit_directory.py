@@ -1,8 +1,10 @@
 """The unit directory: units as they stand, the tree's closure, and the queries over them.
 
 A pure `apply` folds a unit's events into its row; `write` keeps the table in step inside the
-transaction of the command that appended the events (an inline read model), then recomputes
-the closure (ancestor, descendant) the compliance roll-up joins on.
+transaction of the command that appended the events (an inline read model), and with it the
+closure (ancestor, descendant) the compliance roll-up joins on: a registration adds the new
+unit's rows, a move, merge, split or dissolution replaces those of the units below the one
+that changed (migration 0014 says why that is enough).
 """
 
 from __future__ import annotations
@@ -130,17 +132,24 @@ TABLE = RowTable(
 )
 
 
+RESHAPING = (UnitMoved, UnitMerged, UnitSplit, UnitDissolved)
+"""Events that change a unit's place in the tree (its parent, or its successor)."""
+
+
 async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
+    added: list[UUID] = []
+    reshaped: list[UUID] = []
     for change in changes:
         event: Any = change.event
         row = apply(await TABLE.get(connection, event.unit_id), event, change.version, change.at)
         if row is not None:
             await TABLE.put(connection, row)
-    await refresh_closure(connection)
-
-
-async def refresh_closure(connection: DbConnection) -> None:
-    await connection.execute("SELECT unit_closure_refresh()")
+        if isinstance(event, UnitRegistered):
+            added.append(event.unit_id)
+        elif isinstance(event, RESHAPING) and event.unit_id not in reshaped:
+            reshaped.append(event.unit_id)
+    if added or reshaped:
+        await connection.execute("SELECT unit_closure_apply($1, $2)", added, reshaped)
 
 
 # -- queries ----------------------------------------------------------------------------------

@@ -45,8 +45,10 @@ from services.api.health import live, ready
 from services.api.problems import EXCEPTION_HANDLERS, OUTAGE, database_unreachable
 from services.api.request_context import request_context_middleware
 from services.handlers import subscriptions as subscriptions_service
+from services.handlers.token_cache import TokenCache
 from services.handlers.webhooks import AllowList
-from services.runtime.config import Settings
+from services.runtime.config import Settings, load_settings
+from services.runtime.logging import configure_logging
 
 log = structlog.get_logger()
 
@@ -92,6 +94,8 @@ def create_app(
         app.state.live_hub = live_feed.Hub(app.state.store, settings.database_url)
         app.state.webhook_targets = AllowList.parse(settings.webhook_allowed_targets)
         app.state.fair_use = FairUse(settings)
+        app.state.token_cache = TokenCache(settings.database_url)
+        await app.state.token_cache.start()
         lag = asyncio.create_task(_measure_lags(app.state.store))
         try:
             yield
@@ -100,6 +104,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
             await app.state.live_hub.close()
+            await app.state.token_cache.close()
             await app.state.fair_use.close()
             await app.state.store.close()
             if own_pool:
@@ -150,3 +155,11 @@ def create_app(
     # Around everything litestar does, so that unmatched routes are logged too.
     application.asgi_handler = access_log_middleware(application.asgi_handler)
     return application
+
+
+def from_environment() -> Litestar:
+    """The app of one of several API processes (`campaign serve` with HTTP_WORKERS > 1): each
+    reads its settings from the environment it inherited."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from litestar import Request, Response
 
@@ -15,6 +16,8 @@ from events.store import EventStore
 from services.api.problems import Problem
 from services.handlers.auth import Actor
 from services.handlers.command_path import Answer, CommandContext, Handler, execute
+from services.handlers.streams import user_stream
+from services.handlers.token_cache import TokenCache
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
@@ -89,7 +92,10 @@ class Commands:
         )
 
     async def execute(self, handler: Handler) -> Answer:
-        return await execute(self.store, await self.context(), handler)
+        answer = await execute(self.store, await self.context(), handler)
+        if any(ref.stream_id.startswith(USER_STREAM) for ref in answer.events):
+            forget_tokens(self.request)  # at once here; other processes hear the notice
+        return answer
 
     async def run(self, handler: Handler) -> Response[Any]:
         return answer_response(await self.execute(handler))
@@ -111,3 +117,14 @@ def answer_response(answer: Answer) -> Response[Any]:
         **answer.extra,
     }
     return Response(body, status_code=answer.status)
+
+
+USER_STREAM = user_stream(UUID(int=0)).removesuffix(str(UUID(int=0)))
+
+
+def forget_tokens(request: Request[Any, Any, Any]) -> None:
+    """This process forgets every token it knew: who holds what has just changed here, and the
+    notice of the change (migration 0015) may reach its listener after the next request."""
+    cache: TokenCache | None = getattr(request.app.state, "token_cache", None)
+    if cache is not None:
+        cache.forget()

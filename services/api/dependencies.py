@@ -69,7 +69,7 @@ async def provide_actor(
     than GET, HEAD, OPTIONS) is counted against the token's COMMANDS_PER_MINUTE (429 beyond).
     The user's id is kept for the access log."""
     authorization = request.headers.get("authorization")
-    actor = await authenticate(pool, authorization, now)
+    actor = await authenticate(pool, authorization, now, request.app.state.token_cache)
     request.scope.setdefault("state", {})["user_id"] = str(actor.user_id)
     if request.method not in SAFE_METHODS and authorization:
         fair_use: FairUse = request.app.state.fair_use

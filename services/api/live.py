@@ -42,8 +42,12 @@ from services.handlers.reach import NOTHING, FeedScope, feed_scope
 
 log = structlog.get_logger(__name__)
 
-OPEN = Gauge("campaign_sse_clients", "Open Server-Sent Events clients")
-CATCHING_UP = Gauge("campaign_sse_clients_catching_up", "SSE clients reading from the store")
+OPEN = Gauge("campaign_sse_clients", "Open Server-Sent Events clients", multiprocess_mode="livesum")
+CATCHING_UP = Gauge(
+    "campaign_sse_clients_catching_up",
+    "SSE clients reading from the store",
+    multiprocess_mode="livesum",
+)
 SENT = Counter("campaign_sse_events_sent_total", "Events sent to SSE clients")
 
 QUEUE_FRAMES = 1000

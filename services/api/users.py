@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Response, delete, get, post
+from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from events.organisation import Role
-from services.api.commanding import Commands, new_id
+from services.api.commanding import Commands, forget_tokens, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.handlers import users
@@ -106,6 +106,7 @@ async def revoke_role(
 
 @post("/users/{user_id:uuid}/tokens", status_code=201)
 async def create_token(
+    request: Request[Any, Any, Any],
     pool: Injected[Pool],
     actor: NamedDependency[Actor],
     now: Injected[datetime],
@@ -115,11 +116,13 @@ async def create_token(
     token_id, token, expires_at = await users.new_token(
         pool, actor, user_id, now, days=data.days, label=data.label
     )
+    forget_tokens(request)
     return TokenView(token_id, token, expires_at)
 
 
 @delete("/users/{user_id:uuid}/tokens/{token_id:uuid}", status_code=200)
 async def revoke_token(
+    request: Request[Any, Any, Any],
     pool: Injected[Pool],
     actor: NamedDependency[Actor],
     now: Injected[datetime],
@@ -128,11 +131,13 @@ async def revoke_token(
 ) -> dict[str, str]:
     if not await users.withdraw_token(pool, actor, user_id, token_id, now):
         raise Problem(404, "unknown-token", "Unknown token", f"user {user_id} has no such token")
+    forget_tokens(request)
     return {"id": str(token_id), "status": "revoked"}
 
 
 @delete("/users/{user_id:uuid}/personal-data", status_code=200)
 async def erase_user(
+    request: Request[Any, Any, Any],
     pool: Injected[Pool],
     actor: NamedDependency[Actor],
     now: Injected[datetime],
@@ -140,6 +145,7 @@ async def erase_user(
 ) -> dict[str, str]:
     if not await users.erase_person(pool, actor, user_id, now):
         raise Problem(404, "unknown-user", "Unknown user", f"user {user_id} does not exist")
+    forget_tokens(request)
     return {"id": str(user_id), "status": "erased"}
 
 

@@ -16,6 +16,7 @@ import asyncpg
 
 from projections import user_roles
 from services.domain.user import Grant
+from services.handlers.token_cache import TokenCache
 
 TOKEN_PREFIX = "clt_"
 DEFAULT_TOKEN_DAYS = 90
@@ -88,14 +89,25 @@ async def issue_token(
 INVALID_TOKEN = "the token is not valid (unknown, expired, revoked, or its user erased)"
 
 
-async def authenticate(pool: asyncpg.Pool[Any], authorization: str | None, now: datetime) -> Actor:
+async def authenticate(
+    pool: asyncpg.Pool[Any],
+    authorization: str | None,
+    now: datetime,
+    cache: TokenCache | None = None,
+) -> Actor:
     if not authorization:
         raise Unauthenticated("send Authorization: Bearer <token>")
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated("the Authorization header is not a bearer token of this service")
-    row = await user_roles.token_holder(pool, hash_token(token))
+    token_hash = hash_token(token)
+    row = cache.get(token_hash) if cache is not None else None
+    if row is None:
+        generation = cache.generation() if cache is not None else None
+        row = await user_roles.token_holder(pool, token_hash)
+        if cache is not None and row is not None:
+            cache.keep(token_hash, row, generation)
     if (
         row is None
         or row["revoked_at"] is not None

@@ -51,15 +51,20 @@ from services.handlers.streams import load_subscription, subscription_stream
 from services.handlers.webhooks import AllowList, TargetRefused, resolve_and_check
 
 SUBSCRIPTIONS = Gauge(
-    "campaign_webhook_subscriptions", "Webhook subscriptions, by status", ["status"]
+    "campaign_webhook_subscriptions",
+    "Webhook subscriptions, by status",
+    ["status"],
+    multiprocess_mode="mostrecent",  # measured by every API process alike
 )
 LAG_EVENTS = Gauge(
     "campaign_webhook_lag_events_max",
     "Events waiting for the furthest-behind active subscription (counted up to 10,000)",
+    multiprocess_mode="mostrecent",  # measured by every API process alike
 )
 LAG_SECONDS = Gauge(
     "campaign_webhook_lag_seconds_max",
     "Age of the oldest event waiting for an active subscription",
+    multiprocess_mode="mostrecent",  # measured by every API process alike
 )
 MEASURE_EVERY = 15.0
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -126,22 +127,43 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from services.api.app import create_app
-
     settings.require_database()
-    app = create_app(settings)
+    processes = settings.api_processes()
     # uvicorn stops gracefully on SIGTERM, then raises the signal again once it has restored
     # the handler it found: with this one in place, a graceful stop exits 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(
-        app,
+    served = dict(
         host=settings.host,
         port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=20,
         lifespan="on",
     )
+    if processes == 1:
+        from services.api.app import create_app
+
+        uvicorn.run(create_app(settings), **served)  # type: ignore[arg-type]
+        return 0
+    with _shared_metrics_folder():
+        log.info("serving", processes=processes, port=settings.port)
+        uvicorn.run("services.api.app:from_environment", factory=True, workers=processes, **served)  # type: ignore[arg-type]
     return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics_folder() -> Iterator[None]:
+    """Several API processes write their metrics in one folder, which /metrics reads whole
+    (prometheus_client's multiprocess mode): any process answers for all of them."""
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="campaign-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:

@@ -53,6 +53,20 @@ class Settings:
     commands_per_minute: int = 1200
     """Commands (POST, PUT, PATCH, DELETE) one token may send in a minute, across every API
     process (counted in Redis when REDIS_URL is set, else in this process); 0: no limit."""
+    http_workers: int = 0
+    """API processes `campaign serve` runs; 0: one per core when REDIS_URL is set, else one."""
+
+    def api_processes(self) -> int:
+        """How many API processes to run. Several need Redis: the rate limits and live
+        connections are counted there, so that they hold across the processes."""
+        if self.http_workers > 1 and not self.redis_url:
+            raise ConfigError(
+                f"HTTP_WORKERS={self.http_workers} needs REDIS_URL: several API processes "
+                "count rate limits and live connections there (or set HTTP_WORKERS=1)"
+            )
+        if self.http_workers:
+            return self.http_workers
+        return (os.cpu_count() or 1) if self.redis_url else 1
 
     def require_database(self) -> str:
         if not self.database_url:
@@ -154,4 +168,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         seal_every_seconds=_int(env, "SEAL_EVERY_SECONDS", 60, 1, 86_400),
         live_connections_per_user=_int(env, "LIVE_CONNECTIONS_PER_USER", 20, 1, 100_000),
         commands_per_minute=_int(env, "COMMANDS_PER_MINUTE", 1200, 0, 1_000_000),
+        http_workers=_int(env, "HTTP_WORKERS", 0, 0, 256),
     )
