@@ -38,6 +38,7 @@ from services.domain import refusal_codes as codes
 from services.domain.refusal import Decision, Refused
 from services.domain.rules import BACKDATE_TOLERANCE
 from services.handlers.auth import Actor
+from services.handlers.state_cache import states_of
 
 S = TypeVar("S")
 
@@ -155,9 +156,14 @@ class Session:
         if stream_id in self._states:
             state: S = self._states[stream_id]
             return state
-        events = await self.store.read_stream(stream_id)
-        state = functools.reduce(evolve, (e.data for e in events if e.data is not None), initial)
-        self.versions[stream_id] = events[-1].version if events else 0
+        cache = states_of(self.store)
+        version, state = cache.get(stream_id, evolve) or (0, initial)
+        events = await self.store.read_stream(stream_id, after_version=version)
+        state = functools.reduce(evolve, (e.data for e in events if e.data is not None), state)
+        if events:
+            version = events[-1].version
+            cache.keep(stream_id, evolve, version, state)
+        self.versions[stream_id] = version
         self._states[stream_id] = state
         return state
 
