@@ -13,7 +13,7 @@ folded beside the live table and swapped in (`projections/rebuild.py`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -120,6 +120,14 @@ def named(name: str) -> list[ReadModel]:
         known = ", ".join([m.name for m in READ_MODELS] + list(GROUPS))
         raise UnknownReadModel(f"no read model is called {name!r} (known: {known})")
     return found
+
+
+INLINE_EVENTS: tuple[type[Event], ...] = tuple({t for m in INLINE for t in m.handles})
+
+
+def written_inline(events: Iterable[Event]) -> bool:
+    """Whether any inline read model has rows to write for these events."""
+    return any(isinstance(event, INLINE_EVENTS) for event in events)
 
 
 async def write_inline(connection: DbConnection, changes: Sequence[Change]) -> None:

@@ -276,10 +276,24 @@ async def _append(
         idempotency = IdempotencyEntry(
             context.actor.idempotency_owner, context.idempotency_key, context.request_hash, answer
         )
+    metadata = context.metadata(outcome.acting_unit, backdated=session.backdated)
+    appended = [new.data for events in outcome.writes.values() for new in events]
+    if outcome.after is None and not registry.written_inline(appended):
+        # Nothing to write beside the events: one statement, its own transaction, no
+        # BEGIN and COMMIT round trips.
+        return (
+            await store.append(
+                writes,
+                metadata,
+                reservations=outcome.reservations,
+                releases=outcome.releases,
+                idempotency=idempotency,
+            )
+        ).events
     async with store.pool.acquire() as connection, connection.transaction():
         result = await store.append(
             writes,
-            context.metadata(outcome.acting_unit, backdated=session.backdated),
+            metadata,
             reservations=outcome.reservations,
             releases=outcome.releases,
             idempotency=idempotency,
