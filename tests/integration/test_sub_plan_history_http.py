@@ -1,5 +1,6 @@
 """A campaign's history with its sub-plans (`include_sub_plans`) shows a reader only the
-sub-plans they may read (the read rule of services/handlers/reach.py), and each event once."""
+sub-plans they may read (the read rule of services/handlers/reach.py) and what hangs below
+those, each event once."""
 
 from __future__ import annotations
 
@@ -79,21 +80,29 @@ async def test_a_sub_plan_the_reader_may_not_read_is_left_out_of_the_history(
             "due": "2022-10-20T00:00:00+07:00",
         }
         await ok(await client.post(f"/plans/{sub}/assignments", json=task, headers=admin), 201)
-        link = {"sub_plan_id": sub}
-        await ok(await client.post(f"/plans/{top}/sub-plans", json=link, headers=admin), 201)
+        # The office's own plan, which the district also receives, carries out the Sở's
+        # plan and a second one of the Sở's, both linked under the province's.
+        second = await issued_plan(client, admin, u["snv"], "3/KH-SNV", [u["phong"]])
+        office = await issued_plan(client, admin, u["phong"], "4/KH-PTC", [u["huyen"]])
+        for parent, child in ((top, sub), (top, second), (sub, office), (second, office)):
+            link = {"sub_plan_id": child}
+            linked = await client.post(f"/plans/{parent}/sub-plans", json=link, headers=admin)
+            await ok(linked, 201)
         auditor = bearer((await make_user(domain_store, "auditor", u["tinh"]))[1])
         district = bearer((await make_user(domain_store, "chief", u["huyen"]))[1])
 
         whole = await history(client, top, auditor, include_sub_plans="true")
         plans_of = {e["stream_id"]: e["tags"]["plan_id"] for e in whole}
-        assert {e["tags"]["plan_id"] for e in whole} == {top, sub}
+        assert {e["tags"]["plan_id"] for e in whole} == {top, sub, second, office}
         assert any(stream.startswith("assignment-") for stream in plans_of)
         assert len({e["event_id"] for e in whole}) == len(whole)
 
         # The district reads the province's plan (it is a recipient), not the Sở's: none of
-        # the Sở's plan's events reach it, not even those of the task it coordinates.
+        # the Sở's plans' events reach it, not even those of the task it coordinates, nor
+        # those of the office's plan below them, which it receives.
         own = await history(client, top, district)
         assert own and {e["tags"]["plan_id"] for e in own} == {top}
         assert await history(client, top, district, include_sub_plans="true") == own
+        assert await history(client, office, district)  # read alone, it is the district's
         refused = await client.get(f"/plans/{sub}/history", headers=district)
         assert refused.status_code == 404
