@@ -52,6 +52,9 @@ async def test_what_does_not_exist_is_a_404_naming_what_was_looked_for(
         assert problem(token_gone, 404, "unknown-token")["detail"] == (
             f"user {admin_id} has no such token"
         )
+        for stream in ("plan-not-an-id", f"plan-{missing}", "nowhere"):
+            unverified = await client.get("/audit/verify", headers=admin, params={"stream": stream})
+            assert problem(unverified, 404, "unknown-stream")["detail"] == f"no event in {stream!r}"
         no_route = problem(await client.get("/nowhere", headers=admin), 404, "not-found")
         assert no_route["instance"] == "/nowhere"
         # The admin can still sign in: nothing was revoked by the refusals.
