@@ -24,7 +24,8 @@ async def test_a_client_whose_queue_fills_catches_up_and_misses_nothing(
     dsn: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A queue of 5 frames: a 300-event append offered in one go overflows it at once.
+    # A queue of 5 frames: a 700-event append offered in one go overflows it at once (and
+    # more than a page of the store is read to catch up).
     monkeypatch.setattr(live, "QUEUE_FRAMES", 5)
     _, token = await make_user(domain_store, "admin")
     admin = bearer(token)
@@ -34,14 +35,16 @@ async def test_a_client_whose_queue_fills_catches_up_and_misses_nothing(
             "GET", "/events/live", headers={**admin, "Last-Event-ID": head}
         ) as reader:
             events = frames(reader)
-            await note(store, 300)
-            burst = await asyncio.wait_for(take(events, 300), 30)
+            await note(store, 700)
+            burst = await asyncio.wait_for(take(events, 700), 30)
             await note(store, 3)  # and it follows the tail again afterwards
             after = await asyncio.wait_for(take(events, 3), 30)
-        expected = (await client.get("/events", headers=admin, params={"after": head})).json()
+        expected = (
+            await client.get("/events", headers=admin, params={"after": head, "limit": "1000"})
+        ).json()
     cursors = [i for i, _ in burst + after]
     assert cursors == [e["cursor"] for e in expected["events"]]
-    assert [e["data"]["text"] for _, e in burst] == [str(n) for n in range(300)]
+    assert [e["data"]["text"] for _, e in burst] == [str(n) for n in range(700)]
 
 
 async def test_a_waiting_client_gets_keep_alives_and_a_reader_of_nothing_only_those(
