@@ -91,6 +91,19 @@ async def test_commands_per_token_are_counted_in_the_process_without_redis(
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
 
 
+async def test_no_command_limit_when_commands_per_minute_is_0(
+    pool: asyncpg.Pool[Any], domain_store: EventStore
+) -> None:
+    _, token = await make_user(domain_store, "admin")
+    app = create_app(load_settings({"COMMANDS_PER_MINUTE": "0"}), pool=pool)
+    async with api_client(app) as client:
+        statuses = [
+            (await client.post("/units", headers=bearer(token), json=unit(f"Z{n}"))).status_code
+            for n in range(5)
+        ]
+    assert statuses == [201] * 5
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

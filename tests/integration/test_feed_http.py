@@ -262,6 +262,13 @@ async def test_an_ndjson_feed_longer_than_a_page_streams_every_event_once_in_ord
             headers={**admin, "Accept": "application/x-ndjson"},
             params={"limit": str(STREAM_PAGE + 1)},
         )
+        # Exactly a page left: the stream looks for a second one and finds nothing.
+        last_page = await client.get(
+            "/events",
+            headers={**admin, "Accept": "application/x-ndjson"},
+            params={"after": shown[-STREAM_PAGE - 1]["cursor"], "limit": "10000"},
+        )
     lines = [json.loads(line) for line in whole.text.splitlines()]
     assert len(shown) > count and lines == shown
+    assert [json.loads(line) for line in last_page.text.splitlines()] == shown[-STREAM_PAGE:]
     assert [json.loads(line) for line in cut.text.splitlines()] == shown[: STREAM_PAGE + 1]

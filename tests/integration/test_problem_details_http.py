@@ -10,10 +10,18 @@ import asyncpg
 import httpx
 import msgspec
 import pytest
+from litestar import Litestar, get
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+)
 
+from events import errors as store_errors
 from events.cursor import Cursor
 from events.store import EventStore
 from services.api.app import create_app
+from services.api.problems import EXCEPTION_HANDLERS
 from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, event_count, make_user
@@ -99,6 +107,11 @@ async def test_an_id_that_is_nobodys_and_a_date_out_of_range_append_nothing(
                 headers=admin,
             )
         ).json()["id"]
+        chosen = str(uuid.uuid4())  # an id the client chose is the unit's
+        kept = await client.post(
+            "/units", json={**UNIT, "short_code": "C", "id": chosen}, headers=admin
+        )
+        assert kept.status_code == 201 and kept.json()["id"] == chosen
         before = await event_count(pool)
         for nobody in (
             "00000000-0000-0000-0000-000000000000",
@@ -186,3 +199,110 @@ async def test_a_feed_asked_for_units_outside_reach_is_empty_in_every_format(
     assert as_ndjson.content == b""
     assert as_msgpack.headers["content-type"].startswith("application/msgpack")
     assert msgspec.msgpack.decode(as_msgpack.content) == {"events": [], "next": after}
+
+
+def _raising(error: BaseException) -> Any:
+    @get("/fails", sync_to_thread=False)
+    def fails() -> None:
+        raise error
+
+    return fails
+
+
+def _chained() -> Exception:
+    """An error raised while handling another, whose cause a lost connection was."""
+    try:
+        try:
+            raise ExceptionGroup("writers", [ValueError("bad"), ConnectionResetError("reset")])
+        except ExceptionGroup as group:
+            raise RuntimeError("the append failed") from group
+    except RuntimeError as error:
+        return error
+
+
+def _raised_from(error: Exception, cause: Exception) -> Exception:
+    try:
+        try:
+            raise cause
+        except Exception as inner:
+            raise error from inner  # its cause and its context are one error
+    except Exception as outer:
+        return outer
+
+
+SHELL_ANSWERS = [
+    pytest.param(
+        store_errors.VersionConflict("plan-1", 2, 3),
+        409,
+        "version-conflict",
+        {"stream_id": "plan-1", "expected_version": 2, "actual_version": 3},
+        id="version-conflict",
+    ),
+    pytest.param(
+        store_errors.ReservationTaken("short-code", "SNV", None),
+        409,
+        "reservation-taken",
+        {"scope": "short-code", "key": "SNV"},
+        id="reservation-taken",
+    ),
+    pytest.param(
+        store_errors.IdempotencyKeyReused("user-1", "k1"),
+        422,
+        "idempotency-key-reused",
+        {},
+        id="idempotency-key-reused",
+    ),
+    pytest.param(
+        store_errors.UnstorableText("U+0000"), 422, "unstorable-text", {}, id="unstorable-text"
+    ),
+    pytest.param(
+        store_errors.DuplicateEvent("event e1 is stored"), 409, "duplicate-event", {}, id="dup"
+    ),
+    pytest.param(
+        store_errors.IdempotencyKeyInUse("user-1", "k1"),
+        409,
+        "idempotency-key-in-use",
+        {},
+        id="conflict",
+    ),
+    pytest.param(
+        store_errors.InvalidAppend("no stream"), 500, "internal-error", {}, id="store-bug"
+    ),
+    pytest.param(
+        _raised_from(store_errors.InvalidAppend("lost"), ConnectionRefusedError()),
+        503,
+        "database-unavailable",
+        {},
+        id="store-error-of-a-lost-database",
+    ),
+    pytest.param(
+        _raised_from(RuntimeError("secret 42"), ValueError("x")),
+        500,
+        "internal-error",
+        {},
+        id="bug",
+    ),
+    pytest.param(_chained(), 503, "database-unavailable", {}, id="lost-database-in-a-group"),
+    pytest.param(NotAuthorizedException("who?"), 401, "unauthenticated", {}, id="401"),
+    pytest.param(PermissionDeniedException("no"), 403, "forbidden", {}, id="403"),
+    pytest.param(ServiceUnavailableException(), 503, "unavailable", {}, id="503"),
+]
+
+
+@pytest.mark.parametrize(("error", "status", "code", "extra"), SHELL_ANSWERS)
+async def test_what_the_store_and_the_shell_raise_is_answered_as_a_problem(
+    error: BaseException, status: int, code: str, extra: dict[str, Any]
+) -> None:
+    app = Litestar([_raising(error)], exception_handlers=EXCEPTION_HANDLERS)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answer = await client.get("/fails")
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    body = answer.json()
+    assert body["type"] == f"/problems/{code}" and body["status"] == status
+    assert body | extra == body
+    if status == 500:  # what went wrong stays in the logs
+        assert "secret" not in answer.text and "no stream" not in answer.text
+    if code == "database-unavailable":
+        assert answer.headers["Retry-After"] == "5"
