@@ -41,10 +41,11 @@ bench: $(DEV)
 	$(BIN)/python tests/benchmarks/bench_feed.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_webhooks.py $(BENCH_ARGS)
 
-# By hand, not in CI: branch coverage of the product packages over COVERAGE_TESTS (default: all).
+# By hand, not in CI: branch coverage of the product packages over COVERAGE_TESTS (default: all);
+# the figures are printed even when a test fails.
 COVERAGE_TESTS ?= tests
 coverage: $(DEV)
-	$(BIN)/python -m pytest -q --cov --cov-report= $(COVERAGE_TESTS) $(PYTEST_ARGS)
+	-$(BIN)/python -m pytest -q --cov --cov-report= $(COVERAGE_TESTS) $(PYTEST_ARGS)
 	$(BIN)/python -m coverage report --include='services/api/*'
 	$(BIN)/python tests/coverage_by_package.py
 
