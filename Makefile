@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 PY_SOURCES := events services projections workers tests
 
-.PHONY: install run test test-loaded lint bench clean
+.PHONY: install run test test-loaded lint bench coverage clean
 
 # `make run` needs the package and the embedded servers; the tests also the dev tools
 # (pytest, linters, the deploy-file validators).
@@ -46,6 +46,14 @@ bench: $(DEV)
 	$(BIN)/python tests/benchmarks/bench_feed.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_webhooks.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_units.py $(BENCH_ARGS)
+
+# By hand, not in CI: branch coverage of the product packages over COVERAGE_TESTS (default: all);
+# the figures are printed even when a test fails.
+COVERAGE_TESTS ?= tests
+coverage: $(DEV)
+	-$(BIN)/python -m pytest -q --cov --cov-report= $(COVERAGE_TESTS) $(PYTEST_ARGS)
+	$(BIN)/python -m coverage report --include='services/api/*'
+	$(BIN)/python tests/coverage_by_package.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

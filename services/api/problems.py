@@ -276,7 +276,9 @@ def handle_http_exception(request: Request[Any, Any, Any], error: HTTPException)
         detail = "the request body exceeds the limit of this endpoint"
     if status >= 500:
         log.error("http error", status=status, detail=detail)
-    return problem_response(request, Problem(status, code, title, detail))
+    # litestar's own headers stay: a 405 names the methods the path takes (`Allow`).
+    headers = {str(k): str(v) for k, v in (error.headers or {}).items()}
+    return problem_response(request, Problem(status, code, title, detail, headers=headers))
 
 
 def handle_unstorable_text(

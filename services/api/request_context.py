@@ -47,7 +47,13 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
 
         async def send_with_ids(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                # A problem document names the request id itself (an unmatched route never
+                # reaches this middleware): one header each, never two.
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in (b"x-request-id", b"x-correlation-id")
+                ]
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.append((b"x-correlation-id", correlation_id.encode()))
                 message["headers"] = headers

@@ -131,11 +131,14 @@ async def units_import(store: EventStore, args: argparse.Namespace) -> None:
     except OSError as error:
         raise CliError(f"cannot read {path}: {error.strerror}") from None
     csv_format = args.format == "csv" or (args.format is None and path.suffix.lower() == ".csv")
-    rows = (
-        units.rows_from_csv(body.decode("utf-8-sig"))
-        if csv_format
-        else (units.rows_from_json(body))
-    )
+    if csv_format:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise CliError(f"{path} is not UTF-8 (save the CSV as UTF-8)") from None
+        rows = units.rows_from_csv(text)
+    else:
+        rows = units.rows_from_json(body)
     await _command(store, units.import_handler(rows, OPERATOR))
     print(f"imported {len(rows)} units in one append")
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from litestar import Litestar, get
+from structlog.testing import capture_logs
 
 from events import errors as store_errors
 from events.store import EventStore
@@ -88,6 +89,19 @@ async def test_commands_per_token_are_counted_in_the_process_without_redis(
         refused = await client.post("/units", headers=bearer(token), json=unit("C9"))
     assert statuses == [201, 201, 429]
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+
+
+async def test_no_command_limit_when_commands_per_minute_is_0(
+    pool: asyncpg.Pool[Any], domain_store: EventStore
+) -> None:
+    _, token = await make_user(domain_store, "admin")
+    app = create_app(load_settings({"COMMANDS_PER_MINUTE": "0"}), pool=pool)
+    async with api_client(app) as client:
+        statuses = [
+            (await client.post("/units", headers=bearer(token), json=unit(f"Z{n}"))).status_code
+            for n in range(5)
+        ]
+    assert statuses == [201] * 5
 
 
 def free_port() -> int:
@@ -169,6 +183,32 @@ async def test_live_connections_per_user_are_capped(
                     return (await open_live(probe, clients[-1], bearer(token))).status_code == 200
 
             await wait_until(admitted)
+
+
+async def test_while_its_redis_is_away_fair_use_refuses_nobody(
+    pool: asyncpg.Pool[Any], domain_store: EventStore
+) -> None:
+    # Nothing listens on this port: every count fails, and the API serves on uncounted.
+    env = {
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "COMMANDS_PER_MINUTE": "1",
+        "LIVE_CONNECTIONS_PER_USER": "1",
+    }
+    _, token = await make_user(domain_store, "admin")
+    with capture_logs() as logs:
+        async with (
+            serving(pool, env) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as client,
+            AsyncExitStack() as held,
+        ):
+            statuses = [
+                (await client.post("/units", headers=bearer(token), json=unit(f"R{n}"))).status_code
+                for n in range(3)
+            ]
+            live = [(await open_live(held, client, bearer(token))).status_code for _ in range(2)]
+    assert statuses == [201, 201, 201] and live == [200, 200]
+    warned = {entry["event"] for entry in logs if entry["log_level"] == "warning"}
+    assert {"command rate not counted", "live connection not counted"} <= warned
 
 
 async def test_retry_after_on_503_and_409_busy() -> None:

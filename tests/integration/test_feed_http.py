@@ -231,3 +231,44 @@ async def test_campaign_tail_follows_the_feed(
         assert tail.wait(timeout=10) == 0
     bad = campaign(dsn, "tail", "--after", "nonsense")
     assert bad.returncode == 1 and bad.stderr.startswith("error:")
+
+
+async def test_an_ndjson_feed_longer_than_a_page_streams_every_event_once_in_order(
+    store: EventStore, domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    from services.api.feed import STREAM_PAGE
+
+    _, token = await make_user(domain_store, "admin")
+    admin = bearer(token)
+    count = STREAM_PAGE + 300  # the stream reads a second page while the first goes out
+    notes = [NewEvent(Noted(text=f"{n}")) for n in range(count)]
+    await store.append([StreamWrite(f"note-{uuid.uuid4()}", 0, notes)], Metadata())
+    async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        # The feed shows an event once no older transaction of the cluster is still open.
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:
+            page = await client.get("/events", headers=admin, params={"limit": "10000"})
+            shown = page.json()["events"]
+            if len(shown) > count or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        whole = await client.get(
+            "/events",
+            headers={**admin, "Accept": "application/x-ndjson"},
+            params={"limit": str(len(shown))},
+        )
+        cut = await client.get(
+            "/events",
+            headers={**admin, "Accept": "application/x-ndjson"},
+            params={"limit": str(STREAM_PAGE + 1)},
+        )
+        # Exactly a page left: the stream looks for a second one and finds nothing.
+        last_page = await client.get(
+            "/events",
+            headers={**admin, "Accept": "application/x-ndjson"},
+            params={"after": shown[-STREAM_PAGE - 1]["cursor"], "limit": "10000"},
+        )
+    lines = [json.loads(line) for line in whole.text.splitlines()]
+    assert len(shown) > count and lines == shown
+    assert [json.loads(line) for line in last_page.text.splitlines()] == shown[-STREAM_PAGE:]
+    assert [json.loads(line) for line in cut.text.splitlines()] == shown[: STREAM_PAGE + 1]
