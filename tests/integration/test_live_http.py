@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 import uvicorn
+from prometheus_client import REGISTRY
 
 from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore
@@ -23,6 +24,7 @@ from services.ops.demo import load_demo
 from services.runtime.config import load_settings
 from tests.org import bearer, make_user
 from tests.support import Noted
+from tests.waiting import until
 
 
 def free_port() -> int:
@@ -48,6 +50,14 @@ async def serving(dsn: str, pool: asyncpg.Pool[Any], **env: str) -> AsyncIterato
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+def sse_clients() -> tuple[float, float]:
+    """This process's SSE clients: open, and of those still catching up from the store."""
+    return (
+        REGISTRY.get_sample_value("campaign_sse_clients") or 0.0,
+        REGISTRY.get_sample_value("campaign_sse_clients_catching_up") or 0.0,
+    )
 
 
 async def frames(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
@@ -108,6 +118,7 @@ async def test_two_hundred_clients_get_a_new_event_and_idle_ones_hold_no_connect
     admin = bearer(token)
     database = dsn.rsplit("/", 1)[1]
     connections = "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
+    open_before, catching_up_before = sse_clients()
     # One user's 201 connections: above the default cap of live connections per user.
     async with serving(dsn, pool, LIVE_CONNECTIONS_PER_USER="250") as url:
         head = (await domain_store.head()) or ""
@@ -125,7 +136,11 @@ async def test_two_hundred_clients_get_a_new_event_and_idle_ones_hold_no_connect
                     "GET", "/events/live", headers={**admin, "Last-Event-ID": head}
                 )
                 streams.append(await client.send(request, stream=True))
-            await asyncio.sleep(0.5)
+            await until(
+                lambda: sse_clients() == (open_before + 200, catching_up_before),
+                30,
+                "every client to have caught up",
+            )
             assert await pool.fetchval(connections, database) <= with_one  # idle: none held
             await note(store)
             got = await asyncio.gather(*(take(frames(s), 1) for s in streams))
