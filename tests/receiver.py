@@ -46,9 +46,10 @@ and the ports the system hands out to listeners, which the list must name (80 an
 
 
 class Receiver:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
-        """The name URLs use for it (it listens on 127.0.0.1)."""
+        """The name URLs use for it (it listens on 127.0.0.1, on `port` or one the system
+        hands out)."""
         self.deliveries: list[Delivery] = []
         self.answers: deque[int] = deque()
         """Statuses to answer next, in order; 204 when empty."""
@@ -91,7 +92,7 @@ class Receiver:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -102,6 +103,10 @@ class Receiver:
     def __enter__(self) -> Receiver:
         self.thread.start()
         return self
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
 
     def __exit__(self, *_: Any) -> None:
         self.held.set()

@@ -187,7 +187,7 @@ class Reading(StoreBase):
         """How many visible events match after a cursor (counted up to `cap`), and when the
         oldest of them was recorded: a follower's lag."""
         start = Cursor.decode(after) if after else None
-        if start is not None and start.epoch != (epoch := await self.epoch()):
+        if start is not None and start.epoch != (epoch := await self.epoch(refresh=True)):
             raise CursorFromAnotherEpoch(start.epoch, epoch)
         conditions, params = _feed_conditions(
             start, types, categories, streams, plan_id, units, hidden_categories, drafts_of

@@ -25,11 +25,11 @@ async def wait_for_projection(store: EventStore, token: str | None) -> dict[str,
     if token is None:
         return {}
     cursor = Cursor.decode(token)
-    current = await store.epoch()
+    # Read afresh, as the feed does: a process that has not read since a restore would still
+    # hold the old epoch, and take a cursor from before the restore for one of now.
+    current = await store.epoch(refresh=True)
     if cursor.epoch != current:
-        current = await store.epoch(refresh=True)
-        if cursor.epoch != current:
-            raise CursorFromAnotherEpoch(cursor.epoch, current)
+        raise CursorFromAnotherEpoch(cursor.epoch, current)
     deadline = time.monotonic() + WAIT_SECONDS
     while await _behind(store, (cursor.tx_id, cursor.position)):
         if time.monotonic() >= deadline:

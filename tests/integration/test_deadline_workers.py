@@ -3,9 +3,7 @@ step across two workers, arq's deferral to a step's instant, and a worker killed
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from services.handlers.auth import OPERATOR
 from services.handlers.command_path import CommandContext, execute
 from services.ops.demo import demo_id, load_demo
 from tests.processes import start_campaign, stop
+from tests.waiting import until
 from workers import queue
 
 pytestmark = pytest.mark.slow
@@ -30,13 +29,6 @@ def start_worker(dsn: str, redis_url: str, name: str, log: Path, tick: int = 2) 
     return start_campaign(
         log, "worker", "--name", name, "--tick", str(tick), DATABASE_URL=dsn, REDIS_URL=redis_url
     )
-
-
-async def until(check: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def issue(store: EventStore, count: int, due: datetime) -> list[uuid.UUID]:
@@ -54,6 +46,17 @@ async def issue(store: EventStore, count: int, due: datetime) -> list[uuid.UUID]
     return ids
 
 
+async def no_steps_left(redis_url: str) -> bool:
+    """Whether no deadline step is queued or running in arq."""
+    redis = await queue.connect(redis_url)
+    try:
+        running = await redis.keys("arq:in-progress:deadline-step:*")
+        queued = [j for j in await redis.zrange("arq:queue", 0, -1) if b"deadline-step:" in j]
+    finally:
+        await redis.aclose()
+    return not running and not queued
+
+
 async def misses(pool: asyncpg.Pool[Any], ids: list[uuid.UUID]) -> list[asyncpg.Record]:
     return await pool.fetch(
         "SELECT stream_id, recorded_at FROM events WHERE type = 'DeadlineMissed' "
@@ -66,8 +69,9 @@ async def test_five_jobs_of_one_step_on_two_workers_record_one_event(
     domain_store: EventStore, pool: asyncpg.Pool[Any], dsn: str, redis_url: str, tmp_path: Path
 ) -> None:
     await load_demo(domain_store)
-    (task,) = await issue(domain_store, 1, datetime.now(UTC) + timedelta(seconds=1))
-    await asyncio.sleep(1.2)  # due: its miss may be recorded now
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    (task,) = await issue(domain_store, 1, due)
+    await until(lambda: datetime.now(UTC) > due, 10, "the due")  # its miss may be recorded now
     redis = await queue.connect(redis_url)
     for n in range(5):  # distinct job ids: arq's de-duplication does not help
         await redis.enqueue_job("deadline_step", str(task), 1, "0", _job_id=f"dup-{n}")
@@ -127,7 +131,9 @@ async def test_a_worker_killed_mid_job_records_every_step_once(
             return len(await misses(pool, ids)) >= len(ids)
 
         await until(every, 60)
-        await asyncio.sleep(2)
+        # Every job has run, the killed worker's too (retried once their lease ran out): a
+        # step recorded twice would show now.
+        await until(lambda: no_steps_left(redis_url), 120, "the queued and running steps")
         found = await misses(pool, ids)
         assert len(found) == len({r["stream_id"] for r in found}) == 300  # each exactly once
         assert at_kill < 300

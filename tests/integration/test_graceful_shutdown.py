@@ -30,19 +30,13 @@ from tests.processes import start_campaign
 from tests.receiver import RECEIVERS, Receiver
 from tests.support import Noted
 from tests.task_histories import History, append_history, random_history
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 
 
 def start(dsn: str, log: Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
     return start_campaign(log, *args, DATABASE_URL=dsn, **env)
-
-
-async def until(check: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_the_api_finishes_every_accepted_request_on_sigterm(
@@ -84,20 +78,25 @@ async def test_the_api_finishes_every_accepted_request_on_sigterm(
                     lines += chunk.count(b"\n")
                 return "feed", answer.status_code, lines
 
+        sent = 0
+
+        async def trace(event: str, _: dict[str, Any]) -> None:
+            nonlocal sent
+            sent += event == "http11.send_request_body.complete"
+
         async def command(n: int) -> tuple[str, int, int]:
             answer = await client.post(
                 "/units",
                 json={"name": f"Chi bộ {n}", "short_code": f"CB{n}", "kind": "party_cell"},
+                extensions={"trace": trace},
             )
             return "command", answer.status_code, len(answer.json().get("events", []))
 
         requests = [asyncio.create_task(feed()) for _ in range(8)]
         requests += [asyncio.create_task(command(n)) for n in range(20)]
-
-        async def all_feeds_answering() -> bool:
-            return started == 8
-
-        await until(all_feeds_answering, 30)  # every request is in; the feeds are streaming
+        # Every request is in (a loaded machine may still be connecting some of them): the
+        # commands all sent, the feeds all streaming.
+        await until(lambda: started == 8 and sent == 20, 30, "every request to be sent")
         server.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         in_flight = sum(not r.done() for r in requests)
@@ -167,9 +166,9 @@ async def test_the_projector_commits_its_batch_and_lets_go_on_sigterm(
             assert {f.assignment_id: f for f in rows} == expected
         mid_way += 0 < row["events"] < total
         assert row["owner"] is None  # it let go: a standby claims at once
-        locks = await pool.fetchval(  # in this database: other tests' locks are theirs
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        locks = await pool.fetchval(  # this database's: the cluster is shared
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND d.datname = current_database()"
         )
         assert locks == 0
         if row["events"] == total:
@@ -188,8 +187,9 @@ async def test_the_worker_finishes_the_delivery_it_is_making_on_sigterm(
     await load_demo(domain_store)
     _, admin = await make_user(domain_store, "admin")
     app = create_app(load_settings({"WEBHOOK_ALLOWED_TARGETS": RECEIVERS}), pool=pool)
+    log = tmp_path / "w.log"
     with Receiver() as receiver:
-        receiver.delay = 3.0  # the receiver takes its time
+        receiver.held.clear()  # the receiver answers only once the worker was told to stop
         async with api_client(app) as client:
             created = await client.post(
                 "/subscriptions",
@@ -204,20 +204,19 @@ async def test_the_worker_finishes_the_delivery_it_is_making_on_sigterm(
             subscription = created.json()["id"]
             worker = start(
                 dsn,
-                tmp_path / "w.log",
+                log,
                 "worker",
                 "--name",
                 "stopping",
                 REDIS_URL=redis_url,
                 WEBHOOK_ALLOWED_TARGETS=RECEIVERS,
                 WEBHOOK_BATCH="5",
+                WEBHOOK_TIMEOUT_SECONDS="10",
             )
-
-            async def arrived() -> bool:
-                return receiver.arrived.is_set()
-
-            await until(arrived, 30)
+            await until(receiver.arrived.is_set, 30, "the first delivery")
             worker.send_signal(signal.SIGTERM)
+            await until(lambda: b"shutdown on SIGTERM" in log.read_bytes(), 30, "the signal")
+            receiver.held.set()
             code = worker.wait(timeout=30)
             state = (
                 await client.get(f"/subscriptions/{subscription}", headers=bearer(admin))

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 import uvicorn
+from prometheus_client import REGISTRY
 
 from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore
@@ -23,6 +24,7 @@ from services.ops.demo import load_demo
 from services.runtime.config import load_settings
 from tests.org import bearer, make_user
 from tests.support import Noted
+from tests.waiting import until
 
 
 def free_port() -> int:
@@ -50,10 +52,18 @@ async def serving(dsn: str, pool: asyncpg.Pool[Any], **env: str) -> AsyncIterato
         await asyncio.wait_for(task, 10)
 
 
-async def frames(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """(id, event) for each SSE event; comments are skipped."""
+def catching_up() -> float:
+    """This process's SSE clients still catching up from the store."""
+    return REGISTRY.get_sample_value("campaign_sse_clients_catching_up") or 0.0
+
+
+async def frames(
+    response: httpx.Response, lines: AsyncIterator[str] | None = None
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """(id, event) for each SSE event (of `lines`, when some were read already); comments are
+    skipped."""
     event_id, data = None, None
-    async for line in response.aiter_lines():
+    async for line in lines or response.aiter_lines():
         if line.startswith("id: "):
             event_id = line[4:]
         elif line.startswith("data: "):
@@ -106,8 +116,7 @@ async def test_two_hundred_clients_get_a_new_event_and_idle_ones_hold_no_connect
 ) -> None:
     _, token = await make_user(domain_store, "admin")
     admin = bearer(token)
-    database = dsn.rsplit("/", 1)[1]
-    connections = "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
+    catching_up_before = catching_up()
     # One user's 201 connections: above the default cap of live connections per user.
     async with serving(dsn, pool, LIVE_CONNECTIONS_PER_USER="250") as url:
         head = (await domain_store.head()) or ""
@@ -118,17 +127,26 @@ async def test_two_hundred_clients_get_a_new_event_and_idle_ones_hold_no_connect
                 "GET", "/events/live", headers={**admin, "Last-Event-ID": head}
             ) as probe:
                 await probe.aiter_lines().__anext__()
-                with_one = await pool.fetchval(connections, database)
             streams = []
             for _ in range(200):
                 request = client.build_request(
                     "GET", "/events/live", headers={**admin, "Last-Event-ID": head}
                 )
                 streams.append(await client.send(request, stream=True))
-            await asyncio.sleep(0.5)
-            assert await pool.fetchval(connections, database) <= with_one  # idle: none held
+            lines = [s.aiter_lines() for s in streams]
+            await asyncio.gather(*(anext(each) for each in lines))  # ": connected": all are in
+
+            def idle() -> bool:  # caught up, waiting: none holds a connection of the pool
+                return catching_up() == catching_up_before and pool.get_idle_size() == (
+                    pool.get_size()
+                )
+
+            # Were idle clients to hold connections, this would never hold.
+            await until(idle, 30, "every client caught up and idle, holding no connection")
             await note(store)
-            got = await asyncio.gather(*(take(frames(s), 1) for s in streams))
+            got = await asyncio.gather(
+                *(take(frames(s, each), 1) for s, each in zip(streams, lines, strict=True))
+            )
             assert all(g[0][1]["type"] == "Noted" for g in got)
             assert len({g[0][0] for g in got}) == 1
             for s in streams:

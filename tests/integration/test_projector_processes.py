@@ -9,7 +9,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 from events.store import EventStore
 from projections import plan_view, task_facts
 from tests.task_histories import History, append_history, random_history
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 
@@ -39,13 +39,6 @@ async def checkpoint(pool: asyncpg.Pool[Any]) -> dict[str, Any]:
         "SELECT owner, owner_epoch, events FROM projector_checkpoints WHERE name = 'task_facts'"
     )
     return dict(row) if row else {"owner": None, "owner_epoch": 0, "events": 0}
-
-
-async def until(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def task_event_count(pool: asyncpg.Pool[Any]) -> int:
@@ -90,7 +83,7 @@ async def test_a_projector_killed_at_random_points_loses_and_duplicates_nothing(
             return (await checkpoint(pool))["events"] > before
 
         await until(moved)
-        await asyncio.sleep(rng.uniform(0, 0.04))
+        await asyncio.sleep(rng.uniform(0, 0.04))  # the kill lands at a random point
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         at_kill = (await checkpoint(pool))["events"]
@@ -128,8 +121,22 @@ async def test_a_frozen_projector_is_fenced_once_a_standby_took_over(
 
         await until(owned_by_a_and_caught_up)
         b = start_projector(dsn, "B", b_log, "--stale-after", "2", "--batch", "25")
-        await asyncio.sleep(1.5)
-        assert (await checkpoint(pool))["owner"] == "A"  # B stands by while A heart-beats
+        owned = await checkpoint(pool)
+
+        async def b_queued_for_the_lock() -> bool:
+            return bool(
+                await pool.fetchval(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                    "WHERE l.locktype = 'advisory' AND NOT l.granted "
+                    "AND d.datname = current_database()"
+                )
+            )
+
+        await until(b_queued_for_the_lock)  # B is up, found A active and stands by
+        # Longer than a heartbeat may age before B takes over: B still stands by.
+        await asyncio.sleep(2.5)
+        standing_by = await checkpoint(pool)  # B stands by while A heart-beats
+        assert (standing_by["owner"], standing_by["owner_epoch"]) == ("A", owned["owner_epoch"])
 
         a.send_signal(signal.SIGSTOP)
         await append_history(domain_store, histories[1])

@@ -4,7 +4,6 @@ delivery in flight per subscription, and events appended later are pushed as the
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.http import api_client
 from tests.org import bearer, make_user
 from tests.processes import start_campaign, stop
 from tests.receiver import RECEIVERS, Receiver
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 
@@ -38,13 +38,6 @@ def start_worker(dsn: str, redis_url: str, name: str, log: Path, **env: str) -> 
         **env,
     }
     return start_campaign(log, "worker", "--name", name, "--tick", "60", **settings)
-
-
-async def until(check: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_worker_killed_mid_delivery_leaves_no_gap(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -28,9 +28,9 @@ LOOPBACK = {"WEBHOOK_ALLOWED_TARGETS": RECEIVERS}
 SECRET = "s3cret-of-the-department-0123456789"
 
 
-def config(max_failures: int = 10, batch: int = 5) -> DeliveryConfig:
+def config(max_failures: int = 10, batch: int = 5, timeout: float = 2.0) -> DeliveryConfig:
     return DeliveryConfig(
-        AllowList.parse(RECEIVERS.split(",")), RetryPolicy(0.2, 2.0, max_failures), 2.0, batch
+        AllowList.parse(RECEIVERS.split(",")), RetryPolicy(0.2, 2.0, max_failures), timeout, batch
     )
 
 
@@ -429,13 +429,6 @@ async def test_a_filtered_subscription_that_found_nothing_new_is_not_woken_again
     assert state["lag"]["events"] == 0 and state["delivered"] == len(issued)
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-
-
 async def test_a_subscription_whose_owner_was_erased_is_parked_and_sends_nothing(
     domain_store: EventStore, pool: asyncpg.Pool[Any]
 ) -> None:
@@ -543,16 +536,17 @@ async def test_pausing_stops_a_delivery_under_way_after_the_batch_in_flight(
     await load_demo(domain_store)
     _, admin = await make_user(domain_store, "admin")
     with Receiver() as receiver:
-        receiver.delay = 0.3
+        receiver.held.clear()  # the first batch is answered only once the pause is in
         async with api_client(create_app(load_settings(LOOPBACK), pool=pool)) as client:
             subscription, _ = await subscribe(client, admin, receiver.url, secret=SECRET)
             async with Clients(2.0) as http:
-                running = asyncio.create_task(
-                    deliver(domain_store, http, config(batch=1), subscription)
-                )
+                # Time enough for the pause to go in while the first batch waits.
+                patient = config(batch=1, timeout=30.0)
+                running = asyncio.create_task(deliver(domain_store, http, patient, subscription))
                 assert await asyncio.to_thread(receiver.arrived.wait, 10)
                 await client.post(f"/subscriptions/{subscription}/pause", headers=bearer(admin))
-                delivered, more = await asyncio.wait_for(running, 10)
+                receiver.held.set()
+                delivered, more = await asyncio.wait_for(running, 30)
             state = await state_of(client, admin, subscription)
     assert delivered == 1 and more is None
     assert len(receiver.deliveries) == 1
