@@ -5,7 +5,7 @@
 
 Registers units through the command path (decide on fresh state, append, every inline read
 model: the directory and its closure) into a tree shaped like the country's (34 provinces,
-districts, communes, offices), eight callers at once. Prints the median and p99 of a
+districts, communes, offices), eight callers at once (`--callers`). Prints the median and p99 of a
 registration at the start, the middle and the end, what a raw single-row INSERT transaction
 costs on the same database, a move of a province-sized subtree, the full recompute of the
 closure (what every unit command did before migration 0014), and the closure's dead rows.
@@ -37,7 +37,6 @@ from services.handlers.command_path import CommandContext, execute
 from services.ops.migrate import migrate_and_rebuild
 from tests.benchmarks.scratch import scratch_database
 
-CALLERS = 8
 WINDOW = 200
 
 
@@ -46,7 +45,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def register_all(store: EventStore, total: int) -> tuple[list[float], list[uuid.UUID]]:
+async def register_all(store: EventStore, total: int, callers: int) -> tuple[list[float], list[uuid.UUID]]:
     """Milliseconds per registration, in the order they were registered."""
     rng = random.Random(34)
     registered: list[uuid.UUID] = []
@@ -82,7 +81,7 @@ async def register_all(store: EventStore, total: int) -> tuple[list[float], list
 
     # The provinces one by one, so that every other unit has a parent registered before it.
     await caller(limit=min(34, total))
-    await asyncio.gather(*(caller() for _ in range(CALLERS)))
+    await asyncio.gather(*(caller() for _ in range(callers)))
     return costs, provinces
 
 
@@ -106,14 +105,14 @@ def line(label: str, costs: list[float]) -> str:
     )
 
 
-async def bench(dsn: str, total: int) -> None:
-    pool = await create_pool(dsn, min_size=CALLERS, max_size=CALLERS + 4)
+async def bench(dsn: str, total: int, callers: int) -> None:
+    pool = await create_pool(dsn, min_size=callers, max_size=callers + 4)
     store = EventStore(pool)
     try:
         started = time.perf_counter()
-        costs, provinces = await register_all(store, total)
+        costs, provinces = await register_all(store, total, callers)
         seconds = time.perf_counter() - started
-        print(f"registering {total:,} units, {CALLERS} callers: {total / seconds:,.0f}/s")
+        print(f"registering {total:,} units, {callers} callers: {total / seconds:,.0f}/s")
         window = min(WINDOW, total // 3)
         first = costs[34 : 34 + window]
         middle = costs[total // 2 - window // 2 : total // 2 + window // 2]
@@ -173,10 +172,13 @@ async def main() -> None:
     )
     parser.add_argument("--smoke", action="store_true", help="300 units, for CI")
     parser.add_argument("--units", type=int, default=10_000)
+    parser.add_argument(
+        "--callers", type=int, default=8, help="registering at once (1: the cost of one alone)"
+    )
     args = parser.parse_args()
     total = 300 if args.smoke else args.units
     async with scratch_database(migrate_and_rebuild) as (dsn, _):
-        await bench(dsn, total)
+        await bench(dsn, total, args.callers)
 
 
 if __name__ == "__main__":
