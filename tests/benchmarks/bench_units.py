@@ -45,7 +45,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def register_all(store: EventStore, total: int, callers: int) -> tuple[list[float], list[uuid.UUID]]:
+async def register_all(
+    store: EventStore, total: int, callers: int
+) -> tuple[list[float], list[uuid.UUID]]:
     """Milliseconds per registration, in the order they were registered."""
     rng = random.Random(34)
     registered: list[uuid.UUID] = []
