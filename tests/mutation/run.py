@@ -33,7 +33,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = ROOT / "mutants"
-REPORT = MUTANTS / "report"
 PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--rootdir=."]
 
 
@@ -148,8 +147,8 @@ def imports_module(test_file: Path, module: str) -> bool:
 
 def tests_of(module: str) -> list[str]:
     return [
-        str(path.relative_to(ROOT))
-        for path in sorted(ROOT.glob("tests/unit/test_*.py"))
+        str(path.relative_to(MUTANTS))
+        for path in sorted(MUTANTS.glob("tests/unit/test_*.py"))
         if imports_module(path, module)
     ]
 
@@ -286,7 +285,9 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=60, help="mutants per module, 0 = all")
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
+    parser.add_argument("--report", type=Path, default=MUTANTS / "report", help="a directory")
     args = parser.parse_args()
+    report = args.report.resolve()
 
     modules = args.modules or configured_modules()
     generate()
@@ -294,7 +295,7 @@ def main() -> None:
     sys.path.insert(0, str(MUTANTS))
     warm_up()
 
-    REPORT.mkdir(parents=True, exist_ok=True)
+    report.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     for module in modules:
         tests = tests_of(module)
@@ -306,14 +307,14 @@ def main() -> None:
             flush=True,
         )
         os.chdir(ROOT)
-        with (REPORT / "survivors.md").open("a" if len(outcomes) > 1 else "w") as out:
+        with (report / "survivors.md").open("a" if len(outcomes) > 1 else "w") as out:
             out.write(f"\n## {module}\n\nTests: {' '.join(tests) or 'none import it'}\n\n")
             out.writelines(survivor_entry(module, m) for m in outcome.survived)
         os.chdir(MUTANTS)
-        (REPORT / "table.md").write_text(table(outcomes, args.sample, args.seed))
+        (report / "table.md").write_text(table(outcomes, args.sample, args.seed))
     print()
     print(table(outcomes, args.sample, args.seed))
-    print(f"Survivors (file:line, diff): {REPORT / 'survivors.md'}")
+    print(f"Survivors (file:line, diff): {report / 'survivors.md'}")
 
 
 if __name__ == "__main__":
