@@ -23,6 +23,7 @@ import fnmatch
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -70,12 +71,18 @@ def configured_modules() -> list[str]:
 def generate() -> None:
     """Let mutmut (re)write mutants/ for sources changed since the last run."""
     from mutmut.__main__ import create_mutants
+    from mutmut.configuration import config
     from mutmut.mutation.trampoline import set_mutant_under_test
-    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir, walk_all_files
 
     os.chdir(ROOT)
     set_mutant_under_test("mutant_generation")
     MUTANTS.mkdir(exist_ok=True)
+    # mutmut copies a file it does not mutate only once: copy the current ones (and tests) anew.
+    for folder, name in walk_all_files():
+        if not config().should_mutate(Path(folder) / name):
+            (MUTANTS / folder / name).unlink(missing_ok=True)
+    shutil.rmtree(MUTANTS / "tests", ignore_errors=True)
     with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
         copy_src_dir()
         copy_also_copy_files()
