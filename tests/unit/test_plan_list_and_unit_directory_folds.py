@@ -211,11 +211,13 @@ def test_a_unit_renamed_or_moved_keeps_the_rest() -> None:
         later,
     )
     assert (renamed.parent_id, renamed.status, renamed.registered_at) == (PARENT, "active", T0)
+    moved_at = later + timedelta(hours=1)
     moved = unit_directory.apply(
-        renamed, UnitMoved(unit_id=UNIT, from_parent_id=PARENT, to_parent_id=OTHER), 3, later
+        renamed, UnitMoved(unit_id=UNIT, from_parent_id=PARENT, to_parent_id=OTHER), 3, moved_at
     )
     assert moved is not None
     assert (moved.parent_id, moved.version, moved.name) == (OTHER, 3, "Ban Dân vận")
+    assert (moved.updated_at, moved.registered_at) == (moved_at, T0)
 
 
 def test_a_unit_that_ends_names_its_successor() -> None:
