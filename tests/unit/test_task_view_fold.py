@@ -15,6 +15,7 @@ from services.domain.assignment import (
     FileSubmission,
     IssueAssignment,
     RaiseObstacle,
+    Reassign,
     RequestExtension,
     ResolveObstacle,
     Review,
@@ -24,10 +25,10 @@ from services.domain.unit import Unit
 
 NOW = datetime(2025, 3, 3, 2, tzinfo=UTC)
 DUE = datetime(2025, 6, 2, 10, tzinfo=UTC)
-TASK, PLAN, ISSUER, LEAD = (uuid.uuid4() for _ in range(4))
+TASK, PLAN, ISSUER, LEAD, NEW_LEAD = (uuid.uuid4() for _ in range(5))
 CONTEXT = tasks.Context(
     plan=Plan(PLAN, status="issued", issuer_unit_id=ISSUER),
-    units={u: Unit(u, "active", "u", "U", "other") for u in (ISSUER, LEAD)},
+    units={u: Unit(u, "active", "u", "U", "other") for u in (ISSUER, LEAD, NEW_LEAD)},
 )
 
 
@@ -167,3 +168,9 @@ def test_a_submission_carries_its_reviews_and_approval_completes_the_task() -> N
         False,
         True,
     ]
+
+
+def test_a_reassigned_task_shows_its_new_lead() -> None:
+    stream = issued()
+    stream.run(Reassign(TASK, NEW_LEAD, "điều chỉnh", NOW))
+    assert body(stream)["lead_unit_id"] == str(NEW_LEAD)
