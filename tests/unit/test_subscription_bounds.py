@@ -96,3 +96,12 @@ def test_parking_keeps_the_first_1000_characters_of_the_reason() -> None:
     assert parked == SubscriptionParked(
         subscription_id=ID, failures=10, reason="x" * 1000, cursor="cursor-9", effective_at=NOW
     )
+
+
+def test_a_created_subscription_belongs_to_its_creator() -> None:
+    # The handlers let only the owner (or an admin) pause, resume or reset it.
+    assert (ACTIVE.status, ACTIVE.owner_user_id) == ("active", OWNER)
+    paused = subs.evolve(
+        ACTIVE, SubscriptionPaused(subscription_id=ID, reason=None, effective_at=NOW)
+    )
+    assert (paused.status, paused.owner_user_id) == ("paused", OWNER)
