@@ -59,6 +59,10 @@ def test_a_task_shows_its_times_in_utc_and_its_flags() -> None:
     assert (shown["extension_pending"], shown["obstacle_open"]) == (True, True)
     assert shown["overdue"] is False  # closed tasks are never overdue
     assert shown["status"] == "completed_late"
+    helper = uuid.uuid4()
+    [shared] = plan_view.tasks([fact("3", coordinating_unit_ids=(helper,))], NOW)
+    assert shared["coordinating_unit_ids"] == [str(helper)]
+    assert shared["report_to_unit_id"] == str(ISSUER)
     [open_one] = plan_view.tasks([fact("2")], NOW)
     assert (open_one["completed_at"], open_one["obstacle_open"]) == (None, False)
 
