@@ -296,6 +296,27 @@ def test_the_final_approval_completes_the_task_on_time_or_late() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("filed_after_due", "on_time", "days_late"),
+    [
+        (timedelta(0), True, 0),  # filed at exactly the due: on time
+        (-timedelta(days=3), True, 0),
+        (timedelta(seconds=1), False, 1),  # any part of a day counts as a day
+        (timedelta(days=1), False, 1),
+        (timedelta(days=1, hours=1), False, 2),
+    ],
+)
+def test_a_report_is_late_by_each_day_or_part_of_a_day_after_the_due(
+    filed_after_due: timedelta, on_time: bool, days_late: int
+) -> None:
+    state = SPEC.given(ISSUED, replace_filed(DUE + filed_after_due)).state
+    _, completed = decide(Review(TASK, SUB, "approval", "approved", NOW), state).events
+    assert isinstance(completed, AssignmentCompleted)
+    assert (completed.on_time, completed.days_late) == (on_time, days_late)
+    status = "completed_on_time" if on_time else "completed_late"
+    assert evolve(state, completed).status == status
+
+
 def replace_filed(effective_at: datetime) -> SubmissionFiled:
     return SubmissionFiled(
         assignment_id=TASK, submission_id=SUB, text="x", effective_at=effective_at

@@ -22,8 +22,8 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def issued(now: datetime, shift_day_off: bool = False) -> tasks.Assignment:
-    event = AssignmentIssued(
+def issued_event(shift_day_off: bool = False) -> AssignmentIssued:
+    return AssignmentIssued(
         shift_day_off=shift_day_off,
         assignment_id=TASK,
         plan_id=PLAN,
@@ -35,7 +35,10 @@ def issued(now: datetime, shift_day_off: bool = False) -> tasks.Assignment:
         issuer_unit_id=CELL,
         effective_at=at("2022-10-05T08:00:00+07:00"),
     )
-    task = tasks.evolve(tasks.initial(TASK), event)
+
+
+def issued(now: datetime, shift_day_off: bool = False) -> tasks.Assignment:
+    task = tasks.evolve(tasks.initial(TASK), issued_event(shift_day_off))
     events = schedule(task, CALENDAR, now=now, cause="issued", report_to_parent=COMMITTEE)
     return functools.reduce(tasks.evolve, events, task)
 
@@ -175,3 +178,37 @@ def test_seed_003_with_the_day_off_shift_asked_by_the_task() -> None:
     assert run(task, 1, "0", at("2022-10-17T12:00:00+07:00"))[0] == []
     events, _ = run(task, 1, "0", at("2022-10-18T00:00:01+07:00"))
     assert [e.due for e in events] == [at("2022-10-18T00:00:00+07:00")]
+
+
+def test_a_step_of_a_replaced_schedule_is_never_carried_out() -> None:
+    task = issued(at("2022-10-05T08:00:00+07:00"))
+    extended = tasks.evolve(
+        task,
+        ExtensionGranted(
+            assignment_id=TASK,
+            extension_id=uuid.uuid4(),
+            previous_due=DUE,
+            new_due=at("2022-10-22T00:00:00+07:00"),
+            effective_at=at("2022-10-06T10:00:00+07:00"),
+        ),
+    )
+    (rescheduled,) = schedule(
+        extended,
+        CALENDAR,
+        now=at("2022-10-06T10:00:00+07:00"),
+        cause="extended",
+        report_to_parent=COMMITTEE,
+    )
+    task = tasks.evolve(extended, rescheduled)
+    # Long after every step of both versions: the old version's steps do nothing, the new's fire.
+    later = at("2022-11-01T00:00:00+07:00")
+    for step in ("-3", "-1", "0", "+1", "+3"):
+        assert run(task, 1, step, later)[0] == []
+    events, _ = run(task, 2, "0", later)
+    assert [(type(e), e.schedule_version) for e in events] == [(DeadlineMissed, 2)]
+
+
+def test_a_task_without_a_schedule_performs_no_step() -> None:
+    task = tasks.evolve(tasks.initial(TASK), issued_event())  # issued before schedules were
+    assert task.schedule is None
+    assert run(task, 1, "0", at("2022-11-01T00:00:00+07:00"))[0] == []
