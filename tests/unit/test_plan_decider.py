@@ -465,3 +465,19 @@ def test_a_lower_units_plan_is_linked_as_a_sub_plan() -> None:
     SPEC.at(ISSUED).when(
         LinkSubPlan(PLAN, PARENT), Context(plans={PARENT: provincial}, lineage=[UNITS[PROVINCE]])
     ).then_refused("not-a-lower-unit")
+
+
+def test_a_sub_plan_is_linked_only_under_an_issued_plan() -> None:
+    context = Context(plans={OTHER: ISSUED}, lineage=[UNITS[SNV], UNITS[PROVINCE]])
+    drafted = PlanDrafted(plan_id=PARENT, kind="KH", title="135", issuer_unit_id=PROVINCE)
+    refusal = (
+        SPEC.given(drafted, id=PARENT)
+        .when(LinkSubPlan(PARENT, OTHER), context)
+        .then_refused("plan-draft")
+    )
+    assert refusal.extra == {"plan_status": "draft"}
+    closed = PlanClosed(plan_id=PARENT, effective_at=NOW)
+    SPEC.given(drafted, issued(PARENT, "135-KH/TU"), closed, id=PARENT).when(
+        LinkSubPlan(PARENT, OTHER), context
+    ).then_refused("plan-ended")
+    SPEC.given(id=PARENT).when(LinkSubPlan(PARENT, OTHER), context).then_refused("unknown-plan")
