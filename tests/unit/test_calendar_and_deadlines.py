@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from services.domain import calendar
 from services.domain.calendar import VIETNAM
 from services.domain.deadlines import DEFAULT_POLICY, day_zero, place
+from services.domain.refusal import Refused
 
 CALENDAR = calendar.from_rows(*calendar.materialise())
 
@@ -206,3 +208,37 @@ def test_a_due_on_the_sunday_before_tet_shifts_to_the_end_of_the_first_day_back(
         "0": due,
         "+1": at("2026-02-24T08:00:00+07:00"),
     }
+
+
+def refusal_detail(call: Callable[..., object], *args: object) -> str:
+    with pytest.raises(Refused) as refused:
+        call(*args)
+    assert refused.value.code == "date-out-of-range"
+    return refused.value.detail
+
+
+def test_the_window_of_dates_includes_its_first_and_last_day() -> None:
+    assert calendar.check_day(date(1900, 1, 1), "day") == date(1900, 1, 1)
+    assert calendar.check_day(date(2100, 12, 31), "day") == date(2100, 12, 31)
+    for outside in (date(1899, 12, 31), date(2101, 1, 1)):
+        assert refusal_detail(calendar.check_day, outside, "phase date") == (
+            f"the phase date {outside.isoformat()} is outside 1900 to 2100"
+        )
+
+
+def test_working_days_are_counted_to_the_edges_of_the_arithmetic() -> None:
+    # Friday 30/12/2101 is the last working day counted; Friday 30/12/1898 is before the first.
+    assert CALENDAR.working_day(date(2101, 12, 29), 1) == date(2101, 12, 30)
+    assert CALENDAR.working_day(date(1899, 1, 3), -1) == date(1899, 1, 2)
+    assert refusal_detail(CALENDAR.working_day, date(1899, 1, 2), -1) == (
+        "the working day falls outside 1900 to 2100"
+    )
+    assert refusal_detail(CALENDAR.next_working_day, date(2101, 12, 31)) == (
+        "the working day falls outside 1900 to 2100"
+    )
+    assert refusal_detail(CALENDAR.next_working_day, date(1800, 5, 5)) == (
+        "the day 1800-05-05 is outside 1900 to 2100"
+    )
+    assert refusal_detail(CALENDAR.working_day, date(1800, 5, 5), 2) == (
+        "the day 1800-05-05 is outside 1900 to 2100"
+    )
