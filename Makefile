@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEV    := $(VENV)/.installed-dev
 PY_SOURCES := events services projections workers tests
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench mutate clean
 
 # `make run` needs the package and the embedded servers; the tests also the dev tools
 # (pytest, linters, the deploy-file validators).
@@ -41,5 +41,11 @@ bench: $(DEV)
 	$(BIN)/python tests/benchmarks/bench_feed.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_webhooks.py $(BENCH_ARGS)
 
+# Mutation testing of services/domain and the projection folds, by hand (slow; never in CI).
+# `make mutate MODULES="services/domain/calendar.py" SAMPLE=0` runs every mutant of one module.
+SAMPLE ?= 60
+mutate: $(DEV)
+	$(BIN)/python tests/mutation/run.py --sample $(SAMPLE) $(MODULES)
+
 clean:
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache mutants
