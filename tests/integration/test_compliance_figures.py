@@ -52,13 +52,13 @@ PLAN_FIGURES = compliance.Compliance(
     assigned=8,
     completed_on_time=2,  # 4, and 7 before its due
     completed_late=1,
-    open_within_deadline=1,  # 1
-    open_overdue=3,  # 2 due exactly now, 3, and 8
+    open_within_deadline=2,  # 1, and 2 due exactly now: it may still be reported on time
+    open_overdue=2,  # 3 and 8
     withdrawn=1,
     due_so_far=5,  # 2, 3, 4, 5, 8: the withdrawn one and those not yet due left out
     on_time_due=1,
     completed_due=2,
-    days_overdue=0 + 2 + 1,
+    days_overdue=2 + 1,
     metrics={"people": 40, "works": 6},  # 3 + 5 - 3 + 1: each work counted once
 )
 
@@ -85,7 +85,7 @@ async def test_a_plans_figures_count_each_task_in_one_bucket(facts: asyncpg.Pool
     assert (body["completion_rate"], body["on_time_rate"], body["open_overdue"]) == (
         "2/5",
         "1/5",
-        3,
+        2,
     )
 
 
@@ -96,10 +96,14 @@ async def test_the_figures_as_of_an_instant_aggregate_the_same_way(
     assert await compliance.for_plan_facts(facts, PLAN, folded, NOW) == PLAN_FIGURES
 
 
-async def test_a_task_becomes_overdue_at_its_due(facts: asyncpg.Pool[Any]) -> None:
+async def test_a_task_is_overdue_once_past_its_due(facts: asyncpg.Pool[Any]) -> None:
     before = await compliance.for_plan(facts, PLAN, NOW - timedelta(microseconds=1))
     assert (before.open_within_deadline, before.open_overdue) == (2, 2)
     assert (before.due_so_far, before.days_overdue) == (4, 2 + 1)
+    # Any part of a day past the due counts as a day: task 2 by one, task 8 by two now.
+    after = await compliance.for_plan(facts, PLAN, NOW + timedelta(microseconds=1))
+    assert (after.open_within_deadline, after.open_overdue) == (1, 3)
+    assert (after.due_so_far, after.days_overdue) == (5, 1 + 2 + 2)
 
 
 async def test_a_units_figures_cover_its_subtree_and_the_dues_in_the_period(
@@ -108,7 +112,7 @@ async def test_a_units_figures_cover_its_subtree_and_the_dues_in_the_period(
     cell = await compliance.for_unit(facts, CELL, NOW)
     assert (cell.assigned, cell.open_overdue, cell.completed_due, cell.due_so_far) == (
         6,  # 1 to 5, and task 9 of another plan
-        3,
+        2,
         2,
         5,
     )
@@ -120,7 +124,7 @@ async def test_a_units_figures_cover_its_subtree_and_the_dues_in_the_period(
     )
     # Dues in [starts, ends): task 2 (due exactly at the start) in, task 1 (due at the end) out.
     window = await compliance.for_unit(facts, COMMITTEE, NOW, starts=NOW, ends=NOW + HOUR)
-    assert (window.assigned, window.open_overdue) == (1, 1)
+    assert (window.assigned, window.open_within_deadline) == (1, 1)
     later = await compliance.for_unit(facts, COMMITTEE, NOW, starts=NOW + HOUR)
     assert later.assigned == 2  # 1 and 7
 
@@ -143,7 +147,7 @@ async def test_the_board_lists_open_tasks_first_by_due_with_their_flags(
     assert seen == [
         ("3", "lead", True, False, 0, False),  # open, due a day and an hour ago
         ("9", "lead", True, False, 0, False),  # open, due a day ago (under another plan)
-        ("2", "lead", True, False, 0, True),  # open, due exactly now
+        ("2", "lead", False, False, 0, True),  # open, due exactly now: not yet overdue
         ("1", "lead", False, True, 1, False),  # open, due in an hour
         ("6", "coordinate", False, False, 0, False),  # closed ones after, by due
         ("5", "lead", False, False, 0, False),

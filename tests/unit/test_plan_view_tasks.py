@@ -57,6 +57,7 @@ def test_each_task_shows_its_flags_and_times_in_utc() -> None:
             metrics={"works": 2},
         ),
         fact("4", "submitted", extended, original_due=due),
+        fact("5", "assigned", NOW - timedelta(microseconds=1)),
     ]
     shown = plan_view.tasks(rows, NOW)
     first = shown[0]
@@ -66,7 +67,7 @@ def test_each_task_shows_its_flags_and_times_in_utc() -> None:
         None,
     )
     assert (first["overdue"], first["obstacle_open"], first["extension_pending"]) == (
-        True,
+        False,  # due exactly now: it may still be reported on time
         True,
         True,
     )
@@ -90,6 +91,7 @@ def test_each_task_shows_its_flags_and_times_in_utc() -> None:
         "2026-03-12T03:00:00+00:00",
         "2026-03-10T03:00:00+00:00",
     )
+    assert shown[4]["overdue"] is True  # once past its due
     assert first["lead_unit_id"] == str(rows[0].lead_unit_id)
     assert first["report_to_unit_id"] == str(COMMITTEE)
 
@@ -98,7 +100,7 @@ def test_units_that_owe_a_report_are_listed_overdue_first_then_by_due() -> None:
     owing = [
         fact("1", "assigned", NOW + 2 * HOUR),
         fact("2", "changes_requested", NOW - HOUR),
-        fact("3", "acknowledged", NOW),  # due exactly now: overdue
+        fact("3", "acknowledged", NOW),  # due exactly now: not yet overdue
         fact("4", "assigned", NOW + HOUR),
     ]
     reported = [
@@ -109,7 +111,7 @@ def test_units_that_owe_a_report_are_listed_overdue_first_then_by_due() -> None:
     listed = plan_view.not_reported([*owing, *reported], NOW)
     assert [(u["item"], u["status"], u["overdue"]) for u in listed] == [
         ("2", "changes_requested", True),
-        ("3", "acknowledged", True),
+        ("3", "acknowledged", False),
         ("4", "assigned", False),
         ("1", "assigned", False),
     ]
