@@ -45,6 +45,7 @@ VALID = [
     ("107 / KH - SNV", "state", 107, "KH", ("SNV",), None, "107/KH-SNV", "spaces"),
     ("107／KH-SNV", "state", 107, "KH", ("SNV",), None, "107/KH-SNV", "slash"),
     ("8-KH/CB", "party", 8, "KH", ("CB",), None, "8-KH/CB", None),
+    ("07-TB/XDĐ", "party", 7, "TB", ("XDĐ",), None, "07-TB/XDĐ", None),
 ]
 
 INVALID = [
