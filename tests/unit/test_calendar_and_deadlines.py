@@ -242,3 +242,16 @@ def test_working_days_are_counted_to_the_edges_of_the_arithmetic() -> None:
     assert refusal_detail(CALENDAR.working_day, date(1800, 5, 5), 2) == (
         "the day 1800-05-05 is outside 1900 to 2100"
     )
+
+
+def test_the_window_of_instants_is_counted_in_vietnams_days() -> None:
+    first, last = at("1900-01-01T00:00:00+07:00"), at("2100-12-31T23:59:59+07:00")
+    assert calendar.check_instant(first, "due") == first
+    assert calendar.check_instant(last, "due") == last
+    # 1900-01-01T00:30+08:00 is still 31/12/1899 in Vietnam.
+    assert refusal_detail(calendar.check_instant, at("1900-01-01T00:30:00+08:00"), "due") == (
+        "the due 1900-01-01T00:30:00+08:00 is outside 1900 to 2100"
+    )
+    assert refusal_detail(calendar.check_instant, at("2100-12-31T17:00:00+00:00"), "due") == (
+        "the due 2100-12-31T17:00:00+00:00 is outside 1900 to 2100"
+    )
