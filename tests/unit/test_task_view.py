@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -37,7 +38,7 @@ GRANTED = ExtensionGranted(
 )
 
 
-def view(*events: Event, now: datetime = T0) -> dict:
+def view(*events: Event, now: datetime = T0) -> dict[str, Any]:
     folded = task_view.fold(
         TASK, [recorded(f"assignment-{TASK}", e, n) for n, e in enumerate(events, 1)], now
     )
