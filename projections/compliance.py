@@ -17,19 +17,21 @@ from projections import task_facts
 from projections.task_facts import TaskFact
 
 CLOSED = ("completed_on_time", "completed_late", "withdrawn")
+# Overdue: open and past the due in force, as the task itself says (`Assignment.overdue`): a
+# report filed at the due is on time, so at the due a task is not overdue yet.
 
 _FIGURES = """
 SELECT count(*) AS assigned,
        count(*) FILTER (WHERE status = 'completed_on_time') AS completed_on_time,
        count(*) FILTER (WHERE status = 'completed_late') AS completed_late,
-       count(*) FILTER (WHERE status <> ALL($2::text[]) AND due > $1) AS open_within_deadline,
-       count(*) FILTER (WHERE status <> ALL($2::text[]) AND due <= $1) AS open_overdue,
+       count(*) FILTER (WHERE status <> ALL($2::text[]) AND due >= $1) AS open_within_deadline,
+       count(*) FILTER (WHERE status <> ALL($2::text[]) AND due < $1) AS open_overdue,
        count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn,
        count(*) FILTER (WHERE status <> 'withdrawn' AND due <= $1) AS due_so_far,
        count(*) FILTER (WHERE status = 'completed_on_time' AND due <= $1) AS on_time_due,
        count(*) FILTER (WHERE status LIKE 'completed%' AND due <= $1) AS completed_due,
        coalesce(sum(ceil(extract(epoch FROM $1 - due) / 86400))
-                FILTER (WHERE status <> ALL($2::text[]) AND due <= $1), 0)::bigint
+                FILTER (WHERE status <> ALL($2::text[]) AND due < $1), 0)::bigint
            AS days_overdue
 FROM scope
 """
@@ -153,7 +155,7 @@ async def board(pool: asyncpg.Pool[Any], unit_id: UUID, now: datetime) -> list[d
     return [
         {
             **dict(r),
-            "overdue": r["status"] not in CLOSED and r["due"] <= now,
+            "overdue": r["status"] not in CLOSED and r["due"] < now,
             "obstacle_open": r["obstacles_open"] > 0,
         }
         for r in rows

@@ -100,7 +100,7 @@ def tasks(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any]]:
             "completed_at": _utc(fact.completed_at) if fact.completed_at else None,
             "on_time": fact.on_time,
             "days_late": fact.days_late,
-            "overdue": fact.status not in CLOSED and fact.due <= now,
+            "overdue": fact.status not in CLOSED and fact.due < now,
             "extension_pending": fact.extension_pending,
             "obstacle_open": fact.obstacles_open > 0,
             "metrics": fact.metrics,
@@ -114,7 +114,7 @@ def not_reported(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any
     approved. Overdue ones first, then by due."""
     owing = sorted(
         (f for f in facts if f.status in AWAITING_REPORT),
-        key=lambda f: (f.due > now, f.due, _item_key(f.item), str(f.lead_unit_id)),
+        key=lambda f: (f.due >= now, f.due, _item_key(f.item), str(f.lead_unit_id)),
     )
     return [
         {
@@ -123,7 +123,7 @@ def not_reported(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any
             "item": fact.item,
             "status": fact.status,
             "due": _utc(fact.due),
-            "overdue": fact.due <= now,
+            "overdue": fact.due < now,
         }
         for fact in owing
     ]

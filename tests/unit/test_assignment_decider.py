@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -296,6 +297,27 @@ def test_the_final_approval_completes_the_task_on_time_or_late() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("filed_after_due", "on_time", "days_late"),
+    [
+        (timedelta(0), True, 0),  # filed at exactly the due: on time
+        (-timedelta(days=3), True, 0),
+        (timedelta(seconds=1), False, 1),  # any part of a day counts as a day
+        (timedelta(days=1), False, 1),
+        (timedelta(days=1, hours=1), False, 2),
+    ],
+)
+def test_a_report_is_late_by_each_day_or_part_of_a_day_after_the_due(
+    filed_after_due: timedelta, on_time: bool, days_late: int
+) -> None:
+    state = SPEC.given(ISSUED, replace_filed(DUE + filed_after_due)).state
+    _, completed = decide(Review(TASK, SUB, "approval", "approved", NOW), state).events
+    assert isinstance(completed, AssignmentCompleted)
+    assert (completed.on_time, completed.days_late) == (on_time, days_late)
+    status = "completed_on_time" if on_time else "completed_late"
+    assert evolve(state, completed).status == status
+
+
 def replace_filed(effective_at: datetime) -> SubmissionFiled:
     return SubmissionFiled(
         assignment_id=TASK, submission_id=SUB, text="x", effective_at=effective_at
@@ -570,3 +592,32 @@ def test_a_consolidated_report_sums_the_approved_reports_of_sub_units() -> None:
             Context(),
         )
     assert unknown_source.value.code == "unknown-source"
+
+
+def test_a_task_may_ask_for_appraisal_then_approval_and_its_own_day_off_rule() -> None:
+    shifting_plan = Context(plan=replace(PLAN_ISSUED, shift_day_off=True), units=UNITS)
+    (issued,) = decide(
+        issue(review_steps=("appraisal", "approval"), shift_day_off=False),
+        initial(TASK),
+        shifting_plan,
+    ).events
+    assert isinstance(issued, AssignmentIssued)
+    assert (issued.review_steps, issued.shift_day_off) == (("appraisal", "approval"), False)
+    (inherited,) = decide(issue(), initial(TASK), shifting_plan).events
+    assert isinstance(inherited, AssignmentIssued) and inherited.shift_day_off is True
+
+
+def test_an_item_is_named_in_at_most_40_characters() -> None:
+    (issued,) = decide(issue(item="1" * 40), initial(TASK), CONTEXT).events
+    assert isinstance(issued, AssignmentIssued) and issued.item == "1" * 40
+    SPEC.given().when(issue(item="1" * 41), CONTEXT).then_refused("invalid-item")
+
+
+def test_a_requested_due_outside_the_window_is_refused_naming_it() -> None:
+    far = datetime(2200, 1, 1, tzinfo=UTC)
+    refusal = (
+        SPEC.at(OPEN)
+        .when(RequestExtension(TASK, EXT, far, "lũ", NOW), CONTEXT)
+        .then_refused("date-out-of-range")
+    )
+    assert refusal.detail == "the requested due 2200-01-01T00:00:00+00:00 is outside 1900 to 2100"

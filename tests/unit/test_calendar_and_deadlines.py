@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from services.domain import calendar
 from services.domain.calendar import VIETNAM
 from services.domain.deadlines import DEFAULT_POLICY, day_zero, place
+from services.domain.refusal import Refused
 
 CALENDAR = calendar.from_rows(*calendar.materialise())
 
@@ -137,4 +139,119 @@ def test_steps_skip_tet_and_the_new_year_swap() -> None:
     }
     assert all(
         s.at.tzinfo is not None and s.at.utcoffset() == VIETNAM.utcoffset(None) for s in steps
+    )
+
+
+def test_the_stored_calendar_lists_each_exception_with_its_reason() -> None:
+    # What `campaign migrate` stores: built here, not at import, so that it is what is tested.
+    version, rows = calendar.materialise()
+    assert version == calendar.current_version() == "vn:0.109:1"
+    by_day = {row.day: (row.working, row.reason) for row in rows}
+    assert by_day[date(2026, 2, 17)] == (False, "Lunar New Year")
+    # A holiday on a Sunday still says why; the Monday after is off in its place.
+    assert by_day[date(2026, 4, 26)] == (False, "Hung Kings' Commemoration Day")
+    assert by_day[date(2026, 4, 27)] == (False, "Hung Kings' Commemoration Day (observed)")
+    assert by_day[date(2026, 8, 22)] == (True, "Ngày làm bù")  # the package's swapped Saturday
+    # Our overrides: the 2026 New Year swap.
+    assert by_day[date(2026, 1, 2)] == (
+        False,
+        "Nghỉ Tết Dương lịch 2026, hoán đổi với thứ Bảy 10/01/2026",
+    )
+    assert by_day[date(2026, 1, 10)] == (True, "Làm bù cho thứ Sáu 02/01/2026")
+    # Only the exceptions to Monday to Friday, in date order, 2010 to 2040.
+    assert all(not row.working or row.day.weekday() >= 5 for row in rows)
+    assert [row.day for row in rows] == sorted(by_day)
+    assert (rows[0].day, rows[-1].day.year) == (date(2010, 1, 1), 2040)
+    assert calendar.from_rows(version, rows) == CALENDAR
+
+
+def test_a_calendar_from_rows_takes_days_off_and_worked_weekend_days() -> None:
+    rows = [
+        calendar.CalendarDay(date(2026, 3, 2), False, "off"),  # a Monday off
+        calendar.CalendarDay(date(2026, 3, 7), True, "worked"),  # a Saturday worked
+        calendar.CalendarDay(date(2026, 3, 8), False, "Sunday holiday"),
+        calendar.CalendarDay(date(2026, 3, 9), True, "a Monday is worked anyway"),
+    ]
+    built = calendar.from_rows("v", rows)
+    assert built == calendar.Calendar(
+        "v", frozenset({date(2026, 3, 2), date(2026, 3, 8)}), frozenset({date(2026, 3, 7)})
+    )
+    assert [built.is_working(date(2026, 3, d)) for d in range(1, 10)] == [
+        False, False, True, True, True, True, True, False, True,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2026, 3, 4), date(2026, 3, 4)),  # a Wednesday: itself
+        (date(2026, 3, 1), date(2026, 3, 2)),  # a Sunday: the Monday
+        (date(2026, 2, 28), date(2026, 3, 2)),  # a Saturday: over the Sunday
+        (date(2026, 2, 15), date(2026, 2, 23)),  # the Sunday before Tết: over Tết's week
+        (date(2026, 4, 25), date(2026, 4, 28)),  # over Hùng Kings' Sunday and its Monday off
+        (date(2026, 1, 1), date(2026, 1, 5)),  # New Year, its swapped Friday, the weekend
+        (date(2026, 8, 29), date(2026, 9, 3)),  # over the National Day break
+    ],
+)
+def test_the_next_working_day_skips_every_day_off_and_no_more(day: date, expected: date) -> None:
+    assert CALENDAR.next_working_day(day) == expected
+
+
+def test_a_due_on_the_sunday_before_tet_shifts_to_the_end_of_the_first_day_back() -> None:
+    # "trước ngày 16/02/2026": day 0 is Sunday 15/2, then Tết until Sunday 22/2.
+    due, steps = place(
+        at("2026-02-16T00:00:00+07:00"), DEFAULT_POLICY, CALENDAR, shift_day_off=True
+    )
+    assert due == at("2026-02-24T00:00:00+07:00")  # the end of Monday 23/2
+    assert {s.step: s.at for s in steps if s.offset in (-1, 0, 1)} == {
+        "-1": at("2026-02-13T08:00:00+07:00"),  # day 0 is now Monday 23/2: before Tết
+        "0": due,
+        "+1": at("2026-02-24T08:00:00+07:00"),
+    }
+
+
+def refusal_detail(call: Callable[..., object], *args: object) -> str:
+    with pytest.raises(Refused) as refused:
+        call(*args)
+    assert refused.value.code == "date-out-of-range"
+    return refused.value.detail
+
+
+def test_the_window_of_dates_includes_its_first_and_last_day() -> None:
+    assert calendar.check_day(date(1900, 1, 1), "day") == date(1900, 1, 1)
+    assert calendar.check_day(date(2100, 12, 31), "day") == date(2100, 12, 31)
+    for outside in (date(1899, 12, 31), date(2101, 1, 1)):
+        assert refusal_detail(calendar.check_day, outside, "phase date") == (
+            f"the phase date {outside.isoformat()} is outside 1900 to 2100"
+        )
+
+
+def test_working_days_are_counted_to_the_edges_of_the_arithmetic() -> None:
+    # Friday 30/12/2101 is the last working day counted; Friday 30/12/1898 is before the first.
+    assert CALENDAR.working_day(date(2101, 12, 29), 1) == date(2101, 12, 30)
+    assert CALENDAR.working_day(date(1899, 1, 3), -1) == date(1899, 1, 2)
+    assert refusal_detail(CALENDAR.working_day, date(1899, 1, 2), -1) == (
+        "the working day falls outside 1900 to 2100"
+    )
+    assert refusal_detail(CALENDAR.next_working_day, date(2101, 12, 31)) == (
+        "the working day falls outside 1900 to 2100"
+    )
+    assert refusal_detail(CALENDAR.next_working_day, date(1800, 5, 5)) == (
+        "the day 1800-05-05 is outside 1900 to 2100"
+    )
+    assert refusal_detail(CALENDAR.working_day, date(1800, 5, 5), 2) == (
+        "the day 1800-05-05 is outside 1900 to 2100"
+    )
+
+
+def test_the_window_of_instants_is_counted_in_vietnams_days() -> None:
+    first, last = at("1900-01-01T00:00:00+07:00"), at("2100-12-31T23:59:59+07:00")
+    assert calendar.check_instant(first, "due") == first
+    assert calendar.check_instant(last, "due") == last
+    # 1900-01-01T00:30+08:00 is still 31/12/1899 in Vietnam.
+    assert refusal_detail(calendar.check_instant, at("1900-01-01T00:30:00+08:00"), "due") == (
+        "the due 1900-01-01T00:30:00+08:00 is outside 1900 to 2100"
+    )
+    assert refusal_detail(calendar.check_instant, at("2100-12-31T17:00:00+00:00"), "due") == (
+        "the due 2100-12-31T17:00:00+00:00 is outside 1900 to 2100"
     )

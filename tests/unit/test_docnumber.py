@@ -45,6 +45,7 @@ VALID = [
     ("107 / KH - SNV", "state", 107, "KH", ("SNV",), None, "107/KH-SNV", "spaces"),
     ("107／KH-SNV", "state", 107, "KH", ("SNV",), None, "107/KH-SNV", "slash"),
     ("8-KH/CB", "party", 8, "KH", ("CB",), None, "8-KH/CB", None),
+    ("07-TB/XDĐ", "party", 7, "TB", ("XDĐ",), None, "07-TB/XDĐ", None),
 ]
 
 INVALID = [
@@ -132,3 +133,76 @@ def test_every_document_number_in_the_seeds_parses() -> None:
         parsed = parse(written)
         assert parsed.number == int(re.match(r"\d+", written)[0])  # type: ignore[index]
         assert parsed.form == ("party" if re.match(r"\d+\s?[-–]", written) else "state")
+
+
+@pytest.mark.parametrize(
+    ("written", "warnings"),
+    [
+        ("So\u0302\u0301 334-KH/CB", ("text was not in NFC",)),
+        ("16-HD/BTG\u00d0UK", ("look-alike letter Ð replaced by Đ",)),
+        ("16-HD/BTG\u0189UK", ("look-alike letter Ð replaced by Đ",)),
+        (
+            "Số: 36 – HD／VPTW",
+            (
+                "a dash other than '-' was used",
+                "a slash other than '/' was used",
+                "spaces around separators",
+            ),
+        ),
+    ],
+)
+def test_each_oddity_normalised_is_named_in_a_warning(
+    written: str, warnings: tuple[str, ...]
+) -> None:
+    parsed = parse(written)
+    assert parsed.warnings == warnings
+    assert parsed.normalized in ("334-KH/CB", "16-HD/BTGĐUK", "36-HD/VPTW")
+
+
+def test_the_limits_of_length_issuer_code_and_year_are_inclusive() -> None:
+    twenty = "A" * 20
+    longest = f"1-KH/{twenty}-{twenty}-{twenty}-{'B' * 12}"
+    assert len(longest) == 80 and parse(longest).issuers == (twenty, twenty, twenty, "B" * 12)
+    with pytest.raises(InvalidDocumentNumber) as error:
+        parse(f"1-KH/{twenty}C")
+    assert str(error.value) == f"'1-KH/{twenty}C': issuer code '{twenty}C' is too long"
+    with pytest.raises(InvalidDocumentNumber) as error:
+        parse(f"1/KH-{twenty}C")
+    assert str(error.value).startswith(f"'1/KH-{twenty}C': ")
+    assert [parse(f"5/{year}/NĐ-CP").year for year in (1945, 2100)] == [1945, 2100]
+    for year in (1944, 2101):
+        with pytest.raises(InvalidDocumentNumber, match=f"{year} is not a plausible year"):
+            parse(f"5/{year}/NĐ-CP")
+
+
+def test_a_lone_code_after_the_number_is_the_issuer_not_a_kind() -> None:
+    # "12/TB": an official letter of the unit TB, not a notice without an issuer.
+    parsed = parse("12/TB")
+    assert (parsed.kind, parsed.issuers, parsed.normalized) == (None, ("TB",), "12/TB")
+
+
+def test_a_state_kind_in_the_party_form_is_refused_listing_the_party_kinds() -> None:
+    with pytest.raises(InvalidDocumentNumber) as error:
+        parse("12-NĐ/TW")
+    assert str(error.value) == (
+        "'12-NĐ/TW': 'NĐ' is not a kind of Party document "
+        "(BB, BC, CT, CTr, CV, GGT, GM, HD, KH, KL, NQ, QC, QĐ, TB, TC, TT, TTr, ĐA)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("", "the document number is empty"),
+        ("x" * 81, "a document number has at most 80 characters"),
+        (
+            "abc",
+            "'abc' is not a document number: expected the Party form 334-KH/CB or the state "
+            "form 107/KH-SNV, 30/2020/NĐ-CP, 1234/BGDĐT-VP",
+        ),
+    ],
+)
+def test_a_refusal_says_what_is_wrong_in_words(written: str, message: str) -> None:
+    with pytest.raises(InvalidDocumentNumber) as error:
+        parse(written)
+    assert str(error.value) == message

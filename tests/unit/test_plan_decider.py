@@ -35,6 +35,7 @@ from services.domain.plan import (
     ImplementsRef,
     IssuePlan,
     LinkSubPlan,
+    Plan,
     SupersedePlan,
     decide,
     evolve,
@@ -465,3 +466,77 @@ def test_a_lower_units_plan_is_linked_as_a_sub_plan() -> None:
     SPEC.at(ISSUED).when(
         LinkSubPlan(PLAN, PARENT), Context(plans={PARENT: provincial}, lineage=[UNITS[PROVINCE]])
     ).then_refused("not-a-lower-unit")
+
+
+def test_a_sub_plan_is_linked_only_under_an_issued_plan() -> None:
+    context = Context(plans={OTHER: ISSUED}, lineage=[UNITS[SNV], UNITS[PROVINCE]])
+    drafted = PlanDrafted(plan_id=PARENT, kind="KH", title="135", issuer_unit_id=PROVINCE)
+    refusal = (
+        SPEC.given(drafted, id=PARENT)
+        .when(LinkSubPlan(PARENT, OTHER), context)
+        .then_refused("plan-draft")
+    )
+    assert refusal.extra == {"plan_status": "draft"}
+    closed = PlanClosed(plan_id=PARENT, effective_at=NOW)
+    SPEC.given(drafted, issued(PARENT, "135-KH/TU"), closed, id=PARENT).when(
+        LinkSubPlan(PARENT, OTHER), context
+    ).then_refused("plan-ended")
+    SPEC.given(id=PARENT).when(LinkSubPlan(PARENT, OTHER), context).then_refused("unknown-plan")
+
+
+def test_a_draft_records_its_issuer_and_its_review_steps() -> None:
+    (drafted,) = decide(
+        DraftPlan(PLAN, "KH", "x", SNV, review_steps=("appraisal", "approval")),
+        initial(PLAN),
+        CONTEXT,
+    ).events
+    assert isinstance(drafted, PlanDrafted)
+    assert (drafted.issuer_unit_id, drafted.review_steps) == (SNV, ("appraisal", "approval"))
+
+
+def test_refusals_say_why_in_words() -> None:
+    def detail(state: Plan, command: object, context: Context = CONTEXT, code: str = "") -> str:
+        return SPEC.at(state).when(command, context).then_refused(code).detail
+
+    assert detail(
+        ISSUED, AmendPlan(PLAN, "x", NOW, title=DRAFTED.title), code="nothing-changed"
+    ) == ("the amendment changes nothing")
+    assert detail(
+        ISSUED, AmendPlan(PLAN, "x", NOW, review_steps=("approval", "appraisal")),
+        code="invalid-review-steps",
+    ) == 'review steps are ["approval"] or ["appraisal", "approval"]'  # fmt: skip
+    assert detail(ISSUED, LinkSubPlan(PLAN, PLAN), code="same-plan") == (
+        "a plan cannot implement itself"
+    )
+    assert detail(DRAFT, issue(number="107//KH-SNV"), code="invalid-document-number") == (
+        "'107//KH-SNV': two separators in a row"
+    )
+    unknown = uuid.uuid4()
+    assert detail(ISSUED, SupersedePlan(PLAN, unknown, NOW), code="successor-not-issued") == (
+        f"plan {unknown} is unknown, not issued"
+    )
+    old = date(1899, 12, 30)
+    assert (
+        detail(
+            DRAFT,
+            issue(issued_on=old, effective_at=NOW, may_backdate=True),
+            code="date-out-of-range",
+        )
+        == "the issue date 1899-12-30 is outside 1900 to 2100"
+    )
+
+
+def test_a_plan_takes_effect_at_most_a_day_before_its_issue_date() -> None:
+    day_before = datetime(2022, 10, 11, 3, 0, tzinfo=UTC)
+    decide(issue(effective_at=day_before, may_backdate=True), DRAFT, CONTEXT)
+    SPEC.at(DRAFT).when(
+        issue(effective_at=day_before - timedelta(days=1), may_backdate=True), CONTEXT
+    ).then_refused("effective-before-issue")
+
+
+def test_a_signers_title_has_at_most_200_characters() -> None:
+    signer = Signer(name="Hữu Trí", title="T" * 200, authority=None)
+    decide(issue(signer=signer), DRAFT, CONTEXT)
+    SPEC.at(DRAFT).when(
+        issue(signer=Signer(name="Hữu Trí", title="T" * 201, authority=None)), CONTEXT
+    ).then_refused("invalid-signer-title")

@@ -1,102 +1,125 @@
-"""GET /plans/{id}: the plan's tasks in item order with their flags, and who owes a report."""
+"""The plan view's task list and who has not reported (projections/plan_view): the order an
+official reads them in, and the flags shown."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from msgspec.structs import replace
 
 from projections import plan_view
 from projections.task_facts import TaskFact
+from services.domain.calendar import VIETNAM
 
-NOW = datetime(2025, 6, 2, 10, tzinfo=UTC)
-PLAN, ISSUER = uuid.uuid4(), uuid.uuid4()
-HANOI = timezone(timedelta(hours=7))
-
-
-def fact(item: str, status: str = "assigned", due: datetime = NOW, **more: Any) -> TaskFact:
-    lead = more.pop("lead", uuid.uuid4())
-    return TaskFact(uuid.uuid4(), PLAN, item, lead, ISSUER, ISSUER, status, due, due, NOW, **more)
+NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
+PLAN, COMMITTEE = uuid.uuid4(), uuid.uuid4()
+HOUR = timedelta(hours=1)
 
 
-def test_tasks_are_listed_by_item_with_numeric_parts_compared_as_numbers() -> None:
-    facts = [fact("2.10"), fact("10"), fact("2.9"), fact("2"), fact("2.a")]
-    assert [t["item"] for t in plan_view.tasks(facts, NOW)] == ["2", "2.9", "2.10", "2.a", "10"]
+def fact(item: str, status: str, due: datetime, **fields: Any) -> TaskFact:
+    row = TaskFact(
+        uuid.uuid4(), PLAN, item, uuid.uuid4(), COMMITTEE, COMMITTEE, status, due, due, NOW
+    )
+    return replace(row, **fields)
 
 
-def test_tasks_of_one_item_are_listed_by_due_then_lead() -> None:
-    first, second = uuid.UUID(int=1), uuid.UUID(int=2)
-    facts = [
-        fact("1", due=NOW + timedelta(days=2), lead=first),
-        fact("1", due=NOW + timedelta(days=1), lead=second),
-        fact("1", due=NOW + timedelta(days=1), lead=first),
-    ]
-    listed = plan_view.tasks(facts, NOW)
-    assert [(t["due"], t["lead_unit_id"]) for t in listed] == [
-        ((NOW + timedelta(days=1)).isoformat(), str(first)),
-        ((NOW + timedelta(days=1)).isoformat(), str(second)),
-        ((NOW + timedelta(days=2)).isoformat(), str(first)),
+def test_tasks_are_listed_by_item_numbers_as_numbers() -> None:
+    items = ["2.10", "10", "2.9", "2", "2.a", "9", "1"]
+    listed = plan_view.tasks([fact(i, "assigned", NOW + HOUR) for i in items], NOW)
+    assert [t["item"] for t in listed] == ["1", "2", "2.9", "2.10", "2.a", "9", "10"]
+
+
+def test_tasks_of_one_item_are_listed_by_due() -> None:
+    later, sooner = fact("3", "assigned", NOW + 2 * HOUR), fact("3", "assigned", NOW + HOUR)
+    listed = plan_view.tasks([later, sooner], NOW)
+    assert [t["assignment_id"] for t in listed] == [
+        str(sooner.assignment_id),
+        str(later.assignment_id),
     ]
 
 
-def test_a_task_shows_its_times_in_utc_and_its_flags() -> None:
-    due = datetime(2025, 6, 2, 17, tzinfo=HANOI)
-    done = fact(
-        "1",
-        "completed_late",
-        due,
-        completed_at=due + timedelta(days=1),
-        on_time=False,
-        days_late=1,
-        extension_pending=True,
-        obstacles_open=2,
-        metrics={"works": 3},
+def test_each_task_shows_its_flags_and_times_in_utc() -> None:
+    due = datetime(2026, 3, 10, 10, 0, tzinfo=VIETNAM)  # 03:00 UTC: exactly now
+    extended = datetime(2026, 3, 12, 10, 0, tzinfo=VIETNAM)
+    rows = [
+        fact("1", "acknowledged", due, obstacles_open=1, extension_pending=True),
+        fact("2", "assigned", NOW + HOUR),
+        fact(
+            "3",
+            "completed_late",
+            NOW - HOUR,
+            original_due=NOW - 2 * HOUR,
+            completed_at=NOW,
+            on_time=False,
+            days_late=1,
+            metrics={"works": 2},
+        ),
+        fact("4", "submitted", extended, original_due=due),
+        fact("5", "assigned", NOW - timedelta(microseconds=1)),
+    ]
+    shown = plan_view.tasks(rows, NOW)
+    first = shown[0]
+    assert (first["due"], first["original_due"], first["completed_at"]) == (
+        "2026-03-10T03:00:00+00:00",
+        "2026-03-10T03:00:00+00:00",
+        None,
     )
-    [shown] = plan_view.tasks([done], NOW + timedelta(days=9))
-    assert shown["due"] == shown["original_due"] == "2025-06-02T10:00:00+00:00"
-    assert shown["completed_at"] == "2025-06-03T10:00:00+00:00"
-    assert (shown["on_time"], shown["days_late"], shown["metrics"]) == (False, 1, {"works": 3})
-    assert (shown["extension_pending"], shown["obstacle_open"]) == (True, True)
-    assert shown["overdue"] is False  # closed tasks are never overdue
-    assert shown["status"] == "completed_late"
-    helper = uuid.uuid4()
-    [shared] = plan_view.tasks([fact("3", coordinating_unit_ids=(helper,))], NOW)
-    assert shared["coordinating_unit_ids"] == [str(helper)]
-    assert shared["report_to_unit_id"] == str(ISSUER)
-    [open_one] = plan_view.tasks([fact("2")], NOW)
-    assert (open_one["completed_at"], open_one["obstacle_open"]) == (None, False)
-
-
-def test_an_open_task_is_overdue_from_its_due_on() -> None:
-    [at_due] = plan_view.tasks([fact("1", due=NOW)], NOW)
-    [before] = plan_view.tasks([fact("1", due=NOW)], NOW - timedelta(seconds=1))
-    assert (at_due["overdue"], before["overdue"]) == (True, False)
-    [withdrawn] = plan_view.tasks([fact("1", "withdrawn", due=NOW)], NOW + timedelta(days=1))
-    assert withdrawn["overdue"] is False
-
-
-def test_leads_owing_a_report_are_listed_overdue_first_then_by_due() -> None:
-    later, late, due_now = (
-        fact("1", "acknowledged", NOW + timedelta(days=3)),
-        fact("3", "changes_requested", NOW - timedelta(days=2)),
-        fact("2", "assigned", NOW),
+    assert (first["overdue"], first["obstacle_open"], first["extension_pending"]) == (
+        False,  # due exactly now: it may still be reported on time
+        True,
+        True,
     )
+    assert (shown[1]["overdue"], shown[1]["obstacle_open"], shown[1]["extension_pending"]) == (
+        False,
+        False,
+        False,
+    )
+    done = shown[2]
+    assert (done["overdue"], done["on_time"], done["days_late"], done["metrics"]) == (
+        False,  # closed: never overdue
+        False,
+        1,
+        {"works": 2},
+    )
+    assert (done["completed_at"], done["original_due"]) == (
+        "2026-03-10T03:00:00+00:00",
+        "2026-03-10T01:00:00+00:00",
+    )
+    assert (shown[3]["due"], shown[3]["original_due"]) == (
+        "2026-03-12T03:00:00+00:00",
+        "2026-03-10T03:00:00+00:00",
+    )
+    assert shown[4]["overdue"] is True  # once past its due
+    assert first["lead_unit_id"] == str(rows[0].lead_unit_id)
+    assert first["report_to_unit_id"] == str(COMMITTEE)
+
+
+def test_units_that_owe_a_report_are_listed_overdue_first_then_by_due() -> None:
+    owing = [
+        fact("1", "assigned", NOW + 2 * HOUR),
+        fact("2", "changes_requested", NOW - HOUR),
+        fact("3", "acknowledged", NOW),  # due exactly now: not yet overdue
+        fact("4", "assigned", NOW + HOUR),
+    ]
     reported = [
-        fact("4", "submitted", NOW - timedelta(days=5)),
-        fact("5", "completed_on_time", NOW - timedelta(days=5)),
-        fact("6", "withdrawn", NOW - timedelta(days=5)),
+        fact("5", "submitted", NOW - HOUR),
+        fact("6", "completed_on_time", NOW - HOUR),
+        fact("7", "withdrawn", NOW - HOUR),
     ]
-    owing = plan_view.not_reported([later, *reported, due_now, late], NOW)
-    assert [(o["item"], o["status"], o["overdue"]) for o in owing] == [
-        ("3", "changes_requested", True),
-        ("2", "assigned", True),
-        ("1", "acknowledged", False),
+    listed = plan_view.not_reported([*owing, *reported], NOW)
+    assert [(u["item"], u["status"], u["overdue"]) for u in listed] == [
+        ("2", "changes_requested", True),
+        ("3", "acknowledged", False),
+        ("4", "assigned", False),
+        ("1", "assigned", False),
     ]
-    assert owing[0] == {
-        "unit_id": str(late.lead_unit_id),
-        "assignment_id": str(late.assignment_id),
-        "item": "3",
+    assert listed[0] == {
+        "unit_id": str(owing[1].lead_unit_id),
+        "assignment_id": str(owing[1].assignment_id),
+        "item": "2",
         "status": "changes_requested",
-        "due": (NOW - timedelta(days=2)).isoformat(),
+        "due": "2026-03-10T02:00:00+00:00",
         "overdue": True,
     }
