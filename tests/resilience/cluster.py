@@ -3,7 +3,7 @@ binaries (`/usr/local/bin`, else `pg_config --bindir`), a spare TCP port on 127.
 authentication, data in a temporary folder. Run as root, the server runs as the `postgres`
 system user (PostgreSQL refuses root); the folder is handed to it.
 
-    with Cluster.create(tmp_path) as cluster:
+    with Cluster.create() as cluster:
         dsn = cluster.dsn("campaign")      # after cluster.create_database("campaign")
         cluster.stop()                     # pg_ctl stop -m fast
         cluster.start()
@@ -17,6 +17,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -63,10 +64,11 @@ class Cluster:
         self._user = RUN_AS if os.geteuid() == 0 else None
 
     @classmethod
-    def create(cls, parent: Path, *settings: str) -> Cluster:
-        """initdb and start a cluster under `parent` (extra `settings`: `name=value`)."""
-        folder = parent / f"pg-{os.getpid()}-{time.monotonic_ns()}"
-        folder.mkdir(parents=True)
+    def create(cls, *settings: str) -> Cluster:
+        """initdb and start a cluster in a folder of its own (extra `settings`: `name=value`).
+        Not under pytest's temporary folder: another pytest session started as the same user
+        makes that tree 0700 again, and the server's own user can no longer reach its data."""
+        folder = Path(tempfile.mkdtemp(prefix="campaign-pg-"))
         cluster = cls(folder, spare_port())
         cluster._settings = settings
         cluster._initdb()

@@ -4,10 +4,6 @@ stay up)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 from tests.resilience.cluster import Cluster
 from tests.servers import PrivateRedis
 
@@ -19,8 +15,7 @@ class PrivatePostgres:
     `postgres` database."""
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="campaign-pg-"))
-        self.cluster = Cluster.create(self.root)
+        self.cluster = Cluster.create()
 
     @property
     def url(self) -> str:
@@ -39,7 +34,6 @@ class PrivatePostgres:
 
     def close(self) -> None:
         self.cluster.destroy()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def migrated(server: PrivatePostgres) -> str:

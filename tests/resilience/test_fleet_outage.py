@@ -41,8 +41,8 @@ OUTAGE = 20.0 if BIG else 6.0
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with Cluster.create(tmp_path) as created:
+def cluster() -> Iterator[Cluster]:
+    with Cluster.create() as created:
         yield created
 
 

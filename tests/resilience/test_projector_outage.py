@@ -38,8 +38,8 @@ BIG = os.environ.get("RESILIENCE_BIG") == "1"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with Cluster.create(tmp_path_factory.mktemp("resilience")) as created:
+def cluster() -> Iterator[Cluster]:
+    with Cluster.create() as created:
         yield created
 
 
