@@ -133,7 +133,7 @@ def test_an_issued_plan_shows_its_number_signer_attachments_amendments_and_sub_p
     (amendment,) = view.amendments
     assert (amendment["reason"], amendment["changed"], amendment["title"]) == (
         "đổi tên",
-        ["title", "phases"],
+        ("title", "phases"),
         "Kế hoạch mới",
     )
     assert "plan_id" not in amendment
