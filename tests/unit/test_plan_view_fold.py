@@ -44,8 +44,13 @@ ISSUED = PlanIssued(
     numbering_period="2025",
 )
 ATTACHED = AttachmentAdded(
-    plan_id=PLAN, attachment_id=FILE, name="kh.pdf", media_type="application/pdf", sha256="a" * 64, size=9
-)  # fmt: skip
+    plan_id=PLAN,
+    attachment_id=FILE,
+    name="kh.pdf",
+    media_type="application/pdf",
+    sha256="a" * 64,
+    size=9,
+)
 AMENDED = PlanAmended(
     plan_id=PLAN,
     reason="đổi tên",
