@@ -855,3 +855,75 @@ def test_each_refusal_tells_the_clerk_why(
     state: Plan, command: object, context: Context, code: str, detail: str
 ) -> None:
     assert SPEC.at(state).when(command, context).then_refused(code).detail == detail
+
+
+def test_a_drafted_plan_holds_every_field_of_its_draft_and_ends_as_recorded() -> None:
+    steps = policy((0, "miss", "lead"), (2, "escalate", "report_to"))
+    cited = (Implements(number="375/UBND-NV", number_normalized="375/UBND-NV"),)
+    draft = evolve(
+        initial(PLAN),
+        PlanDrafted(
+            plan_id=PLAN,
+            kind="KH",
+            title="Kế hoạch",
+            issuer_unit_id=SNV,
+            purpose="tuyên truyền",
+            phases=PHASES,
+            recipients=DRAFTED.recipients,
+            implements=cited,
+            escalation_policy=steps,
+            review_steps=("appraisal", "approval"),
+            shift_day_off=True,
+        ),
+    )
+    assert draft == Plan(
+        PLAN,
+        status="draft",
+        kind="KH",
+        title="Kế hoạch",
+        issuer_unit_id=SNV,
+        purpose="tuyên truyền",
+        phases=PHASES,
+        recipients=DRAFTED.recipients,
+        implements=cited,
+        escalation_policy=steps,
+        review_steps=("appraisal", "approval"),
+        shift_day_off=True,
+    )
+    assert (ISSUED.status, ISSUED.number, ISSUED.issued_on) == ("issued", "107/KH-SNV", TODAY)
+    ended = [
+        PlanClosed(plan_id=PLAN, effective_at=NOW),
+        PlanCancelled(plan_id=PLAN, effective_at=NOW, reason="x"),
+        PlanSuperseded(plan_id=PLAN, superseded_by=OTHER, effective_at=NOW),
+    ]
+    assert [(evolve(ISSUED, e).status, evolve(ISSUED, e).superseded_by) for e in ended] == [
+        ("closed", None),
+        ("cancelled", None),
+        ("superseded", OTHER),
+    ]
+
+
+def test_a_draft_records_its_purpose_policy_and_day_off_rule() -> None:
+    steps = policy((-60, "remind", "lead"), (0, "miss", "lead"), (60, "escalate", "report_to"))
+    command = DraftPlan(
+        PLAN,
+        "KH",
+        "x",
+        SNV,
+        purpose="  tuyên   truyền ",
+        escalation_policy=steps,
+        shift_day_off=True,
+    )
+    (event,) = decide(command, initial(PLAN), CONTEXT).events
+    assert isinstance(event, PlanDrafted)
+    assert (event.purpose, event.escalation_policy, event.shift_day_off) == (
+        "tuyên truyền",
+        steps,
+        True,
+    )
+    (amended,) = decide(AmendPlan(PLAN, "rõ hơn", NOW, purpose=" mục  đích "), DRAFT).events
+    assert isinstance(amended, PlanAmended)
+    assert (amended.changed, amended.purpose) == (("purpose",), "mục đích")
+    SPEC.at(DRAFT).when(AmendPlan(PLAN, "x", NOW, purpose="a\u202eb"), CONTEXT).then_refused(
+        "invalid-text"
+    )
