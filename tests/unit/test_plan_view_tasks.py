@@ -3,10 +3,12 @@ official reads them in, and the flags shown."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from msgspec.structs import replace
 
 from projections import plan_view
@@ -165,3 +167,17 @@ def test_units_owing_a_report_due_at_once_are_listed_by_item_then_by_unit() -> N
         ("9", str(high)),
         ("10", str(low)),
     ]
+
+
+def test_times_read_in_utc_whatever_the_servers_own_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    time.tzset()
+    try:
+        (shown,) = plan_view.tasks([fact("1", "assigned", NOW)], NOW)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (shown["due"], shown["original_due"]) == (
+        "2026-03-10T03:00:00+00:00",
+        "2026-03-10T03:00:00+00:00",
+    )
