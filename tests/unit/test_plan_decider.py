@@ -540,3 +540,390 @@ def test_a_signers_title_has_at_most_200_characters() -> None:
     SPEC.at(DRAFT).when(
         issue(signer=Signer(name="Hữu Trí", title="T" * 201, authority=None)), CONTEXT
     ).then_refused("invalid-signer-title")
+
+
+MERGED_UBND = units.evolve(UNITS[UBND], UnitMerged(unit_id=UBND, successor_id=PROVINCE))
+STRANGER = uuid.uuid4()
+
+
+def drafted(plan_id: uuid.UUID) -> PlanDrafted:
+    return PlanDrafted(plan_id=plan_id, kind="KH", title="x", issuer_unit_id=SNV)
+
+
+def policy(*steps: tuple[int, str, str]) -> tuple[EscalationStep, ...]:
+    return tuple(EscalationStep(offset=o, action=a, target=t) for o, a, t in steps)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("state", "command", "context", "code", "detail"),
+    [
+        (
+            DRAFT,
+            DraftPlan(PLAN, "KH", "x", SNV),
+            CONTEXT,
+            "plan-exists",
+            f"plan {PLAN} already exists",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(PLAN, "KH", "x", STRANGER),
+            CONTEXT,
+            "unknown-issuer",
+            f"issuing unit {STRANGER} does not exist",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(PLAN, "KH", "x", UBND),
+            Context(units={UBND: MERGED_UBND}),
+            "issuer-inactive",
+            f"issuing unit {UBND} is merged",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(PLAN, "KH", "x", SNV, purpose="mục\u0007đích"),
+            CONTEXT,
+            "invalid-text",
+            "the purpose holds U+0007: no control or bidi control characters",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                implements=(ImplementsRef(number="375/UBND-NV", title="quyết\u202eđịnh"),),
+            ),
+            CONTEXT,
+            "invalid-implements",
+            "the cited title holds U+202E: no control or bidi control characters",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN, "KH", "x", SNV, implements=(ImplementsRef(plan_id=PARENT, number="1/KH"),)
+            ),
+            CONTEXT,
+            "invalid-implements",
+            "cite a plan by id or a document by its number",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(PLAN, "KH", "x", SNV, implements=(ImplementsRef(plan_id=PARENT),)),
+            CONTEXT,
+            "unknown-plan",
+            f"implemented plan {PARENT} does not exist",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(PLAN, "KH", "x", SNV, implements=(ImplementsRef(plan_id=PARENT),)),
+            Context(units=UNITS, plans={PARENT: SPEC.given(drafted(PARENT), id=PARENT).state}),
+            "implemented-plan-not-issued",
+            f"plan {PARENT} is a draft, not a document yet",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                recipients=(
+                    Recipient(unit_id=UBND, role="implement"),
+                    Recipient(unit_id=UBND, role="archive"),
+                ),
+            ),
+            CONTEXT,
+            "duplicate-recipient",
+            f"unit {UBND} is named twice",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN, "KH", "x", SNV, recipients=(Recipient(unit_id=STRANGER, role="implement"),)
+            ),
+            CONTEXT,
+            "unknown-recipient",
+            f"recipient {STRANGER} does not exist",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN, "KH", "x", SNV, recipients=(Recipient(unit_id=UBND, role="implement"),)
+            ),
+            Context(units={**UNITS, UBND: MERGED_UBND}),
+            "recipient-inactive",
+            f"recipient {UBND} is merged",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                phases=(Phase(phase_id="1", name="a"), Phase(phase_id="1", name="b")),
+            ),
+            CONTEXT,
+            "invalid-phase",
+            "two phases share an id",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                phases=(
+                    Phase(
+                        phase_id="2",
+                        name="a",
+                        starts_on=date(2022, 2, 1),
+                        ends_on=date(2022, 1, 31),
+                    ),
+                ),
+            ),
+            CONTEXT,
+            "invalid-phase",
+            "phase 2 ends before it starts",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                escalation_policy=policy((0, "miss", "lead"), (61, "remind", "lead")),
+            ),
+            CONTEXT,
+            "invalid-escalation-policy",
+            "an offset is -60 to +60 working days, not 61",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                escalation_policy=policy((0, "miss", "lead"), (-61, "remind", "lead")),
+            ),
+            CONTEXT,
+            "invalid-escalation-policy",
+            "an offset is -60 to +60 working days, not -61",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                escalation_policy=policy((1, "miss", "lead"), (0, "remind", "lead")),
+            ),
+            CONTEXT,
+            "invalid-escalation-policy",
+            "a policy records the miss at offset 0",
+        ),
+        (
+            initial(PLAN),
+            DraftPlan(
+                PLAN,
+                "KH",
+                "x",
+                SNV,
+                escalation_policy=policy((0, "miss", "lead"), (0, "miss", "lead")),
+            ),
+            CONTEXT,
+            "invalid-escalation-policy",
+            "a step is listed twice",
+        ),
+        (
+            initial(PLAN),
+            ClosePlan(PLAN, NOW),
+            CONTEXT,
+            "unknown-plan",
+            f"plan {PLAN} does not exist",
+        ),
+        (DRAFT, ClosePlan(PLAN, NOW), CONTEXT, "plan-draft", f"plan {PLAN} is draft"),
+        (
+            ISSUED,
+            SupersedePlan(PLAN, PLAN, NOW),
+            CONTEXT,
+            "same-plan",
+            "a plan cannot supersede itself",
+        ),
+        (
+            ISSUED,
+            AddAttachment(PLAN, uuid.uuid4(), "a.pdf", "application/pdf", "A" * 64, 1),
+            CONTEXT,
+            "invalid-attachment",
+            "sha256 is 64 lower-case hex digits",
+        ),
+        (
+            ISSUED,
+            AddAttachment(PLAN, uuid.uuid4(), "a.pdf", "pdf", "a" * 64, 1),
+            CONTEXT,
+            "invalid-attachment",
+            "'pdf' is not a media type",
+        ),
+        (
+            ISSUED,
+            AddAttachment(PLAN, uuid.uuid4(), "a.pdf", "application/pdf", "a" * 64, 2**40 + 1),
+            CONTEXT,
+            "invalid-attachment",
+            "size is 0 to 1 TiB",
+        ),
+        (
+            ISSUED,
+            LinkSubPlan(PLAN, OTHER),
+            CONTEXT,
+            "unknown-sub-plan",
+            f"plan {OTHER} does not exist",
+        ),
+        (
+            ISSUED,
+            LinkSubPlan(PLAN, OTHER),
+            Context(plans={OTHER: SPEC.given(drafted(OTHER), id=OTHER).state}),
+            "sub-plan-not-issued",
+            f"plan {OTHER} is draft",
+        ),
+        (
+            ISSUED,
+            LinkSubPlan(PLAN, OTHER),
+            Context(
+                plans={OTHER: SPEC.given(drafted(OTHER), issued(OTHER), id=OTHER).state},
+                lineage=[UNITS[SNV]],
+            ),
+            "not-a-lower-unit",
+            "a sub-plan is issued by a unit below the plan's issuer",
+        ),
+        (
+            DRAFT,
+            issue(number="107/QĐ-SNV"),
+            CONTEXT,
+            "number-kind-mismatch",
+            "107/QĐ-SNV is a QĐ, the plan is a KH",
+        ),
+        (
+            DRAFT,
+            issue(number="107/SNV"),
+            CONTEXT,
+            "number-kind-mismatch",
+            "107/SNV has no kind code: only an official letter (CV) has none",
+        ),
+        (
+            DRAFT,
+            issue(number="30/2021/KH-SNV"),
+            CONTEXT,
+            "number-year-mismatch",
+            "30/2021/KH-SNV is numbered in 2021, issued in 2022",
+        ),
+        (
+            DRAFT,
+            issue(issued_on=TODAY + timedelta(days=1)),
+            CONTEXT,
+            "issue-date-in-future",
+            "2022-10-13 is after today",
+        ),
+        (
+            DRAFT,
+            issue(effective_at=NOW + timedelta(minutes=6)),
+            CONTEXT,
+            "effective-in-future",
+            "a plan takes effect when it is issued, not later",
+        ),
+        (
+            DRAFT,
+            issue(effective_at=NOW - timedelta(days=2), may_backdate=True),
+            CONTEXT,
+            "effective-before-issue",
+            "it takes effect on or after its issue date",
+        ),
+        (
+            DRAFT,
+            issue(issued_on=TODAY - timedelta(days=1), effective_at=NOW - timedelta(days=1)),
+            CONTEXT,
+            "backdating-not-allowed",
+            "only an admin or an import gives a plan a date in the past",
+        ),
+    ],
+)
+def test_each_refusal_tells_the_clerk_why(
+    state: Plan, command: object, context: Context, code: str, detail: str
+) -> None:
+    assert SPEC.at(state).when(command, context).then_refused(code).detail == detail
+
+
+def test_a_drafted_plan_holds_every_field_of_its_draft_and_ends_as_recorded() -> None:
+    steps = policy((0, "miss", "lead"), (2, "escalate", "report_to"))
+    cited = (Implements(number="375/UBND-NV", number_normalized="375/UBND-NV"),)
+    draft = evolve(
+        initial(PLAN),
+        PlanDrafted(
+            plan_id=PLAN,
+            kind="KH",
+            title="Kế hoạch",
+            issuer_unit_id=SNV,
+            purpose="tuyên truyền",
+            phases=PHASES,
+            recipients=DRAFTED.recipients,
+            implements=cited,
+            escalation_policy=steps,
+            review_steps=("appraisal", "approval"),
+            shift_day_off=True,
+        ),
+    )
+    assert draft == Plan(
+        PLAN,
+        status="draft",
+        kind="KH",
+        title="Kế hoạch",
+        issuer_unit_id=SNV,
+        purpose="tuyên truyền",
+        phases=PHASES,
+        recipients=DRAFTED.recipients,
+        implements=cited,
+        escalation_policy=steps,
+        review_steps=("appraisal", "approval"),
+        shift_day_off=True,
+    )
+    assert (ISSUED.status, ISSUED.number, ISSUED.issued_on) == ("issued", "107/KH-SNV", TODAY)
+    ended = [
+        PlanClosed(plan_id=PLAN, effective_at=NOW),
+        PlanCancelled(plan_id=PLAN, effective_at=NOW, reason="x"),
+        PlanSuperseded(plan_id=PLAN, superseded_by=OTHER, effective_at=NOW),
+    ]
+    assert [(evolve(ISSUED, e).status, evolve(ISSUED, e).superseded_by) for e in ended] == [
+        ("closed", None),
+        ("cancelled", None),
+        ("superseded", OTHER),
+    ]
+
+
+def test_a_draft_records_its_purpose_policy_and_day_off_rule() -> None:
+    steps = policy((-60, "remind", "lead"), (0, "miss", "lead"), (60, "escalate", "report_to"))
+    command = DraftPlan(
+        PLAN,
+        "KH",
+        "x",
+        SNV,
+        purpose="  tuyên   truyền ",
+        escalation_policy=steps,
+        shift_day_off=True,
+    )
+    (event,) = decide(command, initial(PLAN), CONTEXT).events
+    assert isinstance(event, PlanDrafted)
+    assert (event.purpose, event.escalation_policy, event.shift_day_off) == (
+        "tuyên truyền",
+        steps,
+        True,
+    )
+    (amended,) = decide(AmendPlan(PLAN, "rõ hơn", NOW, purpose=" mục  đích "), DRAFT).events
+    assert isinstance(amended, PlanAmended)
+    assert (amended.changed, amended.purpose) == (("purpose",), "mục đích")
+    SPEC.at(DRAFT).when(AmendPlan(PLAN, "x", NOW, purpose="a\u202eb"), CONTEXT).then_refused(
+        "invalid-text"
+    )

@@ -3,10 +3,12 @@ official reads them in, and the flags shown."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from msgspec.structs import replace
 
 from projections import plan_view
@@ -123,3 +125,59 @@ def test_units_that_owe_a_report_are_listed_overdue_first_then_by_due() -> None:
         "due": "2026-03-10T02:00:00+00:00",
         "overdue": True,
     }
+
+
+def test_each_task_shows_its_status_and_coordinating_units() -> None:
+    helpers = [uuid.uuid4(), uuid.uuid4()]
+    (shown,) = plan_view.tasks(
+        [fact("1", "changes_requested", NOW + HOUR, coordinating_unit_ids=helpers)], NOW
+    )
+    assert (shown["status"], shown["coordinating_unit_ids"]) == (
+        "changes_requested",
+        [str(u) for u in helpers],
+    )
+
+
+def test_tasks_of_one_item_and_due_are_listed_by_lead_unit_then_by_task() -> None:
+    low, high = sorted([uuid.uuid4(), uuid.uuid4()], key=str)
+    first, second = sorted([uuid.uuid4(), uuid.uuid4()], key=str)
+    rows = [
+        fact("1", "assigned", NOW, lead_unit_id=high, assignment_id=first),
+        fact("1", "assigned", NOW, lead_unit_id=low, assignment_id=second),
+        fact("1", "assigned", NOW, lead_unit_id=low, assignment_id=first),
+    ]
+    listed = plan_view.tasks(rows, NOW)
+    assert [(t["lead_unit_id"], t["assignment_id"]) for t in listed] == [
+        (str(low), str(first)),
+        (str(low), str(second)),
+        (str(high), str(first)),
+    ]
+
+
+def test_units_owing_a_report_due_at_once_are_listed_by_item_then_by_unit() -> None:
+    low, high = sorted([uuid.uuid4(), uuid.uuid4()], key=str)
+    rows = [
+        fact("10", "assigned", NOW + HOUR, lead_unit_id=low),
+        fact("9", "assigned", NOW + HOUR, lead_unit_id=high),
+        fact("9", "assigned", NOW + HOUR, lead_unit_id=low),
+    ]
+    listed = plan_view.not_reported(rows, NOW)
+    assert [(u["item"], u["unit_id"]) for u in listed] == [
+        ("9", str(low)),
+        ("9", str(high)),
+        ("10", str(low)),
+    ]
+
+
+def test_times_read_in_utc_whatever_the_servers_own_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    time.tzset()
+    try:
+        (shown,) = plan_view.tasks([fact("1", "assigned", NOW)], NOW)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (shown["due"], shown["original_due"]) == (
+        "2026-03-10T03:00:00+00:00",
+        "2026-03-10T03:00:00+00:00",
+    )
