@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from litestar import Litestar
@@ -22,3 +23,10 @@ async def api_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         ) as client,
     ):
         yield client
+
+
+async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """The JSON body of an answer with `status` (the body shown when it is another)."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -22,6 +22,7 @@ from events.envelope import Metadata, NewEvent, StreamWrite
 from events.store import EventStore
 from services.api.app import create_app
 from services.runtime.config import load_settings
+from tests.http import ok
 from tests.integration.test_live_http import frames, free_port
 from tests.integration.test_webhooks import SECRET, config, keep_delivering, subscribe
 from tests.org import bearer, make_user
@@ -61,12 +62,6 @@ def expected(table: dict[str, tuple[int, ...]]) -> dict[str, dict[str, bool]]:
 
 def types_by_object(events: list[dict[str, Any]], streams: dict[str, str]) -> dict[str, list[str]]:
     return {o: [e["type"] for e in events if e["stream_id"] == s] for o, s in streams.items()}
-
-
-async def ok(answer: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 def found(answer: httpx.Response) -> bool:

@@ -13,7 +13,7 @@ import httpx
 from events.store import EventStore
 from services.api.app import create_app
 from services.runtime.config import load_settings
-from tests.http import api_client
+from tests.http import api_client, ok
 from tests.org import bearer, make_user
 
 TREE = {
@@ -24,12 +24,6 @@ TREE = {
         {"ref": "huyen", "name": "Huyện ủy Mộc Châu", "short_code": "HUMC", "parent": "tinh"},
     ]
 }
-
-
-async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def issued_plan(

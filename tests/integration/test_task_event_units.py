@@ -14,7 +14,7 @@ import pytest
 from events.store import EventStore
 from services.api.app import create_app
 from services.runtime.config import load_settings
-from tests.http import api_client
+from tests.http import api_client, ok
 from tests.org import bearer, make_user
 
 TREE = {
@@ -32,12 +32,6 @@ def app(pool: asyncpg.Pool[Any]) -> Any:
     return create_app(
         load_settings({}), pool=pool, clock=lambda: datetime(2022, 10, 12, 2, tzinfo=UTC)
     )
-
-
-async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def test_a_coordinating_unit_receives_the_reassignment_a_merge_causes(

@@ -24,7 +24,7 @@ from events.deadlines import DeadlineScheduled, ScheduledStep
 from events.store import EventStore
 from services.api.app import create_app
 from services.runtime.config import load_settings
-from tests.http import api_client
+from tests.http import api_client, ok
 from tests.org import bearer, make_user
 
 HANOI = timezone(timedelta(hours=7))
@@ -94,12 +94,6 @@ CELL_TREE = {
         },
     ]
 }
-
-
-async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def test_the_seed_003_story_of_the_son_la_cell(

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import httpx
 
 from events.store import EventStore
 from services.api.app import create_app
 from services.runtime.config import load_settings
-from tests.http import api_client
+from tests.http import api_client, ok
 from tests.org import bearer, event_count, make_user
 
 TREE = {
@@ -24,12 +23,6 @@ TREE = {
         {"ref": "t2", "name": "Tổ đảng tổ 2", "short_code": "T2", "parent": "cb"},
     ]
 }
-
-
-async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def test_a_split_unit_hands_each_open_task_to_its_successor(
