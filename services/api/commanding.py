@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from litestar import Request, Response
 
@@ -16,7 +15,7 @@ from events.store import EventStore
 from services.api.problems import Problem
 from services.handlers.auth import Actor
 from services.handlers.command_path import Answer, CommandContext, Handler, execute
-from services.handlers.streams import user_stream
+from services.handlers.streams import USER_STREAMS
 from services.handlers.token_cache import TokenCache
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -93,7 +92,7 @@ class Commands:
 
     async def execute(self, handler: Handler) -> Answer:
         answer = await execute(self.store, await self.context(), handler)
-        if any(ref.stream_id.startswith(USER_STREAM) for ref in answer.events):
+        if any(ref.stream_id.startswith(USER_STREAMS) for ref in answer.events):
             forget_tokens(self.request)  # at once here; other processes hear the notice
         return answer
 
@@ -117,9 +116,6 @@ def answer_response(answer: Answer) -> Response[Any]:
         **answer.extra,
     }
     return Response(body, status_code=answer.status)
-
-
-USER_STREAM = user_stream(UUID(int=0)).removesuffix(str(UUID(int=0)))
 
 
 def forget_tokens(request: Request[Any, Any, Any]) -> None:

@@ -25,8 +25,12 @@ def unit_stream(unit_id: UUID) -> str:
     return f"unit-{unit_id}"
 
 
+USER_STREAMS = "user-"
+"""What every user's stream id starts with."""
+
+
 def user_stream(user_id: UUID) -> str:
-    return f"user-{user_id}"
+    return f"{USER_STREAMS}{user_id}"
 
 
 def plan_stream(plan_id: UUID) -> str:
