@@ -927,3 +927,76 @@ def test_a_draft_records_its_purpose_policy_and_day_off_rule() -> None:
     SPEC.at(DRAFT).when(AmendPlan(PLAN, "x", NOW, purpose="a\u202eb"), CONTEXT).then_refused(
         "invalid-text"
     )
+
+
+# -- edges the mutation run found untested ----------------------------------------------------
+
+
+def test_an_attachment_name_has_at_most_255_characters() -> None:
+    name = "đ" * 251 + ".pdf"
+    decision = decide(
+        AddAttachment(PLAN, uuid.uuid4(), name, "application/pdf", "a" * 64, 1), ISSUED
+    )
+    assert [e.name for e in decision.events] == [name]  # type: ignore[attr-defined]
+    SPEC.at(ISSUED).when(
+        AddAttachment(PLAN, uuid.uuid4(), "đ" * 252 + ".pdf", "application/pdf", "a" * 64, 1),
+        CONTEXT,
+    ).then_refused("invalid-attachment-name")
+
+
+def test_an_amendment_reason_has_at_most_2000_characters() -> None:
+    accepted = decide(AmendPlan(PLAN, "l" * 2000, NOW, title="khác"), ISSUED, CONTEXT)
+    assert [e.reason for e in accepted.events] == ["l" * 2000]  # type: ignore[attr-defined]
+    SPEC.at(ISSUED).when(AmendPlan(PLAN, "l" * 2001, NOW, title="khác"), CONTEXT).then_refused(
+        "invalid-reason"
+    )
+
+
+def test_amending_only_the_escalation_policy_records_it_and_checks_it() -> None:
+    steps = policy((0, "miss", "lead"), (2, "escalate", "issuer"))
+    decision = decide(AmendPlan(PLAN, "thêm bước", NOW, escalation_policy=steps), ISSUED, CONTEXT)
+    assert decision.events == [
+        PlanAmended(
+            plan_id=PLAN,
+            reason="thêm bước",
+            effective_at=NOW,
+            changed=("escalation_policy",),
+            escalation_policy=steps,
+        )
+    ]
+    assert evolve(ISSUED, decision.events[0]).escalation_policy == steps
+    SPEC.at(ISSUED).when(
+        AmendPlan(
+            PLAN, "x", NOW, escalation_policy=policy((0, "miss", "lead"), (61, "remind", "lead"))
+        ),
+        CONTEXT,
+    ).then_refused("invalid-escalation-policy")
+
+
+def test_a_phase_may_start_and_end_on_one_day_but_not_end_before_it_starts() -> None:
+    one_day = (
+        Phase(
+            phase_id="1", name="Ngày hội", starts_on=date(2022, 11, 1), ends_on=date(2022, 11, 1)
+        ),
+    )
+    decision = decide(AmendPlan(PLAN, "ngày hội", NOW, phases=one_day), ISSUED, CONTEXT)
+    assert [e.phases for e in decision.events] == [one_day]  # type: ignore[attr-defined]
+    backwards = (
+        Phase(phase_id="1", name="x", starts_on=date(2022, 11, 2), ends_on=date(2022, 11, 1)),
+    )
+    refusal = (
+        SPEC.at(ISSUED)
+        .when(AmendPlan(PLAN, "x", NOW, phases=backwards), CONTEXT)
+        .then_refused("invalid-phase")
+    )
+    assert refusal.detail == "phase 1 ends before it starts"
+
+
+def test_a_phase_date_out_of_range_is_named_in_the_refusal() -> None:
+    far = (Phase(phase_id="1", name="x", starts_on=date(1899, 12, 31)),)
+    refusal = (
+        SPEC.at(ISSUED)
+        .when(AmendPlan(PLAN, "x", NOW, phases=far), CONTEXT)
+        .then_refused("date-out-of-range")
+    )
+    assert refusal.detail == "the phase date 1899-12-31 is outside 1900 to 2100"
