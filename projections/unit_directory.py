@@ -30,7 +30,7 @@ from events.store import DbConnection
 from projections.change import Change
 from projections.filters import Filters, escape_like
 from projections.rows import RowTable
-from services.domain.text import fold
+from services.domain.text import code_look, fold
 
 EVENTS = (UnitRegistered, UnitRenamed, UnitMoved, UnitMerged, UnitSplit, UnitDissolved)
 
@@ -51,6 +51,10 @@ class UnitRow:
     @property
     def search_key(self) -> str:
         return fold(f"{self.name} {self.short_code}")
+
+    @property
+    def code_look(self) -> str:
+        return code_look(self.short_code)
 
 
 def apply(row: UnitRow | None, event: Event, version: int, at: datetime) -> UnitRow | None:
@@ -125,9 +129,9 @@ def _from_record(record: Mapping[str, Any]) -> UnitRow:
 TABLE = RowTable(
     "unit_directory",
     "unit_id",
-    (*COLUMNS, "search_key"),
+    (*COLUMNS, "search_key", "code_look"),
     _from_record,
-    lambda row: (*astuple(row), row.search_key),
+    lambda row: (*astuple(row), row.search_key, row.code_look),
     read_columns=COLUMNS,
 )
 
@@ -206,15 +210,20 @@ async def active_children(pool: asyncpg.Pool[Any], unit_id: UUID) -> int:
 
 
 async def sibling_codes(
-    pool: asyncpg.Pool[Any], parent_id: UUID | None, unit_id: UUID
+    pool: asyncpg.Pool[Any], parent_id: UUID | None, unit_id: UUID, looks: Sequence[str]
 ) -> list[str]:
     """The short codes of the active units under `parent_id` (the roots when None), but
-    `unit_id`'s: what a new or changed code must not look like."""
+    `unit_id`'s, that look like one of `looks` (`code_look`): the codes a new or changed code
+    may not look like. Found by index, whatever the number of siblings."""
+    if not looks:
+        return []
+    where = "parent_id IS NULL" if parent_id is None else "parent_id = $3"
     rows = await pool.fetch(
-        "SELECT short_code FROM unit_directory WHERE parent_id IS NOT DISTINCT FROM $1 "
+        f"SELECT short_code FROM unit_directory WHERE {where} AND code_look = ANY($1::text[]) "
         "AND status = 'active' AND unit_id <> $2",
-        parent_id,
+        list(looks),
         unit_id,
+        *([] if parent_id is None else [parent_id]),
     )
     return [row["short_code"] for row in rows]
 

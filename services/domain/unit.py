@@ -125,7 +125,8 @@ class Context:
     `lineage` is the chain of the new parent (move) or successor (merge) up to the root;
     `others` holds every other unit the command names; `active_children` counts the unit's
     active children in the directory; `sibling_codes` are the short codes of the other active
-    units under the parent the unit has (or gets, for a registration or a move).
+    units under the parent the unit has (or gets, for a registration or a move): those that
+    look like the unit's code (`looks`) are enough, the others can never be refused for.
     """
 
     lineage: Sequence[Unit] = ()
@@ -162,6 +163,18 @@ def _require_distinct_look(code: str, context: Context) -> None:
                 f"{code!r} looks like {sibling!r}, the short code of a unit beside it",
                 looks_like=sibling,
             )
+
+
+def looks(*short_codes: str) -> list[str]:
+    """How the codes will look once cleaned (`code_look`): what the shell loads the siblings'
+    codes by. A code that is not a short code has no look; it is refused before any sibling
+    is compared with it."""
+    found = []
+    for code in short_codes:
+        clean = normalize_code(code)
+        if clean is not None and code_look(clean) not in found:
+            found.append(code_look(clean))
+    return found
 
 
 def _clean_code(code: str) -> str:

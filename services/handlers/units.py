@@ -58,16 +58,22 @@ def handler(
         children = 0
         siblings: list[str] = []
         match command:
-            case RegisterUnit(parent_id=parent_id):
+            case RegisterUnit(parent_id=parent_id, short_code=short_code):
                 if parent_id is not None:
                     others[parent_id] = await load_unit(session, parent_id)
-                siblings = await unit_directory.sibling_codes(pool, parent_id, command.unit_id)
+                siblings = await unit_directory.sibling_codes(
+                    pool, parent_id, command.unit_id, unit_decider.looks(short_code)
+                )
             case RenameUnit(short_code=short_code) if short_code:
-                siblings = await unit_directory.sibling_codes(pool, unit.parent_id, unit.id)
+                siblings = await unit_directory.sibling_codes(
+                    pool, unit.parent_id, unit.id, unit_decider.looks(short_code)
+                )
             case MoveUnit():
                 chain = await lineage(session, command.parent_id)
                 others[command.parent_id] = chain[0]
-                siblings = await unit_directory.sibling_codes(pool, command.parent_id, unit.id)
+                siblings = await unit_directory.sibling_codes(
+                    pool, command.parent_id, unit.id, unit_decider.looks(unit.short_code)
+                )
             case MergeUnit():
                 chain = await lineage(session, command.successor_id)
                 others[command.successor_id] = chain[0]
@@ -141,9 +147,15 @@ def import_handler(
             existing[row.unit_id] = await load_unit(session, row.unit_id)
             if row.parent_id is not None and row.parent_id not in existing:
                 existing[row.parent_id] = await load_unit(session, row.parent_id)
+        under: dict[UUID | None, list[str]] = {}
+        for row in rows:
+            if row.parent_ref is None:
+                under.setdefault(row.parent_id, []).append(row.short_code)
         siblings = {
-            parent_id: await unit_directory.sibling_codes(session.store.pool, parent_id, _NO_UNIT)
-            for parent_id in {row.parent_id for row in rows if row.parent_ref is None}
+            parent_id: await unit_directory.sibling_codes(
+                session.store.pool, parent_id, _NO_UNIT, unit_decider.looks(*short_codes)
+            )
+            for parent_id, short_codes in under.items()
         }
         decisions = unit_decider.plan_import(rows, existing, siblings)
         first = decisions[0][0].unit_id
