@@ -235,6 +235,17 @@ async def parent_of(pool: asyncpg.Pool[Any], unit_id: UUID) -> UUID | None:
     return parent
 
 
+async def parents_of(pool: asyncpg.Pool[Any], unit_ids: Sequence[UUID]) -> dict[UUID, UUID | None]:
+    """The parent of each of the units (None for a root or a unit not in the directory)."""
+    rows = await pool.fetch(
+        "SELECT unit_id, parent_id FROM unit_directory WHERE unit_id = ANY($1::uuid[])",
+        list(unit_ids),
+    )
+    found: dict[UUID, UUID | None] = dict.fromkeys(unit_ids)
+    found.update((row["unit_id"], row["parent_id"]) for row in rows)
+    return found
+
+
 async def active_by_short_code(pool: asyncpg.Pool[Any], code: str) -> list[asyncpg.Record]:
     return list(
         await pool.fetch(

@@ -9,7 +9,7 @@ a lower position. The horizon waits only for transactions that write events in t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -116,6 +116,28 @@ class Reading(StoreBase):
         if events:
             self._heads.remember(stream_id, events[-1].version, events[-1].hash)
         return events
+
+    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        """The events of several streams, each after its version, in one query: every stream
+        named is in the answer (an empty list when nothing follows)."""
+        found: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in after}
+        if not after:
+            return found
+        epoch = await self.epoch()
+        rows = await self.pool.fetch(
+            f"SELECT {', '.join('e.' + c for c in _EVENT_COLUMNS.split(', '))} FROM events e "
+            "JOIN unnest($1::text[], $2::bigint[]) AS wanted(stream_id, after) "
+            "ON e.stream_id = wanted.stream_id AND e.version > wanted.after "
+            "ORDER BY e.stream_id, e.version",
+            list(after),
+            list(after.values()),
+        )
+        for row in rows:
+            found[row["stream_id"]].append(self._recorded(row, epoch, True))
+        for stream_id, events in found.items():
+            if events:
+                self._heads.remember(stream_id, events[-1].version, events[-1].hash)
+        return found
 
     async def read_all(
         self,

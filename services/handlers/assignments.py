@@ -8,7 +8,7 @@ from typing import Literal
 from uuid import UUID
 
 from events.store import EventStore
-from projections import task_view
+from projections import task_view, unit_directory
 from projections.task_view import TaskView
 from services.domain import assignment as assignment_decider
 from services.domain import refusal_codes as codes
@@ -28,7 +28,6 @@ from services.domain.assignment import (
     Withdraw,
 )
 from services.domain.refusal import Refused
-from services.domain.unit import Unit
 from services.handlers import deadlines
 from services.handlers.auth import Actor
 from services.handlers.command_path import Handler, Outcome, Session, dated
@@ -36,7 +35,9 @@ from services.handlers.streams import (
     lineage,
     load_plan,
     load_task,
+    load_tasks,
     load_unit,
+    load_units,
     plan_stream,
     task_stream,
     task_tags,
@@ -67,24 +68,42 @@ def issue_handler(given: list[IssueAssignment], actor: Actor) -> Handler:
         commands = [dated(session, actor, command) for command in given]
         plan = await load_plan(session, commands[0].plan_id)
         acting = actor.require(plan.issuer_unit_id, "chief", "officer")
-        known: dict[UUID, Unit] = {}
+        named: list[UUID] = []
         for command in commands:
             for unit_id in (
                 command.lead_unit_id,
                 command.report_to_unit_id or plan.issuer_unit_id,
                 *command.coordinating_unit_ids,
             ):
-                if unit_id is not None and unit_id not in known:
-                    known[unit_id] = await load_unit(session, unit_id)
+                if unit_id is not None and unit_id not in named:
+                    named.append(unit_id)
+        # Whatever the number of leads, a fixed number of reads: the units, the new tasks'
+        # streams, the calendar and the parents of the units reported to.
+        known = await load_units(session, named)
+        tasks = await load_tasks(session, [command.assignment_id for command in commands])
+        calendar = await deadlines.current_calendar(session.store.pool)
+        report_to = {c.report_to_unit_id or plan.issuer_unit_id for c in commands}
+        parents = await unit_directory.parents_of(
+            session.store.pool, [u for u in report_to if u is not None]
+        )
         first = commands[0].assignment_id
         # If-Match speaks of the plan the tasks are issued under.
         outcome = Outcome(str(first), plan_stream(plan.id), status=201)
+        context = Context(plan=plan, units=known)
         for command in commands:
-            task = await load_task(session, command.assignment_id)
-            decision = assignment_decider.decide(command, task, Context(plan=plan, units=known))
+            task = tasks[command.assignment_id]
+            decision = assignment_decider.decide(command, task, context)
             issued = assignment_decider.evolve(task, decision.events[0])
             outcome.add(task_stream(command.assignment_id), decision, **task_tags(issued))
-            await deadlines.reschedule(session, outcome, issued, now=command.now, cause="issued")
+            await deadlines.reschedule(
+                session,
+                outcome,
+                issued,
+                now=command.now,
+                cause="issued",
+                calendar=calendar,
+                parents=parents,
+            )
         outcome.acting_unit = acting
         outcome.extra = {
             "assignments": {str(c.lead_unit_id): str(c.assignment_id) for c in commands}

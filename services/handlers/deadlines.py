@@ -8,6 +8,7 @@ number of concurrent calls for one step record exactly one event.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -55,20 +56,30 @@ async def reschedule(
     *,
     now: datetime,
     cause: Literal["issued", "extended", "reassigned", "backfill"],
+    calendar: Calendar | None = None,
+    parents: Mapping[UUID, UUID | None] | None = None,
 ) -> Assignment:
     """Add the task's new schedule to the command's writes; the task with it applied.
 
     A schedule made while entering history is made now, in real time: the reminders that
-    were due back then are not sent (misses and escalations are still recorded once)."""
+    were due back then are not sent (misses and escalations are still recorded once).
+    A command scheduling many tasks passes the calendar and the parents of the units they
+    report to (`parents_of`), read once for all."""
     pool = session.store.pool
     if session.backdated:
         now = max(now, datetime.now(UTC))  # the real time, not the recorded past
+    if parents is not None and (
+        task.report_to_unit_id is None or task.report_to_unit_id in parents
+    ):
+        escalates_to = parents.get(task.report_to_unit_id) if task.report_to_unit_id else None
+    else:
+        escalates_to = await report_to_parent(pool, task)
     events = schedule(
         task,
-        await current_calendar(pool),
+        calendar or await current_calendar(pool),
         now=now,
         cause=cause,
-        report_to_parent=await report_to_parent(pool, task),
+        report_to_parent=escalates_to,
     )
     if events:
         outcome.add(

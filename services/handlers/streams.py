@@ -6,6 +6,7 @@ importing one another to load a stream.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -55,6 +56,15 @@ async def load_unit(session: Session, unit_id: UUID) -> unit_decider.Unit:
     )
 
 
+async def load_units(session: Session, unit_ids: Iterable[UUID]) -> dict[UUID, unit_decider.Unit]:
+    """Several units in one read."""
+    by_stream = {unit_stream(unit_id): unit_id for unit_id in unit_ids}
+    states = await session.load_many(
+        list(by_stream), unit_decider.evolve, lambda s: unit_decider.initial(by_stream[s])
+    )
+    return dict(zip(by_stream.values(), states, strict=True))
+
+
 async def lineage(session: Session, start_id: UUID) -> list[unit_decider.Unit]:
     """The unit `start_id` and its ancestors up to the root, each stream's version asserted."""
     chain: list[unit_decider.Unit] = []
@@ -86,6 +96,19 @@ async def load_task(session: Session, assignment_id: UUID) -> assignment_decider
         assignment_decider.evolve,
         assignment_decider.initial(assignment_id),
     )
+
+
+async def load_tasks(
+    session: Session, assignment_ids: Iterable[UUID]
+) -> dict[UUID, assignment_decider.Assignment]:
+    """Several tasks in one read."""
+    by_stream = {task_stream(task_id): task_id for task_id in assignment_ids}
+    states = await session.load_many(
+        list(by_stream),
+        assignment_decider.evolve,
+        lambda s: assignment_decider.initial(by_stream[s]),
+    )
+    return dict(zip(by_stream.values(), states, strict=True))
 
 
 async def load_model(session: Session, model_id: UUID) -> model_decider.Model:
