@@ -110,26 +110,48 @@ def apply(event: Event) -> StepChange | None:
 
 
 async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
+    """Carry out the changes in order; a run of new schedules for distinct tasks (an item
+    issued to many leads) in two statements, whatever its length."""
+    run: list[Scheduled] = []
     for change in changes:
         step_change = apply(change.event)
-        if step_change is not None:
+        if step_change is None:
+            continue
+        if isinstance(step_change, Scheduled) and all(
+            s.assignment_id != step_change.assignment_id for s in run
+        ):
+            run.append(step_change)
+            continue
+        await _schedule(connection, run)
+        run = []
+        if isinstance(step_change, Scheduled):
+            run.append(step_change)
+        else:
             await _carry_out(connection, step_change)
+    await _schedule(connection, run)
+
+
+async def _schedule(connection: DbConnection, run: Sequence[Scheduled]) -> None:
+    """New schedules of distinct tasks: each task's pending steps superseded, its new ones in."""
+    if not run:
+        return
+    await connection.execute(
+        "UPDATE deadline_steps SET status = 'superseded' "
+        "WHERE assignment_id = ANY($1::uuid[]) AND status = 'pending'",
+        [change.assignment_id for change in run],
+    )
+    rows = [astuple(row) for change in run for row in change.rows]
+    if rows:
+        await connection.executemany(
+            "INSERT INTO deadline_steps (assignment_id, schedule_version, step, action, "
+            "unit_id, at, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            "ON CONFLICT DO NOTHING",
+            rows,
+        )
 
 
 async def _carry_out(connection: DbConnection, change: StepChange) -> None:
     match change:
-        case Scheduled():
-            await connection.execute(
-                "UPDATE deadline_steps SET status = 'superseded' "
-                "WHERE assignment_id = $1 AND status = 'pending'",
-                change.assignment_id,
-            )
-            await connection.executemany(
-                "INSERT INTO deadline_steps (assignment_id, schedule_version, step, action, "
-                "unit_id, at, status) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                "ON CONFLICT DO NOTHING",
-                [astuple(row) for row in change.rows],
-            )
         case Done():
             await connection.execute(
                 "UPDATE deadline_steps SET status = 'done' "

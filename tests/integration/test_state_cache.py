@@ -53,7 +53,7 @@ async def test_a_second_load_folds_only_what_was_appended_since(store: EventStor
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    steps=st.lists(st.sampled_from(["here", "elsewhere", "load"]), max_size=30),
+    steps=st.lists(st.sampled_from(["here", "elsewhere", "load", "load_many"]), max_size=30),
     seed=st.integers(0, 2**16),
 )
 def test_loaded_states_are_whole_folds_whoever_appends(
@@ -74,6 +74,16 @@ async def _interleaved(dsn: str, steps: list[str], seed: int) -> None:
             if step == "load":
                 loaded = await Session(here).load(stream, texts, ())
                 assert loaded == await whole_fold(here, stream)
+                continue
+            if step == "load_many":  # every stream in one read, one of them never written
+                session = Session(here)
+                unwritten = new_stream()
+                wanted = [*rng.sample(streams, rng.randint(1, 3)), unwritten]
+                many = await session.load_many(wanted, texts, lambda _: ())
+                assert many == [await whole_fold(here, s) for s in wanted]
+                assert [session.versions[s] for s in wanted] == [
+                    await here.stream_version(s) for s in wanted
+                ]
                 continue
             store = here if step == "here" else elsewhere
             version = await store.stream_version(stream)
