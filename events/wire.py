@@ -9,13 +9,10 @@ position, cursor, type, schema_version, data, metadata, tags, recorded_at, prev_
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import msgspec
 
-from events.cursor import Cursor
 from events.envelope import RecordedEvent
 
 
@@ -38,56 +35,28 @@ def wire(event: RecordedEvent) -> dict[str, Any]:
     }
 
 
-class WireTags(msgspec.Struct):
-    category: str
-    plan_id: UUID | None
-    units: list[UUID]
-
-
-class WireEvent(msgspec.Struct):
-    event_id: UUID
-    stream_id: str
-    version: int
-    position: int
-    cursor: str
-    type: str
-    schema_version: int
-    data: msgspec.Raw
-    metadata: msgspec.Raw
-    tags: WireTags
-    recorded_at: datetime
-    prev_hash: str | None
-    hash: str
-
-
 _encoder = msgspec.json.Encoder()
 
-
-def wire_events(rows: Sequence[Any], epoch: str) -> list[WireEvent]:
-    return [
-        WireEvent(
-            row["event_id"],
-            row["stream_id"],
-            row["version"],
-            row["position"],
-            Cursor(epoch, row["tx_id"], row["position"]).encode(),
-            row["type"],
-            row["schema_version"],
-            msgspec.Raw(row["data"]),
-            msgspec.Raw(row["metadata"]),
-            WireTags(row["category"], row["plan_id"], row["units"]),
-            row["recorded_at"],
-            row["prev_hash"].hex() if row["prev_hash"] else None,
-            row["hash"].hex(),
-        )
-        for row in rows
-    ]
+SQL_LINE = """convert_to((SELECT row_to_json(w) FROM (SELECT event_id, stream_id, version, position,
+    rtrim(translate(encode(convert_to('c1.' || epoch.token || '.' || to_hex(tx_id) || '.'
+        || to_hex(position), 'UTF8'), 'base64'), E'+/\\n', '-_'), '=') AS cursor,
+    type, schema_version, data, metadata,
+    (SELECT row_to_json(t) FROM (SELECT category, plan_id, units) t) AS tags,
+    to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN date_part('microseconds', recorded_at)::bigint % 1000000 = 0 THEN ''
+           ELSE to_char(recorded_at AT TIME ZONE 'UTC', '.US') END || 'Z' AS recorded_at,
+    encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash) w)::text, 'UTF8')"""
+"""One event on the wire as a line of compact JSON, built by PostgreSQL from a row of `events`
+(with `epoch.token` in scope): the bytes msgspec makes of the same event (`wire`'s shape,
+`Cursor.encode`, datetimes as msgspec writes them), without a Python object per event. A feed
+page costs little more than reading it (issue 20: 0.46 of a raw read when built in Python)."""
 
 
-def ndjson(rows: Sequence[Any], epoch: str) -> bytes:
-    """One event a line."""
-    return _encoder.encode_lines(wire_events(rows, epoch))
+def ndjson(rows: Sequence[Any]) -> bytes:
+    """One event a line, from rows read with their `line` (`SQL_LINE`)."""
+    return b"".join([row["line"] + b"\n" for row in rows])
 
 
-def page_json(rows: Sequence[Any], epoch: str, next_cursor: str | None) -> bytes:
-    return _encoder.encode({"events": wire_events(rows, epoch), "next": next_cursor})
+def page_json(rows: Sequence[Any], next_cursor: str | None) -> bytes:
+    events = b",".join([row["line"] for row in rows])
+    return b'{"events":[' + events + b'],"next":' + _encoder.encode(next_cursor) + b"}"

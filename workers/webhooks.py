@@ -382,7 +382,7 @@ async def _attempt(
         subscription_id,
         row["url"],
         row["secret"],
-        page_json(page.rows, page.epoch, page.next),
+        page_json(page.rows, page.next),
         len(page.rows),
         page.next,
     )

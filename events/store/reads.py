@@ -23,6 +23,7 @@ from events.envelope import Metadata, Page, RecordedEvent, Tags
 from events.errors import CursorFromAnotherEpoch
 from events.store.ids import StoreBase
 from events.store.pool import DbConnection
+from events.wire import SQL_LINE
 
 _EVENT_COLUMNS = (
     "event_id, stream_id, version, position, tx_id, type, schema_version, data, metadata, "
@@ -155,7 +156,7 @@ class Reading(StoreBase):
         raw: bool = False,
     ) -> Page:
         """Events in feed order after a cursor, only from finished transactions. With `raw`,
-        the page carries the rows as read (for `events.wire`), not events."""
+        the page carries rows of each event's wire line (`events.wire.SQL_LINE`), not events."""
         start = Cursor.decode(after) if after else None
         conditions, params = _feed_conditions(
             start, types, categories, streams, plan_id, units, hidden_categories, drafts_of
@@ -163,7 +164,7 @@ class Reading(StoreBase):
         limit = max(1, min(limit, 10_000))
         params.append(limit)
         # The epoch comes with the page, so a restore is noticed at once, even with no events.
-        columns = _EVENT_COLUMNS
+        columns = f"event_id, tx_id, position, {SQL_LINE} AS line" if raw else _EVENT_COLUMNS
         sql = (
             "WITH epoch AS (SELECT token, store_visible_horizon() AS horizon FROM store_epochs "
             "ORDER BY id DESC LIMIT 1) "

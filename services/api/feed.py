@@ -72,7 +72,7 @@ async def events_feed(
         return _msgpack(await page(after, limit, raw=False))
     found = await page(after, limit)
     return Response(
-        page_json(found.rows, found.epoch, found.next),
+        page_json(found.rows, found.next),
         media_type="application/json",
         headers={"Vary": "Accept"},
     )
@@ -112,7 +112,7 @@ def _ndjson(first: Page, page: Any, limit: int) -> Stream:
                 else None
             )
             try:
-                yield ndjson(current.rows, current.epoch)
+                yield ndjson(current.rows)
             except BaseException:
                 if following is not None:
                     following.cancel()
