@@ -21,7 +21,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,7 @@ import structlog
 from prometheus_client import Counter
 
 from events.cursor import Cursor
+from events.envelope import Page
 from events.errors import CursorFromAnotherEpoch, InvalidCursor
 from events.store import EventStore
 from events.wakeup import WakeUpListener
@@ -261,13 +262,14 @@ async def deliver(
     started = time.monotonic()
     cursor, failures, delivered = row["cursor"], row["failures"], 0
     eyes: subscriptions.Eyes | None = None
+    ahead = Ahead()
     try:
         while True:
             try:
                 if eyes is None:  # whose eyes the job reads with, looked up once per job
                     eyes = await subscriptions.eyes_of(pool, row)
                 attempt = await _attempt(
-                    store, clients, config, subscription_id, row, cursor, token, eyes
+                    store, clients, config, subscription_id, row, cursor, token, eyes, ahead
                 )
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
                 # Not the receiver's fault: try again after the first backoff, failures kept.
@@ -343,8 +345,41 @@ async def deliver(
                         DELIVERIES.labels("parked").inc()
                     return delivered, None
     finally:
+        await ahead.drop()
         with contextlib.suppress(asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
             await subscription_rows.release(pool, subscription_id, token)
+
+
+class Ahead:
+    """The page after the one in flight, read while the receiver answers: a subscription that
+    is behind gets its next POST without waiting for the database. Used only if the delivery
+    advanced to exactly where it starts."""
+
+    def __init__(self) -> None:
+        self.after: str | None = None
+        self.task: asyncio.Future[Page] | None = None
+
+    def start(self, after: str, read: Awaitable[Page]) -> None:
+        self.after, self.task = after, asyncio.ensure_future(read)
+
+    async def page(self, after: str | None, read: Callable[[], Awaitable[Page]]) -> Page:
+        task, self.task = self.task, None
+        if task is not None and self.after == after:
+            return await task
+        if task is not None:
+            await _cancelled(task)
+        return await read()
+
+    async def drop(self) -> None:
+        task, self.task = self.task, None
+        if task is not None:
+            await _cancelled(task)
+
+
+async def _cancelled(task: asyncio.Future[Page]) -> None:
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
 
 
 async def _attempt(
@@ -356,17 +391,24 @@ async def _attempt(
     cursor: str | None,
     token: uuid.UUID,
     eyes: subscriptions.Eyes,
+    ahead: Ahead,
 ) -> tuple[Delivered | Failed, int] | None:
     """Send the next page after `cursor`: what came of it and how many events it held; None
-    when there is nothing to send or the lease was lost (paused, reset, taken over)."""
+    when there is nothing to send or the lease was lost (paused, reset, taken over). A full
+    page has the one after it read while it is sent (`ahead`)."""
     pool = store.pool
     if eyes.owner is None:
         return Failed("the owner's account no longer exists", curable=False), 0
     if eyes.scope.blind:
         failed = "the owner may no longer read the events this subscription asks for"
         return Failed(failed, curable=False), 0
+    filters = eyes.filters(row)
+
+    def read(after: str | None) -> Awaitable[Page]:
+        return store.read_all(after=after, limit=config.batch, raw=True, **filters)
+
     try:
-        page = await store.read_all(after=cursor, limit=config.batch, raw=True, **eyes.filters(row))
+        page = await ahead.page(cursor, lambda: read(cursor))
     except CursorFromAnotherEpoch:
         failed = "the cursor is from before the store was restored: reset the subscription"
         return Failed(failed, curable=False), 0
@@ -386,6 +428,8 @@ async def _attempt(
         len(page.rows),
         page.next,
     )
+    if len(page.rows) == config.batch:
+        ahead.start(page.next, read(page.next))
     return await post(clients, config, batch), batch.events
 
 
