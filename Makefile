@@ -46,6 +46,7 @@ bench: $(DEV)
 	$(BIN)/python tests/benchmarks/bench_feed.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_webhooks.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_units.py $(BENCH_ARGS)
+	$(BIN)/python tests/benchmarks/bench_issue.py $(BENCH_ARGS)
 	$(BIN)/python tests/benchmarks/bench_http.py $(BENCH_ARGS)
 
 # By hand, not in CI: branch coverage of the product packages over COVERAGE_TESTS (default: all);

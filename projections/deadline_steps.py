@@ -10,7 +10,7 @@ reminder: closed at all) or when it aims at no unit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ from events.catalog import Event
 from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised, ReminderSent
 from events.store import DbConnection
 from projections.change import Change
+from projections.rows import values_of
 from services.domain.deadlines import sends
 
 EVENTS = (
@@ -113,19 +114,20 @@ async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
     """Carry out the changes in order; a run of new schedules for distinct tasks (an item
     issued to many leads) in two statements, whatever its length."""
     run: list[Scheduled] = []
+    in_run: set[UUID] = set()
     for change in changes:
         step_change = apply(change.event)
         if step_change is None:
             continue
-        if isinstance(step_change, Scheduled) and all(
-            s.assignment_id != step_change.assignment_id for s in run
-        ):
+        if isinstance(step_change, Scheduled) and step_change.assignment_id not in in_run:
             run.append(step_change)
+            in_run.add(step_change.assignment_id)
             continue
         await _schedule(connection, run)
-        run = []
+        run, in_run = [], set()
         if isinstance(step_change, Scheduled):
             run.append(step_change)
+            in_run.add(step_change.assignment_id)
         else:
             await _carry_out(connection, step_change)
     await _schedule(connection, run)
@@ -140,7 +142,7 @@ async def _schedule(connection: DbConnection, run: Sequence[Scheduled]) -> None:
         "WHERE assignment_id = ANY($1::uuid[]) AND status = 'pending'",
         [change.assignment_id for change in run],
     )
-    rows = [astuple(row) for change in run for row in change.rows]
+    rows = [values_of(row) for change in run for row in change.rows]
     if rows:
         await connection.executemany(
             "INSERT INTO deadline_steps (assignment_id, schedule_version, step, action, "

@@ -10,7 +10,7 @@ that changed (migration 0014 says why that is enough).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import astuple, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -29,7 +29,7 @@ from events.organisation import (
 from events.store import DbConnection
 from projections.change import Change
 from projections.filters import Filters, escape_like
-from projections.rows import RowTable
+from projections.rows import RowTable, values_of
 from services.domain.text import code_look, fold
 
 EVENTS = (UnitRegistered, UnitRenamed, UnitMoved, UnitMerged, UnitSplit, UnitDissolved)
@@ -131,7 +131,7 @@ TABLE = RowTable(
     "unit_id",
     (*COLUMNS, "search_key", "code_look"),
     _from_record,
-    lambda row: (*astuple(row), row.search_key, row.code_look),
+    lambda row: (*values_of(row), row.search_key, row.code_look),
     read_columns=COLUMNS,
 )
 

@@ -5,7 +5,7 @@ handlers in the command's transaction)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import astuple, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,7 +16,7 @@ from events.catalog import Event
 from events.organisation import RoleGranted, RoleRevoked
 from events.store import DbConnection
 from projections.change import Change
-from projections.rows import RowTable
+from projections.rows import RowTable, values_of
 
 EVENTS = (RoleGranted, RoleRevoked)
 
@@ -47,7 +47,7 @@ def _from_record(record: Mapping[str, Any]) -> RoleRow:
     return RoleRow(**{name: record[name] for name in COLUMNS})
 
 
-TABLE = RowTable("user_roles", "role_id", COLUMNS, _from_record, astuple)
+TABLE = RowTable("user_roles", "role_id", COLUMNS, _from_record, values_of)
 
 
 async def write(connection: DbConnection, changes: Sequence[Change]) -> None:

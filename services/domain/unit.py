@@ -431,17 +431,23 @@ def plan_import(
     registered: dict[UUID, Unit] = dict(existing)
     decisions: list[tuple[RegisterUnit, Decision]] = []
     taken: set[Key] = set()
-    beside: dict[UUID | None, list[str]] = {
-        parent: list(codes_) for parent, codes_ in (siblings or {}).items()
-    }
+    # The codes beside each parent by their look: a row is compared with the few that look
+    # like it, not with every sibling (a file of 5,000 units under one parent).
+    beside: dict[tuple[UUID | None, str], list[str]] = {}
+    for parent, codes_ in (siblings or {}).items():
+        for code in codes_:
+            beside.setdefault((parent, code_look(code)), []).append(code)
     for row in ordered:
         parent_id = by_ref[row.parent_ref].unit_id if row.parent_ref is not None else row.parent_id
         command = RegisterUnit(row.unit_id, row.name, row.short_code, row.kind, parent_id)
+        alike = [
+            code for look in looks(row.short_code) for code in beside.get((parent_id, look), ())
+        ]
         try:
             decision = decide(
                 command,
                 registered.get(row.unit_id, initial(row.unit_id)),
-                Context(others=registered, sibling_codes=beside.get(parent_id, ())),
+                Context(others=registered, sibling_codes=alike),
             )
         except Refused as refused:
             raise Refused(
@@ -457,6 +463,7 @@ def plan_import(
                 )
             taken.add(key)
         registered[row.unit_id] = evolve(initial(row.unit_id), decision.events[0])
-        beside.setdefault(parent_id, []).append(registered[row.unit_id].short_code)
+        code = registered[row.unit_id].short_code
+        beside.setdefault((parent_id, code_look(code)), []).append(code)
         decisions.append((command, decision))
     return decisions
