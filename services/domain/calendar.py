@@ -59,6 +59,10 @@ def check_instant(moment: datetime, what: str) -> datetime:
     return moment
 
 
+_REMEMBERED = 100_000
+"""Answers of `working_day` one calendar keeps (a few MB); past it, it starts afresh."""
+
+
 def _weekdays_through(ordinal: int) -> int:
     """Mondays to Fridays from 0001-01-01 (a Monday, ordinal 1) through `ordinal`."""
     return ordinal // 7 * 5 + min(ordinal % 7, 5)
@@ -125,10 +129,24 @@ class Calendar:
             )
         return ordinal
 
+    @cached_property
+    def _answers(self) -> dict[tuple[date, int], date]:
+        return {}
+
     def working_day(self, start: date, n: int) -> date:
         """The nth working day after `start` (before it when n < 0); `start` itself when 0.
         Computed by counting, not by walking: bounded work for any n; a start or an answer
-        outside the arithmetic's range (1899 to 2101) is refused `date-out-of-range`."""
+        outside the arithmetic's range (1899 to 2101) is refused `date-out-of-range`.
+        Remembered: the tasks of one item share their due, and so their schedule's days."""
+        answers = self._answers
+        found = answers.get((start, n))
+        if found is None:
+            if len(answers) >= _REMEMBERED:
+                answers.clear()
+            found = answers[(start, n)] = self._count(start, n)
+        return found
+
+    def _count(self, start: date, n: int) -> date:
         ordinal = self._check_start(start, "day")
         if n == 0:
             return start

@@ -68,15 +68,15 @@ def issue_handler(given: list[IssueAssignment], actor: Actor) -> Handler:
         commands = [dated(session, actor, command) for command in given]
         plan = await load_plan(session, commands[0].plan_id)
         acting = actor.require(plan.issuer_unit_id, "chief", "officer")
-        named: list[UUID] = []
+        named: dict[UUID, None] = {}  # in order, once each
         for command in commands:
             for unit_id in (
                 command.lead_unit_id,
                 command.report_to_unit_id or plan.issuer_unit_id,
                 *command.coordinating_unit_ids,
             ):
-                if unit_id is not None and unit_id not in named:
-                    named.append(unit_id)
+                if unit_id is not None:
+                    named[unit_id] = None
         # Whatever the number of leads, a fixed number of reads: the units, the new tasks'
         # streams, the calendar and the parents of the units reported to.
         known = await load_units(session, named)
