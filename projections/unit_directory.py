@@ -218,9 +218,12 @@ async def sibling_codes(
     if not looks:
         return []
     where = "parent_id IS NULL" if parent_id is None else "parent_id = $3"
+    # A row without its look (written by a process older than migration 0016 during a rolling
+    # upgrade) is read too: the decider compares the codes themselves.
     rows = await pool.fetch(
-        f"SELECT short_code FROM unit_directory WHERE {where} AND code_look = ANY($1::text[]) "
-        "AND status = 'active' AND unit_id <> $2",
+        f"SELECT short_code FROM unit_directory WHERE {where} "
+        "AND code_look = ANY(array_append($1::text[], '')) "
+        "AND status = 'active' AND unit_id <> $2 ORDER BY short_code",
         list(looks),
         unit_id,
         *([] if parent_id is None else [parent_id]),

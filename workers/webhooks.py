@@ -377,9 +377,12 @@ class Ahead:
 
 
 async def _cancelled(task: asyncio.Future[Page]) -> None:
+    """Cancel the read ahead and wait for it to end, without taking its error (nobody needs
+    the page) and without swallowing a cancellation of the caller."""
     task.cancel()
-    with contextlib.suppress(BaseException):
-        await task
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()
 
 
 async def _attempt(

@@ -59,8 +59,9 @@ def check_instant(moment: datetime, what: str) -> datetime:
     return moment
 
 
-_REMEMBERED = 100_000
-"""Answers of `working_day` one calendar keeps (a few MB); past it, it starts afresh."""
+_REMEMBERED = 10_000
+"""Answers of `working_day` one calendar keeps (about 2 MB); past it, it starts afresh. The
+days asked about are few: the dues of the tasks open, a few steps around each."""
 
 
 def _weekdays_through(ordinal: int) -> int:

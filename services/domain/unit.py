@@ -169,12 +169,8 @@ def looks(*short_codes: str) -> list[str]:
     """How the codes will look once cleaned (`code_look`): what the shell loads the siblings'
     codes by. A code that is not a short code has no look; it is refused before any sibling
     is compared with it."""
-    found = []
-    for code in short_codes:
-        clean = normalize_code(code)
-        if clean is not None and code_look(clean) not in found:
-            found.append(code_look(clean))
-    return found
+    cleaned = (normalize_code(code) for code in short_codes)
+    return list(dict.fromkeys(code_look(clean) for clean in cleaned if clean is not None))
 
 
 def _clean_code(code: str) -> str:

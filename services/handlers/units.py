@@ -18,6 +18,7 @@ from projections import unit_directory
 from services.domain import refusal_codes as codes
 from services.domain import unit as unit_decider
 from services.domain.refusal import Refused
+from services.domain.text import code_look
 from services.domain.unit import (
     DissolveUnit,
     ImportedUnit,
@@ -72,7 +73,7 @@ def handler(
                 chain = await lineage(session, command.parent_id)
                 others[command.parent_id] = chain[0]
                 siblings = await unit_directory.sibling_codes(
-                    pool, command.parent_id, unit.id, unit_decider.looks(unit.short_code)
+                    pool, command.parent_id, unit.id, [code_look(unit.short_code)]
                 )
             case MergeUnit():
                 chain = await lineage(session, command.successor_id)

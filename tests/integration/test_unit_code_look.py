@@ -103,3 +103,17 @@ async def test_units_registered_before_migration_0016_have_their_look_filled(
         assert [tuple(r) for r in looks] == [("TU", "TU"), ("VPTU", "VPTU")]
         refused = await register(client, admin, CYRILLIC_VPTU, province)
         assert refused.json()["type"] == "/problems/confusable-short-code"
+
+
+async def test_a_row_written_without_its_look_is_still_compared(
+    app: Any, domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    """During a rolling upgrade a process older than 0016 writes rows with no look."""
+    _, token = await make_user(domain_store, "admin")
+    admin = bearer(token)
+    async with api_client(app) as client:
+        province = (await ok(await register(client, admin, "TU", None), 201))["id"]
+        await ok(await register(client, admin, "VPTU", province), 201)
+        await pool.execute("UPDATE unit_directory SET code_look = '' WHERE short_code = 'VPTU'")
+        refused = await register(client, admin, CYRILLIC_VPTU, province)
+        assert (refused.status_code, refused.json()["looks_like"]) == (409, "VPTU")
