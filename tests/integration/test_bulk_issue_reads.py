@@ -16,7 +16,6 @@ from services.runtime.config import load_settings
 from tests.http import api_client, ok
 from tests.org import bearer, make_user
 
-
 HOUSEKEEPING = ("SELECT t.user_id", "pg_notify", "SELECT token FROM store_epochs")
 
 
