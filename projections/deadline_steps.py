@@ -56,10 +56,12 @@ class StepRow:
 
 @dataclass(frozen=True)
 class Scheduled:
-    """A new schedule: the task's pending steps are superseded, these rows are added."""
+    """A new schedule: the task's pending steps are superseded, these rows are added. A
+    task's first schedule (`first`) has no steps before it to supersede."""
 
     assignment_id: UUID
     rows: tuple[StepRow, ...]
+    first: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def apply(event: Event) -> StepChange | None:
                     )
                     for s in event.steps
                 ),
+                first=event.schedule_version == 1,
             )
         case ReminderSent() | EscalationRaised():
             return Done(event.assignment_id, event.schedule_version, event.step)
@@ -137,11 +140,16 @@ async def _schedule(connection: DbConnection, run: Sequence[Scheduled]) -> None:
     """New schedules of distinct tasks: each task's pending steps superseded, its new ones in."""
     if not run:
         return
-    await connection.execute(
-        "UPDATE deadline_steps SET status = 'superseded' "
-        "WHERE assignment_id = ANY($1::uuid[]) AND status = 'pending'",
-        [change.assignment_id for change in run],
-    )
+    # Joined with the ids, not `= ANY($1)`: a generic plan for ANY took the index of every
+    # pending step (growing with the store) and cost 265 ms an item at 30,000 tasks.
+    replaced = [change.assignment_id for change in run if not change.first]
+    if replaced:
+        await connection.execute(
+            "UPDATE deadline_steps d SET status = 'superseded' "
+            "FROM unnest($1::uuid[]) AS t(assignment_id) "
+            "WHERE d.assignment_id = t.assignment_id AND d.status = 'pending'",
+            replaced,
+        )
     rows = [values_of(row) for change in run for row in change.rows]
     if rows:
         await connection.executemany(

@@ -125,11 +125,13 @@ class Reading(StoreBase):
         if not after:
             return found
         epoch = await self.epoch()
+        # Each stream by its own index scan (LATERAL, in version order): a join let the
+        # planner pick bitmap scans whose cost grew with the store.
         rows = await self.pool.fetch(
-            f"SELECT {', '.join('e.' + c for c in _EVENT_COLUMNS.split(', '))} FROM events e "
-            "JOIN unnest($1::text[], $2::bigint[]) AS wanted(stream_id, after) "
-            "ON e.stream_id = wanted.stream_id AND e.version > wanted.after "
-            "ORDER BY e.stream_id, e.version",
+            "SELECT e.* FROM unnest($1::text[], $2::bigint[]) AS wanted(stream_id, after) "
+            f"CROSS JOIN LATERAL (SELECT {_EVENT_COLUMNS} FROM events "
+            "WHERE events.stream_id = wanted.stream_id AND events.version > wanted.after "
+            "ORDER BY events.version) e ORDER BY e.stream_id, e.version",
             list(after),
             list(after.values()),
         )
