@@ -116,24 +116,21 @@ def apply(event: Event) -> StepChange | None:
 async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
     """Carry out the changes in order; a run of new schedules for distinct tasks (an item
     issued to many leads) in two statements, whatever its length."""
-    run: list[Scheduled] = []
-    in_run: set[UUID] = set()
+    run: dict[UUID, Scheduled] = {}
     for change in changes:
         step_change = apply(change.event)
         if step_change is None:
             continue
-        if isinstance(step_change, Scheduled) and step_change.assignment_id not in in_run:
-            run.append(step_change)
-            in_run.add(step_change.assignment_id)
+        if isinstance(step_change, Scheduled) and step_change.assignment_id not in run:
+            run[step_change.assignment_id] = step_change
             continue
-        await _schedule(connection, run)
-        run, in_run = [], set()
+        await _schedule(connection, list(run.values()))
+        run = {}
         if isinstance(step_change, Scheduled):
-            run.append(step_change)
-            in_run.add(step_change.assignment_id)
+            run[step_change.assignment_id] = step_change
         else:
             await _carry_out(connection, step_change)
-    await _schedule(connection, run)
+    await _schedule(connection, list(run.values()))
 
 
 async def _schedule(connection: DbConnection, run: Sequence[Scheduled]) -> None:

@@ -26,6 +26,7 @@ from events.envelope import (
     IdempotencyEntry,
     Metadata,
     NewEvent,
+    RecordedEvent,
     RecordedRef,
     Reservation,
     StreamWrite,
@@ -156,16 +157,9 @@ class Session:
         if stream_id in self._states:
             state: S = self._states[stream_id]
             return state
-        cache = states_of(self.store)
-        version, state = cache.get(stream_id, evolve) or (0, initial)
+        version, state = states_of(self.store).get(stream_id, evolve) or (0, initial)
         events = await self.store.read_stream(stream_id, after_version=version)
-        state = functools.reduce(evolve, (e.data for e in events if e.data is not None), state)
-        if events:
-            version = events[-1].version
-            cache.keep(stream_id, evolve, version, state)
-        self.versions[stream_id] = version
-        self._states[stream_id] = state
-        return state
+        return self._settle(stream_id, evolve, version, state, events)
 
     async def load_many(
         self,
@@ -181,15 +175,27 @@ class Session:
             if stream_id not in self._states and stream_id not in start:
                 start[stream_id] = cache.get(stream_id, evolve) or (0, initial(stream_id))
         found = await self.store.read_streams({s: v for s, (v, _) in start.items()})
-        for stream_id, (cached_version, cached) in start.items():
-            events = found[stream_id]
-            state = functools.reduce(evolve, (e.data for e in events if e.data is not None), cached)
-            version = events[-1].version if events else cached_version
-            if events:
-                cache.keep(stream_id, evolve, version, state)
-            self.versions[stream_id] = version
-            self._states[stream_id] = state
+        for stream_id, (version, state) in start.items():
+            self._settle(stream_id, evolve, version, state, found[stream_id])
         return [self._states[stream_id] for stream_id in stream_ids]
+
+    def _settle(
+        self,
+        stream_id: str,
+        evolve: Callable[[S, Event], S],
+        version: int,
+        state: S,
+        events: Sequence[RecordedEvent],
+    ) -> S:
+        """The state once `events` (read after `version`) are folded on: kept for this
+        command, with the version its append asserts, and in the process's cache."""
+        state = functools.reduce(evolve, (e.data for e in events if e.data is not None), state)
+        if events:
+            version = events[-1].version
+            states_of(self.store).keep(stream_id, evolve, version, state)
+        self.versions[stream_id] = version
+        self._states[stream_id] = state
+        return state
 
 
 Handler = Callable[[Session], Awaitable[Outcome]]

@@ -68,11 +68,10 @@ async def reschedule(
     pool = session.store.pool
     if session.backdated:
         now = max(now, datetime.now(UTC))  # the real time, not the recorded past
-    if parents is not None and (
-        task.report_to_unit_id is None or task.report_to_unit_id in parents
-    ):
-        escalates_to = parents.get(task.report_to_unit_id) if task.report_to_unit_id else None
-    else:
+    report_to = task.report_to_unit_id
+    if parents is not None and report_to is not None and report_to in parents:
+        escalates_to = parents[report_to]
+    else:  # read here (no read at all when the task reports to no unit)
         escalates_to = await report_to_parent(pool, task)
     events = schedule(
         task,

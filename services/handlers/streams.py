@@ -6,10 +6,11 @@ importing one another to load a stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 from uuid import UUID
 
+from events.catalog import Event
 from services.domain import assignment as assignment_decider
 from services.domain import model as model_decider
 from services.domain import plan as plan_decider
@@ -17,6 +18,8 @@ from services.domain import subscription as subscription_decider
 from services.domain import unit as unit_decider
 from services.domain import user as user_decider
 from services.handlers.command_path import Session
+
+S = TypeVar("S")
 
 MAX_DEPTH = 64
 """The deepest organisation tree a lineage walks (a cycle in bad data stops it sooner)."""
@@ -56,13 +59,23 @@ async def load_unit(session: Session, unit_id: UUID) -> unit_decider.Unit:
     )
 
 
-async def load_units(session: Session, unit_ids: Iterable[UUID]) -> dict[UUID, unit_decider.Unit]:
-    """Several units in one read."""
-    by_stream = {unit_stream(unit_id): unit_id for unit_id in unit_ids}
-    states = await session.load_many(
-        list(by_stream), unit_decider.evolve, lambda s: unit_decider.initial(by_stream[s])
-    )
+async def _load_many(
+    session: Session,
+    ids: Iterable[UUID],
+    stream_of: Callable[[UUID], str],
+    evolve: Callable[[S, Event], S],
+    initial: Callable[[UUID], S],
+) -> dict[UUID, S]:
+    """Several streams of one kind in one read, by the ids they are named after."""
+    by_stream = {stream_of(id_): id_ for id_ in ids}
+    states = await session.load_many(list(by_stream), evolve, lambda s: initial(by_stream[s]))
     return dict(zip(by_stream.values(), states, strict=True))
+
+
+async def load_units(session: Session, unit_ids: Iterable[UUID]) -> dict[UUID, unit_decider.Unit]:
+    return await _load_many(
+        session, unit_ids, unit_stream, unit_decider.evolve, unit_decider.initial
+    )
 
 
 async def lineage(session: Session, start_id: UUID) -> list[unit_decider.Unit]:
@@ -101,14 +114,9 @@ async def load_task(session: Session, assignment_id: UUID) -> assignment_decider
 async def load_tasks(
     session: Session, assignment_ids: Iterable[UUID]
 ) -> dict[UUID, assignment_decider.Assignment]:
-    """Several tasks in one read."""
-    by_stream = {task_stream(task_id): task_id for task_id in assignment_ids}
-    states = await session.load_many(
-        list(by_stream),
-        assignment_decider.evolve,
-        lambda s: assignment_decider.initial(by_stream[s]),
+    return await _load_many(
+        session, assignment_ids, task_stream, assignment_decider.evolve, assignment_decider.initial
     )
-    return dict(zip(by_stream.values(), states, strict=True))
 
 
 async def load_model(session: Session, model_id: UUID) -> model_decider.Model:

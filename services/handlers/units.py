@@ -32,7 +32,7 @@ from services.domain.unit import (
 from services.handlers.auth import Actor, require_admin
 from services.handlers.command_path import Handler, Outcome, Session
 from services.handlers.handover import hand_over
-from services.handlers.streams import lineage, load_unit, unit_stream, units_of
+from services.handlers.streams import lineage, load_unit, load_units, unit_stream, units_of
 
 KINDS: tuple[str, ...] = get_args(UnitKind)
 _NO_UNIT = UUID(int=0)
@@ -143,11 +143,9 @@ def import_handler(
         rows = rows()
 
     async def decide(session: Session) -> Outcome:
-        existing: dict[UUID, Unit] = {}
-        for row in rows:
-            existing[row.unit_id] = await load_unit(session, row.unit_id)
-            if row.parent_id is not None and row.parent_id not in existing:
-                existing[row.parent_id] = await load_unit(session, row.parent_id)
+        named = [row.unit_id for row in rows]
+        named += [row.parent_id for row in rows if row.parent_id is not None]
+        existing = await load_units(session, named)
         under: dict[UUID | None, list[str]] = {}
         for row in rows:
             if row.parent_ref is None:
