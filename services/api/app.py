@@ -48,6 +48,7 @@ from services.handlers import subscriptions as subscriptions_service
 from services.handlers.token_cache import TokenCache
 from services.handlers.webhooks import AllowList
 from services.runtime.config import Settings, load_settings
+from services.runtime.database_wait import wait_for_database
 from services.runtime.logging import configure_logging
 
 log = structlog.get_logger()
@@ -70,6 +71,33 @@ async def _measure_lags(store: EventStore, every: float = 5.0) -> None:
         await asyncio.sleep(every)
 
 
+async def _open_pool(settings: Settings) -> asyncpg.Pool[Any]:
+    """The API process's pool, once PostgreSQL accepts connections: a process that starts while
+    the database is away (or going away, as one of several API processes may) waits for it
+    instead of failing its start, which would stop every API process with it."""
+    dsn = settings.require_database()
+    while True:
+        await wait_for_database(dsn, "api")
+        try:
+            return await create_pool(
+                dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+            )
+        except Exception as error:
+            if not database_unreachable(error):
+                raise
+
+
+async def _epoch_needed(store: EventStore, settings: Settings) -> str | None:
+    """`EventStore.epoch_needed`, asked again once the database is back if it went away."""
+    while True:
+        try:
+            return await store.epoch_needed()
+        except Exception as error:
+            if settings.database_url is None or not database_unreachable(error):
+                raise
+            await wait_for_database(settings.database_url, "api")
+
+
 def create_app(
     settings: Settings,
     *,
@@ -81,13 +109,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own_pool = pool is None
-        app.state.pool = pool or await create_pool(
-            settings.require_database(),
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-        )
+        app.state.pool = pool or await _open_pool(settings)
         app.state.store = EventStore(app.state.pool)
-        reason = await app.state.store.epoch_needed()
+        reason = await _epoch_needed(app.state.store, settings)
         if reason is not None:
             raise RuntimeError(f"the store was {reason}: run `campaign migrate` before serving")
         app.state.clock = clock

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from services.runtime.config import ConfigError, Settings, load_settings
+from services.runtime.database_wait import wait_for_database
 from services.runtime.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -68,36 +69,6 @@ async def _probes(settings: Settings, role: str, ready: Any) -> Any:
     server = ProbeServer(settings.host, settings.metrics_port, role, ready)
     await server.start()
     return server
-
-
-async def _wait_for_database(dsn: str, role: str) -> None:
-    """Until PostgreSQL accepts a connection: a role started while the database is away waits
-    for it (capped, jittered backoff; said once), as it rides out an outage once running."""
-    import random
-    import time
-
-    import asyncpg
-
-    from services.runtime.reconnect import ReconnectPolicy, after_failure, after_success
-
-    policy, outage = ReconnectPolicy(), None
-    while True:
-        try:
-            connection = await asyncpg.connect(dsn, timeout=5)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            retry = after_failure(policy, outage, time.monotonic(), random.random())
-            if retry.announce:
-                log.warning(
-                    "waiting for the database to start", role=role, error=type(error).__name__
-                )
-            outage = retry.outage
-            await asyncio.sleep(retry.delay)
-            continue
-        await connection.close()
-        recovered = after_success(outage, time.monotonic())
-        if recovered is not None:
-            log.info("the database answers", role=role, waited_seconds=round(recovered.seconds, 2))
-        return
 
 
 def _probe(settings: Settings, args: argparse.Namespace) -> int:
@@ -345,7 +316,7 @@ def _project(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run() -> int:
         dsn = settings.require_database()
-        await _wait_for_database(dsn, "projector")
+        await wait_for_database(dsn, "projector")
         async with _opened_store(settings, max_size=4) as store:
             listener = WakeUpListener(dsn)
             await listener.start()

@@ -20,6 +20,7 @@ from services.runtime.config import load_settings
 from tests.http import api_client
 from tests.org import bearer, make_user
 from tests.resilience.private_servers import PrivatePostgres, migrated
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -89,3 +90,34 @@ async def test_the_api_answers_503_while_the_database_is_away(database: PrivateP
     assert not [e for e in logs if e.get("log_level") in ("error", "critical")], [
         e for e in logs if e.get("log_level") in ("error", "critical")
     ]
+
+
+async def test_an_api_started_while_the_database_is_away_serves_once_it_returns(
+    database: PrivatePostgres,
+) -> None:
+    """One of several API processes may start during an outage: its start waits for the
+    database instead of failing (a failed start stops every process of `campaign serve`)."""
+    pool = await create_pool(database.url, min_size=1, max_size=2)
+    store = EventStore(pool)
+    _, token = await make_user(store, "admin")
+    await store.close()
+    await pool.close()
+    await asyncio.to_thread(database.stop, "fast")
+    app = create_app(load_settings({"DATABASE_URL": database.url}))
+    unit = {"name": "Sở Nội vụ", "short_code": "SNV", "kind": "department"}
+
+    async def start_and_command() -> int:
+        async with api_client(app) as client:
+            created = await client.post("/units", json=unit, headers=bearer(token))
+            return created.status_code
+
+    with capture_logs() as logs:
+        starting = asyncio.ensure_future(start_and_command())
+        await until(
+            lambda: any(e["event"] == "waiting for the database to start" for e in logs),
+            60,
+            "the API to say it waits for the database",
+        )
+        assert not starting.done()  # still starting, not failed
+        await asyncio.to_thread(database.start)
+        assert await asyncio.wait_for(starting, 60) == 201
