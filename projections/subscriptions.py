@@ -169,12 +169,20 @@ RETURNING owner_user_id, url, secret, types, categories, streams, plan_id, units
           failures, attempts
 """
 
-_ADVANCE = """
+# The cursor, lease and counters are the deliveries' bookkeeping, not events: their commits do
+# not wait for the disk (synchronous_commit off for the statement's own transaction). A crash
+# can lose the last moves; a batch is then sent again, which at-least-once delivery allows.
+_LAZY_COMMIT = "WITH lazy AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))"
+
+_ADVANCE = f"""
+{_LAZY_COMMIT}
 UPDATE subscriptions
 SET cursor = $3, delivered = delivered + $4, failures = 0, next_attempt_at = '-infinity',
     last_attempt_at = now(), last_delivered_at = now(), last_error = NULL,
     lease_until = now() + make_interval(secs => $5)
+FROM lazy
 WHERE subscription_id = $1 AND lease_token = $2
+RETURNING status = 'active' AS active
 """
 
 _RETRY_LATER = """
@@ -188,8 +196,10 @@ _SKIP = """
 UPDATE subscriptions SET cursor = $3 WHERE subscription_id = $1 AND lease_token = $2
 """
 
-_RENEW = """
+_RENEW = f"""
+{_LAZY_COMMIT}
 UPDATE subscriptions SET lease_until = now() + make_interval(secs => $3)
+FROM lazy
 WHERE subscription_id = $1 AND lease_token = $2 AND status = 'active'
 RETURNING 1
 """
@@ -221,10 +231,13 @@ async def advance(
     cursor: str,
     events: int,
     lease_seconds: float,
-) -> bool:
-    """Move the cursor past a delivered batch; False when the lease is no longer `token`'s."""
-    moved = await pool.execute(_ADVANCE, subscription_id, token, cursor, events, lease_seconds)
-    return bool(moved == "UPDATE 1")
+) -> bool | None:
+    """Move the cursor past a delivered batch and extend the lease: None when the lease is no
+    longer `token`'s, else whether the subscription is still active (not paused meanwhile)."""
+    active: bool | None = await pool.fetchval(
+        _ADVANCE, subscription_id, token, cursor, events, lease_seconds
+    )
+    return active
 
 
 async def retry_later(

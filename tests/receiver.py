@@ -46,13 +46,14 @@ and the ports the system hands out to listeners, which the list must name (80 an
 
 
 class Receiver:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, keep_alive: bool = False) -> None:
         self.host = host
         """The name URLs use for it (it listens on 127.0.0.1, on `port` or one the system
         hands out)."""
         self.deliveries: list[Delivery] = []
         self.answers: deque[int] = deque()
-        """Statuses to answer next, in order; 204 when empty."""
+        """Statuses to answer next, in order; when empty, 204 (200 with `answer_body` or
+        `answer_stalls`)."""
         self.held = threading.Event()
         self.held.set()
         """Cleared: requests wait (unanswered) until it is set again."""
@@ -61,10 +62,23 @@ class Receiver:
         """Seconds each request takes to be answered."""
         self.in_flight = 0
         self.most_in_flight = 0
+        self.connections = 0
+        """Connections accepted (with `keep_alive`, one serves many deliveries)."""
+        self.answer_body = b""
+        """The body of 2xx answers."""
+        self.answer_stalls = False
+        """Set: a 2xx answer sends its headers and then stalls, its body never ends."""
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver.connections += 1
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 with receiver._lock:
@@ -75,7 +89,13 @@ class Receiver:
                 time.sleep(receiver.delay)
                 with receiver._lock:
                     receiver.in_flight -= 1
-                    status = receiver.answers.popleft() if receiver.answers else 204
+                    status = (
+                        receiver.answers.popleft()
+                        if receiver.answers
+                        else 200
+                        if receiver.answer_body or receiver.answer_stalls
+                        else 204
+                    )
                     receiver.deliveries.append(Delivery(dict(self.headers), body, status))
                 self.send_response(status)
                 if status >= 300:
@@ -85,9 +105,17 @@ class Receiver:
                         self.send_header("Location", "http://example.org/elsewhere")
                     self.end_headers()
                     self.wfile.write(payload)
-                else:
-                    self.send_header("Content-Length", "0")
+                elif receiver.answer_stalls:
+                    self.send_header("Content-Length", "1000")
                     self.end_headers()
+                    self.wfile.write(b"{")
+                    self.wfile.flush()
+                    time.sleep(5)
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(receiver.answer_body)))
+                    self.end_headers()
+                    self.wfile.write(receiver.answer_body)
 
             def log_message(self, *_: Any) -> None:
                 pass

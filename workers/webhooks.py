@@ -69,6 +69,8 @@ JOB_BUDGET = 10.0
 SWEEP_SECONDS = 2.0
 """The dispatcher looks for due subscriptions at least this often, wake-ups or not."""
 MIN_DISPATCH_INTERVAL = 0.1
+RECONFIRM_SECONDS = 1.0
+"""A POST more than this long after the lease was last confirmed renews it first."""
 USER_AGENT = "campaign-ledger-webhooks/1"
 
 DELIVERIES = Counter(
@@ -88,7 +90,7 @@ class DeliveryConfig:
 
     @property
     def lease_seconds(self) -> float:
-        """Renewed before each POST: longer than one POST (its whole timeout) and the reads
+        """Confirmed before each POST: longer than one POST (its whole timeout) and the reads
         around it."""
         return self.timeout + 10.0
 
@@ -225,6 +227,23 @@ async def _post(clients: Clients, config: DeliveryConfig, batch: Batch) -> Deliv
     return failed
 
 
+DRAIN_LIMIT = 64 * 1024
+"""Bytes of an answer's body read (and dropped) so that its connection can be reused."""
+DRAIN_SECONDS = 1.0
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a short answer to its end, within a second; a long, slow or broken one is left
+    (its connection is closed), and the answer's status stands either way."""
+    read = 0
+    with contextlib.suppress(httpx.HTTPError, TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read > DRAIN_LIMIT:
+                    return
+
+
 def _transport_failure(batch: Batch, error: Exception) -> None:
     log.info(
         "webhook delivery got no HTTP answer",
@@ -234,9 +253,12 @@ def _transport_failure(batch: Batch, error: Exception) -> None:
 
 
 async def _answer(response: httpx.Response, events: int, next_cursor: str) -> Delivered | Failed:
-    """The answer's status decides; its body and headers are the receiver's and are not kept
-    (the body is not even read)."""
+    """The answer's status decides; its body and headers are the receiver's and are not kept.
+    A short body is read to its end so that the connection is kept for the next batch (httpx
+    closes a connection whose answer was left unread); a longer one is not read further and its
+    connection is closed."""
     status = response.status_code
+    await _drain(response)
     if 200 <= status < 300:
         return Delivered(next_cursor, events)
     return Failed(answered(status))
@@ -252,8 +274,10 @@ async def deliver(
     """Deliver what is due for one subscription: (events delivered, claim count to queue the
     next job under when more is waiting now, else None). Pages follow one another until the
     job's budget is spent or the worker is `stopping`; then the rest is handed to a new job.
-    Before each POST the lease is renewed, which also stops a delivery the owner paused or
-    reset meanwhile: at most one POST is in flight per subscription."""
+    Each POST follows a statement that confirmed the lease: the claim, the advance past the
+    batch before (which also tells whether the owner paused meanwhile), or a renewal when that
+    was more than RECONFIRM_SECONDS ago. So a delivery stops within one batch of a pause or
+    reset, and at most one POST is in flight per subscription."""
     pool = store.pool
     token = uuid.uuid4()
     row = await subscription_rows.claim(pool, subscription_id, token, config.lease_seconds)
@@ -261,6 +285,7 @@ async def deliver(
         return 0, None
     started = time.monotonic()
     cursor, failures, delivered = row["cursor"], row["failures"], 0
+    confirmed: float | None = time.monotonic()
     eyes: subscriptions.Eyes | None = None
     ahead = Ahead()
     try:
@@ -268,8 +293,9 @@ async def deliver(
             try:
                 if eyes is None:  # whose eyes the job reads with, looked up once per job
                     eyes = await subscriptions.eyes_of(pool, row)
+                fresh = confirmed is not None and time.monotonic() - confirmed < RECONFIRM_SECONDS
                 attempt = await _attempt(
-                    store, clients, config, subscription_id, row, cursor, token, eyes, ahead
+                    store, clients, config, subscription_id, row, cursor, token, eyes, ahead, fresh
                 )
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
                 # Not the receiver's fault: try again after the first backoff, failures kept.
@@ -290,7 +316,7 @@ async def deliver(
             decided = after_attempt(config.policy, failures, result, random.random())
             match decided:
                 case Advance():
-                    moved = await subscription_rows.advance(
+                    active = await subscription_rows.advance(
                         pool,
                         subscription_id,
                         token,
@@ -298,8 +324,9 @@ async def deliver(
                         decided.events,
                         config.lease_seconds,
                     )
-                    if not moved:
+                    if active is None:
                         return delivered, None  # reset meanwhile: the new cursor stands
+                    confirmed = time.monotonic() if active else None
                     DELIVERIES.labels("delivered").inc()
                     EVENTS_DELIVERED.inc(decided.events)
                     cursor, failures = decided.cursor, 0
@@ -395,10 +422,12 @@ async def _attempt(
     token: uuid.UUID,
     eyes: subscriptions.Eyes,
     ahead: Ahead,
+    fresh: bool,
 ) -> tuple[Delivered | Failed, int] | None:
     """Send the next page after `cursor`: what came of it and how many events it held; None
-    when there is nothing to send or the lease was lost (paused, reset, taken over). A full
-    page has the one after it read while it is sent (`ahead`)."""
+    when there is nothing to send or the lease was lost (paused, reset, taken over). The lease
+    is renewed first unless it was confirmed a moment ago (`fresh`). A full page has the one
+    after it read while it is sent (`ahead`)."""
     pool = store.pool
     if eyes.owner is None:
         return Failed("the owner's account no longer exists", curable=False), 0
@@ -420,7 +449,9 @@ async def _attempt(
             # Nothing for this subscription up to the horizon: no need to look there again.
             await subscription_rows.skip(pool, subscription_id, token, page.scanned)
         return None
-    if not await subscription_rows.renew(pool, subscription_id, token, config.lease_seconds):
+    if not fresh and not await subscription_rows.renew(
+        pool, subscription_id, token, config.lease_seconds
+    ):
         return None
     assert page.next is not None
     batch = Batch(
