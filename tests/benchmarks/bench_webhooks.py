@@ -6,14 +6,15 @@ to a receiver on loopback, beside a raw asyncpg read of the same rows in the sam
 
 The delivery runs the worker's own `deliver` in this process (claim the lease, read a page of
 what the owner may see, sign, POST, move the cursor), batch after batch, until the receiver has
-every event; the receiver is a minimal asyncio HTTP server answering 204. Prints figures and
-the ratio to the raw read; asserts nothing.
+every event; the receiver is a minimal asyncio HTTP server answering 204, in a process of its
+own. Prints figures and the ratio to the raw read; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import sys
 import time
@@ -50,11 +51,12 @@ COLUMNS = (
 
 
 class Receiver:
-    """HTTP/1.1 keep-alive, reads each body, answers 204, counts events by their `"event_id"`."""
+    """HTTP/1.1 keep-alive, reads each body, answers 204, counts events by their `"event_id"`;
+    in a process of its own, as a receiver would be, counting into shared memory."""
 
-    def __init__(self) -> None:
-        self.events = 0
-        self.requests = 0
+    def __init__(self, events: Any, requests: Any) -> None:
+        self.events = events
+        self.requests = requests
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -65,12 +67,21 @@ class Receiver:
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":", 1)[1])
                 body = await reader.readexactly(length)
-                self.events += body.count(b'"event_id"')
-                self.requests += 1
+                self.events.value += body.count(b'"event_id"')
+                self.requests.value += 1
                 writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
+
+
+def run_receiver(events: Any, requests: Any, ports: Any) -> None:
+    async def serve() -> None:
+        server = await asyncio.start_server(Receiver(events, requests).serve, "127.0.0.1", 0)
+        ports.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(serve())
 
 
 async def raw_read(pool: asyncpg.Pool[Any], page: int) -> tuple[int, float]:
@@ -106,9 +117,16 @@ async def bench(dsn: str, events: int, batch: int) -> None:
         )
     owner, _ = await make_user(store, "admin")
     total = int(await pool.fetchval("SELECT count(*) FROM events"))
-    receiver = Receiver()
-    server = await asyncio.start_server(receiver.serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    received, requests, ports = (
+        multiprocessing.Value("q", 0, lock=False),
+        multiprocessing.Value("q", 0, lock=False),
+        multiprocessing.Queue(),
+    )
+    receiver = multiprocessing.Process(
+        target=run_receiver, args=(received, requests, ports), daemon=True
+    )
+    receiver.start()
+    port = ports.get(timeout=30)
     subscription = uuid.uuid4()
     now = datetime.now(UTC)
     secret = "benchmark-secret-0123456789"
@@ -132,19 +150,19 @@ async def bench(dsn: str, events: int, batch: int) -> None:
     config = DeliveryConfig(AllowList.parse(RECEIVERS.split(",")), RetryPolicy(), 5.0, batch)
     started = time.perf_counter()
     async with Clients(5.0) as client:
-        while receiver.events < total:
+        while received.value < total:
             await deliver(store, client, config, subscription)
     seconds = time.perf_counter() - started
-    raw_rate, rate = raw_rows / raw_seconds, receiver.events / seconds
+    raw_rate, rate = raw_rows / raw_seconds, received.value / seconds
     print(f"webhook catch-up of {total:,} events, batches of {batch:,}")
     print(f"  raw asyncpg read    {raw_rows:10,} rows    {raw_rate:12,.0f} rows/s")
     print(
-        f"  signed deliveries   {receiver.events:10,} events  {rate:12,.0f} events/s"
-        f"   ({receiver.requests:,} POSTs, {receiver.requests / seconds:,.0f}/s)"
+        f"  signed deliveries   {received.value:10,} events  {rate:12,.0f} events/s"
+        f"   ({requests.value:,} POSTs, {requests.value / seconds:,.0f}/s)"
         f"   ratio {rate / raw_rate:.2f}"
     )
-    server.close()
-    await server.wait_closed()
+    receiver.terminate()
+    receiver.join()
     await store.close()
     await notes.close()
     await pool.close()
