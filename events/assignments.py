@@ -3,8 +3,8 @@ obstructed, reassigned, withdrawn, completed. Each task is a stream of its own."
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -33,8 +33,24 @@ class Source(msgspec.Struct, frozen=True, kw_only=True):
     unit_id: UUID
 
 
-@catalog.register()
+DueRule = Literal["before", "by", "within_month", "within_quarter", "within_year"]
+
+
+class StatedDue(msgspec.Struct, frozen=True, kw_only=True):
+    """A due as the document writes it: its words, and the date and reading a clerk entered
+    ("trước ngày 26/02/2021": 2021-02-26, before). `on` is the day the due names (the last day
+    of a month, quarter or year for those readings); the instant chased is the event's `due`."""
+
+    text: str | None = None
+    on: date | None = None
+    rule: DueRule | None = None
+
+
+@catalog.register(schema_version=2)
 class AssignmentIssued(Event, frozen=True, kw_only=True):
+    """v2: `due` may be None (the document sets no deadline: tracked, never chased), and the
+    due as written (`stated_due`) and the start of the execution window (`starts_on`)."""
+
     assignment_id: UUID
     plan_id: UUID
     item: str
@@ -42,7 +58,9 @@ class AssignmentIssued(Event, frozen=True, kw_only=True):
     lead_unit_id: UUID
     coordinating_unit_ids: tuple[UUID, ...] = ()
     deliverable: str = "report"
-    due: datetime
+    due: datetime | None
+    stated_due: StatedDue | None = None
+    starts_on: date | None = None
     report_to_unit_id: UUID
     issuer_unit_id: UUID
     phase_id: str | None = None
@@ -91,17 +109,38 @@ class SubmissionReviewed(Event, frozen=True, kw_only=True):
     effective_at: datetime
 
 
-@catalog.register()
+@catalog.register(schema_version=2)
 class AssignmentCompleted(Event, frozen=True, kw_only=True):
     """With the final approval: on time when the approved submission's effective time is not
-    after the due in force."""
+    after the due in force. v2: `due` None for a task without a deadline (on time, 0 days)."""
 
     assignment_id: UUID
     submission_id: UUID
     on_time: bool
     completed_at: datetime
-    due: datetime
+    due: datetime | None
     days_late: int
+
+
+@catalog.register()
+class DueSet(Event, frozen=True, kw_only=True):
+    """A task issued without a deadline is given one (later documents, a superior's direction):
+    from now on it is chased like any other."""
+
+    assignment_id: UUID
+    due: datetime
+    stated_due: StatedDue | None = None
+    reason: str
+    effective_at: datetime
+
+
+def _v1_is_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 always had a due; v2 only allows it to be None and adds optional fields."""
+    return data
+
+
+catalog.upcaster("AssignmentIssued", 1)(_v1_is_v2)
+catalog.upcaster("AssignmentCompleted", 1)(_v1_is_v2)
 
 
 @catalog.register()

@@ -8,7 +8,7 @@ step's instant and target. A rebuild or a new calendar never moves a recorded st
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -30,8 +30,10 @@ class ScheduledStep(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
 
 
-@catalog.register()
+@catalog.register(schema_version=2)
 class DeadlineScheduled(Event, frozen=True, kw_only=True):
+    """v2: the cause may be "due_set" (a task issued without a deadline was given one)."""
+
     assignment_id: UUID
     schedule_version: int
     due: datetime
@@ -40,7 +42,12 @@ class DeadlineScheduled(Event, frozen=True, kw_only=True):
     calendar_version: str
     steps: tuple[ScheduledStep, ...]
     scheduled_at: datetime
-    cause: Literal["issued", "extended", "reassigned", "backfill"]
+    cause: Literal["issued", "extended", "reassigned", "backfill", "due_set"]
+
+
+@catalog.upcaster("DeadlineScheduled", 1)
+def _v1_is_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return data
 
 
 @catalog.register()

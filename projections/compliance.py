@@ -22,7 +22,8 @@ CLOSED = ("completed_on_time", "completed_late", "withdrawn")
 
 _FIGURES = """
 SELECT count(*) AS assigned,
-       count(*) FILTER (WHERE status = 'completed_on_time') AS completed_on_time,
+       count(*) FILTER (WHERE status = 'completed_on_time' AND due IS NOT NULL)
+           AS completed_on_time,
        count(*) FILTER (WHERE status = 'completed_late') AS completed_late,
        count(*) FILTER (WHERE status <> ALL($2::text[]) AND due >= $1) AS open_within_deadline,
        count(*) FILTER (WHERE status <> ALL($2::text[]) AND due < $1) AS open_overdue,
@@ -32,7 +33,10 @@ SELECT count(*) AS assigned,
        count(*) FILTER (WHERE status LIKE 'completed%' AND due <= $1) AS completed_due,
        coalesce(sum(ceil(extract(epoch FROM $1 - due) / 86400))
                 FILTER (WHERE status <> ALL($2::text[]) AND due < $1), 0)::bigint
-           AS days_overdue
+           AS days_overdue,
+       count(*) FILTER (WHERE due IS NULL AND status <> ALL($2::text[])) AS open_without_deadline,
+       count(*) FILTER (WHERE due IS NULL AND status LIKE 'completed%')
+           AS completed_without_deadline
 FROM scope
 """
 # A consolidated report's total already holds its sources' totals: each completed task adds
@@ -66,6 +70,10 @@ class Compliance:
     completed_due: int
     days_overdue: int
     metrics: dict[str, int]
+    open_without_deadline: int = 0
+    """Tasks the document set no deadline for ("không có thời hạn"), counted apart: never
+    overdue, never in the rates."""
+    completed_without_deadline: int = 0
 
     @property
     def completion_rate(self) -> str:
@@ -130,12 +138,18 @@ async def for_unit(
     now: datetime,
     starts: datetime | None = None,
     ends: datetime | None = None,
+    *,
+    by_day: bool = False,
 ) -> Compliance:
-    """Tasks led by the unit's subtree today whose due in force falls in [starts, ends)."""
+    """Tasks led by the unit's subtree today whose due in force falls in [starts, ends); with
+    `by_day` (a period of whole days), in (starts, ends]: a due at midnight ends the day before,
+    so "trong tháng 1/2021" (due 01/02/2021 00:00) is January's."""
+    low, high = (">", "<=") if by_day else (">=", "<")
     scope = (
         "WITH scope AS (SELECT f.* FROM {facts} f JOIN unit_closure tree "
         "ON tree.descendant_id = f.lead_unit_id WHERE tree.ancestor_id = $3 "
-        "AND ($4::timestamptz IS NULL OR f.due >= $4) AND ($5::timestamptz IS NULL OR f.due < $5))"
+        f"AND ($4::timestamptz IS NULL OR f.due {low} $4) "
+        f"AND ($5::timestamptz IS NULL OR f.due {high} $5))"
     )
     async with pool.acquire() as connection:
         return await _figures(connection, scope, now, unit_id, starts, ends)
@@ -144,7 +158,7 @@ async def for_unit(
 async def board(pool: asyncpg.Pool[Any], unit_id: UUID, now: datetime) -> list[dict[str, Any]]:
     """The unit's task board: the tasks it leads or coordinates, open ones first, by due."""
     rows = await pool.fetch(
-        "SELECT assignment_id, plan_id, item, status, original_due, due, completed_at, "
+        "SELECT assignment_id, plan_id, item, status, original_due, due, due_text, completed_at, "
         "on_time, extension_pending, obstacles_open, lead_unit_id, "
         "CASE WHEN lead_unit_id = $1 THEN 'lead' ELSE 'coordinate' END AS role "
         "FROM task_facts WHERE lead_unit_id = $1 OR coordinating_unit_ids @> ARRAY[$1::uuid] "
@@ -155,7 +169,7 @@ async def board(pool: asyncpg.Pool[Any], unit_id: UUID, now: datetime) -> list[d
     return [
         {
             **dict(r),
-            "overdue": r["status"] not in CLOSED and r["due"] < now,
+            "overdue": r["status"] not in CLOSED and r["due"] is not None and r["due"] < now,
             "obstacle_open": r["obstacles_open"] > 0,
         }
         for r in rows

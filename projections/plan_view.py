@@ -72,7 +72,16 @@ async def facts_of_plan(pool: asyncpg.Pool[Any], plan_id: UUID) -> list[TaskFact
 
 
 def _order(fact: TaskFact) -> tuple[Any, ...]:
-    return (_item_key(fact.item), fact.due, str(fact.lead_unit_id), str(fact.assignment_id))
+    return (_item_key(fact.item), _due_key(fact), str(fact.lead_unit_id), str(fact.assignment_id))
+
+
+def _due_key(fact: TaskFact) -> tuple[bool, datetime]:
+    """Tasks without a deadline after those with one."""
+    return (fact.due is None, fact.due or datetime.max.replace(tzinfo=UTC))
+
+
+def _overdue(fact: TaskFact, now: datetime) -> bool:
+    return fact.status not in CLOSED and fact.due is not None and fact.due < now
 
 
 def _item_key(item: str) -> tuple[tuple[int, Any], ...]:
@@ -80,9 +89,9 @@ def _item_key(item: str) -> tuple[tuple[int, Any], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in item.split("."))
 
 
-def _utc(moment: datetime) -> str:
+def _utc(moment: datetime | None) -> str | None:
     """Times in UTC, whichever offset the event carried: the same instant reads the same."""
-    return moment.astimezone(UTC).isoformat()
+    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 def tasks(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any]]:
@@ -97,10 +106,11 @@ def tasks(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any]]:
             "status": fact.status,
             "original_due": _utc(fact.original_due),
             "due": _utc(fact.due),
-            "completed_at": _utc(fact.completed_at) if fact.completed_at else None,
+            "due_text": fact.due_text,
+            "completed_at": _utc(fact.completed_at),
             "on_time": fact.on_time,
             "days_late": fact.days_late,
-            "overdue": fact.status not in CLOSED and fact.due < now,
+            "overdue": _overdue(fact, now),
             "extension_pending": fact.extension_pending,
             "obstacle_open": fact.obstacles_open > 0,
             "metrics": fact.metrics,
@@ -114,7 +124,7 @@ def not_reported(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any
     approved. Overdue ones first, then by due."""
     owing = sorted(
         (f for f in facts if f.status in AWAITING_REPORT),
-        key=lambda f: (f.due >= now, f.due, _item_key(f.item), str(f.lead_unit_id)),
+        key=lambda f: (not _overdue(f, now), _due_key(f), _item_key(f.item), str(f.lead_unit_id)),
     )
     return [
         {
@@ -123,7 +133,8 @@ def not_reported(facts: Iterable[TaskFact], now: datetime) -> list[dict[str, Any
             "item": fact.item,
             "status": fact.status,
             "due": _utc(fact.due),
-            "overdue": fact.due < now,
+            "due_text": fact.due_text,
+            "overdue": _overdue(fact, now),
         }
         for fact in owing
     ]

@@ -17,6 +17,7 @@ from events.assignments import (
     AssignmentIssued,
     AssignmentReassigned,
     AssignmentWithdrawn,
+    DueSet,
     ExtensionDenied,
     ExtensionGranted,
     ExtensionRequested,
@@ -41,8 +42,9 @@ class TaskFact(msgspec.Struct, frozen=True):
     report_to_unit_id: UUID
     issuer_unit_id: UUID
     status: str
-    original_due: datetime
-    due: datetime
+    original_due: datetime | None
+    """None: the task has no deadline (never late, counted apart)."""
+    due: datetime | None
     issued_at: datetime
     completed_at: datetime | None = None
     on_time: bool | None = None
@@ -56,6 +58,8 @@ class TaskFact(msgspec.Struct, frozen=True):
     filed_sources: tuple[UUID, ...] = ()
     sources: tuple[UUID, ...] = ()
     coordinating_unit_ids: tuple[UUID, ...] = ()
+    due_text: str | None = None
+    """The due in the document's words ("trước ngày 26/02/2021")."""
 
 
 COLUMNS = TaskFact.__struct_fields__
@@ -76,12 +80,16 @@ def apply(row: TaskFact | None, event: Event) -> TaskFact | None:
                 event.due,
                 event.effective_at,
                 coordinating_unit_ids=tuple(event.coordinating_unit_ids),
+                due_text=event.stated_due.text if event.stated_due else None,
             )
     if row is None:
         return None
     match event:
         case AssignmentAcknowledged():
             return replace(row, status="acknowledged")
+        case DueSet():
+            words = event.stated_due.text if event.stated_due else None
+            return replace(row, original_due=event.due, due=event.due, due_text=words)
         case SubmissionFiled():
             return replace(
                 row,

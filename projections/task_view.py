@@ -13,6 +13,7 @@ import msgspec
 from events.assignments import (
     AssignmentCompleted,
     AssignmentIssued,
+    DueSet,
     ExtensionDenied,
     ExtensionGranted,
     ExtensionRequested,
@@ -62,6 +63,8 @@ def fold(assignment_id: UUID, events: Sequence[RecordedEvent], now: datetime) ->
         match event:
             case AssignmentIssued():
                 issued = data
+            case DueSet():
+                issued["stated_due"] = data["stated_due"]
             case SubmissionFiled():
                 submissions[data["submission_id"]] = {**data, "reviews": []}
             case SubmissionReviewed():
@@ -89,7 +92,7 @@ def fold(assignment_id: UUID, events: Sequence[RecordedEvent], now: datetime) ->
         "extension_pending": state.extension_pending,
         "obstacle_open": state.obstacle_open,
         "lead_unit_id": str(state.lead_unit_id),
-        "original_due": issued.get("due"),
+        "original_due": msgspec.to_builtins(state.original_due),
         "due": msgspec.to_builtins(state.due),
         "submissions": list(submissions.values()),
         "extensions": list(extensions.values()),

@@ -115,6 +115,7 @@ def create_app(
         if reason is not None:
             raise RuntimeError(f"the store was {reason}: run `campaign migrate` before serving")
         app.state.clock = clock
+        app.state.due_before_inclusive = settings.due_before_inclusive
         app.state.live_hub = live_feed.Hub(app.state.store, settings.database_url)
         app.state.webhook_targets = AllowList.parse(settings.webhook_allowed_targets)
         app.state.fair_use = FairUse(settings)

@@ -12,13 +12,14 @@ from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from events.assignments import AttachmentMeta, Count, Outcome
+from events.assignments import AttachmentMeta, Count, DueRule, Outcome, StatedDue
 from events.plans import EscalationStep, ReviewStep
 from events.store import EventStore
 from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.api.times import aware
+from services.domain import refusal_codes as codes
 from services.domain.assignment import (
     Acknowledge,
     DecideExtension,
@@ -30,8 +31,11 @@ from services.domain.assignment import (
     RequestExtension,
     ResolveObstacle,
     Review,
+    SetDue,
     Withdraw,
 )
+from services.domain.due_reading import parse_date, read_due
+from services.domain.refusal import Refused
 from services.handlers import assignments
 from services.handlers.auth import Actor
 from services.handlers.reach import may_read, task_readers
@@ -41,11 +45,19 @@ Short = Annotated[str, msgspec.Meta(max_length=2000)]
 MetricName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
+DateText = Annotated[str, msgspec.Meta(max_length=40)]
+DueText = Annotated[str, msgspec.Meta(max_length=500)]
+
+
 class IssueRequest(msgspec.Struct, forbid_unknown_fields=True):
     item: Annotated[str, msgspec.Meta(max_length=40)]
     text: Text
     lead_unit_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=500)]
-    due: datetime
+    due: datetime | None = None
+    due_date: DateText | None = None
+    due_rule: DueRule | None = None
+    due_text: DueText | None = None
+    starts_on: DateText | None = None
     coordinating_unit_ids: Annotated[list[UUID], msgspec.Meta(max_length=100)] = []
     deliverable: Annotated[str, msgspec.Meta(max_length=200)] = "report"
     report_to_unit_id: UUID | None = None
@@ -54,6 +66,41 @@ class IssueRequest(msgspec.Struct, forbid_unknown_fields=True):
     review_steps: list[ReviewStep] | None = None
     effective_at: datetime | None = None
     shift_day_off: bool | None = None
+
+
+class SetDueRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Short
+    due: datetime | None = None
+    due_date: DateText | None = None
+    due_rule: DueRule | None = None
+    due_text: DueText | None = None
+
+
+def written_due(
+    commands: Commands,
+    due: datetime | None,
+    due_date: str | None,
+    due_rule: DueRule | None,
+    due_text: str | None,
+) -> tuple[datetime | None, StatedDue | None]:
+    """The instant chased and the due as written, from an instant (`due`) or a date with its
+    reading (`due_date`, `due_rule`), and the document's words (`due_text`); neither: no
+    deadline."""
+    due = aware(due, "due")
+    if due is not None and (due_date is not None or due_rule is not None):
+        raise Refused(codes.INVALID_DUE, "give the due as an instant or as a date, not both")
+    if (due_date is None) != (due_rule is None):
+        raise Refused(
+            codes.INVALID_DUE,
+            "a due_date needs its due_rule (before, by, within_month, within_quarter, "
+            "within_year), and a due_rule its due_date",
+        )
+    on = None
+    if due_date is not None and due_rule is not None:
+        inclusive = bool(getattr(commands.request.app.state, "due_before_inclusive", False))
+        on, due = read_due(due_date, due_rule, before_inclusive=inclusive)
+    stated = StatedDue(text=due_text, on=on, rule=due_rule)
+    return due, stated if due_text is not None or on is not None else None
 
 
 class ProgressRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -117,7 +164,8 @@ class WithdrawRequest(msgspec.Struct, forbid_unknown_fields=True):
 async def issue_assignments(
     commands: Injected[Commands], plan_id: FromPath[UUID], data: JSONBody[IssueRequest]
 ) -> Response[Any]:
-    due = aware(data.due, "due")
+    due, stated = written_due(commands, data.due, data.due_date, data.due_rule, data.due_text)
+    starts_on = parse_date(data.starts_on, "starts_on") if data.starts_on is not None else None
     effective_at = aware(data.effective_at, "effective_at") or commands.now
     issued = [
         IssueAssignment(
@@ -127,6 +175,8 @@ async def issue_assignments(
             text=data.text,
             lead_unit_id=lead,
             due=due,
+            stated_due=stated,
+            starts_on=starts_on,
             now=commands.now,
             effective_at=effective_at,
             report_to_unit_id=data.report_to_unit_id,
@@ -144,6 +194,20 @@ async def issue_assignments(
 
 async def _command(commands: Commands, command: Any) -> Response[Any]:
     return await commands.run(assignments.handler(command, commands.actor))
+
+
+@post("/assignments/{assignment_id:uuid}/due")
+async def set_due(
+    commands: Injected[Commands],
+    assignment_id: FromPath[UUID],
+    data: JSONBody[SetDueRequest],
+) -> Response[Any]:
+    due, stated = written_due(commands, data.due, data.due_date, data.due_rule, data.due_text)
+    if due is None:
+        raise Refused(codes.INVALID_DUE, "give the due: an instant, or a due_date and due_rule")
+    return await _command(
+        commands, SetDue(assignment_id, due, data.reason, commands.now, stated_due=stated)
+    )
 
 
 @post("/assignments/{assignment_id:uuid}/acknowledge")
@@ -302,6 +366,7 @@ def _readers(body: dict[str, Any]) -> list[UUID | None]:
 
 ROUTES = [
     issue_assignments,
+    set_due,
     acknowledge,
     progress,
     file_submission,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from events.store import EventStore
 from projections import compliance
@@ -18,6 +18,8 @@ from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.api.problems import Problem
 from services.api.times import instant
+from services.domain.calendar import VIETNAM
+from services.domain.due_reading import parse_date
 from services.handlers.auth import Actor
 from services.handlers.reach import require_unit_read
 
@@ -72,19 +74,74 @@ async def unit_compliance(
     actor: NamedDependency[Actor],
     now: Injected[datetime],
     unit_id: FromPath[UUID],
-    from_: Annotated[datetime | None, QueryParameter(name="from")] = None,
-    to: FromQuery[datetime | None] = None,
+    from_: Annotated[
+        str | None,
+        QueryParameter(
+            name="from",
+            description="An instant with an offset (dues from it on), or a date such as "
+            "01/01/2021 (dues from that day on, in Vietnam's time)",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        QueryParameter(
+            description="An instant with an offset (dues before it), or a date such as "
+            "31/01/2021 (dues up to the end of that day, in Vietnam's time)",
+        ),
+    ] = None,
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
     await require_unit_read(pool, actor, [unit_id])
-    instant(from_, "from")
-    instant(to, "to")
-    if from_ is not None and to is not None and from_ > to:
-        raise Problem(400, "invalid-period", "Invalid period", "`from` must not come after `to`")
+    starts, ends, by_day = period(from_, to)
     headers = await consistent(store, after, consistency_token)
-    figures = await compliance.for_unit(pool, unit_id, now, from_, to)
+    figures = await compliance.for_unit(pool, unit_id, now, starts, ends, by_day=by_day)
     return Response({"unit_id": str(unit_id), **figures.body()}, headers=headers)
+
+
+def period(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None, bool]:
+    """The period's bounds and whether it is of whole days: instants with offsets ([from, to)
+    over the dues), or dates (the tasks whose due ends a day from `from` to `to` inclusive,
+    in Vietnam's time); not one of each."""
+    dated = [_is_date(given) for given in (from_, to) if given is not None]
+    if any(dated) and not all(dated):
+        raise _invalid("give `from` and `to` both as dates or both as instants")
+    if dated and all(dated):
+        first = parse_date(from_, "from") if from_ is not None else None
+        last = parse_date(to, "to") if to is not None else None
+        if first is not None and last is not None and first > last:
+            raise _invalid("`from` must not come after `to`")
+        return (
+            None if first is None else _midnight(first),
+            None if last is None else _midnight(last + timedelta(days=1)),
+            True,
+        )
+    starts, ends = _instant(from_, "from"), _instant(to, "to")
+    if starts is not None and ends is not None and starts > ends:
+        raise _invalid("`from` must not come after `to`")
+    return starts, ends, False
+
+
+def _invalid(detail: str) -> Problem:
+    return Problem(400, "invalid-period", "Invalid period", detail)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), VIETNAM)
+
+
+def _is_date(given: str) -> bool:
+    return "T" not in given.upper() and ":" not in given
+
+
+def _instant(given: str | None, name: str) -> datetime | None:
+    if given is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(given.replace(" ", "+"))
+    except ValueError:
+        raise _invalid(f"`{name}` is not an instant: {given!r}") from None
+    return instant(moment, name)
 
 
 @get("/units/{unit_id:uuid}/assignments")

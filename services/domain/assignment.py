@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from events.assignments import (
     AssignmentReassigned,
     AssignmentWithdrawn,
     AttachmentMeta,
+    DueSet,
     ExtensionDenied,
     ExtensionGranted,
     ExtensionRequested,
@@ -26,6 +27,7 @@ from events.assignments import (
     Outcome,
     ProgressReported,
     Source,
+    StatedDue,
     SubmissionFiled,
     SubmissionReviewed,
 )
@@ -33,7 +35,7 @@ from events.catalog import Event
 from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised, ReminderSent
 from events.plans import EscalationStep, ReviewStep
 from services.domain import refusal_codes as codes
-from services.domain.calendar import VIETNAM, check_instant
+from services.domain.calendar import VIETNAM, check_day, check_instant
 from services.domain.plan import Plan, check_policy
 from services.domain.refusal import Decision, Refused
 from services.domain.rules import metrics as check_metrics
@@ -126,6 +128,8 @@ def evolve(state: Assignment, event: Event) -> Assignment:
                 escalation_policy=event.escalation_policy,
                 shift_day_off=event.shift_day_off,
             )
+        case DueSet():
+            return replace(state, original_due=event.due, due=event.due)
         case AssignmentAcknowledged():
             return replace(state, status="acknowledged")
         case SubmissionFiled():
@@ -218,18 +222,32 @@ class IssueAssignment:
     item: str
     text: str
     lead_unit_id: UUID
-    due: datetime
+    due: datetime | None
+    """None: the document sets no deadline (the task is tracked, never chased)."""
     now: datetime
     effective_at: datetime
     report_to_unit_id: UUID | None = None
     coordinating_unit_ids: tuple[UUID, ...] = ()
     deliverable: str = "report"
+    stated_due: StatedDue | None = None
+    starts_on: date | None = None
     phase_id: str | None = None
     escalation_policy: tuple[EscalationStep, ...] | None = None
     review_steps: tuple[ReviewStep, ...] | None = None
     may_backdate: bool = False
     shift_day_off: bool | None = None
     """None: the plan's choice."""
+
+
+@dataclass(frozen=True)
+class SetDue:
+    """Give a task issued without a deadline its due."""
+
+    assignment_id: UUID
+    due: datetime
+    reason: str
+    now: datetime
+    stated_due: StatedDue | None = None
 
 
 @dataclass(frozen=True)
@@ -322,6 +340,7 @@ class Withdraw:
 
 AssignmentCommand = (
     IssueAssignment
+    | SetDue
     | Acknowledge
     | ReportProgress
     | FileSubmission
@@ -382,6 +401,8 @@ def decide(command: AssignmentCommand, state: Assignment, context: Context = Con
     match command:
         case IssueAssignment():
             return _issue(command, state, context)
+        case SetDue():
+            return _set_due(command, state, context)
         case Acknowledge():
             return _acknowledge(command, state)
         case ReportProgress():
@@ -429,9 +450,46 @@ def _report_progress(command: ReportProgress, task: Assignment) -> Decision:
     )
 
 
+def _set_due(command: SetDue, task: Assignment, context: Context) -> Decision:
+    _open(task)
+    if task.due is not None:
+        raise Refused(
+            codes.DUE_ALREADY_SET,
+            f"task {task.id} is due {task.due.isoformat()}: ask for an extension to move it",
+        )
+    check_instant(command.due, "due")
+    if command.due <= command.now:
+        raise Refused(codes.DUE_IN_PAST, "the due must come after now")
+    _after_issue(command.due, context.plan, "due")
+    return Decision(
+        [
+            DueSet(
+                assignment_id=task.id,
+                due=command.due,
+                stated_due=_stated(command.stated_due),
+                reason=text(command.reason, codes.INVALID_REASON),
+                effective_at=command.now,
+            )
+        ]
+    )
+
+
+def _stated(stated: StatedDue | None) -> StatedDue | None:
+    """The due as written, its words checked like every text; None when it says nothing."""
+    if stated is None or (stated.text is None and stated.on is None and stated.rule is None):
+        return None
+    words = None if stated.text is None else text(stated.text, codes.INVALID_DUE_TEXT, 500)
+    if stated.on is not None:
+        check_day(stated.on, "due_date")
+    return StatedDue(text=words, on=stated.on, rule=stated.rule)
+
+
 def _request_extension(command: RequestExtension, task: Assignment, context: Context) -> Decision:
     _open(task)
-    assert task.due is not None
+    if task.due is None:
+        raise Refused(
+            codes.NO_DUE, f"task {task.id} has no deadline to extend: set its due instead"
+        )
     if task.extension_pending:
         raise Refused(codes.EXTENSION_PENDING, "an extension request awaits its decision")
     if command.extension_id in task.extensions:
@@ -556,6 +614,11 @@ def _withdraw(command: Withdraw, task: Assignment) -> Decision:
     )
 
 
+def day_of(due: datetime) -> date:
+    """The day in Vietnam a due ends (an instant at midnight ends the day before)."""
+    return (due.astimezone(VIETNAM) - timedelta(microseconds=1)).date()
+
+
 def _after_issue(due: datetime, plan: Plan | None, what: str) -> None:
     """A due (or a requested due) falls on or after the day its plan was issued."""
     if plan is None or plan.issued_on is None:
@@ -588,10 +651,19 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
     if command.phase_id is not None and command.phase_id not in {p.phase_id for p in plan.phases}:
         raise Refused(codes.UNKNOWN_PHASE, f"plan {plan.id} has no phase {command.phase_id}")
     when(command.effective_at, command.now, command.may_backdate)
-    check_instant(command.due, "due")
-    if command.due <= command.effective_at:
-        raise Refused(codes.DUE_IN_PAST, "the due must come after the task is issued")
-    _after_issue(command.due, plan, "due")
+    if command.due is not None:
+        check_instant(command.due, "due")
+        if command.due <= command.effective_at:
+            raise Refused(codes.DUE_IN_PAST, "the due must come after the task is issued")
+        _after_issue(command.due, plan, "due")
+    elif command.stated_due is not None and command.stated_due.on is not None:
+        raise Refused(codes.INVALID_DUE, "a due date was given without the instant it falls at")
+    if command.starts_on is not None:
+        check_day(command.starts_on, "starts_on")
+        if command.due is not None and command.starts_on >= day_of(command.due):
+            raise Refused(
+                codes.INVALID_DUE, "the execution window starts on or after the day of the due"
+            )
     if command.escalation_policy is not None:
         check_policy(command.escalation_policy)
     steps = command.review_steps or plan.review_steps
@@ -610,6 +682,8 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
                 coordinating_unit_ids=tuple(dict.fromkeys(command.coordinating_unit_ids)),
                 deliverable=text(command.deliverable, codes.INVALID_DELIVERABLE, 200),
                 due=command.due,
+                stated_due=_stated(command.stated_due),
+                starts_on=command.starts_on,
                 report_to_unit_id=report_to,
                 issuer_unit_id=plan.issuer_unit_id,
                 phase_id=command.phase_id,
@@ -702,16 +776,19 @@ def _review(command: Review, task: Assignment) -> Decision:
     )
     if command.outcome != "approved" or command.step != "approval":
         return Decision([reviewed])
-    assert task.due is not None
-    late = submission.effective_at - task.due
-    days_late = max(0, math.ceil(late.total_seconds() / 86400))
+    if task.due is None:  # no deadline: it cannot be late
+        late, on_time = 0.0, True
+    else:
+        late = (submission.effective_at - task.due).total_seconds()
+        on_time = submission.effective_at <= task.due
+    days_late = max(0, math.ceil(late / 86400))
     return Decision(
         [
             reviewed,
             AssignmentCompleted(
                 assignment_id=task.id,
                 submission_id=submission.id,
-                on_time=submission.effective_at <= task.due,
+                on_time=on_time,
                 completed_at=submission.effective_at,
                 due=task.due,
                 days_late=days_late,

@@ -95,7 +95,7 @@ def schedule(
     calendar: Calendar,
     *,
     now: datetime,
-    cause: Literal["issued", "extended", "reassigned", "backfill"],
+    cause: Literal["issued", "extended", "reassigned", "backfill", "due_set"],
     report_to_parent: UUID | None,
 ) -> list[Event]:
     """A new schedule version for the task's due in force and lead, or nothing for a closed

@@ -25,6 +25,7 @@ from services.domain.assignment import (
     RequestExtension,
     ResolveObstacle,
     Review,
+    SetDue,
     Withdraw,
 )
 from services.domain.refusal import Refused
@@ -144,6 +145,10 @@ def handler(given: assignment_decider.AssignmentCommand, actor: Actor) -> Handle
                 )
             case Withdraw():
                 acting = actor.require(task.issuer_unit_id, "chief")
+            case SetDue():
+                acting = actor.require(task.issuer_unit_id, "chief")
+                if task.plan_id is not None:
+                    context = Context(plan=await load_plan(session, task.plan_id))
         decided = command
         if isinstance(command, Review):
             decided = Review(
@@ -168,8 +173,12 @@ def handler(given: assignment_decider.AssignmentCommand, actor: Actor) -> Handle
         )
         outcome.add(task_stream(command.assignment_id), decision, **task_tags(after, before=task))
         if after.due != task.due or after.lead_unit_id != task.lead_unit_id:
-            cause: Literal["extended", "reassigned"] = (
-                "extended" if after.due != task.due else "reassigned"
+            cause: Literal["extended", "reassigned", "due_set"] = (
+                "due_set"
+                if task.due is None
+                else "extended"
+                if after.due != task.due
+                else "reassigned"
             )
             await deadlines.reschedule(session, outcome, after, now=command.now, cause=cause)
         outcome.acting_unit = acting

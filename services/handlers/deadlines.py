@@ -55,7 +55,7 @@ async def reschedule(
     task: Assignment,
     *,
     now: datetime,
-    cause: Literal["issued", "extended", "reassigned", "backfill"],
+    cause: Literal["issued", "extended", "reassigned", "backfill", "due_set"],
     calendar: Calendar | None = None,
     parents: Mapping[UUID, UUID | None] | None = None,
 ) -> Assignment:

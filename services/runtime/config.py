@@ -54,6 +54,8 @@ class Settings:
     """Commands (POST, PUT, PATCH, DELETE) one token may send in a minute, across every API
     process (counted in Redis when REDIS_URL is set, else in this process); 0: no limit."""
     http_workers: int = 0
+    due_before_inclusive: bool = False
+    """"trước ngày X" read as by the end of X (DUE_BEFORE_INCLUSIVE=true), not before X begins."""
     """API processes `campaign serve` runs; 0: one per core when REDIS_URL is set, else one."""
 
     def api_processes(self) -> int:
@@ -98,6 +100,15 @@ def _number(
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     return _number(env, name, default, low, high, int)
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value not in ("true", "false"):
+        raise ConfigError(f"{name}={env[name]!r}: use true or false")
+    return value == "true"
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -169,4 +180,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         live_connections_per_user=_int(env, "LIVE_CONNECTIONS_PER_USER", 20, 1, 100_000),
         commands_per_minute=_int(env, "COMMANDS_PER_MINUTE", 1200, 0, 1_000_000),
         http_workers=_int(env, "HTTP_WORKERS", 0, 0, 256),
+        due_before_inclusive=_bool(env, "DUE_BEFORE_INCLUSIVE", False),
     )

@@ -16,6 +16,8 @@ FIGURES = Compliance(
     completed_due=6,
     days_overdue=5,
     metrics={"works": 469},
+    open_without_deadline=3,
+    completed_without_deadline=1,
 )
 
 
@@ -36,6 +38,8 @@ def test_the_body_carries_every_figure_and_both_rates() -> None:
         "completed_due": 6,
         "days_overdue": 5,
         "metrics": {"works": 469},
+        "open_without_deadline": 3,
+        "completed_without_deadline": 1,
         "completion_rate": "6/9",
         "on_time_rate": "4/9",
     }

@@ -123,6 +123,7 @@ def test_units_that_owe_a_report_are_listed_overdue_first_then_by_due() -> None:
         "item": "2",
         "status": "changes_requested",
         "due": "2026-03-10T02:00:00+00:00",
+        "due_text": None,
         "overdue": True,
     }
 
