@@ -6,7 +6,7 @@ that they can be erased while the events stay.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -26,18 +26,33 @@ UnitKind = Literal[
     "party_cell",
     "party_group",
     "press",
+    "ministry",
+    "election_committee",
+    "peoples_council",
+    "village",
+    "school",
+    "health_facility",
+    "public_service_unit",
+    "enterprise",
     "other",
 ]
+"""v2 of UnitRegistered added the kinds from `ministry` to `enterprise` (issue 21)."""
 Role = Literal["chief", "officer", "auditor", "consumer", "admin"]
 
 
-@catalog.register()
+@catalog.register(schema_version=2)
 class UnitRegistered(Event, frozen=True, kw_only=True):
     unit_id: UUID
     name: str
     short_code: str
     kind: UnitKind
     parent_id: UUID | None
+
+
+@catalog.upcaster("UnitRegistered", 1)
+def _v1_is_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v2 only added kinds."""
+    return data
 
 
 @catalog.register()

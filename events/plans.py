@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -76,22 +76,32 @@ class PlanDrafted(Event, frozen=True, kw_only=True):
     """Its tasks' default: a due on a day off moves to the end of the next working day."""
 
 
-@catalog.register()
+@catalog.register(schema_version=2)
 class PlanIssued(Event, frozen=True, kw_only=True):
+    """v2: a document that gives less keeps what it does not state unknown (None): no number
+    ("không số"), no place, no signer, an issue date not known."""
+
     plan_id: UUID
-    number: str
-    number_normalized: str
-    number_form: Literal["party", "state"]
+    number: str | None
+    number_normalized: str | None
+    number_form: Literal["party", "state"] | None
     number_warnings: tuple[str, ...] = ()
-    place: str
-    issued_on: date
+    place: str | None
+    issued_on: date | None
     effective_at: datetime
-    signer: Signer
+    signer: Signer | None
     urgency: Urgency | None = None
     secrecy: Secrecy | None = None
     content_sha256: str | None = None
-    numbering_period: str
-    """The Party committee term (2020-2025) or the year whose numbering the number belongs to."""
+    numbering_period: str | None
+    """The Party committee term (2020-2025) or the year whose numbering the number belongs to;
+    None when there is no number, or no date to place it in (then it reserves nothing)."""
+
+
+@catalog.upcaster("PlanIssued", 1)
+def _v1_is_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 always stated the number, place, signer and issue date."""
+    return data
 
 
 @catalog.register()

@@ -22,6 +22,7 @@ from events.store import DbConnection
 from projections.change import Change
 from projections.filters import Filters, escape_like
 from projections.rows import RowTable
+from services.domain.docnumber import shown
 from services.domain.text import fold
 
 
@@ -74,7 +75,7 @@ def apply(row: PlanRow | None, event: Event, version: int, at: datetime) -> Plan
             return replace(
                 row,
                 status="issued",
-                number=event.number,
+                number=shown(event.number) if event.number is not None else None,
                 number_normalized=event.number_normalized,
                 issued_on=event.issued_on,
             )

@@ -21,7 +21,7 @@ from services.api.compliance import After, AsOf, ConsistencyToken, consistent
 from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.api.times import instant
-from services.domain.docnumber import InvalidDocumentNumber, parse
+from services.domain.docnumber import InvalidDocumentNumber, parse, shown
 from services.handlers.auth import Actor
 from services.handlers.reach import reach
 
@@ -35,13 +35,13 @@ def body(found: plan_view.PlanView, facts: list[TaskFact], at: datetime) -> dict
         "title": plan.title,
         "issuer_unit_id": str(plan.issuer_unit_id),
         "purpose": plan.purpose,
-        "implements": msgspec.to_builtins(plan.implements),
+        "implements": [_shown(cited) for cited in msgspec.to_builtins(plan.implements)],
         "phases": msgspec.to_builtins(plan.phases),
         "recipients": msgspec.to_builtins(plan.recipients),
         "escalation_policy": msgspec.to_builtins(plan.escalation_policy),
         "review_steps": list(plan.review_steps),
         "shift_day_off": plan.shift_day_off,
-        "issued": found.issued,
+        "issued": _shown(found.issued) if found.issued is not None else None,
         "attachments": found.attachments,
         "amendments": found.amendments,
         "sub_plans": [str(p) for p in plan.sub_plans],
@@ -52,6 +52,12 @@ def body(found: plan_view.PlanView, facts: list[TaskFact], at: datetime) -> dict
         "tasks": plan_view.tasks(facts, at),
         "not_reported": plan_view.not_reported(facts, at),
     }
+
+
+def _shown(document: dict[str, Any]) -> dict[str, Any]:
+    """A document's number as shown ("Số: 111 / CV-UBND" reads 111/CV-UBND)."""
+    number = document.get("number")
+    return {**document, "number": shown(number)} if number else document
 
 
 @get("/plans/{plan_id:uuid}")

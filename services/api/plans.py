@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -28,7 +27,7 @@ from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
 from services.api.times import aware
-from services.domain import refusal_codes as codes
+from services.domain.due_reading import parse_date
 from services.domain.plan import (
     AddAttachment,
     AmendPlan,
@@ -39,44 +38,26 @@ from services.domain.plan import (
     LinkSubPlan,
     SupersedePlan,
 )
-from services.domain.refusal import Refused
 from services.handlers import plans
 from services.handlers.auth import Actor
 from services.handlers.reach import may_read
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
-_VN_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
-
-def parse_date(text: str, what: str = "date") -> date:
-    """An ISO date (2022-10-12) or one written the Vietnamese way (12/10/2022)."""
-    try:
-        if match := _VN_DATE.match(text.strip()):
-            parsed = date(int(match[3]), int(match[2]), int(match[1]))
-        else:
-            parsed = date.fromisoformat(text.strip())
-        if not 1900 <= parsed.year <= 9000:
-            raise ValueError(parsed)
-        return parsed
-    except ValueError:
-        raise Refused(
-            codes.INVALID_DATE, f"{what} {text!r} is not a date (2022-10-12 or 12/10/2022)"
-        ) from None
 
 
 class ImplementsRequest(msgspec.Struct, forbid_unknown_fields=True):
     plan_id: UUID | None = None
     number: Annotated[str, msgspec.Meta(max_length=80)] | None = None
-    issued_on: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    issued_on: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     title: Text | None = None
 
 
 class PhaseRequest(msgspec.Struct, forbid_unknown_fields=True):
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    starts_on: Annotated[str, msgspec.Meta(max_length=20)] | None = None
-    ends_on: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    starts_on: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    ends_on: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     bounds: Text | None = None
 
     def phase(self) -> Phase:
@@ -111,10 +92,13 @@ class SignerRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class IssuePlanRequest(msgspec.Struct, forbid_unknown_fields=True):
-    number: Annotated[str, msgspec.Meta(max_length=80)]
-    place: Annotated[str, msgspec.Meta(max_length=200)]
-    signer: SignerRequest
-    issued_on: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    """What the document states; what it does not (a letter "không số", no place, no signer, a
+    date not known) is left out and stays unknown."""
+
+    number: Annotated[str, msgspec.Meta(max_length=80)] | None = None
+    place: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    signer: SignerRequest | None = None
+    issued_on: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     effective_at: datetime | None = None
     urgency: Urgency | None = None
     secrecy: Secrecy | None = None
@@ -197,11 +181,15 @@ async def issue_plan(
         plan_id=plan_id,
         number=data.number,
         place=data.place,
-        signer=Signer(
-            name=data.signer.name,
-            title=data.signer.title,
-            authority=data.signer.authority,
-            on_behalf_of=data.signer.on_behalf_of,
+        signer=(
+            None
+            if data.signer is None
+            else Signer(
+                name=data.signer.name,
+                title=data.signer.title,
+                authority=data.signer.authority,
+                on_behalf_of=data.signer.on_behalf_of,
+            )
         ),
         now=commands.now,
         issued_on=parse_date(data.issued_on, "issued_on") if data.issued_on else None,

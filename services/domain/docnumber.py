@@ -5,9 +5,10 @@ Party form (Hướng dẫn 36-HD/VPTW):  334-KH/CB, 05-QC/BTCTU-BDVTU, 1293-CV/T
 State form (Nghị định 30/2020/NĐ-CP): 107/KH-SNV, 30/2020/NĐ-CP, 45/2019/QH14, 1234/BGDĐT-VP
     number [/ year] / [kind-] issuer[-department...]; an official letter (công văn) has no kind.
 
-The text is kept as written; the parts and a normalised text are derived. Dashes, spaces, NFC
-and look-alike letters are normalised, with a warning naming what was odd. Garbage is refused
-with the reason.
+The text is kept as written; the parts, a normalised text and the number as shown (`shown`:
+as written, less a leading "Số:", odd dashes and the spaces around its separators) are derived.
+Dashes, spaces, NFC and look-alike letters are normalised, with a warning naming what was odd.
+Garbage is refused with the reason.
 """
 
 from __future__ import annotations
@@ -104,6 +105,19 @@ class DocumentNumber:
     def issuer_code(self) -> str:
         return "-".join(self.issuers)
 
+    @property
+    def shown(self) -> str:
+        return _clean(self.written, [])
+
+
+def shown(text: str) -> str:
+    """A number as a view shows it ("Số: 111 / CV-UBND" as 111/CV-UBND); text that is not a
+    number, as it is."""
+    try:
+        return parse(text).shown
+    except InvalidDocumentNumber:
+        return text
+
 
 def _clean(text: str, warnings: list[str]) -> str:
     cleaned = normalize_text(text)
@@ -161,7 +175,9 @@ def parse(text: str) -> DocumentNumber:
         year = int(state[2]) if state[2] else None
         tokens = state[3].split("-")
         canonical = _CANONICAL_KIND.get(tokens[0].upper())
-        kind = canonical if canonical in STATE_KINDS and len(tokens) > 1 else None
+        # An official letter has no kind code in NĐ 30, yet offices often write one: 111/CV-UBND.
+        stated = canonical in STATE_KINDS or canonical == "CV"
+        kind = canonical if stated and len(tokens) > 1 else None
         issuers = _issuers("-".join(tokens[1:] if kind else tokens), text)
         if year is not None and not 1945 <= year <= 2100:
             raise InvalidDocumentNumber(f"{text!r}: {year} is not a plausible year")

@@ -33,13 +33,23 @@ TIER_OF_KIND: dict[str, CommendationLevel] = {
     "party_cell": "grassroots",
     "party_group": "grassroots",
     "mass_organisation": "grassroots",
+    "ministry": "provincial",
+    "election_committee": "provincial",
+    "peoples_council": "provincial",
+    "village": "grassroots",
+    "school": "grassroots",
+    "health_facility": "grassroots",
+    "public_service_unit": "grassroots",
+    "enterprise": "grassroots",
     "other": "grassroots",
 }
 """The tier of a unit by its kind, which is the one level its chief commends at. A Tỉnh ủy or
 Thành ủy (`party_committee`), its standing committee, boards, office and press, a province's
 people's committee and its departments (Sở) are provincial; a Quận ủy or Huyện ủy (`district`)
-is district; communes, cells, groups and mass organisations are grassroots. `national` belongs
-to the central bodies, which no kind of this version names: no unit commends at it."""
+is district; communes, cells, groups and mass organisations are grassroots, and so are
+villages, schools, clinics, public service units and enterprises. A ministry (Bộ), an election
+committee and a People's Council are counted provincial: `national` belongs to the central
+Party bodies, which no kind of this version names, so no unit commends at it yet."""
 
 
 def tier(unit: Unit) -> CommendationLevel:

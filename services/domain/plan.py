@@ -38,7 +38,7 @@ from services.domain.calendar import check_day, check_instant
 from services.domain.docnumber import DocumentNumber, InvalidDocumentNumber, parse
 from services.domain.refusal import Decision, Key, Refused
 from services.domain.rules import BACKDATE_TOLERANCE, refuse_unsafe, text
-from services.domain.text import normalize_text
+from services.domain.text import fold, normalize_text
 from services.domain.unit import Unit
 
 Status = Literal["unknown", "draft", "issued", "closed", "cancelled", "superseded"]
@@ -141,19 +141,24 @@ class DraftPlan:
 
 @dataclass(frozen=True)
 class IssuePlan:
+    """What the document states: a number, place, signer or issue date it does not give is
+    None, and stays unknown."""
+
     plan_id: UUID
-    number: str
-    place: str
-    issued_on: date
+    number: str | None
+    place: str | None
+    issued_on: date | None
     effective_at: datetime
-    signer: Signer
+    signer: Signer | None
     now: datetime
     today: date
-    numbering_period: str
+    numbering_period: str | None
     may_backdate: bool = False
     urgency: Urgency | None = None
     secrecy: Secrecy | None = None
     content_sha256: str | None = None
+    issuer_code: str | None = None
+    """The issuing unit's short code: a number whose issuer symbols do not name it is flagged."""
 
 
 @dataclass(frozen=True)
@@ -496,66 +501,95 @@ def _link_sub_plan(command: LinkSubPlan, plan: Plan, context: Context) -> Decisi
 
 def _issue(command: IssuePlan, plan: Plan) -> Decision:
     _require(plan, "draft")
-    number = _parse(command.number)
-    if number.form == "party" or number.kind is not None:
-        if number.kind != plan.kind:
+    number = _parse(command.number) if command.number is not None else None
+    issued_on = command.issued_on
+    if number is not None:
+        if number.form == "party" or number.kind is not None:
+            if number.kind != plan.kind:
+                raise Refused(
+                    codes.NUMBER_KIND_MISMATCH,
+                    f"{number.written} is a {number.kind}, the plan is a {plan.kind}",
+                )
+        elif plan.kind != "CV":
             raise Refused(
                 codes.NUMBER_KIND_MISMATCH,
-                f"{number.written} is a {number.kind}, the plan is a {plan.kind}",
+                f"{number.written} has no kind code: only an official letter (CV) has none",
             )
-    elif plan.kind != "CV":
-        raise Refused(
-            codes.NUMBER_KIND_MISMATCH,
-            f"{number.written} has no kind code: only an official letter (CV) has none",
-        )
-    if number.year is not None and number.year != command.issued_on.year:
-        raise Refused(
-            codes.NUMBER_YEAR_MISMATCH,
-            f"{number.written} is numbered in {number.year}, issued in {command.issued_on.year}",
-        )
-    if command.issued_on > command.today:
-        raise Refused(codes.ISSUE_DATE_IN_FUTURE, f"{command.issued_on} is after today")
+        if number.year is not None and issued_on is not None and number.year != issued_on.year:
+            raise Refused(
+                codes.NUMBER_YEAR_MISMATCH,
+                f"{number.written} is numbered in {number.year}, issued in {issued_on.year}",
+            )
+    if issued_on is not None:
+        if issued_on > command.today:
+            raise Refused(codes.ISSUE_DATE_IN_FUTURE, f"{issued_on} is after today")
+        check_day(issued_on, "issue date")
     if command.effective_at > command.now + timedelta(minutes=5):
         raise Refused(codes.EFFECTIVE_IN_FUTURE, "a plan takes effect when it is issued, not later")
-    check_day(command.issued_on, "issue date")
     check_instant(command.effective_at, "effective time")
-    if command.effective_at.date() < command.issued_on - timedelta(days=1):
+    if issued_on is not None and command.effective_at.date() < issued_on - timedelta(days=1):
         raise Refused(codes.EFFECTIVE_BEFORE_ISSUE, "it takes effect on or after its issue date")
     backdated = (
-        command.issued_on < command.today or command.effective_at < command.now - BACKDATE_TOLERANCE
-    )
+        issued_on is not None and issued_on < command.today
+    ) or command.effective_at < command.now - BACKDATE_TOLERANCE
     if backdated and not command.may_backdate:
         raise Refused(
             codes.BACKDATING_NOT_ALLOWED,
             "only an admin or an import gives a plan a date in the past",
         )
-    signer = Signer(
-        name=text(command.signer.name, codes.INVALID_SIGNER, 200),
-        title=text(command.signer.title, codes.INVALID_SIGNER_TITLE, 200),
-        authority=command.signer.authority,
-        on_behalf_of=command.signer.on_behalf_of,
+    signer = (
+        None
+        if command.signer is None
+        else Signer(
+            name=text(command.signer.name, codes.INVALID_SIGNER, 200),
+            title=text(command.signer.title, codes.INVALID_SIGNER_TITLE, 200),
+            authority=command.signer.authority,
+            on_behalf_of=command.signer.on_behalf_of,
+        )
     )
     assert plan.issuer_unit_id is not None
+    period = command.numbering_period if number is not None else None
+    reserve = (
+        [number_key(plan.issuer_unit_id, number, plan.kind, period)]
+        if number is not None and period is not None
+        else []
+    )
     return Decision(
         [
             PlanIssued(
                 plan_id=plan.id,
-                number=number.written,
-                number_normalized=number.normalized,
-                number_form=number.form,
-                number_warnings=number.warnings,
-                place=text(command.place, codes.INVALID_PLACE, 200),
-                issued_on=command.issued_on,
+                number=number.written if number else None,
+                number_normalized=number.normalized if number else None,
+                number_form=number.form if number else None,
+                number_warnings=_number_warnings(number, command.issuer_code),
+                place=None
+                if command.place is None
+                else text(command.place, codes.INVALID_PLACE, 200),
+                issued_on=issued_on,
                 effective_at=command.effective_at,
                 signer=signer,
                 urgency=command.urgency,
                 secrecy=command.secrecy,
                 content_sha256=command.content_sha256,
-                numbering_period=command.numbering_period,
+                numbering_period=period,
             )
         ],
-        reserve=[number_key(plan.issuer_unit_id, number, plan.kind, command.numbering_period)],
+        reserve=reserve,
     )
+
+
+def _number_warnings(number: DocumentNumber | None, issuer_code: str | None) -> tuple[str, ...]:
+    """What was odd in the number as written, and an issuer symbol that is not the issuing
+    unit's (a warning, not a refusal: offices abbreviate)."""
+    if number is None:
+        return ()
+    warnings = number.warnings
+    if issuer_code and fold(issuer_code).upper() not in {fold(i).upper() for i in number.issuers}:
+        warnings = (
+            *warnings,
+            f"issuer symbol {number.issuer_code} is not the issuing unit's ({issuer_code})",
+        )
+    return warnings
 
 
 def _cited_title(value: str) -> str:

@@ -44,14 +44,17 @@ def default_term(on: date) -> str:
 
 
 async def numbering_period(
-    pool: asyncpg.Pool[Any], issuer_unit_id: UUID, number_text: str, issued_on: date
-) -> str:
+    pool: asyncpg.Pool[Any], issuer_unit_id: UUID, number_text: str, issued_on: date | None
+) -> str | None:
     """The Party committee term (from `party_terms`, else the five-year default) for the Party
-    form; the year for the state form."""
+    form; the year for the state form. Without an issue date: the year a state number carries,
+    else None (the number is then kept but reserves nothing)."""
     try:
         number = parse(number_text)
     except InvalidDocumentNumber as error:
         raise Refused(codes.INVALID_DOCUMENT_NUMBER, str(error)) from None
+    if issued_on is None:
+        return str(number.year) if number.form == "state" and number.year is not None else None
     if number.form == "state":
         return str(issued_on.year)
     label = await party_terms.label_on(pool, issuer_unit_id, issued_on)
@@ -65,11 +68,12 @@ class Issue:
     in the issuer's period for the number's form, backdated only by an admin."""
 
     plan_id: UUID
-    number: str
-    place: str
-    signer: Signer
+    number: str | None
+    place: str | None
+    signer: Signer | None
     now: datetime
     issued_on: date | None = None
+    """None: the document's date is not known (never today's by default)."""
     effective_at: datetime | None = None
     urgency: Urgency | None = None
     secrecy: Secrecy | None = None
@@ -81,9 +85,12 @@ def handler(
 ) -> Handler:
     async def decide(session: Session) -> Outcome:
         plan = await load_plan(session, asked.plan_id)
-        command = await _issue_command(pool, plan, asked) if isinstance(asked, Issue) else asked
+        command = (
+            await _issue_command(session, pool, plan, asked) if isinstance(asked, Issue) else asked
+        )
         if isinstance(command, IssuePlan):
-            command = dated(session, actor, command, earlier_day=command.issued_on < command.today)
+            earlier = command.issued_on is not None and command.issued_on < command.today
+            command = dated(session, actor, command, earlier_day=earlier)
         context_units: dict[UUID, Unit] = {}
         context_plans: dict[UUID, Plan] = {}
         chain: list[Unit] = []
@@ -133,15 +140,21 @@ def handler(
     return decide
 
 
-async def _issue_command(pool: asyncpg.Pool[Any], plan: Plan, asked: Issue) -> IssuePlan:
-    """The decider's command, its defaults filled in and its numbering period found."""
+async def _issue_command(
+    session: Session, pool: asyncpg.Pool[Any], plan: Plan, asked: Issue
+) -> IssuePlan:
+    """The decider's command, its defaults filled in, its numbering period found and the
+    issuing unit's symbol (which the number's issuer symbol is compared with)."""
     if plan.issuer_unit_id is None:
         raise Refused(codes.UNKNOWN_PLAN, f"plan {asked.plan_id} does not exist")
+    issuer = await load_unit(session, plan.issuer_unit_id)
     now = asked.now
     today = now.astimezone(VIETNAM).date()
-    issued_on = asked.issued_on or today
+    issued_on = asked.issued_on
     effective_at = asked.effective_at or (
-        now if issued_on == today else datetime.combine(issued_on, datetime.min.time(), VIETNAM)
+        now
+        if issued_on is None or issued_on == today
+        else datetime.combine(issued_on, datetime.min.time(), VIETNAM)
     )
     return IssuePlan(
         plan_id=asked.plan_id,
@@ -152,10 +165,15 @@ async def _issue_command(pool: asyncpg.Pool[Any], plan: Plan, asked: Issue) -> I
         signer=asked.signer,
         now=now,
         today=today,
-        numbering_period=await numbering_period(pool, plan.issuer_unit_id, asked.number, issued_on),
+        numbering_period=(
+            await numbering_period(pool, plan.issuer_unit_id, asked.number, issued_on)
+            if asked.number is not None
+            else None
+        ),
         urgency=asked.urgency,
         secrecy=asked.secrecy,
         content_sha256=asked.content_sha256,
+        issuer_code=issuer.short_code or None,
     )
 
 
