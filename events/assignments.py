@@ -46,10 +46,22 @@ class StatedDue(msgspec.Struct, frozen=True, kw_only=True):
     rule: DueRule | None = None
 
 
+class UnitGroup(msgspec.Struct, frozen=True, kw_only=True):
+    """Addressees named as a group ("các chi bộ trực thuộc", "UBND các xã, thị trấn"): the
+    active units directly under `within` (or anywhere below it with `subtree`), of the `kinds`
+    given (any kind when none), as they stood when the task was issued."""
+
+    within: UUID
+    kinds: tuple[str, ...] = ()
+    subtree: bool = False
+    text: str | None = None
+
+
 @catalog.register(schema_version=2)
 class AssignmentIssued(Event, frozen=True, kw_only=True):
-    """v2: `due` may be None (the document sets no deadline: tracked, never chased), and the
-    due as written (`stated_due`) and the start of the execution window (`starts_on`)."""
+    """v2: `due` may be None (the document sets no deadline: tracked, never chased); the due
+    as written (`stated_due`) and the start of the execution window (`starts_on`); the groups
+    leads and coordinators were named through, coordinators and reporting routes in words."""
 
     assignment_id: UUID
     plan_id: UUID
@@ -61,6 +73,15 @@ class AssignmentIssued(Event, frozen=True, kw_only=True):
     due: datetime | None
     stated_due: StatedDue | None = None
     starts_on: date | None = None
+    lead_group: UnitGroup | None = None
+    """The group the lead was named through; None when named by itself."""
+    coordinating_groups: tuple[UnitGroup, ...] = ()
+    coordinating_text: tuple[str, ...] = ()
+    """Coordinators the document names only in words ("các cơ quan, đơn vị có liên quan")."""
+    report_via: str | None = None
+    """An intermediary the report goes through ("qua Phòng Hành chính - Tổ chức")."""
+    report_to_text: str | None = None
+    """Where the results roll up beyond the ledger, in words ("Ban Tuyên giáo Trung ương")."""
     report_to_unit_id: UUID
     issuer_unit_id: UUID
     phase_id: str | None = None

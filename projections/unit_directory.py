@@ -307,3 +307,22 @@ async def with_ancestors(pool: asyncpg.Pool[Any], unit_ids: list[UUID]) -> set[U
 async def with_descendants(pool: asyncpg.Pool[Any], unit_ids: list[UUID]) -> set[UUID]:
     """The units and every unit below them."""
     return {row["unit_id"] for row in await pool.fetch(_SUBTREES, unit_ids)}
+
+
+_GROUP = """
+SELECT d.unit_id FROM unit_directory d
+WHERE d.status = 'active' AND d.unit_id <> $1
+  AND (cardinality($2::text[]) = 0 OR d.kind = ANY($2::text[]))
+  AND CASE WHEN $3 THEN d.unit_id IN (SELECT descendant_id FROM unit_closure
+                                      WHERE ancestor_id = $1)
+           ELSE d.parent_id = $1 END
+ORDER BY d.short_code, d.name, d.unit_id
+"""
+
+
+async def group_members(
+    pool: asyncpg.Pool[Any], within: UUID, kinds: Sequence[str], subtree: bool
+) -> list[UUID]:
+    """The active units a group names: under `within` (directly, or anywhere with `subtree`),
+    of the kinds given (any when none), by short code and name."""
+    return [row["unit_id"] for row in await pool.fetch(_GROUP, within, list(kinds), subtree)]

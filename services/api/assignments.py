@@ -12,7 +12,8 @@ from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from events.assignments import AttachmentMeta, Count, DueRule, Outcome, StatedDue
+from events.assignments import AttachmentMeta, Count, DueRule, Outcome, StatedDue, UnitGroup
+from events.organisation import UnitKind
 from events.plans import EscalationStep, ReviewStep
 from events.store import EventStore
 from services.api.commanding import Commands, new_id
@@ -49,10 +50,30 @@ DateText = Annotated[str, msgspec.Meta(max_length=40)]
 DueText = Annotated[str, msgspec.Meta(max_length=500)]
 
 
+class GroupRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Units named as a group: the active units under `within` (directly, or anywhere below
+    with `subtree`) of the `kinds` given (any when none), and the document's words."""
+
+    within: UUID
+    kinds: Annotated[list[UnitKind], msgspec.Meta(max_length=20)] = []
+    subtree: bool = False
+    text: DueText | None = None
+
+    def group(self) -> UnitGroup:
+        return UnitGroup(
+            within=self.within, kinds=tuple(self.kinds), subtree=self.subtree, text=self.text
+        )
+
+
 class IssueRequest(msgspec.Struct, forbid_unknown_fields=True):
     item: Annotated[str, msgspec.Meta(max_length=40)]
     text: Text
-    lead_unit_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=500)]
+    lead_unit_ids: Annotated[list[UUID], msgspec.Meta(max_length=500)] = []
+    lead_groups: Annotated[list[GroupRequest], msgspec.Meta(max_length=20)] = []
+    coordinating_groups: Annotated[list[GroupRequest], msgspec.Meta(max_length=20)] = []
+    coordinating_text: Annotated[list[DueText], msgspec.Meta(max_length=20)] = []
+    report_via: DueText | None = None
+    report_to_text: DueText | None = None
     due: datetime | None = None
     due_date: DateText | None = None
     due_rule: DueRule | None = None
@@ -167,29 +188,42 @@ async def issue_assignments(
     due, stated = written_due(commands, data.due, data.due_date, data.due_rule, data.due_text)
     starts_on = parse_date(data.starts_on, "starts_on") if data.starts_on is not None else None
     effective_at = aware(data.effective_at, "effective_at") or commands.now
-    issued = [
-        IssueAssignment(
-            assignment_id=uuid.uuid4(),
-            plan_id=plan_id,
-            item=data.item,
-            text=data.text,
-            lead_unit_id=lead,
-            due=due,
-            stated_due=stated,
-            starts_on=starts_on,
-            now=commands.now,
-            effective_at=effective_at,
-            report_to_unit_id=data.report_to_unit_id,
-            coordinating_unit_ids=tuple(data.coordinating_unit_ids),
-            deliverable=data.deliverable,
-            phase_id=data.phase_id,
-            escalation_policy=tuple(data.escalation_policy) if data.escalation_policy else None,
-            review_steps=tuple(data.review_steps) if data.review_steps else None,
-            shift_day_off=data.shift_day_off,
+    if not data.lead_unit_ids and not data.lead_groups:
+        raise Problem(
+            400,
+            "invalid-request",
+            "The request is not valid",
+            "name the lead units: by id (lead_unit_ids) or as groups (lead_groups)",
         )
-        for lead in data.lead_unit_ids
-    ]
-    return await commands.run(assignments.issue_handler(issued, commands.actor))
+    template = IssueAssignment(
+        assignment_id=uuid.uuid4(),
+        plan_id=plan_id,
+        item=data.item,
+        text=data.text,
+        lead_unit_id=data.lead_unit_ids[0] if data.lead_unit_ids else plan_id,
+        due=due,
+        stated_due=stated,
+        starts_on=starts_on,
+        now=commands.now,
+        effective_at=effective_at,
+        report_to_unit_id=data.report_to_unit_id,
+        coordinating_unit_ids=tuple(data.coordinating_unit_ids),
+        coordinating_groups=tuple(g.group() for g in data.coordinating_groups),
+        coordinating_text=tuple(data.coordinating_text),
+        report_via=data.report_via,
+        report_to_text=data.report_to_text,
+        deliverable=data.deliverable,
+        phase_id=data.phase_id,
+        escalation_policy=tuple(data.escalation_policy) if data.escalation_policy else None,
+        review_steps=tuple(data.review_steps) if data.review_steps else None,
+        shift_day_off=data.shift_day_off,
+    )
+    item = assignments.IssueItem(
+        template,
+        tuple(data.lead_unit_ids),
+        tuple(g.group() for g in data.lead_groups),
+    )
+    return await commands.run(assignments.issue_item_handler(item, commands.actor))
 
 
 async def _command(commands: Commands, command: Any) -> Response[Any]:

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, overload
 from uuid import UUID
 
 from events.assignments import (
@@ -30,6 +30,7 @@ from events.assignments import (
     StatedDue,
     SubmissionFiled,
     SubmissionReviewed,
+    UnitGroup,
 )
 from events.catalog import Event
 from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised, ReminderSent
@@ -38,6 +39,7 @@ from services.domain import refusal_codes as codes
 from services.domain.calendar import VIETNAM, check_day, check_instant
 from services.domain.plan import Plan, check_policy
 from services.domain.refusal import Decision, Refused
+from services.domain.refusal_codes import Code
 from services.domain.rules import metrics as check_metrics
 from services.domain.rules import text, when
 from services.domain.unit import Unit
@@ -231,6 +233,11 @@ class IssueAssignment:
     deliverable: str = "report"
     stated_due: StatedDue | None = None
     starts_on: date | None = None
+    lead_group: UnitGroup | None = None
+    coordinating_groups: tuple[UnitGroup, ...] = ()
+    coordinating_text: tuple[str, ...] = ()
+    report_via: str | None = None
+    report_to_text: str | None = None
     phase_id: str | None = None
     escalation_policy: tuple[EscalationStep, ...] | None = None
     review_steps: tuple[ReviewStep, ...] | None = None
@@ -474,6 +481,27 @@ def _set_due(command: SetDue, task: Assignment, context: Context) -> Decision:
     )
 
 
+@overload
+def _group(group: UnitGroup) -> UnitGroup: ...
+@overload
+def _group(group: None) -> None: ...
+def _group(group: UnitGroup | None) -> UnitGroup | None:
+    """A group as named, its words checked like every text."""
+    if group is None:
+        return None
+    words = None if group.text is None else text(group.text, codes.INVALID_GROUP, 500)
+    return UnitGroup(
+        within=group.within,
+        kinds=tuple(dict.fromkeys(group.kinds)),
+        subtree=group.subtree,
+        text=words,
+    )
+
+
+def _words(value: str | None, code: Code) -> str | None:
+    return None if value is None else text(value, code, 500)
+
+
 def _stated(stated: StatedDue | None) -> StatedDue | None:
     """The due as written, its words checked like every text; None when it says nothing."""
     if stated is None or (stated.text is None and stated.on is None and stated.rule is None):
@@ -684,6 +712,14 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
                 due=command.due,
                 stated_due=_stated(command.stated_due),
                 starts_on=command.starts_on,
+                lead_group=_group(command.lead_group),
+                coordinating_groups=tuple(_group(g) for g in command.coordinating_groups),
+                coordinating_text=tuple(
+                    text(words, codes.INVALID_COORDINATING_TEXT, 500)
+                    for words in dict.fromkeys(command.coordinating_text)
+                ),
+                report_via=_words(command.report_via, codes.INVALID_REPORT_ROUTE),
+                report_to_text=_words(command.report_to_text, codes.INVALID_REPORT_ROUTE),
                 report_to_unit_id=report_to,
                 issuer_unit_id=plan.issuer_unit_id,
                 phase_id=command.phase_id,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import uuid
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+from events.assignments import UnitGroup
 from events.store import EventStore
 from projections import task_view, unit_directory
 from projections.task_view import TaskView
@@ -56,6 +59,62 @@ def _require_reviewer(actor: Actor, task: Assignment) -> UUID | None:
     if actor.acts_for(task.report_to_unit_id, "chief"):
         return actor.require(task.report_to_unit_id, "chief")
     return actor.require(task.issuer_unit_id, "chief")
+
+
+@dataclass(frozen=True)
+class IssueItem:
+    """An item as the document names its leads: units by id and groups of units, each unit
+    one task; coordinators likewise. `template` carries everything but the lead."""
+
+    template: IssueAssignment
+    lead_unit_ids: tuple[UUID, ...] = ()
+    lead_groups: tuple[UnitGroup, ...] = ()
+
+
+def issue_item_handler(item: IssueItem, actor: Actor) -> Handler:
+    """Groups fanned out into one task per active unit they name, with the explicitly named
+    leads, in one append (`issue_handler`)."""
+
+    async def decide(session: Session) -> Outcome:
+        template = item.template
+        coordinators = list(template.coordinating_unit_ids)
+        for group in template.coordinating_groups:
+            coordinators += await _members(session, group, codes.UNKNOWN_COORDINATING)
+        leads: dict[UUID, UnitGroup | None] = {unit_id: None for unit_id in item.lead_unit_ids}
+        if len(leads) != len(item.lead_unit_ids):
+            raise Refused(codes.DUPLICATE_LEAD, "name each lead unit once: one task per unit")
+        for group in item.lead_groups:
+            for unit_id in await _members(session, group, codes.UNKNOWN_LEAD):
+                leads.setdefault(unit_id, group)
+        given = [
+            replace(
+                template,
+                assignment_id=template.assignment_id if n == 0 else uuid.uuid4(),
+                lead_unit_id=lead,
+                lead_group=group,
+                coordinating_unit_ids=tuple(u for u in dict.fromkeys(coordinators) if u != lead),
+            )
+            for n, (lead, group) in enumerate(leads.items())
+        ]
+        return await issue_handler(given, actor)(session)
+
+    return decide
+
+
+async def _members(session: Session, group: UnitGroup, unknown: codes.Code) -> list[UUID]:
+    within = await load_unit(session, group.within)
+    if within.status == "unknown":
+        raise Refused(unknown, f"the group's unit {group.within} does not exist")
+    members = await unit_directory.group_members(
+        session.store.pool, group.within, group.kinds, group.subtree
+    )
+    if not members:
+        words = f" ({group.text})" if group.text else ""
+        raise Refused(
+            codes.EMPTY_GROUP,
+            f"the group{words} names no active unit under {within.name or group.within}",
+        )
+    return members
 
 
 def issue_handler(given: list[IssueAssignment], actor: Actor) -> Handler:

@@ -41,6 +41,8 @@ def figures(
         "completed_due": on_time + late,
         "days_overdue": days_overdue,
         "metrics": metrics,
+        "open_without_deadline": 0,
+        "completed_without_deadline": 0,
         "completion_rate": f"{on_time + late}/{due}",
         "on_time_rate": f"{on_time}/{due}",
     }
