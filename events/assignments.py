@@ -65,7 +65,9 @@ class AssignmentIssued(Event, frozen=True, kw_only=True):
 
     assignment_id: UUID
     plan_id: UUID
-    item: str
+    item: str | None
+    """The item's marker as the document numbers it ("2", "2.1", "a"); None when its items are
+    not numbered (the order of issue is kept)."""
     text: str
     lead_unit_id: UUID
     coordinating_unit_ids: tuple[UUID, ...] = ()

@@ -72,7 +72,15 @@ async def facts_of_plan(pool: asyncpg.Pool[Any], plan_id: UUID) -> list[TaskFact
 
 
 def _order(fact: TaskFact) -> tuple[Any, ...]:
-    return (_item_key(fact.item), _due_key(fact), str(fact.lead_unit_id), str(fact.assignment_id))
+    """By item ("2.10" after "2.9"), unnumbered items after in the order they were issued."""
+    return (
+        fact.item is None,
+        _item_key(fact.item),
+        fact.issued_at,
+        _due_key(fact),
+        str(fact.lead_unit_id),
+        str(fact.assignment_id),
+    )
 
 
 def _due_key(fact: TaskFact) -> tuple[bool, datetime]:
@@ -84,8 +92,10 @@ def _overdue(fact: TaskFact, now: datetime) -> bool:
     return fact.status not in CLOSED and fact.due is not None and fact.due < now
 
 
-def _item_key(item: str) -> tuple[tuple[int, Any], ...]:
+def _item_key(item: str | None) -> tuple[tuple[int, Any], ...]:
     """ "2.10" after "2.9": numeric parts compare as numbers."""
+    if item is None:
+        return ()
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in item.split("."))
 
 

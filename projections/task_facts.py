@@ -37,7 +37,7 @@ class TaskFact(msgspec.Struct, frozen=True):
 
     assignment_id: UUID
     plan_id: UUID
-    item: str
+    item: str | None
     lead_unit_id: UUID
     report_to_unit_id: UUID
     issuer_unit_id: UUID

@@ -66,8 +66,8 @@ class GroupRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class IssueRequest(msgspec.Struct, forbid_unknown_fields=True):
-    item: Annotated[str, msgspec.Meta(max_length=40)]
     text: Text
+    item: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     lead_unit_ids: Annotated[list[UUID], msgspec.Meta(max_length=500)] = []
     lead_groups: Annotated[list[GroupRequest], msgspec.Meta(max_length=20)] = []
     coordinating_groups: Annotated[list[GroupRequest], msgspec.Meta(max_length=20)] = []

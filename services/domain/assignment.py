@@ -221,7 +221,7 @@ def _step_of(event: ReminderSent | DeadlineMissed | EscalationRaised) -> str:
 class IssueAssignment:
     assignment_id: UUID
     plan_id: UUID
-    item: str
+    item: str | None
     text: str
     lead_unit_id: UUID
     due: datetime | None
@@ -704,7 +704,7 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
             AssignmentIssued(
                 assignment_id=command.assignment_id,
                 plan_id=plan.id,
-                item=text(command.item, codes.INVALID_ITEM, 40),
+                item=None if command.item is None else text(command.item, codes.INVALID_ITEM, 40),
                 text=text(command.text, codes.INVALID_TEXT),
                 lead_unit_id=command.lead_unit_id,
                 coordinating_unit_ids=tuple(dict.fromkeys(command.coordinating_unit_ids)),

@@ -161,6 +161,18 @@ async def test_dues_as_written_undated_tasks_and_a_month_of_compliance(
             ),
             201,
         )
+        unnumbered = await ok(
+            await issue(
+                {
+                    "text": "Đoàn Thanh niên xã phối hợp tuyên truyền trên mạng xã hội.",
+                    "lead_unit_ids": [u["dt"]],
+                    "due_date": "I/2021",
+                    "due_rule": "within_quarter",
+                    "due_text": "trong quý I/2021",
+                }
+            ),
+            201,
+        )
         # Refusals: a date without its reading, a date that does not exist, both forms at once.
         no_rule = await issue(
             {"item": "4", "text": "x", "lead_unit_ids": [u["cb1"]], "due_date": "26/02/2021"}
@@ -251,11 +263,13 @@ async def test_dues_as_written_undated_tasks_and_a_month_of_compliance(
     assert [e.type for e in await stream(undated_id)][:1] == ["AssignmentIssued"]
     assert len(undated["events"]) == 1  # no schedule
     by_item = {t["item"]: t for t in view["tasks"]}
-    assert {item: (t["due"], t["due_text"]) for item, t in by_item.items()} == {
-        "1": ("2021-01-31T17:00:00+00:00", "hoàn thành trong tháng 1/2021"),
-        "2": ("2021-02-25T17:00:00+00:00", "trước ngày 26/02/2021"),
-        "3": (None, "thường xuyên"),
-    }
+    assert [(t["item"], t["due"], t["due_text"]) for t in view["tasks"]] == [
+        ("1", "2021-01-31T17:00:00+00:00", "hoàn thành trong tháng 1/2021"),
+        ("2", "2021-02-25T17:00:00+00:00", "trước ngày 26/02/2021"),
+        ("3", None, "thường xuyên"),
+        (None, "2021-03-31T17:00:00+00:00", "trong quý I/2021"),  # unnumbered, in issue order
+    ]
+    assert view["tasks"][3]["assignment_id"] == unnumbered["id"]
     assert by_item["3"]["overdue"] is False and by_item["3"]["original_due"] is None
     assert task_2["stated_due"] == {
         "text": "trước ngày 26/02/2021",
@@ -271,8 +285,8 @@ async def test_dues_as_written_undated_tasks_and_a_month_of_compliance(
     for refused, code in refusals:
         assert refused.status_code == 422, refused.text
         assert refused.json()["type"].endswith(f"/{code}"), refused.text
-    # Counted apart: three assigned, two with a deadline still open, one without.
-    assert (figures["assigned"], figures["open_within_deadline"]) == (3, 2)
+    # Counted apart: four assigned, three with a deadline still open, one without.
+    assert (figures["assigned"], figures["open_within_deadline"]) == (4, 3)
     assert (figures["open_without_deadline"], figures["completed_without_deadline"]) == (1, 0)
     assert figures["completion_rate"] == "0/0"
     # January as dates finds "trong tháng 1/2021"; as instants [from, to) it does not.
