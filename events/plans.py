@@ -52,12 +52,26 @@ class Implements(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Signer(msgspec.Struct, frozen=True, kw_only=True):
-    """Who signed: a public record on an issued document (TM. CHI BỘ / BÍ THƯ / Đoàn Văn Tú)."""
+    """Who signed: a public record on an issued document (TM. CHI BỘ / BÍ THƯ / Đoàn Văn Tú).
+    Two levels of authority read outer first: "TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH / PHÓ CHỦ
+    TỊCH" is `outer_authority` TM for `outer_on_behalf_of` "Ủy ban nhân dân", then `authority`
+    KT for `on_behalf_of` "Chủ tịch". `signed_copy`: a copy marked "(Đã ký)"."""
 
     name: str
     title: str
     authority: Authority | None = None
     on_behalf_of: str | None = None
+    outer_authority: Authority | None = None
+    outer_on_behalf_of: str | None = None
+    signed_copy: bool = False
+
+
+class Addressee(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of "Kính gửi" (a unit of the ledger, or words) or of "Nơi nhận" ("Như kính
+    gửi", "Các đồng chí trong Ban Chấp hành", "Lưu: VT"), kept as written."""
+
+    text: str
+    unit_id: UUID | None = None
 
 
 @catalog.register()
@@ -93,6 +107,12 @@ class PlanIssued(Event, frozen=True, kw_only=True):
     urgency: Urgency | None = None
     secrecy: Secrecy | None = None
     content_sha256: str | None = None
+    addressees: tuple[Addressee, ...] = ()
+    """"Kính gửi": to whom the document is addressed."""
+    distribution: tuple[Addressee, ...] = ()
+    """"Nơi nhận": where copies go, as the document lists them."""
+    annexes: tuple[str, ...] = ()
+    """Attachments the document names ("Kèm theo ...") whose files may not be in the ledger."""
     numbering_period: str | None
     """The Party committee term (2020-2025) or the year whose numbering the number belongs to;
     None when there is no number, or no date to place it in (then it reserves nothing)."""

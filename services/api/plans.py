@@ -11,6 +11,7 @@ from litestar import Response, post
 from litestar.params import FromPath, JSONBody
 
 from events.plans import (
+    Addressee,
     Authority,
     EscalationStep,
     Phase,
@@ -89,6 +90,17 @@ class SignerRequest(msgspec.Struct, forbid_unknown_fields=True):
     title: Annotated[str, msgspec.Meta(max_length=200)]
     authority: Authority | None = None
     on_behalf_of: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    outer_authority: Authority | None = None
+    outer_on_behalf_of: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    signed_copy: bool = False
+
+
+Line = Annotated[str, msgspec.Meta(max_length=500)]
+
+
+class AddresseeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    text: Line
+    unit_id: UUID | None = None
 
 
 class IssuePlanRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -103,6 +115,11 @@ class IssuePlanRequest(msgspec.Struct, forbid_unknown_fields=True):
     urgency: Urgency | None = None
     secrecy: Secrecy | None = None
     content_sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")] | None = None
+    addressees: Annotated[list[AddresseeRequest], msgspec.Meta(max_length=500)] = []
+    distribution: Annotated[list[AddresseeRequest], msgspec.Meta(max_length=500)] = []
+    annexes: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=500)]], msgspec.Meta(max_length=100)
+    ] = []
 
 
 class AmendPlanRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -189,8 +206,14 @@ async def issue_plan(
                 title=data.signer.title,
                 authority=data.signer.authority,
                 on_behalf_of=data.signer.on_behalf_of,
+                outer_authority=data.signer.outer_authority,
+                outer_on_behalf_of=data.signer.outer_on_behalf_of,
+                signed_copy=data.signer.signed_copy,
             )
         ),
+        addressees=tuple(Addressee(text=a.text, unit_id=a.unit_id) for a in data.addressees),
+        distribution=tuple(Addressee(text=a.text, unit_id=a.unit_id) for a in data.distribution),
+        annexes=tuple(data.annexes),
         now=commands.now,
         issued_on=parse_date(data.issued_on, "issued_on") if data.issued_on else None,
         effective_at=aware(data.effective_at, "effective_at"),

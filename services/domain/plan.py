@@ -15,6 +15,7 @@ from uuid import UUID
 
 from events.catalog import Event
 from events.plans import (
+    Addressee,
     AttachmentAdded,
     EscalationStep,
     Implements,
@@ -37,6 +38,7 @@ from services.domain import refusal_codes as codes
 from services.domain.calendar import check_day, check_instant
 from services.domain.docnumber import DocumentNumber, InvalidDocumentNumber, parse
 from services.domain.refusal import Decision, Key, Refused
+from services.domain.refusal_codes import Code
 from services.domain.rules import BACKDATE_TOLERANCE, refuse_unsafe, text
 from services.domain.text import fold, normalize_text
 from services.domain.unit import Unit
@@ -159,6 +161,9 @@ class IssuePlan:
     content_sha256: str | None = None
     issuer_code: str | None = None
     """The issuing unit's short code: a number whose issuer symbols do not name it is flagged."""
+    addressees: tuple[Addressee, ...] = ()
+    distribution: tuple[Addressee, ...] = ()
+    annexes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -544,7 +549,10 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
             name=text(command.signer.name, codes.INVALID_SIGNER, 200),
             title=text(command.signer.title, codes.INVALID_SIGNER_TITLE, 200),
             authority=command.signer.authority,
-            on_behalf_of=command.signer.on_behalf_of,
+            on_behalf_of=_line(command.signer.on_behalf_of, codes.INVALID_SIGNER),
+            outer_authority=command.signer.outer_authority,
+            outer_on_behalf_of=_line(command.signer.outer_on_behalf_of, codes.INVALID_SIGNER),
+            signed_copy=command.signer.signed_copy,
         )
     )
     assert plan.issuer_unit_id is not None
@@ -571,11 +579,27 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
                 urgency=command.urgency,
                 secrecy=command.secrecy,
                 content_sha256=command.content_sha256,
+                addressees=_lines(command.addressees),
+                distribution=_lines(command.distribution),
+                annexes=tuple(text(a, codes.INVALID_ANNEX, 500) for a in command.annexes),
                 numbering_period=period,
             )
         ],
         reserve=reserve,
     )
+
+
+def _line(value: str | None, code: Code) -> str | None:
+    return None if value is None else text(value, code, 200)
+
+
+def _lines(addressees: Sequence[Addressee]) -> tuple[Addressee, ...]:
+    """Lines of "Kính gửi" or "Nơi nhận" as written, each once."""
+    lines = [
+        Addressee(text=text(a.text, codes.INVALID_ADDRESSEE, 500), unit_id=a.unit_id)
+        for a in addressees
+    ]
+    return tuple(dict.fromkeys(lines))
 
 
 def _number_warnings(number: DocumentNumber | None, issuer_code: str | None) -> tuple[str, ...]:

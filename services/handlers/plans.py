@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from events.plans import Secrecy, Signer, Urgency
+from events.plans import Addressee, Secrecy, Signer, Urgency
 from events.store import EventStore
 from projections import party_terms, plan_view
 from projections.plan_view import PlanView
@@ -78,6 +78,9 @@ class Issue:
     urgency: Urgency | None = None
     secrecy: Secrecy | None = None
     content_sha256: str | None = None
+    addressees: tuple[Addressee, ...] = ()
+    distribution: tuple[Addressee, ...] = ()
+    annexes: tuple[str, ...] = ()
 
 
 def handler(
@@ -148,6 +151,12 @@ async def _issue_command(
     if plan.issuer_unit_id is None:
         raise Refused(codes.UNKNOWN_PLAN, f"plan {asked.plan_id} does not exist")
     issuer = await load_unit(session, plan.issuer_unit_id)
+    for line in (*asked.addressees, *asked.distribution):
+        if (
+            line.unit_id is not None
+            and (await load_unit(session, line.unit_id)).status == "unknown"
+        ):
+            raise Refused(codes.UNKNOWN_RECIPIENT, f"unit {line.unit_id} does not exist")
     now = asked.now
     today = now.astimezone(VIETNAM).date()
     issued_on = asked.issued_on
@@ -174,6 +183,9 @@ async def _issue_command(
         secrecy=asked.secrecy,
         content_sha256=asked.content_sha256,
         issuer_code=issuer.short_code or None,
+        addressees=asked.addressees,
+        distribution=asked.distribution,
+        annexes=asked.annexes,
     )
 
 

@@ -79,7 +79,20 @@ async def test_a_document_is_issued_with_what_it_states_and_nothing_more(
                         "title": "Phó Chủ tịch",
                         "authority": "KT",
                         "on_behalf_of": "Chủ tịch",
+                        "outer_authority": "TM",
+                        "outer_on_behalf_of": "Ủy ban nhân dân",
+                        "signed_copy": True,
                     },
+                    "addressees": [
+                        {"text": "Ủy ban nhân dân các xã, thị trấn"},
+                        {"text": "Phòng Văn hóa và Thông tin huyện", "unit_id": u["vh"]},
+                    ],
+                    "distribution": [
+                        {"text": "Như kính gửi"},
+                        {"text": "Các đồng chí trong Ban Chấp hành"},
+                        {"text": "Lưu: VT"},
+                    ],
+                    "annexes": ["Kèm theo Kế hoạch số 05/KH-UBND ngày 02/01/2014"],
                 },
                 headers=admin,  # a date in the past is history entered late: an admin's
             )
@@ -115,7 +128,20 @@ async def test_a_document_is_issued_with_what_it_states_and_nothing_more(
         "title": "Phó Chủ tịch",
         "authority": "KT",
         "on_behalf_of": "Chủ tịch",
+        "outer_authority": "TM",
+        "outer_on_behalf_of": "Ủy ban nhân dân",
+        "signed_copy": True,
     }
+    assert shown["addressees"] == [
+        {"text": "Ủy ban nhân dân các xã, thị trấn", "unit_id": None},
+        {"text": "Phòng Văn hóa và Thông tin huyện", "unit_id": u["vh"]},
+    ]
+    assert [line["text"] for line in shown["distribution"]] == [
+        "Như kính gửi",
+        "Các đồng chí trong Ban Chấp hành",
+        "Lưu: VT",
+    ]
+    assert shown["annexes"] == ["Kèm theo Kế hoạch số 05/KH-UBND ngày 02/01/2014"]
     assert shown["number_warnings"] == ["spaces around separators"]
     assert borrowed_view["issued"]["number_warnings"] == [
         "issuer symbol ĐU is not the issuing unit's (UBND)"
