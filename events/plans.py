@@ -55,15 +55,16 @@ class Signer(msgspec.Struct, frozen=True, kw_only=True):
     """Who signed: a public record on an issued document (TM. CHI BỘ / BÍ THƯ / Đoàn Văn Tú).
     Two levels of authority read outer first: "TM. ỦY BAN NHÂN DÂN / KT. CHỦ TỊCH / PHÓ CHỦ
     TỊCH" is `outer_authority` TM for `outer_on_behalf_of` "Ủy ban nhân dân", then `authority`
-    KT for `on_behalf_of` "Chủ tịch". `signed_copy`: a copy marked "(Đã ký)"."""
+    KT for `on_behalf_of` "Chủ tịch". `signed_copy`: a copy marked "(Đã ký)". Fields left at
+    their defaults are not written (unset), so a signer reads as it did before they were added."""
 
     name: str
     title: str
     authority: Authority | None = None
     on_behalf_of: str | None = None
-    outer_authority: Authority | None = None
-    outer_on_behalf_of: str | None = None
-    signed_copy: bool = False
+    outer_authority: Authority | msgspec.UnsetType = msgspec.UNSET
+    outer_on_behalf_of: str | msgspec.UnsetType = msgspec.UNSET
+    signed_copy: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class Addressee(msgspec.Struct, frozen=True, kw_only=True):

@@ -206,9 +206,9 @@ async def issue_plan(
                 title=data.signer.title,
                 authority=data.signer.authority,
                 on_behalf_of=data.signer.on_behalf_of,
-                outer_authority=data.signer.outer_authority,
-                outer_on_behalf_of=data.signer.outer_on_behalf_of,
-                signed_copy=data.signer.signed_copy,
+                outer_authority=data.signer.outer_authority or msgspec.UNSET,
+                outer_on_behalf_of=data.signer.outer_on_behalf_of or msgspec.UNSET,
+                signed_copy=data.signer.signed_copy or msgspec.UNSET,
             )
         ),
         addressees=tuple(Addressee(text=a.text, unit_id=a.unit_id) for a in data.addressees),

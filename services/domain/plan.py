@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
+import msgspec
+
 from events.catalog import Event
 from events.plans import (
     Addressee,
@@ -550,9 +552,12 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
             title=text(command.signer.title, codes.INVALID_SIGNER_TITLE, 200),
             authority=command.signer.authority,
             on_behalf_of=_line(command.signer.on_behalf_of, codes.INVALID_SIGNER),
-            outer_authority=command.signer.outer_authority,
-            outer_on_behalf_of=_line(command.signer.outer_on_behalf_of, codes.INVALID_SIGNER),
-            signed_copy=command.signer.signed_copy,
+            outer_authority=command.signer.outer_authority or msgspec.UNSET,
+            outer_on_behalf_of=(
+                _line(command.signer.outer_on_behalf_of or None, codes.INVALID_SIGNER)
+                or msgspec.UNSET
+            ),
+            signed_copy=command.signer.signed_copy or msgspec.UNSET,
         )
     )
     assert plan.issuer_unit_id is not None
