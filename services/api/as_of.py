@@ -14,7 +14,7 @@ from uuid import UUID
 
 from events.cursor import Cursor
 from events.store import EventStore
-from projections import plan_view, task_facts
+from projections import plan_view, task_facts, valid_time
 from projections.task_facts import TaskFact
 from services.api.dependencies import Pool
 from services.api.plans import readable_plan
@@ -30,9 +30,15 @@ class PlanAsOf:
     facts: list[TaskFact]
     instant: datetime
     cursor: str | None
+    valid_at: datetime | None = None
 
     def stamp(self) -> dict[str, Any]:
         return {"instant": self.instant.isoformat(), "cursor": self.cursor}
+
+    @property
+    def judged_at(self) -> datetime:
+        """The instant overdue is judged against: the valid time when asked, else as of."""
+        return self.valid_at or self.instant
 
 
 async def plan_as_of(
@@ -57,3 +63,34 @@ async def plan_as_of(
         )
     cursor = Cursor(await store.epoch(), *position).encode() if position else None
     return PlanAsOf(view, list(task_facts.fold(events).values()), instant, cursor)
+
+
+async def plan_then(
+    store: EventStore,
+    pool: Pool,
+    actor: Actor,
+    now: datetime,
+    plan_id: UUID,
+    as_of: datetime | None,
+    valid_at: datetime | None,
+) -> PlanAsOf:
+    """The plan as recorded by `as_of` (now when None) and, with `valid_at`, as it was in
+    effect at that instant: its events and its tasks' cut where they had not yet taken effect.
+    A plan with nothing in effect then (not yet issued) is 404 `not-in-effect-then`."""
+    then = await plan_as_of(store, pool, actor, now, plan_id, as_of or now)
+    if valid_at is None:
+        return then
+    position = await store.position_at(then.instant)
+    events = await store.plan_events_through(plan_id, position) if position else []
+    effective = valid_time.in_effect(events, valid_at)
+    own = [e for e in effective if e.stream_id == f"plan-{plan_id}"]
+    view = plan_view.fold(plan_id, own)
+    if view is None or not valid_time.has_timed(own) or view.plan.status == "draft":
+        raise Problem(
+            404,
+            "not-in-effect-then",
+            "Not in effect then",
+            f"plan {plan_id} had not taken effect by {valid_at.isoformat()}",
+        )
+    facts = list(task_facts.fold(effective).values())
+    return PlanAsOf(view, facts, then.instant, then.cursor, valid_at)

@@ -17,9 +17,10 @@ from events.organisation import UnitKind
 from events.plans import EscalationStep, ReviewStep
 from events.store import EventStore
 from services.api.commanding import Commands, new_id
+from services.api.compliance import ValidAt
 from services.api.dependencies import Injected, Pool
 from services.api.problems import Problem
-from services.api.times import aware
+from services.api.times import aware, instant_or_day
 from services.domain import refusal_codes as codes
 from services.domain.assignment import (
     Acknowledge,
@@ -374,14 +375,26 @@ async def get_assignment(
     actor: NamedDependency[Actor],
     now: Injected[datetime],
     assignment_id: FromPath[UUID],
+    valid_at: ValidAt = None,
 ) -> Response[Any]:
-    """The task folded from its stream; outside the reader's reach it answers like an unknown
-    task (404)."""
+    """The task folded from its stream (with `valid_at`, from its events in effect then);
+    outside the reader's reach it answers like an unknown task (404)."""
     found = await assignments.view(store, assignment_id, now)
     if found is None or not await may_read(pool, actor, _readers(found.body)):
         raise Problem(
             404, "unknown-assignment", "Unknown task", f"task {assignment_id} does not exist"
         )
+    effective = instant_or_day(valid_at, "valid_at")
+    if effective is not None:
+        then = await assignments.view_in_effect(store, assignment_id, effective)
+        if then is None:
+            raise Problem(
+                404,
+                "not-in-effect-then",
+                "Not in effect then",
+                f"task {assignment_id} had not been issued by {effective.isoformat()}",
+            )
+        return Response({**then.body, "valid_at": effective.isoformat()})
     body = found.body
     return Response(body, headers={"ETag": f'"{found.version}"'})
 

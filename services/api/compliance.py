@@ -12,12 +12,12 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from events.store import EventStore
 from projections import compliance
-from services.api.as_of import plan_as_of
+from services.api.as_of import plan_then
 from services.api.consistency import wait_for_projection
 from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.api.problems import Problem
-from services.api.times import instant
+from services.api.times import instant, instant_or_day
 from services.domain.calendar import VIETNAM
 from services.domain.due_reading import parse_date
 from services.handlers.auth import Actor
@@ -38,6 +38,16 @@ AsOf = Annotated[
         description="An instant with an offset: the view built from the events recorded by then",
     ),
 ]
+ValidAt = Annotated[
+    str | None,
+    QueryParameter(
+        name="valid_at",
+        max_length=60,
+        description="An instant with an offset, or a date (20/05/2019: the end of that day in "
+        "Vietnam's time): the view as it was in effect then, as now known (with as_of: as "
+        "known then)",
+    ),
+]
 
 
 async def consistent(store: EventStore, after: str | None, header: str | None) -> dict[str, str]:
@@ -52,15 +62,24 @@ async def plan_compliance(
     now: Injected[datetime],
     plan_id: FromPath[UUID],
     as_of: AsOf = None,
+    valid_at: ValidAt = None,
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[dict[str, Any]]:
-    """The plan's figures now, or as of an instant (overdue judged against that instant)."""
-    if instant(as_of, "as_of") is not None:
-        assert as_of is not None
-        then = await plan_as_of(store, pool, actor, now, plan_id, as_of)
-        figures = await compliance.for_plan_facts(pool, plan_id, then.facts, as_of)
-        return Response({"plan_id": str(plan_id), **figures.body(), "as_of": then.stamp()})
+    """The plan's figures now, or as of an instant, or as in effect at one (overdue judged
+    against that instant)."""
+    effective = instant_or_day(valid_at, "valid_at")
+    if instant(as_of, "as_of") is not None or effective is not None:
+        then = await plan_then(store, pool, actor, now, plan_id, as_of, effective)
+        figures = await compliance.for_plan_facts(pool, plan_id, then.facts, then.judged_at)
+        return Response(
+            {
+                "plan_id": str(plan_id),
+                **figures.body(),
+                "as_of": then.stamp() if as_of is not None else None,
+                "valid_at": effective.isoformat() if effective else None,
+            }
+        )
     await readable_plan(store, pool, actor, plan_id)
     headers = await consistent(store, after, consistency_token)
     figures = await compliance.for_plan(pool, plan_id, now)

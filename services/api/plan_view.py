@@ -16,11 +16,11 @@ from events.page_token import decode_page, encode_page
 from events.store import EventStore
 from projections import plan_list, plan_view
 from projections.task_facts import TaskFact
-from services.api.as_of import plan_as_of
-from services.api.compliance import After, AsOf, ConsistencyToken, consistent
+from services.api.as_of import plan_then
+from services.api.compliance import After, AsOf, ConsistencyToken, ValidAt, consistent
 from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
-from services.api.times import instant
+from services.api.times import instant, instant_or_day
 from services.domain.docnumber import InvalidDocumentNumber, parse, shown
 from services.handlers.auth import Actor
 from services.handlers.reach import reach
@@ -68,20 +68,28 @@ async def get_plan(
     now: Injected[datetime],
     plan_id: FromPath[UUID],
     as_of: AsOf = None,
+    valid_at: ValidAt = None,
     after: After = None,
     consistency_token: ConsistencyToken = None,
 ) -> Response[Any]:
     """The plan folded from its stream, its tasks from the projection (`?after=` waits for
-    a command's cursor); with `as_of`, both folded from the events recorded by then."""
-    if instant(as_of, "as_of") is not None:
-        assert as_of is not None
-        then = await plan_as_of(store, pool, actor, now, plan_id, as_of)
-        return Response({**body(then.view, then.facts, as_of), "as_of": then.stamp()})
+    a command's cursor); with `as_of`, both folded from the events recorded by then; with
+    `valid_at`, from the events in effect then (as now known, or as known at `as_of`)."""
+    effective = instant_or_day(valid_at, "valid_at")
+    if instant(as_of, "as_of") is not None or effective is not None:
+        then = await plan_then(store, pool, actor, now, plan_id, as_of, effective)
+        return Response(
+            {
+                **body(then.view, then.facts, then.judged_at),
+                "as_of": then.stamp() if as_of is not None else None,
+                "valid_at": effective.isoformat() if effective else None,
+            }
+        )
     found = await readable_plan(store, pool, actor, plan_id)
     headers = await consistent(store, after, consistency_token)
     facts = await plan_view.facts_of_plan(pool, plan_id)
     return Response(
-        {**body(found, facts, now), "as_of": None},
+        {**body(found, facts, now), "as_of": None, "valid_at": None},
         headers={"ETag": f'"{found.version}"', **headers},
     )
 

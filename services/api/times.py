@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import overload
 
 from services.api.problems import Problem
+from services.domain.calendar import VIETNAM
+from services.domain.due_reading import parse_date
 
 
 @overload
@@ -37,3 +39,23 @@ def instant(moment: datetime | None, name: str) -> datetime | None:
             422, "invalid-time", "Time out of range", f"{moment} is out of range"
         ) from None
     return moment
+
+
+def instant_or_day(text: str | None, name: str) -> datetime | None:
+    """A query-string instant with its offset, or a date (20/05/2019, 2019-05-20, ngày 20
+    tháng 5 năm 2019) standing for the end of that day in Vietnam's time: its last microsecond,
+    so that whatever took effect that day counts."""
+    if text is None:
+        return None
+    if "T" in text.upper() or ":" in text:
+        try:
+            moment = datetime.fromisoformat(text.strip().replace(" ", "+"))
+        except ValueError:
+            raise Problem(
+                422, "invalid-time", "Not an instant", f"{name} {text!r} is not an instant"
+            ) from None
+        return instant(moment, name)
+    day = parse_date(text, name)
+    return datetime.combine(day + timedelta(days=1), time(0, 0), VIETNAM) - timedelta(
+        microseconds=1
+    )

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from events.assignments import UnitGroup
 from events.store import EventStore
-from projections import task_view, unit_directory
+from projections import task_view, unit_directory, valid_time
 from projections.task_view import TaskView
 from services.domain import assignment as assignment_decider
 from services.domain import refusal_codes as codes
@@ -251,3 +251,13 @@ def handler(given: assignment_decider.AssignmentCommand, actor: Actor) -> Handle
 
 async def view(store: EventStore, assignment_id: UUID, now: datetime) -> TaskView | None:
     return task_view.fold(assignment_id, await store.read_stream(task_stream(assignment_id)), now)
+
+
+async def view_in_effect(
+    store: EventStore, assignment_id: UUID, valid_at: datetime
+) -> TaskView | None:
+    """The task as it was in effect at `valid_at` (overdue judged then); None before its issue."""
+    events = valid_time.in_effect(await store.read_stream(task_stream(assignment_id)), valid_at)
+    if not valid_time.has_timed(events):
+        return None
+    return task_view.fold(assignment_id, events, valid_at)
