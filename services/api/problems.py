@@ -348,6 +348,7 @@ SHELL_PROBLEMS = {
     "no-seal": 404,
     "unknown-token": 404,
     "unknown-plan-then": 404,
+    "not-in-effect-then": 404,
     "naive-time": 422,
     "invalid-time": 422,
     "future-instant": 422,
