@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from events.catalog import Event, catalog
-from events.plans import EscalationStep, ReviewStep
+from events.plans import EscalationStep, ReviewStep, StatedDue
 
 Count = Annotated[int, msgspec.Meta(ge=-(2**53) + 1, le=2**53 - 1)]
 Metrics = dict[str, Count]
@@ -31,19 +31,6 @@ class Source(msgspec.Struct, frozen=True, kw_only=True):
     assignment_id: UUID
     submission_id: UUID
     unit_id: UUID
-
-
-DueRule = Literal["before", "by", "within_month", "within_quarter", "within_year"]
-
-
-class StatedDue(msgspec.Struct, frozen=True, kw_only=True):
-    """A due as the document writes it: its words, and the date and reading a clerk entered
-    ("trước ngày 26/02/2021": 2021-02-26, before). `on` is the day the due names (the last day
-    of a month, quarter or year for those readings); the instant chased is the event's `due`."""
-
-    text: str | None = None
-    on: date | None = None
-    rule: DueRule | None = None
 
 
 class UnitGroup(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,6 +18,19 @@ Secrecy = Literal["mat", "toi_mat", "tuyet_mat"]
 ReviewStep = Literal["appraisal", "approval"]
 
 
+DueRule = Literal["before", "by", "within_month", "within_quarter", "within_year"]
+
+
+class StatedDue(msgspec.Struct, frozen=True, kw_only=True):
+    """A due as the document writes it: its words, and the date and reading a clerk entered
+    ("trước ngày 26/02/2021": 2021-02-26, before). `on` is the day the due names (the last day
+    of a month, quarter or year for those readings); the instant chased is the event's `due`."""
+
+    text: str | None = None
+    on: date | None = None
+    rule: DueRule | None = None
+
+
 class Recipient(msgspec.Struct, frozen=True, kw_only=True):
     unit_id: UUID
     role: RecipientRole
@@ -149,6 +162,23 @@ class AttachmentAdded(Event, frozen=True, kw_only=True):
     media_type: str
     sha256: str
     size: int
+
+
+@catalog.register()
+class PlanItemRecorded(Event, frozen=True, kw_only=True):
+    """An item of the plan that names no lead unit (a schedule that says only "cấp xã", or
+    nobody): shown with the plan as written, with no task to chase until leads are named."""
+
+    plan_id: UUID
+    item_id: UUID
+    item: str | None = None
+    text: str
+    addressed_to: str | None = None
+    """Whom the document addresses the item to, in its words ("cấp xã"), if anyone."""
+    due: datetime | None = None
+    stated_due: StatedDue | None = None
+    starts_on: date | None = None
+    effective_at: datetime
 
 
 @catalog.register()

@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 
 from events.envelope import RecordedEvent
-from events.plans import AttachmentAdded, PlanAmended, PlanIssued
+from events.plans import AttachmentAdded, PlanAmended, PlanIssued, PlanItemRecorded
 from projections import task_facts
 from projections.compliance import CLOSED
 from projections.task_facts import TaskFact
@@ -30,6 +30,8 @@ class PlanView:
     issued: dict[str, Any] | None
     attachments: list[dict[str, Any]]
     amendments: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    """Items recorded without a lead unit, in the order recorded."""
     history: list[dict[str, Any]]
 
 
@@ -42,6 +44,7 @@ def fold(plan_id: UUID, events: Sequence[RecordedEvent]) -> PlanView | None:
     issued: dict[str, Any] | None = None
     attachments: list[dict[str, Any]] = []
     amendments: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
     history = []
     for recorded in events:
         event = recorded.data
@@ -54,9 +57,11 @@ def fold(plan_id: UUID, events: Sequence[RecordedEvent]) -> PlanView | None:
                 issued = data
             case AttachmentAdded():
                 attachments.append(data)
+            case PlanItemRecorded():
+                items.append(data)
             case PlanAmended():
                 amendments.append(data)
-    return PlanView(state, events[-1].version, issued, attachments, amendments, history)
+    return PlanView(state, events[-1].version, issued, attachments, amendments, items, history)
 
 
 # Open tasks with no report under review or approved: assigned, acknowledged, or sent back.

@@ -12,13 +12,14 @@ from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from events.assignments import AttachmentMeta, Count, DueRule, Outcome, StatedDue, UnitGroup
+from events.assignments import AttachmentMeta, Count, Outcome, UnitGroup
 from events.organisation import UnitKind
-from events.plans import EscalationStep, ReviewStep
+from events.plans import DueRule, EscalationStep, ReviewStep
 from events.store import EventStore
 from services.api.commanding import Commands, new_id
 from services.api.compliance import ValidAt
 from services.api.dependencies import Injected, Pool
+from services.api.dues import written_due
 from services.api.problems import Problem
 from services.api.times import aware, instant_or_day
 from services.domain import refusal_codes as codes
@@ -36,7 +37,7 @@ from services.domain.assignment import (
     SetDue,
     Withdraw,
 )
-from services.domain.due_reading import parse_date, read_due
+from services.domain.due_reading import parse_date
 from services.domain.refusal import Refused
 from services.handlers import assignments
 from services.handlers.auth import Actor
@@ -96,33 +97,6 @@ class SetDueRequest(msgspec.Struct, forbid_unknown_fields=True):
     due_date: DateText | None = None
     due_rule: DueRule | None = None
     due_text: DueText | None = None
-
-
-def written_due(
-    commands: Commands,
-    due: datetime | None,
-    due_date: str | None,
-    due_rule: DueRule | None,
-    due_text: str | None,
-) -> tuple[datetime | None, StatedDue | None]:
-    """The instant chased and the due as written, from an instant (`due`) or a date with its
-    reading (`due_date`, `due_rule`), and the document's words (`due_text`); neither: no
-    deadline."""
-    due = aware(due, "due")
-    if due is not None and (due_date is not None or due_rule is not None):
-        raise Refused(codes.INVALID_DUE, "give the due as an instant or as a date, not both")
-    if (due_date is None) != (due_rule is None):
-        raise Refused(
-            codes.INVALID_DUE,
-            "a due_date needs its due_rule (before, by, within_month, within_quarter, "
-            "within_year), and a due_rule its due_date",
-        )
-    on = None
-    if due_date is not None and due_rule is not None:
-        inclusive = bool(getattr(commands.request.app.state, "due_before_inclusive", False))
-        on, due = read_due(due_date, due_rule, before_inclusive=inclusive)
-    stated = StatedDue(text=due_text, on=on, rule=due_rule)
-    return due, stated if due_text is not None or on is not None else None
 
 
 class ProgressRequest(msgspec.Struct, forbid_unknown_fields=True):

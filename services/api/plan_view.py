@@ -43,6 +43,7 @@ def body(found: plan_view.PlanView, facts: list[TaskFact], at: datetime) -> dict
         "shift_day_off": plan.shift_day_off,
         "issued": _shown(found.issued) if found.issued is not None else None,
         "attachments": found.attachments,
+        "items": found.items,
         "amendments": found.amendments,
         "sub_plans": [str(p) for p in plan.sub_plans],
         "superseded_by": str(plan.superseded_by) if plan.superseded_by else None,

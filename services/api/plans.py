@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody
 from events.plans import (
     Addressee,
     Authority,
+    DueRule,
     EscalationStep,
     Phase,
     PlanKind,
@@ -26,6 +27,7 @@ from events.store import EventStore
 from projections import plan_view
 from services.api.commanding import Commands, new_id
 from services.api.dependencies import Injected, Pool
+from services.api.dues import written_due
 from services.api.problems import Problem
 from services.api.times import aware
 from services.domain.due_reading import parse_date
@@ -37,6 +39,7 @@ from services.domain.plan import (
     DraftPlan,
     ImplementsRef,
     LinkSubPlan,
+    RecordItem,
     SupersedePlan,
 )
 from services.handlers import plans
@@ -291,6 +294,42 @@ async def add_attachment(
     return await commands.run(plans.handler(command, commands.actor, pool))
 
 
+class ItemRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """An item that names no lead unit: its words, whom it addresses in words, its due."""
+
+    text: LongText
+    item: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    addressed_to: Line | None = None
+    due: datetime | None = None
+    due_date: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    due_rule: DueRule | None = None
+    due_text: Line | None = None
+    starts_on: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    id: UUID | None = None
+
+
+@post("/plans/{plan_id:uuid}/items", status_code=201)
+async def record_item(
+    commands: Injected[Commands],
+    pool: Injected[Pool],
+    plan_id: FromPath[UUID],
+    data: JSONBody[ItemRequest],
+) -> Response[Any]:
+    due, stated = written_due(commands, data.due, data.due_date, data.due_rule, data.due_text)
+    command = RecordItem(
+        plan_id=plan_id,
+        item_id=new_id(data.id),
+        text=data.text,
+        now=commands.now,
+        item=data.item,
+        addressed_to=data.addressed_to,
+        due=due,
+        stated_due=stated,
+        starts_on=parse_date(data.starts_on, "starts_on") if data.starts_on else None,
+    )
+    return await commands.run(plans.handler(command, commands.actor, pool))
+
+
 @post("/plans/{plan_id:uuid}/sub-plans", status_code=201)
 async def link_sub_plan(
     commands: Injected[Commands],
@@ -322,4 +361,5 @@ ROUTES = [
     supersede_plan,
     add_attachment,
     link_sub_plan,
+    record_item,
 ]

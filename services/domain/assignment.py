@@ -27,14 +27,13 @@ from events.assignments import (
     Outcome,
     ProgressReported,
     Source,
-    StatedDue,
     SubmissionFiled,
     SubmissionReviewed,
     UnitGroup,
 )
 from events.catalog import Event
 from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised, ReminderSent
-from events.plans import EscalationStep, ReviewStep
+from events.plans import EscalationStep, ReviewStep, StatedDue
 from services.domain import refusal_codes as codes
 from services.domain.calendar import VIETNAM, check_day, check_instant
 from services.domain.plan import Plan, check_policy

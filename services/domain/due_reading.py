@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Literal, get_args
+from typing import get_args
 
+from events.plans import DueRule
 from services.domain import refusal_codes as codes
 from services.domain.calendar import VIETNAM, check_day
 from services.domain.refusal import Refused
 
-DueRule = Literal["before", "by", "within_month", "within_quarter", "within_year"]
 DUE_RULES: tuple[DueRule, ...] = get_args(DueRule)
 
 _NUMERIC = re.compile(r"^\s*(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})\s*$")

@@ -27,12 +27,14 @@ from events.plans import (
     PlanClosed,
     PlanDrafted,
     PlanIssued,
+    PlanItemRecorded,
     PlanKind,
     PlanSuperseded,
     Recipient,
     ReviewStep,
     Secrecy,
     Signer,
+    StatedDue,
     SubPlanLinked,
     Urgency,
 )
@@ -67,6 +69,8 @@ class Plan:
     shift_day_off: bool = False
     issued_on: date | None = None
     attachments: tuple[UUID, ...] = ()
+    items: tuple[UUID, ...] = ()
+    """Items recorded without a lead (`PlanItemRecorded`)."""
     sub_plans: tuple[UUID, ...] = ()
     superseded_by: UUID | None = None
 
@@ -104,6 +108,8 @@ def evolve(state: Plan, event: Event) -> Plan:
             return replace(state, **changes)
         case AttachmentAdded():
             return replace(state, attachments=(*state.attachments, event.attachment_id))
+        case PlanItemRecorded():
+            return replace(state, items=(*state.items, event.item_id))
         case SubPlanLinked():
             return replace(state, sub_plans=(*state.sub_plans, event.sub_plan_id))
         case PlanClosed():
@@ -219,8 +225,24 @@ class LinkSubPlan:
     sub_plan_id: UUID
 
 
+@dataclass(frozen=True)
+class RecordItem:
+    """An item of the plan that names no lead unit, recorded as written."""
+
+    plan_id: UUID
+    item_id: UUID
+    text: str
+    now: datetime
+    item: str | None = None
+    addressed_to: str | None = None
+    due: datetime | None = None
+    stated_due: StatedDue | None = None
+    starts_on: date | None = None
+
+
 PlanCommand = (
     DraftPlan
+    | RecordItem
     | IssuePlan
     | AmendPlan
     | ClosePlan
@@ -385,6 +407,8 @@ def decide(command: PlanCommand, state: Plan, context: Context = Context()) -> D
             return _supersede(command, state, context)
         case AddAttachment():
             return _add_attachment(command, state)
+        case RecordItem():
+            return _record_item(command, state)
         case LinkSubPlan():
             return _link_sub_plan(command, state, context)
 
@@ -455,6 +479,47 @@ def _supersede(command: SupersedePlan, plan: Plan, context: Context) -> Decision
                 superseded_by=successor.id,
                 effective_at=command.now,
                 reason=command.reason,
+            )
+        ]
+    )
+
+
+def _record_item(command: RecordItem, plan: Plan) -> Decision:
+    if not plan.accepts_tasks:
+        raise Refused(
+            codes.PLAN_TAKES_NO_TASKS, f"plan {plan.id} is {plan.status}", plan_status=plan.status
+        )
+    if command.item_id in plan.items:
+        raise Refused(codes.ITEM_EXISTS, f"item {command.item_id} exists")
+    if command.due is not None:
+        check_instant(command.due, "due")
+    stated = command.stated_due
+    return Decision(
+        [
+            PlanItemRecorded(
+                plan_id=plan.id,
+                item_id=command.item_id,
+                item=None if command.item is None else text(command.item, codes.INVALID_ITEM, 40),
+                text=text(command.text, codes.INVALID_TEXT),
+                addressed_to=(
+                    None
+                    if command.addressed_to is None
+                    else text(command.addressed_to, codes.INVALID_ADDRESSEE, 500)
+                ),
+                due=command.due,
+                stated_due=(
+                    None
+                    if stated is None
+                    else StatedDue(
+                        text=None
+                        if stated.text is None
+                        else text(stated.text, codes.INVALID_DUE_TEXT, 500),
+                        on=stated.on,
+                        rule=stated.rule,
+                    )
+                ),
+                starts_on=command.starts_on,
+                effective_at=command.now,
             )
         ]
     )

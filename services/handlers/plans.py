@@ -28,6 +28,7 @@ from services.domain.plan import (
     IssuePlan,
     LinkSubPlan,
     Plan,
+    RecordItem,
     SupersedePlan,
 )
 from services.domain.refusal import Refused
@@ -120,7 +121,7 @@ def handler(
                     context_plans[command.superseded_by] = await load_plan(
                         session, command.superseded_by
                     )
-            case AddAttachment():
+            case AddAttachment() | RecordItem():
                 acting = actor.require(plan.issuer_unit_id, "chief", "officer")
             case LinkSubPlan():
                 sub = await load_plan(session, command.sub_plan_id)
@@ -130,11 +131,21 @@ def handler(
                     chain = await lineage(session, sub.issuer_unit_id)
         decision = plan_decider.decide(command, plan, Context(context_units, context_plans, chain))
         after = functools.reduce(plan_decider.evolve, decision.events, plan)
-        answer_id = command.attachment_id if isinstance(command, AddAttachment) else command.plan_id
+        answer_id = (
+            command.attachment_id
+            if isinstance(command, AddAttachment)
+            else command.item_id
+            if isinstance(command, RecordItem)
+            else command.plan_id
+        )
         outcome = Outcome(
             str(answer_id),
             plan_stream(command.plan_id),
-            status=201 if isinstance(command, DraftPlan | AddAttachment | LinkSubPlan) else 200,
+            status=(
+                201
+                if isinstance(command, DraftPlan | AddAttachment | LinkSubPlan | RecordItem)
+                else 200
+            ),
         )
         outcome.add(plan_stream(command.plan_id), decision, **plan_tags(after))
         outcome.acting_unit = acting

@@ -13,11 +13,11 @@ from events.assignments import (
     AssignmentCompleted,
     AssignmentIssued,
     DueSet,
-    StatedDue,
     SubmissionReviewed,
 )
 from events.catalog import catalog
 from events.deadlines import DeadlineScheduled
+from events.plans import StatedDue
 from services.domain.assignment import (
     RequestExtension,
     Review,
