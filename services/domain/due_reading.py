@@ -42,7 +42,8 @@ _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
 
 
 def parse_date(text: str, what: str = "date") -> date:
-    """A date as Vietnamese offices and ISO write it; refused `invalid-date` otherwise."""
+    """A date as Vietnamese offices and ISO write it, in the years 1900 to 9000; refused
+    `invalid-date` otherwise (each use checks its own window: `check_day`)."""
     for pattern, order in ((_NUMERIC, "dmy"), (_WORDS, "dmy"), (_ISO, "ymd")):
         found = pattern.match(text)
         if found is None:
@@ -50,9 +51,11 @@ def parse_date(text: str, what: str = "date") -> date:
         a, b, c = (int(part) for part in found.groups())
         day, month, year = (a, b, c) if order == "dmy" else (c, b, a)
         try:
-            return check_day(date(year, month, day), what)
+            if 1900 <= year <= 9000:
+                return date(year, month, day)
         except ValueError:
-            break
+            pass
+        break
     raise Refused(
         codes.INVALID_DATE,
         f"{what} {text!r} is not a date: write 26/02/2021, 2021-02-26 or ngày 26 tháng 02 năm 2021",
@@ -63,7 +66,7 @@ def period_day(text: str, rule: DueRule) -> date:
     """The day a due's date stands for: the date itself ("before", "by"), or the last day of
     the month, quarter or year it names (which a full date names too)."""
     if rule in ("before", "by"):
-        return parse_date(text, "due_date")
+        return check_day(parse_date(text, "due_date"), "due_date")
     year: int
     month: int
     if rule == "within_month" and (found := _MONTH.match(text)) is not None:

@@ -326,6 +326,24 @@ def test_every_command_route_answers_a_valid_example_with_2xx(
             "due": "2099-10-16T00:00:00+07:00",
         },
     )["id"]
+    undated = call(
+        "POST /plans/{plan_id}/assignments",
+        "POST",
+        f"/plans/{plan}/assignments",
+        {"item": "2", "text": "Tuyên truyền thường xuyên", "lead_unit_ids": [units["cd"]]},
+    )["id"]
+    call(
+        "POST /assignments/{assignment_id}/due",
+        "POST",
+        f"/assignments/{undated}/due",
+        {"due_date": "31/12/2099", "due_rule": "by", "reason": "Công văn chỉ đạo"},
+    )
+    call(
+        "POST /plans/{plan_id}/items",
+        "POST",
+        f"/plans/{plan}/items",
+        {"text": "Tổ chức mít tinh kỷ niệm", "addressed_to": "cấp xã"},
+    )
     call(
         "POST /assignments/{assignment_id}/acknowledge", "POST", f"/assignments/{task}/acknowledge"
     )
