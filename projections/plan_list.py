@@ -95,6 +95,12 @@ def apply(row: PlanRow | None, event: Event, version: int, at: datetime) -> Plan
     return row
 
 
+def _cited(event: PlanDrafted) -> tuple[str, ...]:
+    return tuple(
+        dict.fromkeys(i.number_normalized for i in event.implements if i.number_normalized)
+    )
+
+
 def _from_record(record: Mapping[str, Any]) -> PlanRow:
     return PlanRow(**{**dict(record), "recipients": tuple(record["recipients"])})
 
@@ -114,6 +120,13 @@ async def write(connection: DbConnection, changes: Sequence[Change]) -> None:
         row = apply(await TABLE.get(connection, event.plan_id), event, change.version, change.at)
         if row is not None:
             await TABLE.put(connection, row)
+        if isinstance(event, PlanDrafted) and (cited := _cited(event)):
+            await connection.execute(
+                "INSERT INTO plan_citations (plan_id, number_normalized) "
+                "SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+                event.plan_id,
+                list(cited),
+            )
 
 
 async def status_and_issuer(pool: Any, plan_id: UUID) -> tuple[str, UUID] | None:
@@ -139,6 +152,8 @@ async def search(
     status: str | None = None,
     number: str | None = None,
     number_normalized: str | None = None,
+    cites: str | None = None,
+    cites_normalized: str | None = None,
     q: str | None = None,
     limit: int = 50,
     after: tuple[datetime, UUID] | None = None,
@@ -160,10 +175,26 @@ async def search(
         prefix = escape_like(number.strip().lower())
         f.add(
             f"(number_normalized = {f.param(number_normalized)} "
-            f"OR lower(number) LIKE {f.param(prefix + '%')})"
+            f"OR lower(number) LIKE {f.param(prefix + '%')} "
+            f"OR lower(number_normalized) LIKE {f.param(prefix + '%')})"
+        )
+    if cites is not None:
+        # A whole number (1498-CV/TU), or its leading part (1498) up to a separator.
+        head = escape_like(cites.strip().upper())
+        f.add(
+            "EXISTS (SELECT 1 FROM plan_citations c WHERE c.plan_id = plan_list.plan_id AND "
+            f"(c.number_normalized = {f.param(cites_normalized)} "
+            f"OR upper(c.number_normalized) LIKE {f.param(head + '-%')} "
+            f"OR upper(c.number_normalized) LIKE {f.param(head + '/%')}))"
         )
     if q:
-        f.add(f"search_key LIKE {f.param('%' + escape_like(fold(q)) + '%')}")
+        # The title and number, folded; or the number of a document it implements.
+        words = f.param("%" + escape_like(fold(q)) + "%")
+        cited = f.param("%" + escape_like(q.strip().upper()) + "%")
+        f.add(
+            f"(search_key LIKE {words} OR EXISTS (SELECT 1 FROM plan_citations c "
+            f"WHERE c.plan_id = plan_list.plan_id AND upper(c.number_normalized) LIKE {cited}))"
+        )
     if after is not None:
         f.add(f"(drafted_at, plan_id) < ({f.param(after[0])}, {f.param(after[1])})")
     rows = await pool.fetch(

@@ -83,7 +83,7 @@ READ_MODELS: tuple[ReadModel, ...] = (
         "plans as they stand, for finding them",
         plan_list.EVENTS,
         ("plan",),
-        ("plan_list",),
+        ("plan_list", "plan_citations"),
         plan_list.apply,
         plan_list.write,
     ),

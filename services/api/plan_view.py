@@ -104,6 +104,14 @@ async def list_plans(
         Literal["draft", "issued", "closed", "cancelled", "superseded"] | None
     ] = None,
     number: Annotated[str | None, QueryParameter(max_length=80)] = None,
+    cites: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=80,
+            description="Plans implementing a document: its number (1498-CV/TU) or the "
+            "number's leading part (1498)",
+        ),
+    ] = None,
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     page: Annotated[str | None, QueryParameter(max_length=200)] = None,
@@ -115,6 +123,10 @@ async def list_plans(
     if number is not None:
         with contextlib.suppress(InvalidDocumentNumber):
             normalized = parse(number).normalized
+    cited = None
+    if cites is not None:
+        with contextlib.suppress(InvalidDocumentNumber):
+            cited = parse(cites).normalized
     found = await plan_list.search(
         pool,
         readable_by=await reach(pool, actor),
@@ -122,6 +134,8 @@ async def list_plans(
         status=status,
         number=number,
         number_normalized=normalized,
+        cites=cites,
+        cites_normalized=cited,
         q=q,
         limit=limit,
         after=decode_page(page, datetime.fromisoformat, UUID) if page is not None else None,
