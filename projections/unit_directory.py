@@ -9,7 +9,7 @@ that changed (migration 0014 says why that is enough).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -326,3 +326,16 @@ async def group_members(
     """The active units a group names: under `within` (directly, or anywhere with `subtree`),
     of the kinds given (any when none), by short code and name."""
     return [row["unit_id"] for row in await pool.fetch(_GROUP, within, list(kinds), subtree)]
+
+
+async def names_of(pool: asyncpg.Pool[Any], unit_ids: Iterable[UUID]) -> dict[UUID, dict[str, str]]:
+    """Each unit's name and short code as it stands (`{"name", "short_code"}`), for reading an
+    answer the way an official does; units not in the directory are left out."""
+    wanted = list(dict.fromkeys(unit_ids))
+    if not wanted:
+        return {}
+    rows = await pool.fetch(
+        "SELECT unit_id, name, short_code FROM unit_directory WHERE unit_id = ANY($1::uuid[])",
+        wanted,
+    )
+    return {r["unit_id"]: {"name": r["name"], "short_code": r["short_code"]} for r in rows}

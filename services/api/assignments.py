@@ -16,6 +16,7 @@ from events.assignments import AttachmentMeta, Count, Outcome, UnitGroup
 from events.organisation import UnitKind
 from events.plans import DueRule, EscalationStep, ReviewStep
 from events.store import EventStore
+from projections import unit_directory
 from services.api.commanding import Commands, new_id
 from services.api.compliance import ValidAt
 from services.api.dependencies import Injected, Pool
@@ -368,9 +369,30 @@ async def get_assignment(
                 "Not in effect then",
                 f"task {assignment_id} had not been issued by {effective.isoformat()}",
             )
-        return Response({**then.body, "valid_at": effective.isoformat()})
-    body = found.body
-    return Response(body, headers={"ETag": f'"{found.version}"'})
+        return Response({**await _named(pool, then.body), "valid_at": effective.isoformat()})
+    return Response(await _named(pool, found.body), headers={"ETag": f'"{found.version}"'})
+
+
+async def _named(pool: Pool, body: dict[str, Any]) -> dict[str, Any]:
+    """The task with each unit it names given with its name and short code."""
+    roles = ("lead_unit_id", "report_to_unit_id", "issuer_unit_id")
+    ids = [str(body[r]) for r in roles if body.get(r)]
+    ids += [str(u) for u in body.get("coordinating_unit_ids", ())]
+    names = await unit_directory.names_of(pool, (UUID(i) for i in ids))
+
+    def named(unit_id: Any) -> dict[str, str | None]:
+        known = names.get(UUID(str(unit_id)), {})
+        return {
+            "id": str(unit_id),
+            "name": known.get("name"),
+            "short_code": known.get("short_code"),
+        }
+
+    return {
+        **body,
+        **{r.removesuffix("_id"): named(body[r]) for r in roles if body.get(r)},
+        "coordinating_units": [named(u) for u in body.get("coordinating_unit_ids", ())],
+    }
 
 
 def _readers(body: dict[str, Any]) -> list[UUID | None]:

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from events.store import EventStore
-from projections import compliance
+from projections import compliance, unit_directory
 from services.api.as_of import plan_then
 from services.api.consistency import wait_for_projection
 from services.api.dependencies import Injected, Pool
@@ -176,6 +176,14 @@ async def unit_board(
     await require_unit_read(pool, actor, [unit_id])
     headers = await consistent(store, after, consistency_token)
     items = await compliance.board(pool, unit_id, now)
+    names = await unit_directory.names_of(pool, (i["lead_unit_id"] for i in items))
+    for item in items:
+        known = names.get(item["lead_unit_id"], {})
+        item["lead_unit"] = {
+            "id": str(item["lead_unit_id"]),
+            "name": known.get("name"),
+            "short_code": known.get("short_code"),
+        }
     return Response({"items": items, "next": None}, headers=headers)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -14,7 +15,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from events.page_token import decode_page, encode_page
 from events.store import EventStore
-from projections import plan_list, plan_view
+from projections import plan_list, plan_view, unit_directory
 from projections.task_facts import TaskFact
 from services.api.as_of import plan_then
 from services.api.compliance import After, AsOf, ConsistencyToken, ValidAt, consistent
@@ -26,18 +27,39 @@ from services.handlers.auth import Actor
 from services.handlers.reach import reach
 
 
-def body(found: plan_view.PlanView, facts: list[TaskFact], at: datetime) -> dict[str, Any]:
+def body(
+    found: plan_view.PlanView,
+    facts: list[TaskFact],
+    at: datetime,
+    names: Mapping[UUID, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The plan view; with `names`, every unit named comes with its name and short code."""
     plan = found.plan
+    units = names or {}
+    tasks = plan_view.tasks(facts, at)
+    owing = plan_view.not_reported(facts, at)
+    if names is not None:
+        for task in tasks:
+            task["lead_unit"] = _named(units, task["lead_unit_id"])
+            task["report_to_unit"] = _named(units, task["report_to_unit_id"])
+            task["coordinating_units"] = [_named(units, u) for u in task["coordinating_unit_ids"]]
+        for entry in owing:
+            entry["unit"] = _named(units, entry["unit_id"])
+    recipients = [
+        {**r, **({"unit": _named(units, r["unit_id"])} if names is not None else {})}
+        for r in msgspec.to_builtins(plan.recipients)
+    ]
     return {
         "id": str(plan.id),
         "status": plan.status,
         "kind": plan.kind,
         "title": plan.title,
         "issuer_unit_id": str(plan.issuer_unit_id),
+        **({"issuer_unit": _named(units, str(plan.issuer_unit_id))} if names is not None else {}),
         "purpose": plan.purpose,
         "implements": [_shown(cited) for cited in msgspec.to_builtins(plan.implements)],
         "phases": msgspec.to_builtins(plan.phases),
-        "recipients": msgspec.to_builtins(plan.recipients),
+        "recipients": recipients,
         "escalation_policy": msgspec.to_builtins(plan.escalation_policy),
         "review_steps": list(plan.review_steps),
         "shift_day_off": plan.shift_day_off,
@@ -50,9 +72,23 @@ def body(found: plan_view.PlanView, facts: list[TaskFact], at: datetime) -> dict
         "accepts_tasks": plan.accepts_tasks,
         "version": found.version,
         "history": found.history,
-        "tasks": plan_view.tasks(facts, at),
-        "not_reported": plan_view.not_reported(facts, at),
+        "tasks": tasks,
+        "not_reported": owing,
     }
+
+
+def _named(names: Mapping[UUID, dict[str, str]], unit_id: str) -> dict[str, str | None]:
+    known = names.get(UUID(unit_id), {})
+    return {"id": unit_id, "name": known.get("name"), "short_code": known.get("short_code")}
+
+
+async def unit_names(pool: Pool, found: plan_view.PlanView, facts: list[TaskFact]) -> Any:
+    """The names of the units a plan view names, as they stand."""
+    ids: list[UUID] = [u for u in [found.plan.issuer_unit_id] if u is not None]
+    ids += [r.unit_id for r in found.plan.recipients]
+    for fact in facts:
+        ids += [fact.lead_unit_id, fact.report_to_unit_id, *fact.coordinating_unit_ids]
+    return await unit_directory.names_of(pool, ids)
 
 
 def _shown(document: dict[str, Any]) -> dict[str, Any]:
@@ -79,9 +115,10 @@ async def get_plan(
     effective = instant_or_day(valid_at, "valid_at")
     if instant(as_of, "as_of") is not None or effective is not None:
         then = await plan_then(store, pool, actor, now, plan_id, as_of, effective)
+        names = await unit_names(pool, then.view, then.facts)
         return Response(
             {
-                **body(then.view, then.facts, then.judged_at),
+                **body(then.view, then.facts, then.judged_at, names),
                 "as_of": then.stamp() if as_of is not None else None,
                 "valid_at": effective.isoformat() if effective else None,
             }
@@ -90,7 +127,11 @@ async def get_plan(
     headers = await consistent(store, after, consistency_token)
     facts = await plan_view.facts_of_plan(pool, plan_id)
     return Response(
-        {**body(found, facts, now), "as_of": None, "valid_at": None},
+        {
+            **body(found, facts, now, await unit_names(pool, found, facts)),
+            "as_of": None,
+            "valid_at": None,
+        },
         headers={"ETag": f'"{found.version}"', **headers},
     )
 

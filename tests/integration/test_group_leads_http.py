@@ -153,6 +153,10 @@ async def test_a_group_of_twelve_villages_is_fanned_out_and_counted(
         one = await ok(
             await client.get(f"/assignments/{issued['assignments'][u['b1']]}", headers=chief)
         )
+        view = await ok(await client.get(f"/plans/{plan}", headers=chief))
+        board = await ok(
+            await client.get(f"/units/{u['b1']}/assignments", headers=bearer(admin_token))
+        )
 
     village_ids = {u[f"b{n}"] for n in range(1, 13)}
     assert set(issued["assignments"]) == village_ids  # one task per village, nobody else
@@ -166,6 +170,18 @@ async def test_a_group_of_twelve_villages_is_fanned_out_and_counted(
         "text": "các thôn, bản",
     }
     assert one["coordinating_unit_ids"] == [u["th"]]
+    # Read back as an official reads: every unit named with its name and code.
+    assert one["lead_unit"] == {"id": u["b1"], "name": "Bản Ít Ong", "short_code": "B01"}
+    assert one["coordinating_units"] == [
+        {"id": u["th"], "name": "Trường Tiểu học Ít Ong", "short_code": "THIO"}
+    ]
+    assert one["report_to_unit"]["name"] == "Ủy ban nhân dân xã Ít Ong"
+    assert sorted(t["lead_unit"]["name"] for t in view["tasks"]) == sorted(VILLAGES)
+    assert view["issuer_unit"]["short_code"] == "UBND"
+    assert {e["unit"]["short_code"] for e in view["not_reported"]} == {
+        f"B{n:02}" for n in range(1, 13)
+    }
+    assert board["items"][0]["lead_unit"]["name"] == "Bản Ít Ong"
     assert one["coordinating_groups"][0]["text"] == "các trường học"
     assert one["coordinating_text"] == ["các cơ quan, đơn vị có liên quan"]
     assert one["report_via"] == "qua Văn phòng UBND xã"
