@@ -180,9 +180,14 @@ async def search(
     status: str | None,
     limit: int,
     after: tuple[str, UUID] | None,
+    code: str | None = None,
 ) -> UnitPage:
-    """Units by name (folded: with or without diacritics), under a parent, in a status."""
+    """Units by name (folded: with or without diacritics), by short code (every unit that
+    writes it: a code is a document symbol, "TU" is many provinces'), under a parent, in a
+    status."""
     f = Filters()
+    if code:
+        f.add(f"short_code = upper({f.param(code.strip())})")
     if q:
         f.add(f"search_key LIKE {f.param('%' + escape_like(fold(q)) + '%')}")
     if parent is not None:

@@ -224,6 +224,14 @@ async def list_units(
     pool: Injected[Pool],
     actor: NamedDependency[Actor],
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    code: Annotated[
+        str | None,
+        QueryParameter(
+            max_length=40,
+            description="Every unit with this short code: a document symbol such as TU, which "
+            "many units write; the answer lists the candidates",
+        ),
+    ] = None,
     parent: FromQuery[UUID | None] = None,
     status: FromQuery[Literal["active", "merged", "split", "dissolved"] | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
@@ -231,7 +239,7 @@ async def list_units(
 ) -> UnitList:
     after = decode_page(page, str, UUID) if page is not None else None
     found = await unit_directory.search(
-        pool, q=q, parent=parent, status=status, limit=limit, after=after
+        pool, q=q, parent=parent, status=status, limit=limit, after=after, code=code
     )
     token = encode_page(found.next[0], str(found.next[1])) if found.next else None
     return UnitList([_view(row) for row in found.items], token)

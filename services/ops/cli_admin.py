@@ -39,8 +39,11 @@ async def _unit_id(pool: asyncpg.Pool[Any], text: str) -> UUID:
     except ValueError:
         pass
     rows = await unit_directory.active_by_short_code(pool, text.strip())
-    if len(rows) != 1:
-        raise CliError(f"{text!r} names {len(rows)} active units; pass the unit id")
+    if not rows:
+        raise CliError(f"{text!r} names no active unit; pass the unit id")
+    if len(rows) > 1:
+        candidates = "; ".join(f"{r['name']} ({r['unit_id']})" for r in rows)
+        raise CliError(f"{text!r} is the short code of {len(rows)} units: {candidates}")
     unit_id: UUID = rows[0]["unit_id"]
     return unit_id
 

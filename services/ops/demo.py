@@ -82,10 +82,26 @@ class Loader:
         await self.reorganisation()
 
     async def units(self) -> None:
-        rows = [
-            ImportedUnit(u.ref, demo_id(f"unit:{u.ref}"), u.name, u.short_code, u.kind, u.parent)
-            for u in UNITS
-        ]
+        """The seeds' units. In a database whose own top units already use a code of the
+        demo's (another province's "TU"), the demo's top units go under a unit of their own,
+        "Dữ liệu mẫu", so that the demo loads beside what is there."""
+        roots = [u for u in UNITS if u.parent is None]
+        taken = await self.store.pool.fetchval(
+            "SELECT count(*) FROM unit_directory WHERE parent_id IS NULL AND status = 'active' "
+            "AND short_code = ANY($1::text[]) AND unit_id <> ALL($2::uuid[])",
+            [u.short_code for u in roots],
+            [demo_id(f"unit:{u.ref}") for u in roots],
+        )
+        rows = []
+        if taken:
+            rows.append(
+                ImportedUnit(DEMO_ROOT, demo_id("unit:demo"), "Dữ liệu mẫu", "MAU", "other")
+            )
+        for u in UNITS:
+            parent = u.parent or (DEMO_ROOT if taken else None)
+            rows.append(
+                ImportedUnit(u.ref, demo_id(f"unit:{u.ref}"), u.name, u.short_code, u.kind, parent)
+            )
         await self.step("units", at("2019-05-06", 8), units.import_handler(rows, OPERATOR))
 
     async def plan(self, plan: DemoPlan) -> None:
@@ -456,6 +472,10 @@ class Loader:
                 when,
             ),
         )
+
+
+DEMO_ROOT = "demo"
+"""The ref of the unit the demo's top units go under when their codes are taken at the top."""
 
 
 async def load_demo(store: EventStore) -> int:
