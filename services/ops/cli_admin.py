@@ -40,7 +40,7 @@ async def _unit_id(pool: asyncpg.Pool[Any], text: str) -> UUID:
         pass
     rows = await unit_directory.active_by_short_code(pool, text.strip())
     if not rows:
-        raise CliError(f"{text!r} names no active unit; pass the unit id")
+        raise CliError(f"{text!r} names 0 active units; pass the unit id")
     if len(rows) > 1:
         candidates = "; ".join(f"{r['name']} ({r['unit_id']})" for r in rows)
         raise CliError(f"{text!r} is the short code of {len(rows)} units: {candidates}")
