@@ -1,6 +1,7 @@
-"""Four more documents entered through HTTP exactly as written and read back (issue 21): a
+"""Six more documents entered through HTTP exactly as written and read back (issue 21): a
 provincial standing committee's plan, a ministry's letter to every province's department, a
-district People's Committee letter with numbered sub-items, and a youth-union branch letter.
+district People's Committee letter with numbered sub-items, a youth-union branch letter, an
+election committee's plan to the People's Councils, and a Party cell's notice to its members.
 The texts are written for this test in the layouts of HD 36-HD/VPTW (Party) and NĐ 30/2020/NĐ-CP
 (state); the other documents of the issue are in test_written_dues_http, test_group_leads_http,
 test_plan_items_http and test_documents_that_give_less_http.
@@ -42,6 +43,10 @@ TREE = {
         unit("db", "Tỉnh Điện Biên", "ĐB", "other", "cp"),
         unit("ubdb", "Ủy ban nhân dân tỉnh Điện Biên", "UBND", "people_committee", "db"),
         unit("svhdb", f"{SVH} tỉnh Điện Biên", "SVHTTDL", "department", "ubdb"),
+        unit("hdsl", "Hội đồng nhân dân tỉnh Sơn La", "HĐND", "peoples_council", "sl"),
+        unit("hddb", "Hội đồng nhân dân tỉnh Điện Biên", "HĐND", "peoples_council", "db"),
+        unit("ubbc", "Ủy ban bầu cử tỉnh Sơn La", "UBBC", "election_committee", "sl"),
+        unit("cb", "Chi bộ bản Ít Ong", "CB", "party_cell", "dukc"),
         unit("tu", "Tỉnh ủy Sơn La", "TU", "party_committee"),
         unit("btv", "Ban Thường vụ Tỉnh ủy", "BTVTU", "standing_committee", "tu"),
         unit("btg", "Ban Tuyên giáo Tỉnh ủy", "BTGTU", "party_board", "tu"),
@@ -306,6 +311,88 @@ async def test_four_documents_as_written(pool: asyncpg.Pool[Any], domain_store: 
             },
         )
 
+        # 5. ỦY BAN BẦU CỬ TỈNH SƠN LA / Số: 12/KH-UBBC / KẾ HOẠCH tổ chức hội nghị hiệp
+        # thương / ... Thường trực Hội đồng nhân dân các tỉnh báo cáo danh sách trước ngày
+        # 10/5/2021. TM. ỦY BAN BẦU CỬ / CHỦ TỊCH / Nguyễn Thái Hưng
+        election = await clerk_of("ubbc")
+        plan_12 = await election.document(
+            {
+                "kind": "KH",
+                "issuer_unit_id": u["ubbc"],
+                "title": "Tổ chức hội nghị hiệp thương giới thiệu người ứng cử",
+            },
+            {
+                "number": "12/KH-UBBC",
+                "place": "Sơn La",
+                "issued_on": "02/03/2021",
+                "signer": {
+                    "name": "Nguyễn Thái Hưng",
+                    "title": "Chủ tịch",
+                    "authority": "TM",
+                    "on_behalf_of": "Ủy ban bầu cử",
+                },
+            },
+        )
+        await election.task(
+            plan_12,
+            {
+                "text": "Thường trực Hội đồng nhân dân các tỉnh báo cáo danh sách người ứng cử",
+                "lead_groups": [
+                    {
+                        "within": u["cp"],
+                        "kinds": ["peoples_council"],
+                        "subtree": True,
+                        "text": "Thường trực Hội đồng nhân dân các tỉnh",
+                    }
+                ],
+                "due_date": "10/5/2021",
+                "due_rule": "before",
+                "due_text": "trước ngày 10/5/2021",
+            },
+        )
+
+        # 6. ĐẢNG BỘ KHỐI ... / CHI BỘ BẢN ÍT ONG / Số 08-TB/CB / THÔNG BÁO kết luận của chi
+        # bộ tại kỳ sinh hoạt tháng 3/2021: - Đảng viên đóng đảng phí trước ngày 10 hằng tháng.
+        # - Tham gia tổng vệ sinh môi trường trong tháng 3/2021. Nơi nhận: Các đồng chí đảng
+        # viên trong chi bộ; Lưu chi bộ. T/M CHI BỘ / BÍ THƯ / Lò Văn Ơn
+        cell = await clerk_of("cb")
+        plan_08 = await cell.document(
+            {
+                "kind": "TB",
+                "issuer_unit_id": u["cb"],
+                "title": "Kết luận của chi bộ tại kỳ sinh hoạt tháng 3/2021",
+            },
+            {
+                "number": "08-TB/CB",
+                "place": "Ít Ong",
+                "issued_on": "02/03/2021",
+                "signer": {"name": "Lò Văn Ơn", "title": "Bí thư", "authority": "TM",
+                           "on_behalf_of": "Chi bộ"},
+                "distribution": [
+                    {"text": "Các đồng chí đảng viên trong chi bộ"},
+                    {"text": "Lưu chi bộ"},
+                ],
+            },
+        )  # fmt: skip
+        await cell.post(
+            f"/plans/{plan_08}/items",
+            {
+                "text": "Đảng viên đóng đảng phí trước ngày 10 hằng tháng",
+                "addressed_to": "đảng viên",
+                "due_text": "trước ngày 10 hằng tháng",
+            },
+        )
+        await cell.post(
+            f"/plans/{plan_08}/items",
+            {
+                "text": "Tham gia tổng vệ sinh môi trường",
+                "addressed_to": "đảng viên",
+                "due_date": "3/2021",
+                "due_rule": "within_month",
+                "due_text": "trong tháng 3/2021",
+            },
+        )
+
         projector = Projector(domain_store, task_facts.MODEL)
         assert await projector.claim()
         await projector.catch_up_to_the_end()
@@ -314,6 +401,8 @@ async def test_four_documents_as_written(pool: asyncpg.Pool[Any], domain_store: 
             "702": await ministry.view(plan_702),
             "310": await district.view(plan_310),
             "youth": await youth.view(plan_youth),
+            "12": await election.view(plan_12),
+            "08": await cell.view(plan_08),
         }
         figures_45 = await ok(
             await client.get(f"/plans/{plan_45}/compliance", headers=province.headers)
@@ -378,3 +467,35 @@ async def test_four_documents_as_written(pool: asyncpg.Pool[Any], domain_store: 
         (None, "Chi đoàn bản Phiêng Bay", None, "thường xuyên"),
         (None, "Chi đoàn bản Ít Ong", None, "thường xuyên"),
     ]  # fmt: skip
+
+    v12 = views["12"]
+    assert v12["issued"]["number"] == "12/KH-UBBC" and v12["issuer_unit"]["name"] == (
+        "Ủy ban bầu cử tỉnh Sơn La"
+    )
+    may10 = "2021-05-09T17:00:00+00:00"
+    assert sorted(read(v12)) == [
+        (None, "Hội đồng nhân dân tỉnh Sơn La", may10, "trước ngày 10/5/2021"),
+        (None, "Hội đồng nhân dân tỉnh Điện Biên", may10, "trước ngày 10/5/2021"),
+    ]
+
+    v08 = views["08"]
+    assert (v08["kind"], v08["issued"]["number"]) == ("TB", "08-TB/CB")
+    assert [line["text"] for line in v08["issued"]["distribution"]] == [
+        "Các đồng chí đảng viên trong chi bộ",
+        "Lưu chi bộ",
+    ]
+    assert v08["tasks"] == []  # nothing to chase: the items name no unit
+    assert [(i["text"], i["addressed_to"], i["due"], i["stated_due"]) for i in v08["items"]] == [
+        (
+            "Đảng viên đóng đảng phí trước ngày 10 hằng tháng",
+            "đảng viên",
+            None,
+            {"text": "trước ngày 10 hằng tháng", "on": None, "rule": None},
+        ),
+        (
+            "Tham gia tổng vệ sinh môi trường",
+            "đảng viên",
+            "2021-04-01T00:00:00+07:00",
+            {"text": "trong tháng 3/2021", "on": "2021-03-31", "rule": "within_month"},
+        ),
+    ]
