@@ -178,7 +178,7 @@ class PlanItemRecorded(Event, frozen=True, kw_only=True):
     due: datetime | None = None
     stated_due: StatedDue | None = None
     starts_on: date | None = None
-    effective_at: datetime
+    """No time of its own: it is part of the document, in effect with its issue."""
 
 
 @catalog.register()

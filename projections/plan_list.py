@@ -3,6 +3,7 @@ row, written in the transaction of the command that appended them."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -22,7 +23,7 @@ from events.store import DbConnection
 from projections.change import Change
 from projections.filters import Filters, escape_like
 from projections.rows import RowTable
-from services.domain.docnumber import shown
+from services.domain.docnumber import InvalidDocumentNumber, parse, shown
 from services.domain.text import fold
 
 
@@ -96,9 +97,16 @@ def apply(row: PlanRow | None, event: Event, version: int, at: datetime) -> Plan
 
 
 def _cited(event: PlanDrafted) -> tuple[str, ...]:
-    return tuple(
-        dict.fromkeys(i.number_normalized for i in event.implements if i.number_normalized)
-    )
+    """The normalised numbers a draft cites: a document by its number, or a plan of the ledger
+    (whose number the event carries as written)."""
+    numbers = []
+    for cited in event.implements:
+        if cited.number_normalized:
+            numbers.append(cited.number_normalized)
+        elif cited.number:
+            with contextlib.suppress(InvalidDocumentNumber):
+                numbers.append(parse(cited.number).normalized)
+    return tuple(dict.fromkeys(numbers))
 
 
 def _from_record(record: Mapping[str, Any]) -> PlanRow:

@@ -114,7 +114,8 @@ def apply(row: TaskFact | None, event: Event) -> TaskFact | None:
         case ExtensionRequested():
             return replace(row, extension_pending=True)
         case ExtensionGranted():
-            return replace(row, due=event.new_due, extension_pending=False)
+            # The document's words named the due it replaced.
+            return replace(row, due=event.new_due, extension_pending=False, due_text=None)
         case ExtensionDenied():
             return replace(row, extension_pending=False)
         case ObstacleRaised():

@@ -166,8 +166,8 @@ async def post(clients: Clients, config: DeliveryConfig, batch: Batch) -> Delive
     """POST one signed batch, within WEBHOOK_TIMEOUT_SECONDS in all (resolving the host,
     connecting, sending, reading the answer); what the answer means for the cursor."""
     try:
-        async with asyncio.timeout(config.timeout):
-            return await _post(clients, config, batch)
+        async with asyncio.timeout(config.timeout) as deadline:
+            return await _post(clients, config, batch, deadline)
     except TimeoutError:
         log.info("webhook delivery got no answer in time", subscription=str(batch.subscription_id))
         return Failed(no_answer(config.timeout))
@@ -176,7 +176,9 @@ async def post(clients: Clients, config: DeliveryConfig, batch: Batch) -> Delive
         return Failed(no_answer(config.timeout))
 
 
-async def _post(clients: Clients, config: DeliveryConfig, batch: Batch) -> Delivered | Failed:
+async def _post(
+    clients: Clients, config: DeliveryConfig, batch: Batch, deadline: asyncio.Timeout
+) -> Delivered | Failed:
     try:
         addresses = await resolve_and_check(batch.url, config.allowed)
         target = httpx.URL(batch.url)
@@ -215,6 +217,8 @@ async def _post(clients: Clients, config: DeliveryConfig, batch: Batch) -> Deliv
                 extensions=extensions,
                 timeout=timeout,
             ) as response:
+                # The answer is in: its status stands, whatever reading its body takes.
+                deadline.reschedule(None)
                 return await _answer(response, batch.events, batch.next_cursor)
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             # The cause (refused, unreachable, TLS) is for the operator's log, not the owner.
@@ -293,9 +297,17 @@ async def deliver(
             try:
                 if eyes is None:  # whose eyes the job reads with, looked up once per job
                     eyes = await subscriptions.eyes_of(pool, row)
-                fresh = confirmed is not None and time.monotonic() - confirmed < RECONFIRM_SECONDS
                 attempt = await _attempt(
-                    store, clients, config, subscription_id, row, cursor, token, eyes, ahead, fresh
+                    store,
+                    clients,
+                    config,
+                    subscription_id,
+                    row,
+                    cursor,
+                    token,
+                    eyes,
+                    ahead,
+                    confirmed,
                 )
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
                 # Not the receiver's fault: try again after the first backoff, failures kept.
@@ -422,11 +434,12 @@ async def _attempt(
     token: uuid.UUID,
     eyes: subscriptions.Eyes,
     ahead: Ahead,
-    fresh: bool,
+    confirmed: float | None,
 ) -> tuple[Delivered | Failed, int] | None:
     """Send the next page after `cursor`: what came of it and how many events it held; None
     when there is nothing to send or the lease was lost (paused, reset, taken over). The lease
-    is renewed first unless it was confirmed a moment ago (`fresh`). A full page has the one
+    is renewed first unless it was confirmed (`confirmed`, a monotonic time) a moment before,
+    judged once the page is in hand. A full page has the one
     after it read while it is sent (`ahead`)."""
     pool = store.pool
     if eyes.owner is None:
@@ -449,6 +462,7 @@ async def _attempt(
             # Nothing for this subscription up to the horizon: no need to look there again.
             await subscription_rows.skip(pool, subscription_id, token, page.scanned)
         return None
+    fresh = confirmed is not None and time.monotonic() - confirmed < RECONFIRM_SECONDS
     if not fresh and not await subscription_rows.renew(
         pool, subscription_id, token, config.lease_seconds
     ):

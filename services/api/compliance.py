@@ -17,7 +17,7 @@ from services.api.consistency import wait_for_projection
 from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.api.problems import Problem
-from services.api.times import instant, instant_or_day
+from services.api.times import has_time, instant, instant_or_day
 from services.domain.calendar import VIETNAM
 from services.domain.due_reading import parse_date
 from services.handlers.auth import Actor
@@ -150,7 +150,7 @@ def _midnight(day: date) -> datetime:
 
 
 def _is_date(given: str) -> bool:
-    return "T" not in given.upper() and ":" not in given
+    return not has_time(given)
 
 
 def _instant(given: str | None, name: str) -> datetime | None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from typing import overload
 
 from services.api.problems import Problem
 from services.domain.calendar import VIETNAM
 from services.domain.due_reading import parse_date
+
+_CLOCK = re.compile(r"\d:\d\d")
+
+
+def has_time(text: str) -> bool:
+    """Whether the text carries a time of day: an instant, not a date ("tháng" has a T too)."""
+    return _CLOCK.search(text) is not None
 
 
 @overload
@@ -47,7 +55,7 @@ def instant_or_day(text: str | None, name: str) -> datetime | None:
     so that whatever took effect that day counts."""
     if text is None:
         return None
-    if "T" in text.upper() or ":" in text:
+    if has_time(text):
         try:
             moment = datetime.fromisoformat(text.strip().replace(" ", "+"))
         except ValueError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal, overload
 from uuid import UUID
 
@@ -35,7 +35,7 @@ from events.catalog import Event
 from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised, ReminderSent
 from events.plans import EscalationStep, ReviewStep, StatedDue
 from services.domain import refusal_codes as codes
-from services.domain.calendar import VIETNAM, check_day, check_instant
+from services.domain.calendar import VIETNAM, check_day, check_instant, day_of
 from services.domain.plan import Plan, check_policy
 from services.domain.refusal import Decision, Refused
 from services.domain.refusal_codes import Code
@@ -639,11 +639,6 @@ def _withdraw(command: Withdraw, task: Assignment) -> Decision:
             )
         ]
     )
-
-
-def day_of(due: datetime) -> date:
-    """The day in Vietnam a due ends (an instant at midnight ends the day before)."""
-    return (due.astimezone(VIETNAM) - timedelta(microseconds=1)).date()
 
 
 def _after_issue(due: datetime, plan: Plan | None, what: str) -> None:

@@ -34,6 +34,11 @@ _LOWEST, _HIGHEST = date(1899, 1, 1).toordinal(), date(2101, 12, 31).toordinal()
 midnight on 1900-01-01 has its day 0 on 1899-12-31). Beyond it, `date-out-of-range`."""
 
 
+def day_of(due: datetime) -> date:
+    """The day in Vietnam a due ends (an instant at midnight ends the day before)."""
+    return (due.astimezone(VIETNAM) - timedelta(microseconds=1)).date()
+
+
 def check_day(day: date, what: str) -> date:
     """`day` if within the window (EARLIEST to LATEST), else refused `date-out-of-range`."""
     if not EARLIEST <= day <= LATEST:

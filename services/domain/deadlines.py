@@ -25,7 +25,7 @@ from events.deadlines import (
 )
 from events.plans import EscalationStep
 from services.domain.assignment import Assignment
-from services.domain.calendar import VIETNAM, Calendar, check_instant
+from services.domain.calendar import VIETNAM, Calendar, check_instant, day_of
 
 OFFICE_HOUR = time(8, 0)
 DEFAULT_POLICY: tuple[EscalationStep, ...] = (
@@ -53,7 +53,7 @@ def step_name(offset: int) -> str:
 
 
 def day_zero(due: datetime) -> date:
-    return (due.astimezone(VIETNAM) - timedelta(microseconds=1)).date()
+    return day_of(due)
 
 
 def due_in_force(due: datetime, calendar: Calendar, shift_day_off: bool) -> datetime:

@@ -39,7 +39,7 @@ from events.plans import (
     Urgency,
 )
 from services.domain import refusal_codes as codes
-from services.domain.calendar import check_day, check_instant
+from services.domain.calendar import check_day, check_instant, day_of
 from services.domain.docnumber import DocumentNumber, InvalidDocumentNumber, parse
 from services.domain.refusal import Decision, Key, Refused
 from services.domain.refusal_codes import Code
@@ -277,6 +277,9 @@ def number_key(issuer_unit_id: UUID, number: DocumentNumber, kind: str, period: 
     )
 
 
+UNDATED = "undated"
+"""The numbering period a number is reserved in when the document's date is not known."""
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
@@ -493,6 +496,12 @@ def _record_item(command: RecordItem, plan: Plan) -> Decision:
         raise Refused(codes.ITEM_EXISTS, f"item {command.item_id} exists")
     if command.due is not None:
         check_instant(command.due, "due")
+    if command.starts_on is not None:
+        check_day(command.starts_on, "starts_on")
+        if command.due is not None and command.starts_on >= day_of(command.due):
+            raise Refused(
+                codes.INVALID_DUE, "the execution window starts on or after the day of the due"
+            )
     stated = command.stated_due
     return Decision(
         [
@@ -519,7 +528,6 @@ def _record_item(command: RecordItem, plan: Plan) -> Decision:
                     )
                 ),
                 starts_on=command.starts_on,
-                effective_at=command.now,
             )
         ]
     )
@@ -627,9 +635,11 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
     )
     assert plan.issuer_unit_id is not None
     period = command.numbering_period if number is not None else None
+    # A number without a known period (no issue date) is still the issuer's once: among the
+    # undated documents of its kind.
     reserve = (
-        [number_key(plan.issuer_unit_id, number, plan.kind, period)]
-        if number is not None and period is not None
+        [number_key(plan.issuer_unit_id, number, plan.kind, period or UNDATED)]
+        if number is not None
         else []
     )
     return Decision(

@@ -61,6 +61,12 @@ def _require_reviewer(actor: Actor, task: Assignment) -> UUID | None:
     return actor.require(task.issuer_unit_id, "chief")
 
 
+MAX_LEADS = 500
+"""Lead units one item may name, by id and through groups: tasks issued in one append."""
+MAX_COORDINATORS = 100
+"""Coordinators one item may name: each of its tasks carries them all."""
+
+
 @dataclass(frozen=True)
 class IssueItem:
     """An item as the document names its leads: units by id and groups of units, each unit
@@ -77,22 +83,35 @@ def issue_item_handler(item: IssueItem, actor: Actor) -> Handler:
 
     async def decide(session: Session) -> Outcome:
         template = item.template
+        named = set(template.coordinating_unit_ids)
+        if named & set(item.lead_unit_ids):
+            raise Refused(codes.LEAD_ALSO_COORDINATING, "a lead unit is not also a coordinator")
+        issuer = (await load_plan(session, template.plan_id)).issuer_unit_id
         coordinators = list(template.coordinating_unit_ids)
         for group in template.coordinating_groups:
-            coordinators += await _members(session, group, codes.UNKNOWN_COORDINATING)
+            coordinators += await _members(session, group, codes.UNKNOWN_COORDINATING, issuer)
         leads: dict[UUID, UnitGroup | None] = {unit_id: None for unit_id in item.lead_unit_ids}
         if len(leads) != len(item.lead_unit_ids):
             raise Refused(codes.DUPLICATE_LEAD, "name each lead unit once: one task per unit")
         for group in item.lead_groups:
-            for unit_id in await _members(session, group, codes.UNKNOWN_LEAD):
+            for unit_id in await _members(session, group, codes.UNKNOWN_LEAD, issuer):
                 leads.setdefault(unit_id, group)
+        coordinators = list(dict.fromkeys(coordinators))
+        if len(leads) > MAX_LEADS or len(coordinators) > MAX_COORDINATORS:
+            raise Refused(
+                codes.GROUP_TOO_LARGE,
+                f"an item names at most {MAX_LEADS} lead units and {MAX_COORDINATORS} "
+                f"coordinators; this one names {len(leads)} and {len(coordinators)}: "
+                "issue it in parts, or name a narrower group",
+            )
         given = [
             replace(
                 template,
                 assignment_id=template.assignment_id if n == 0 else uuid.uuid4(),
                 lead_unit_id=lead,
                 lead_group=group,
-                coordinating_unit_ids=tuple(u for u in dict.fromkeys(coordinators) if u != lead),
+                # A unit a group names as coordinator and that leads this task only leads it.
+                coordinating_unit_ids=tuple(u for u in coordinators if u != lead),
             )
             for n, (lead, group) in enumerate(leads.items())
         ]
@@ -101,13 +120,20 @@ def issue_item_handler(item: IssueItem, actor: Actor) -> Handler:
     return decide
 
 
-async def _members(session: Session, group: UnitGroup, unknown: codes.Code) -> list[UUID]:
+async def _members(
+    session: Session, group: UnitGroup, unknown: codes.Code, issuer: UUID | None
+) -> list[UUID]:
+    """The active units a group names, the issuing unit aside (it does not assign to itself)."""
     within = await load_unit(session, group.within)
     if within.status == "unknown":
         raise Refused(unknown, f"the group's unit {group.within} does not exist")
-    members = await unit_directory.group_members(
-        session.store.pool, group.within, group.kinds, group.subtree
-    )
+    members = [
+        unit_id
+        for unit_id in await unit_directory.group_members(
+            session.store.pool, group.within, group.kinds, group.subtree
+        )
+        if unit_id != issuer
+    ]
     if not members:
         words = f" ({group.text})" if group.text else ""
         raise Refused(

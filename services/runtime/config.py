@@ -54,9 +54,9 @@ class Settings:
     """Commands (POST, PUT, PATCH, DELETE) one token may send in a minute, across every API
     process (counted in Redis when REDIS_URL is set, else in this process); 0: no limit."""
     http_workers: int = 0
+    """API processes `campaign serve` runs; 0: one per core when REDIS_URL is set, else one."""
     due_before_inclusive: bool = False
     """"trước ngày X" read as by the end of X (DUE_BEFORE_INCLUSIVE=true), not before X begins."""
-    """API processes `campaign serve` runs; 0: one per core when REDIS_URL is set, else one."""
 
     def api_processes(self) -> int:
         """How many API processes to run. Several need Redis: the rate limits and live

@@ -38,6 +38,11 @@ async def test_1293_in_effect_on_20_may_2019_and_as_recorded_now(
         may20 = await ok(
             await client.get(f"/plans/{PLAN}", params={"valid_at": "20/05/2019"}, headers=chief)
         )
+        in_words = await ok(
+            await client.get(
+                f"/plans/{PLAN}", params={"valid_at": "ngày 20 tháng 5 năm 2019"}, headers=chief
+            )
+        )
         may20_figures = await ok(
             await client.get(
                 f"/plans/{PLAN}/compliance", params={"valid_at": "20/05/2019"}, headers=chief
@@ -67,6 +72,7 @@ async def test_1293_in_effect_on_20_may_2019_and_as_recorded_now(
         now = await ok(await client.get(f"/plans/{PLAN}", headers=chief))
 
     assert may20["valid_at"] == "2019-05-20T23:59:59.999999+07:00" and may20["as_of"] is None
+    assert in_words["tasks"] == may20["tasks"]
     assert may20["status"] == "issued" and may20["issued"]["number"] == "1293-CV/TU"
     assert statuses(may20) == sorted(
         [

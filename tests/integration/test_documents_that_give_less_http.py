@@ -106,6 +106,10 @@ async def test_a_document_is_issued_with_what_it_states_and_nothing_more(
             )
         )
         borrowed_view = await ok(await client.get(f"/plans/{borrowed}", headers=chief))
+        twice = await draft("KH", "Kế hoạch tuyên truyền (nhập lại)")
+        taken = await client.post(
+            f"/plans/{twice}/issue", json={"number": "12-KH/ĐU"}, headers=chief
+        )
         listed = await ok(await client.get("/plans", params={"q": "111"}, headers=chief))
 
     assert issued_news.status_code == 200, issued_news.text
@@ -147,4 +151,6 @@ async def test_a_document_is_issued_with_what_it_states_and_nothing_more(
         "issuer symbol ĐU is not the issuing unit's (UBND)"
     ]
     assert borrowed_view["issued"]["issued_on"] is None  # not today's date by default
+    # Undated, the number is still the issuer's once.
+    assert taken.status_code == 409 and taken.json()["type"].endswith("/document-number-taken")
     assert [item["number"] for item in listed["items"]] == ["111/CV-UBND"]

@@ -136,6 +136,16 @@ async def test_a_group_of_twelve_villages_is_fanned_out_and_counted(
             },
             headers=chief,
         )
+        both = await client.post(
+            f"/plans/{plan}/assignments",
+            json={
+                "item": "4",
+                "text": "...",
+                "lead_unit_ids": [u["th"]],
+                "coordinating_unit_ids": [u["th"]],
+            },
+            headers=chief,
+        )
         no_lead = await client.post(
             f"/plans/{plan}/assignments", json={"item": "3", "text": "..."}, headers=chief
         )
@@ -187,4 +197,69 @@ async def test_a_group_of_twelve_villages_is_fanned_out_and_counted(
     assert one["report_via"] == "qua Văn phòng UBND xã"
     assert one["report_to_unit_id"] == u["x"]
     assert nobody.status_code == 422 and nobody.json()["type"].endswith("/empty-group")
+    assert both.status_code == 422 and both.json()["type"].endswith("/lead-also-coordinating")
     assert no_lead.status_code == 400 and no_lead.json()["type"].endswith("/invalid-request")
+
+
+async def test_a_group_never_names_its_issuer_nor_more_than_an_item_may_hold(
+    pool: asyncpg.Pool[Any], domain_store: EventStore
+) -> None:
+    clock = datetime(2021, 1, 4, 9, 0, tzinfo=VIETNAM)
+    app = create_app(load_settings({}), pool=pool, clock=lambda: clock)
+    _, admin_token = await make_user(domain_store, "admin")
+    units = tree()
+    units["units"] += [
+        {"ref": f"t{n}", "name": f"Tổ {n}", "short_code": f"T{n:03}", "kind": "party_group",
+         "parent": "x"}
+        for n in range(1, 102)
+    ]  # fmt: skip
+    async with api_client(app) as client:
+        u = (
+            await ok(
+                await client.post("/units/import", json=units, headers=bearer(admin_token)), 201
+            )
+        )["units"]
+        _, office_token = await make_user(domain_store, "chief", uuid.UUID(u["vp"]))
+        office = bearer(office_token)
+        plan = (
+            await ok(
+                await client.post(
+                    "/plans",
+                    json={"kind": "CV", "issuer_unit_id": u["vp"], "title": "Lịch trực Tết"},
+                    headers=office,
+                ),
+                201,
+            )
+        )["id"]
+        await ok(
+            await client.post(
+                f"/plans/{plan}/issue",
+                json={"number": "3/VP", "issued_on": "04/01/2021"},
+                headers=office,
+            )
+        )
+        # "các đơn vị thuộc UBND xã": the office issuing is one of them, and is left out.
+        siblings = await ok(
+            await client.post(
+                f"/plans/{plan}/assignments",
+                json={
+                    "item": "1",
+                    "text": "Phân công trực Tết",
+                    "lead_groups": [{"within": u["x"], "kinds": ["office", "school"]}],
+                },
+                headers=office,
+            ),
+            201,
+        )
+        too_many = await client.post(
+            f"/plans/{plan}/assignments",
+            json={
+                "item": "2",
+                "text": "Các tổ đảng phối hợp",
+                "lead_unit_ids": [u["th"]],
+                "coordinating_groups": [{"within": u["x"], "kinds": ["party_group"]}],
+            },
+            headers=office,
+        )
+    assert set(siblings["assignments"]) == {u["th"]}
+    assert too_many.status_code == 422 and too_many.json()["type"].endswith("/group-too-large")

@@ -28,6 +28,21 @@ async def test_plans_are_found_by_what_they_cite(
             body = await ok(await client.get("/plans", params=params, headers=admin))
         return [item["id"] for item in body["items"]]
 
+    async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        follow_up = await ok(
+            await client.post(
+                "/plans",
+                json={
+                    "kind": "KH",
+                    "issuer_unit_id": str(demo_id("unit:ct-btv")),
+                    "title": "Kế hoạch thực hiện Công văn 1293",
+                    "implements": [{"plan_id": str(demo_id("plan:1293"))}],
+                },
+                headers=admin,
+            ),
+            201,
+        )
+    assert await found(cites="1293") == [follow_up["id"]]  # a plan of the ledger, cited by id
     assert await found(cites="17-KH/BDVTW") == [plan_227]
     assert await found(cites="Số: 17 - KH/BDVTW") == [plan_227]  # as a clerk may type it
     assert await found(cites="17") == [plan_227]  # the number's leading part
