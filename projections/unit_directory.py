@@ -344,3 +344,18 @@ async def names_of(pool: asyncpg.Pool[Any], unit_ids: Iterable[UUID]) -> dict[UU
         wanted,
     )
     return {r["unit_id"]: {"name": r["name"], "short_code": r["short_code"]} for r in rows}
+
+
+async def top_codes_taken(
+    pool: asyncpg.Pool[Any], codes: Sequence[str], others_than: Sequence[UUID]
+) -> bool:
+    """Whether an active top unit, other than those given, already uses one of the codes."""
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM unit_directory WHERE parent_id IS NULL "
+            "AND status = 'active' AND short_code = ANY($1::text[]) "
+            "AND unit_id <> ALL($2::uuid[]))",
+            list(codes),
+            list(others_than),
+        )
+    )

@@ -15,6 +15,7 @@ import structlog
 from events.assignments import Outcome
 from events.plans import Phase, Recipient, ReviewStep, Signer
 from events.store import EventStore
+from projections import unit_directory
 from services.domain.assignment import (
     DecideExtension,
     FileSubmission,
@@ -86,9 +87,8 @@ class Loader:
         demo's (another province's "TU"), the demo's top units go under a unit of their own,
         "Dữ liệu mẫu", so that the demo loads beside what is there."""
         roots = [u for u in UNITS if u.parent is None]
-        taken = await self.store.pool.fetchval(
-            "SELECT count(*) FROM unit_directory WHERE parent_id IS NULL AND status = 'active' "
-            "AND short_code = ANY($1::text[]) AND unit_id <> ALL($2::uuid[])",
+        taken = await unit_directory.top_codes_taken(
+            self.store.pool,
             [u.short_code for u in roots],
             [demo_id(f"unit:{u.ref}") for u in roots],
         )
