@@ -115,7 +115,9 @@ async def unit_compliance(
     starts, ends, by_day = period(from_, to)
     headers = await consistent(store, after, consistency_token)
     figures = await compliance.for_unit(pool, unit_id, now, starts, ends, by_day=by_day)
-    return Response({"unit_id": str(unit_id), **figures.body()}, headers=headers)
+    known = (await unit_directory.names_of(pool, [unit_id])).get(unit_id, {})
+    unit = {"id": str(unit_id), "name": known.get("name"), "short_code": known.get("short_code")}
+    return Response({"unit_id": str(unit_id), "unit": unit, **figures.body()}, headers=headers)
 
 
 def period(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None, bool]:

@@ -291,6 +291,7 @@ async def test_dues_as_written_undated_tasks_and_a_month_of_compliance(
     assert figures["completion_rate"] == "0/0"
     # January as dates finds "trong tháng 1/2021"; as instants [from, to) it does not.
     assert january["assigned"] == 1
+    assert january["unit"] == {"id": u["du"], "name": "Đảng ủy xã Ít Ong", "short_code": "ĐU"}
     assert january_instants["assigned"] == 0
     assert mixed.status_code == 400 and mixed.json()["type"].endswith("/invalid-period")
     # Given its due, the task is scheduled like any other; a second time is refused.
