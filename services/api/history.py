@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 
 from events.store import EventStore
 from events.wire import wire
+from projections import unit_directory
 from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.handlers import plans
@@ -31,6 +32,13 @@ async def plan_history(
     include_sub_plans: Annotated[bool, QueryParameter(name="include_sub_plans")] = False,
     after: Annotated[str | None, QueryParameter(name="after")] = None,
     limit: Annotated[int, QueryParameter(name="limit", ge=1, le=10_000)] = 1000,
+    expand: Annotated[
+        Literal["units"] | None,
+        QueryParameter(
+            description="units: the JSON answer also gives, under `units`, the name and short "
+            "code of every unit the page's events concern, by id",
+        ),
+    ] = None,
 ) -> Response[Any]:
     """Every event of the campaign in feed order with actor, times and hashes; JSON, or NDJSON
     when asked for with `Accept: application/x-ndjson` (the next page's cursor in `Next-Cursor`)."""
@@ -57,7 +65,12 @@ async def plan_history(
         lines = b"".join(msgspec.json.encode(wire(e)) + b"\n" for e in page.events)
         headers = {"Next-Cursor": page.next} if page.next else {}
         return Response(lines, media_type=NDJSON, headers=headers)
-    return Response({"items": [wire(e) for e in page.events], "next": page.next})
+    body: dict[str, Any] = {"items": [wire(e) for e in page.events], "next": page.next}
+    if expand == "units":
+        concerned = (unit_id for e in page.events for unit_id in e.tags.units)
+        names = await unit_directory.names_of(pool, concerned)
+        body["units"] = {str(unit_id): named for unit_id, named in names.items()}
+    return Response(body)
 
 
 ROUTES = [plan_history]

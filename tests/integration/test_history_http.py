@@ -55,17 +55,27 @@ async def test_the_history_of_a_campaign(domain_store: EventStore, pool: asyncpg
         lines = [msgspec.json.decode(line) for line in ndjson.content.splitlines()]
         assert lines == items
 
+        expanded = (await client.get(path, headers=auditor, params={"expand": "units"})).json()
+        assert expanded["items"] == items
+        assert expanded["units"][str(demo_id("unit:sl-cb"))] == {
+            "name": "Chi bộ Cơ sở Điều trị nghiện ma túy tỉnh",
+            "short_code": "CB",
+        }
+        assert set(expanded["units"]) == {u for e in items for u in e["tags"]["units"]}
+
         refused = {
             "stranger": await client.get(path, headers=bearer(stranger_token)),
             "unknown": await client.get(f"/plans/{uuid.uuid4()}/history", headers=auditor),
             "cursor": await client.get(path, headers=auditor, params={"after": "x"}),
             "limit": await client.get(path, headers=auditor, params={"limit": "0"}),
+            "expand": await client.get(path, headers=auditor, params={"expand": "all"}),
         }
         assert {k: v.status_code for k, v in refused.items()} == {
             "stranger": 404,  # outside reach answers like unknown
             "unknown": 404,
             "cursor": 400,
             "limit": 400,
+            "expand": 400,
         }
 
 
