@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -23,6 +23,7 @@ from litestar.response import Stream
 from events.envelope import Page
 from events.store import EventStore
 from events.wire import ndjson, page_json, wire
+from projections import unit_directory
 from services.api.dependencies import Injected, Pool
 from services.handlers.auth import Actor
 from services.handlers.reach import feed_scope
@@ -45,6 +46,13 @@ async def events_feed(
     streams: Annotated[list[str] | None, QueryParameter(name="stream", max_items=100)] = None,
     plan: Annotated[UUID | None, QueryParameter()] = None,
     units: Annotated[list[UUID] | None, QueryParameter(name="unit", max_items=100)] = None,
+    expand: Annotated[
+        Literal["units"] | None,
+        QueryParameter(
+            description="units: a JSON page also gives, under `units`, the name and short code "
+            "of every unit its events concern, by id",
+        ),
+    ] = None,
 ) -> Response[Any]:
     """Events after a cursor in feed order (only from finished transactions, so paging never
     skips a late commit), with the cursor to continue from; filters combine with AND, values
@@ -71,11 +79,28 @@ async def events_feed(
     if MSGPACK in accept:
         return _msgpack(await page(after, limit, raw=False))
     found = await page(after, limit)
-    return Response(
-        page_json(found.rows, found.next),
-        media_type="application/json",
-        headers={"Vary": "Accept"},
-    )
+    body = page_json(found.rows, found.next)
+    if expand == "units":
+        body = body[:-1] + b',"units":' + msgspec.json.encode(await _units_of(pool, found)) + b"}"
+    return Response(body, media_type="application/json", headers={"Vary": "Accept"})
+
+
+class _Tags(msgspec.Struct):
+    units: list[UUID] = []
+
+
+class _Tagged(msgspec.Struct):
+    tags: _Tags
+
+
+_tagged = msgspec.json.Decoder(_Tagged)
+
+
+async def _units_of(pool: Pool, found: Page) -> dict[str, dict[str, str]]:
+    """The names and short codes of the units a page's events concern, by id."""
+    concerned = (u for row in found.rows for u in _tagged.decode(row["line"]).tags.units)
+    names = await unit_directory.names_of(pool, concerned)
+    return {str(unit_id): named for unit_id, named in names.items()}
 
 
 def _msgpack(page: Page) -> Response[Any]:

@@ -272,3 +272,24 @@ async def test_an_ndjson_feed_longer_than_a_page_streams_every_event_once_in_ord
     assert len(shown) > count and lines == shown
     assert [json.loads(line) for line in last_page.text.splitlines()] == shown[-STREAM_PAGE:]
     assert [json.loads(line) for line in cut.text.splitlines()] == shown[: STREAM_PAGE + 1]
+
+
+async def test_a_feed_page_names_the_units_its_events_concern_when_asked(
+    domain_store: EventStore, pool: asyncpg.Pool[Any]
+) -> None:
+    await load_demo(domain_store)
+    _, admin_token = await make_user(domain_store, "admin")
+    admin = bearer(admin_token)
+    async with api_client(create_app(load_settings({}), pool=pool)) as client:
+        plain = await client.get("/events", params={"limit": 50}, headers=admin)
+        named = await client.get("/events", params={"limit": 50, "expand": "units"}, headers=admin)
+        wrong = await client.get("/events", params={"expand": "everything"}, headers=admin)
+    assert named.status_code == 200 and "units" not in plain.json()
+    assert named.json()["events"] == plain.json()["events"]
+    concerned = {u for e in plain.json()["events"] for u in e["tags"]["units"]}
+    assert set(named.json()["units"]) == concerned
+    assert named.json()["units"][str(demo_id("unit:ct-tu"))] == {
+        "name": "Thành ủy Cần Thơ",
+        "short_code": "TU",
+    }
+    assert wrong.status_code == 400
