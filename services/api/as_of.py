@@ -7,12 +7,14 @@ functions, so the answer is what the projector had built when it had applied exa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from events.cursor import Cursor
+from events.envelope import RecordedEvent
 from events.store import EventStore
 from projections import plan_view, task_facts, valid_time
 from projections.task_facts import TaskFact
@@ -31,6 +33,8 @@ class PlanAsOf:
     instant: datetime
     cursor: str | None
     valid_at: datetime | None = None
+    events: Sequence[RecordedEvent] = ()
+    """The campaign's events recorded by `instant`, which the view was folded from."""
 
     def stamp(self) -> dict[str, Any]:
         return {"instant": self.instant.isoformat(), "cursor": self.cursor}
@@ -62,7 +66,7 @@ async def plan_as_of(
             f"plan {plan_id} had no event by {instant}",
         )
     cursor = Cursor(await store.epoch(), *position).encode() if position else None
-    return PlanAsOf(view, list(task_facts.fold(events).values()), instant, cursor)
+    return PlanAsOf(view, list(task_facts.fold(events).values()), instant, cursor, events=events)
 
 
 async def plan_then(
@@ -80,9 +84,7 @@ async def plan_then(
     then = await plan_as_of(store, pool, actor, now, plan_id, as_of or now)
     if valid_at is None:
         return then
-    position = await store.position_at(then.instant)
-    events = await store.plan_events_through(plan_id, position) if position else []
-    effective = valid_time.in_effect(events, valid_at)
+    effective = valid_time.in_effect(then.events, valid_at)
     own = [e for e in effective if e.stream_id == f"plan-{plan_id}"]
     view = plan_view.fold(plan_id, own)
     if view is None or not valid_time.has_timed(own) or view.plan.status == "draft":
@@ -93,4 +95,4 @@ async def plan_then(
             f"plan {plan_id} had not taken effect by {valid_at.isoformat()}",
         )
     facts = list(task_facts.fold(effective).values())
-    return PlanAsOf(view, facts, then.instant, then.cursor, valid_at)
+    return PlanAsOf(view, facts, then.instant, then.cursor, valid_at, effective)

@@ -23,6 +23,7 @@ from services.api.dependencies import Injected, Pool
 from services.api.dues import written_due
 from services.api.problems import Problem
 from services.api.times import aware, instant_or_day
+from services.api.unit_names import named
 from services.domain import refusal_codes as codes
 from services.domain.assignment import (
     Acknowledge,
@@ -380,18 +381,10 @@ async def _named(pool: Pool, body: dict[str, Any]) -> dict[str, Any]:
     ids += [str(u) for u in body.get("coordinating_unit_ids", ())]
     names = await unit_directory.names_of(pool, (UUID(i) for i in ids))
 
-    def named(unit_id: Any) -> dict[str, str | None]:
-        known = names.get(UUID(str(unit_id)), {})
-        return {
-            "id": str(unit_id),
-            "name": known.get("name"),
-            "short_code": known.get("short_code"),
-        }
-
     return {
         **body,
-        **{r.removesuffix("_id"): named(body[r]) for r in roles if body.get(r)},
-        "coordinating_units": [named(u) for u in body.get("coordinating_unit_ids", ())],
+        **{r.removesuffix("_id"): named(names, body[r]) for r in roles if body.get(r)},
+        "coordinating_units": [named(names, u) for u in body.get("coordinating_unit_ids", ())],
     }
 
 

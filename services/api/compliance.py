@@ -18,6 +18,7 @@ from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.api.problems import Problem
 from services.api.times import has_time, instant, instant_or_day
+from services.api.unit_names import named
 from services.domain.calendar import VIETNAM
 from services.domain.due_reading import parse_date
 from services.handlers.auth import Actor
@@ -115,8 +116,7 @@ async def unit_compliance(
     starts, ends, by_day = period(from_, to)
     headers = await consistent(store, after, consistency_token)
     figures = await compliance.for_unit(pool, unit_id, now, starts, ends, by_day=by_day)
-    known = (await unit_directory.names_of(pool, [unit_id])).get(unit_id, {})
-    unit = {"id": str(unit_id), "name": known.get("name"), "short_code": known.get("short_code")}
+    unit = named(await unit_directory.names_of(pool, [unit_id]), unit_id)
     return Response({"unit_id": str(unit_id), "unit": unit, **figures.body()}, headers=headers)
 
 
@@ -180,12 +180,7 @@ async def unit_board(
     items = await compliance.board(pool, unit_id, now)
     names = await unit_directory.names_of(pool, (i["lead_unit_id"] for i in items))
     for item in items:
-        known = names.get(item["lead_unit_id"], {})
-        item["lead_unit"] = {
-            "id": str(item["lead_unit_id"]),
-            "name": known.get("name"),
-            "short_code": known.get("short_code"),
-        }
+        item["lead_unit"] = named(names, item["lead_unit_id"])
     return Response({"items": items, "next": None}, headers=headers)
 
 

@@ -22,6 +22,7 @@ from services.api.compliance import After, AsOf, ConsistencyToken, ValidAt, cons
 from services.api.dependencies import Injected, Pool
 from services.api.plans import readable_plan
 from services.api.times import instant, instant_or_day
+from services.api.unit_names import named
 from services.domain.docnumber import InvalidDocumentNumber, parse, shown
 from services.handlers.auth import Actor
 from services.handlers.reach import reach
@@ -40,13 +41,13 @@ def body(
     owing = plan_view.not_reported(facts, at)
     if names is not None:
         for task in tasks:
-            task["lead_unit"] = _named(units, task["lead_unit_id"])
-            task["report_to_unit"] = _named(units, task["report_to_unit_id"])
-            task["coordinating_units"] = [_named(units, u) for u in task["coordinating_unit_ids"]]
+            task["lead_unit"] = named(units, task["lead_unit_id"])
+            task["report_to_unit"] = named(units, task["report_to_unit_id"])
+            task["coordinating_units"] = [named(units, u) for u in task["coordinating_unit_ids"]]
         for entry in owing:
-            entry["unit"] = _named(units, entry["unit_id"])
+            entry["unit"] = named(units, entry["unit_id"])
     recipients = [
-        {**r, **({"unit": _named(units, r["unit_id"])} if names is not None else {})}
+        {**r, **({"unit": named(units, r["unit_id"])} if names is not None else {})}
         for r in msgspec.to_builtins(plan.recipients)
     ]
     return {
@@ -55,7 +56,7 @@ def body(
         "kind": plan.kind,
         "title": plan.title,
         "issuer_unit_id": str(plan.issuer_unit_id),
-        **({"issuer_unit": _named(units, str(plan.issuer_unit_id))} if names is not None else {}),
+        **({"issuer_unit": named(units, str(plan.issuer_unit_id))} if names is not None else {}),
         "purpose": plan.purpose,
         "implements": [_shown(cited) for cited in msgspec.to_builtins(plan.implements)],
         "phases": msgspec.to_builtins(plan.phases),
@@ -75,11 +76,6 @@ def body(
         "tasks": tasks,
         "not_reported": owing,
     }
-
-
-def _named(names: Mapping[UUID, dict[str, str]], unit_id: str) -> dict[str, str | None]:
-    known = names.get(UUID(unit_id), {})
-    return {"id": unit_id, "name": known.get("name"), "short_code": known.get("short_code")}
 
 
 async def unit_names(pool: Pool, found: plan_view.PlanView, facts: list[TaskFact]) -> Any:

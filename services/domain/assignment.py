@@ -36,11 +36,11 @@ from events.deadlines import DeadlineMissed, DeadlineScheduled, EscalationRaised
 from events.plans import EscalationStep, ReviewStep, StatedDue
 from services.domain import refusal_codes as codes
 from services.domain.calendar import VIETNAM, check_day, check_instant, day_of
+from services.domain.due_reading import as_written
 from services.domain.plan import Plan, check_policy
 from services.domain.refusal import Decision, Refused
-from services.domain.refusal_codes import Code
 from services.domain.rules import metrics as check_metrics
-from services.domain.rules import text, when
+from services.domain.rules import optional_text, text, when
 from services.domain.unit import Unit
 
 Status = Literal[
@@ -472,7 +472,7 @@ def _set_due(command: SetDue, task: Assignment, context: Context) -> Decision:
             DueSet(
                 assignment_id=task.id,
                 due=command.due,
-                stated_due=_stated(command.stated_due),
+                stated_due=as_written(command.stated_due),
                 reason=text(command.reason, codes.INVALID_REASON),
                 effective_at=command.now,
             )
@@ -488,27 +488,13 @@ def _group(group: UnitGroup | None) -> UnitGroup | None:
     """A group as named, its words checked like every text."""
     if group is None:
         return None
-    words = None if group.text is None else text(group.text, codes.INVALID_GROUP, 500)
+    words = optional_text(group.text, codes.INVALID_GROUP, 500)
     return UnitGroup(
         within=group.within,
         kinds=tuple(dict.fromkeys(group.kinds)),
         subtree=group.subtree,
         text=words,
     )
-
-
-def _words(value: str | None, code: Code) -> str | None:
-    return None if value is None else text(value, code, 500)
-
-
-def _stated(stated: StatedDue | None) -> StatedDue | None:
-    """The due as written, its words checked like every text; None when it says nothing."""
-    if stated is None or (stated.text is None and stated.on is None and stated.rule is None):
-        return None
-    words = None if stated.text is None else text(stated.text, codes.INVALID_DUE_TEXT, 500)
-    if stated.on is not None:
-        check_day(stated.on, "due_date")
-    return StatedDue(text=words, on=stated.on, rule=stated.rule)
 
 
 def _request_extension(command: RequestExtension, task: Assignment, context: Context) -> Decision:
@@ -693,18 +679,19 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
         raise Refused(
             codes.INVALID_REVIEW_STEPS, 'review steps are ["approval"] or ["appraisal", "approval"]'
         )
+    route = codes.INVALID_REPORT_ROUTE
     return Decision(
         [
             AssignmentIssued(
                 assignment_id=command.assignment_id,
                 plan_id=plan.id,
-                item=None if command.item is None else text(command.item, codes.INVALID_ITEM, 40),
+                item=optional_text(command.item, codes.INVALID_ITEM, 40),
                 text=text(command.text, codes.INVALID_TEXT),
                 lead_unit_id=command.lead_unit_id,
                 coordinating_unit_ids=tuple(dict.fromkeys(command.coordinating_unit_ids)),
                 deliverable=text(command.deliverable, codes.INVALID_DELIVERABLE, 200),
                 due=command.due,
-                stated_due=_stated(command.stated_due),
+                stated_due=as_written(command.stated_due),
                 starts_on=command.starts_on,
                 lead_group=_group(command.lead_group),
                 coordinating_groups=tuple(_group(g) for g in command.coordinating_groups),
@@ -712,8 +699,8 @@ def _issue(command: IssueAssignment, task: Assignment, context: Context) -> Deci
                     text(words, codes.INVALID_COORDINATING_TEXT, 500)
                     for words in dict.fromkeys(command.coordinating_text)
                 ),
-                report_via=_words(command.report_via, codes.INVALID_REPORT_ROUTE),
-                report_to_text=_words(command.report_to_text, codes.INVALID_REPORT_ROUTE),
+                report_via=optional_text(command.report_via, route, 500),
+                report_to_text=optional_text(command.report_to_text, route, 500),
                 report_to_unit_id=report_to,
                 issuer_unit_id=plan.issuer_unit_id,
                 phase_id=command.phase_id,

@@ -23,10 +23,11 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import get_args
 
-from events.plans import DueRule
+from events.plans import DueRule, StatedDue
 from services.domain import refusal_codes as codes
 from services.domain.calendar import VIETNAM, check_day
 from services.domain.refusal import Refused
+from services.domain.rules import optional_text
 
 DUE_RULES: tuple[DueRule, ...] = get_args(DueRule)
 
@@ -90,6 +91,17 @@ def period_day(text: str, rule: DueRule) -> date:
         raise Refused(codes.INVALID_DATE, f"due_date {text!r}: there is no year {year}")
     following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
     return check_day(following - timedelta(days=1), "due_date")
+
+
+def as_written(stated: StatedDue | None) -> StatedDue | None:
+    """The due as the document writes it, its words checked like every text and its day within
+    the window; None when it says nothing."""
+    if stated is None or (stated.text is None and stated.on is None and stated.rule is None):
+        return None
+    if stated.on is not None:
+        check_day(stated.on, "due_date")
+    words = optional_text(stated.text, codes.INVALID_DUE_TEXT, 500)
+    return StatedDue(text=words, on=stated.on, rule=stated.rule)
 
 
 def due_instant(day: date, rule: DueRule, *, before_inclusive: bool = False) -> datetime:

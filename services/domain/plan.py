@@ -41,9 +41,9 @@ from events.plans import (
 from services.domain import refusal_codes as codes
 from services.domain.calendar import check_day, check_instant, day_of
 from services.domain.docnumber import DocumentNumber, InvalidDocumentNumber, parse
+from services.domain.due_reading import as_written
 from services.domain.refusal import Decision, Key, Refused
-from services.domain.refusal_codes import Code
-from services.domain.rules import BACKDATE_TOLERANCE, refuse_unsafe, text
+from services.domain.rules import BACKDATE_TOLERANCE, optional_text, refuse_unsafe, text
 from services.domain.text import fold, normalize_text
 from services.domain.unit import Unit
 
@@ -502,31 +502,16 @@ def _record_item(command: RecordItem, plan: Plan) -> Decision:
             raise Refused(
                 codes.INVALID_DUE, "the execution window starts on or after the day of the due"
             )
-    stated = command.stated_due
     return Decision(
         [
             PlanItemRecorded(
                 plan_id=plan.id,
                 item_id=command.item_id,
-                item=None if command.item is None else text(command.item, codes.INVALID_ITEM, 40),
+                item=optional_text(command.item, codes.INVALID_ITEM, 40),
                 text=text(command.text, codes.INVALID_TEXT),
-                addressed_to=(
-                    None
-                    if command.addressed_to is None
-                    else text(command.addressed_to, codes.INVALID_ADDRESSEE, 500)
-                ),
+                addressed_to=optional_text(command.addressed_to, codes.INVALID_ADDRESSEE, 500),
                 due=command.due,
-                stated_due=(
-                    None
-                    if stated is None
-                    else StatedDue(
-                        text=None
-                        if stated.text is None
-                        else text(stated.text, codes.INVALID_DUE_TEXT, 500),
-                        on=stated.on,
-                        rule=stated.rule,
-                    )
-                ),
+                stated_due=as_written(command.stated_due),
                 starts_on=command.starts_on,
             )
         ]
@@ -624,10 +609,10 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
             name=text(command.signer.name, codes.INVALID_SIGNER, 200),
             title=text(command.signer.title, codes.INVALID_SIGNER_TITLE, 200),
             authority=command.signer.authority,
-            on_behalf_of=_line(command.signer.on_behalf_of, codes.INVALID_SIGNER),
+            on_behalf_of=optional_text(command.signer.on_behalf_of, codes.INVALID_SIGNER, 200),
             outer_authority=command.signer.outer_authority or msgspec.UNSET,
             outer_on_behalf_of=(
-                _line(command.signer.outer_on_behalf_of or None, codes.INVALID_SIGNER)
+                optional_text(command.signer.outer_on_behalf_of or None, codes.INVALID_SIGNER, 200)
                 or msgspec.UNSET
             ),
             signed_copy=command.signer.signed_copy or msgspec.UNSET,
@@ -667,10 +652,6 @@ def _issue(command: IssuePlan, plan: Plan) -> Decision:
         ],
         reserve=reserve,
     )
-
-
-def _line(value: str | None, code: Code) -> str | None:
-    return None if value is None else text(value, code, 200)
 
 
 def _lines(addressees: Sequence[Addressee]) -> tuple[Addressee, ...]:

@@ -34,6 +34,11 @@ MOST_METRICS = 100
 """A report carries at most 100 metrics, each named in 1 to 100 characters."""
 
 
+def optional_text(value: str | None, code: Code, longest: int = 20_000) -> str | None:
+    """`text` of a value a command may leave out (None stays None)."""
+    return None if value is None else text(value, code, longest)
+
+
 def metrics(values: Mapping[str, int]) -> None:
     """Metrics are counts and amounts: at most MOST_METRICS of them, each named (1 to 100
     characters, no control or bidi control), none negative, none above 2^53 - 1."""
